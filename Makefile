@@ -1,0 +1,49 @@
+# Every target installs what it needs: a fresh machine with python3, git and npm is enough.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+UV_VERSION := 0.13.9
+SYNC := $(UV) sync --locked --extra e2e --extra release
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+
+.PHONY: help setup test lint typecheck unit demo bench clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(UV) node_modules/.installed ## Install steward and its test material (locked).
+	$(SYNC)
+
+lint: setup ## ruff (lint and format check).
+	$(UV) run --no-sync ruff check src tests bench
+	$(UV) run --no-sync ruff format --check src tests bench
+
+typecheck: setup ## mypy --strict on src/.
+	$(UV) run --no-sync mypy
+
+unit: setup ## The pytest suite.
+	$(UV) run --no-sync pytest -n 2 -q -p no:cacheprovider
+
+test: lint typecheck unit ## Everything CI runs: lint, types, the whole test suite.
+
+demo: setup ## steward's main job, offline, on this repository.
+	$(UV) run --no-sync steward release notes --from-git --dry-run
+	$(UV) run --no-sync steward version next
+	$(UV) run --no-sync steward changelog --unreleased
+
+bench: setup ## Benchmarks (prints ratios against peers measured in the same run).
+	$(UV) sync --locked --extra e2e --extra release --group bench
+	$(UV) run --no-sync python -m bench
+
+clean: ## Remove installed environments and caches.
+	rm -rf $(VENV) $(TOOLS) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Thin commands, one module per noun; all logic lives below `steward.cli`."""

@@ -1,0 +1,48 @@
+"""`steward config`: check a config file, show the effective config, export its schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from steward.cli.common import resolve_config
+from steward.cli.main import echo_json
+from steward.config.loader import as_yaml, find_config, load_config
+from steward.config.model import StewardConfig
+
+
+@click.group()
+def config() -> None:
+    """Check, show or export steward's configuration (.github/steward.yml)."""
+
+
+@config.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+def check(file: Path | None) -> None:
+    """Validate FILE (default: .github/steward.yml); errors name file, line and key."""
+    path = file or find_config(Path.cwd())
+    if path is None:
+        click.echo("no .github/steward.yml here: the playbook's defaults apply")
+        return
+    load_config(path)
+    click.echo(f"{path}: ok")
+
+
+@config.command("show")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Config file. Default: .github/steward.yml if present.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
+def show(config_file: Path | None, as_json: bool) -> None:
+    """Print the effective config: the file's values over the playbook's defaults."""
+    data = resolve_config(config_file).effective()
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(as_yaml(data), nl=False)
+
+
+@config.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the config file (for editor completion and validation)."""
+    echo_json(StewardConfig.model_json_schema(by_alias=True))

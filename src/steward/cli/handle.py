@@ -1,0 +1,104 @@
+"""`steward handle`: one webhook event through the policies, then (unless dry run) applied."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from steward.cli.common import github_client, resolve_config
+from steward.cli.main import echo_json
+from steward.domain.events import Ignored, load_payload, parse_event
+from steward.domain.models import Snapshot
+from steward.engine import decide
+from steward.errors import PayloadError, UsageError
+from steward.forge.executor import Executor
+from steward.forge.repo_api import RepoApi, files_from_api
+from steward.forge.snapshot import gather
+
+
+@click.command()
+@click.option("--event-name", envvar="GITHUB_EVENT_NAME", metavar="NAME",
+              help="Webhook event name (pull_request, issues, release). "
+                   "Default: $GITHUB_EVENT_NAME.")
+@click.option("--payload", "payload_path", envvar="GITHUB_EVENT_PATH",
+              type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Webhook payload JSON. Default: $GITHUB_EVENT_PATH.")
+@click.option("--files", "files_path", type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE",
+              help="JSON of GitHub's 'list pull request files' response; with it a dry run "
+                   "needs no network.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE", help="Config file. Default: .github/steward.yml if present.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def handle(
+    event_name: str | None,
+    payload_path: Path | None,
+    files_path: Path | None,
+    config_file: Path | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run the PR and issue automation for one GitHub event.
+
+    Policies (size, areas, semantic title, related issue, acknowledgement, merge gate,
+    large PR, pending release, post-release, triage) turn the event into a plan of
+    actions; the plan is applied with the fewest API calls, and applying the same event
+    twice changes nothing the second time.
+
+    In a GitHub Actions job every option defaults from the environment
+    (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN).
+
+    \b
+    Example (offline):
+      steward handle --event-name pull_request --payload event.json \\
+        --files files.json --dry-run --json
+    """
+    if not event_name:
+        raise UsageError("no event name: pass --event-name or set GITHUB_EVENT_NAME")
+    if payload_path is None:
+        raise UsageError("no payload: pass --payload FILE or set GITHUB_EVENT_PATH")
+    config = resolve_config(config_file)
+    event = parse_event(event_name, load_payload(payload_path))
+    files = None
+    if files_path is not None:
+        try:
+            files = files_from_api(json.loads(files_path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise PayloadError(f"{files_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        except OSError as exc:
+            raise PayloadError(f"{files_path}: {exc.strerror}") from None
+
+    # A dry run reads from GitHub only when it has a token and no --files: it never writes.
+    api: RepoApi | None = None
+    online = not dry_run or (files is None and bool(os.environ.get("GITHUB_TOKEN")))
+    if online and not isinstance(event, Ignored):
+        api = RepoApi(github_client(), event.repo.full_name)
+    snapshot = Snapshot() if isinstance(event, Ignored) else gather(event, config, api, files)
+    decision = decide(event, snapshot, config)
+    if decision.ignored is not None:
+        if as_json:
+            echo_json({"actions": [], "ignored": decision.ignored})
+        else:
+            click.echo(f"ignored: {decision.ignored}")
+        return
+    plan = decision.plan
+    if dry_run or api is None:
+        if as_json:
+            echo_json(plan.to_json())
+        else:
+            click.echo(plan.render())
+        return
+    result = Executor(api).apply(plan)
+    if as_json:
+        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
+    else:
+        for line in result.applied:
+            click.echo(f"done: {line}")
+        for line in result.skipped:
+            click.echo(f"unchanged: {line}")
+        if not result.applied:
+            click.echo("nothing to change")

@@ -1,0 +1,107 @@
+"""Load `.github/steward.yml`: YAML with line numbers, validated by the pydantic model.
+
+PyYAML's node graph keeps a mark for every key and value; we map each key path to its line so
+a validation error from pydantic (which knows paths, not lines) can name file, line and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from steward.config.model import StewardConfig
+from steward.errors import ConfigError
+
+DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
+
+PathKey = tuple[str | int, ...]
+
+
+def find_config(root: Path) -> Path | None:
+    """The managed repository's config file, if it has one."""
+    for rel in DEFAULT_LOCATIONS:
+        candidate = root / rel
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None) -> StewardConfig:
+    """Load and validate ``path``; ``None`` means the playbook's defaults."""
+    if path is None:
+        return StewardConfig()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
+    """Validate YAML ``text``; errors name ``source``, the line and the key path."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise ConfigError(f"invalid YAML: {exc.problem}", path=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", path=source) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of sections", path=source, line=1)
+    lines = _line_map(node)
+    try:
+        return StewardConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: PathKey = tuple(err["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = _nearest_line(lines, loc)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = len(exc.errors()) - 1
+        suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+        raise ConfigError(f"{key}: {msg}{suffix}", path=source, line=line) from None
+
+
+def _line_map(node: yaml.Node | None) -> dict[PathKey, int]:
+    out: dict[PathKey, int] = {}
+
+    def walk(n: yaml.Node, path: PathKey) -> None:
+        out.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
+                out[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+                # The key's own line wins over the value's for error messages.
+                out[(*path, key)] = k.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return out
+
+
+def _nearest_line(lines: dict[PathKey, int], loc: PathKey) -> int | None:
+    # pydantic may append a union member or model name to the path; walk back to what exists.
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def as_yaml(data: Any) -> str:
+    """Render effective config for `steward config show`."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

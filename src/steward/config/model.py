@@ -1,0 +1,65 @@
+"""The whole config file: one section per policy or capability, each with the playbook's
+defaults, so an empty (or absent) `.github/steward.yml` behaves like the Powertools automation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from steward.config.base import Section
+from steward.config.labels import LabelSpec, playbook_labels
+from steward.policies.areas import AreasConfig
+from steward.policies.large_pr import LargePrConfig
+from steward.policies.merge_gate import MergeGateConfig
+from steward.policies.missing_sections import AcknowledgementConfig, RelatedIssueConfig
+from steward.policies.pending_release import PendingReleaseConfig
+from steward.policies.post_release import PostReleaseConfig
+from steward.policies.semantic_title import SemanticTitleConfig
+from steward.policies.size import SizeConfig
+from steward.policies.triage import TriageConfig
+from steward.release.config import ChangelogConfig, ReleaseNotesConfig, VersionConfig
+
+
+def _default_ignore() -> list[str]:
+    return ["dependabot[bot]", "renovate[bot]", "github-actions[bot]", "pre-commit-ci[bot]"]
+
+
+class StewardConfig(Section):
+    """`.github/steward.yml`. Every key is optional; unknown keys are errors."""
+
+    ignore_authors: list[str] = Field(
+        default_factory=_default_ignore,
+        description="PR/issue authors the automation leaves alone (bots)",
+    )
+    labels: list[LabelSpec] = Field(default_factory=playbook_labels)
+    size: SizeConfig = Field(default_factory=SizeConfig)
+    areas: AreasConfig = Field(default_factory=AreasConfig)
+    semantic_title: SemanticTitleConfig = Field(default_factory=SemanticTitleConfig)
+    related_issue: RelatedIssueConfig = Field(default_factory=RelatedIssueConfig)
+    acknowledgement: AcknowledgementConfig = Field(default_factory=AcknowledgementConfig)
+    merge_gate: MergeGateConfig = Field(default_factory=MergeGateConfig)
+    large_pr: LargePrConfig = Field(default_factory=LargePrConfig)
+    pending_release: PendingReleaseConfig = Field(default_factory=PendingReleaseConfig)
+    post_release: PostReleaseConfig = Field(default_factory=PostReleaseConfig)
+    triage: TriageConfig = Field(default_factory=TriageConfig)
+    version: VersionConfig = Field(default_factory=VersionConfig)
+    changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
+    release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> StewardConfig:
+        seen: set[str] = set()
+        for spec in self.labels:
+            key = spec.name.casefold()
+            if key in seen:
+                raise ValueError(f"label {spec.name!r} is listed twice")
+            seen.add(key)
+        return self
+
+    def effective(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+    def label_names(self) -> set[str]:
+        return {spec.name for spec in self.labels}

@@ -1,0 +1,180 @@
+"""Conventional Commits (https://www.conventionalcommits.org/en/v1.0.0/) parsing.
+
+One parser serves PR titles (the semantic-title policy) and commit messages (changelog, next
+version). It is pure and linear-time: the input is capped and every expression is anchored
+with no nested quantifiers, so untrusted titles cannot make it hang.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from steward.text import MAX_BODY, MAX_TITLE, cap
+
+_HEADER = re.compile(
+    r"(?P<type>[A-Za-z][A-Za-z0-9_-]*)"
+    r"(?:\((?P<scope>[^()\r\n]*)\))?"
+    r"(?P<bang>!)?"
+    r": ?(?P<subject>[^\r\n]*)"
+)
+_PR_SUFFIX = re.compile(r"\s*\(#(?P<pr>[0-9]{1,9})\)\s*$")
+_FOOTER = re.compile(r"(?P<token>BREAKING[ -]CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)")
+_REVERT_GIT = re.compile(r'Revert "(?P<inner>.*)"\s*$')
+_REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
+_MERGE = re.compile(r"Merge (?:pull request #(?P<pr>[0-9]{1,9})|branch |remote-tracking |tag )")
+_WIP = re.compile(r"^\s*(?:\[wip\]|wip\b|draft\b|\[draft\])", re.IGNORECASE)
+
+BREAKING_TOKENS = frozenset({"BREAKING CHANGE", "BREAKING-CHANGE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The first line of a conventional message: ``type(scope, scope)!: subject (#123)``."""
+
+    type: str
+    scopes: tuple[str, ...]
+    breaking: bool
+    subject: str
+    pr: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A whole commit message, parsed. ``header`` is ``None`` for a non-conforming message."""
+
+    raw_subject: str
+    header: Header | None
+    breaking: bool
+    breaking_notes: tuple[str, ...] = ()
+    footers: tuple[tuple[str, str], ...] = ()
+    co_authors: tuple[str, ...] = ()
+    pr: int | None = None
+    revert_of: str | None = None
+    reverted_sha: str | None = None
+    merge: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def conforming(self) -> bool:
+        return self.header is not None
+
+
+def is_wip(title: str) -> bool:
+    """A WIP/draft title: the semantic check stays pending instead of failing."""
+    return bool(_WIP.match(cap(title, MAX_TITLE)))
+
+
+def parse_header(line: str) -> Header | None:
+    """Parse a conventional header; ``None`` when the line does not conform.
+
+    A subject must follow ``: `` and must not be empty. A trailing ``(#123)`` (GitHub's squash
+    merge suffix) is lifted into ``pr``.
+    """
+    text = cap(line, MAX_TITLE).strip()
+    m = _HEADER.fullmatch(text)
+    if m is None:
+        return None
+    subject = m.group("subject").strip()
+    # Require the space after the colon unless the subject is empty (which fails anyway).
+    if not subject or text[m.start("subject") - 1] != " ":
+        return None
+    pr: int | None = None
+    pm = _PR_SUFFIX.search(subject)
+    if pm is not None:
+        pr = int(pm.group("pr"))
+        subject = subject[: pm.start()].rstrip()
+        if not subject:
+            return None
+    scope_text = m.group("scope")
+    scopes: tuple[str, ...] = ()
+    if scope_text is not None:
+        scopes = tuple(s.strip() for s in scope_text.split(",") if s.strip())
+        if not scopes:
+            return None
+    return Header(
+        type=m.group("type").lower(),
+        scopes=scopes,
+        breaking=m.group("bang") is not None,
+        subject=subject,
+        pr=pr,
+    )
+
+
+def parse_message(subject: str, body: str = "") -> Message:
+    """Parse a commit (subject line plus body). Never raises: bad input is non-conforming."""
+    subject = cap(subject, MAX_TITLE).strip()
+    body = cap(body, MAX_BODY)
+    merge_m = _MERGE.match(subject)
+    revert_of: str | None = None
+    reverted_sha: str | None = None
+    rm = _REVERT_GIT.match(subject)
+    if rm is not None:
+        revert_of = rm.group("inner")
+    header = parse_header(subject) if merge_m is None else None
+    if header is not None and header.type == "revert" and revert_of is None:
+        revert_of = header.subject
+    if revert_of is not None:
+        sm = _REVERT_SHA.search(body)
+        if sm is not None:
+            reverted_sha = sm.group("sha")
+
+    footers, notes_breaking = _footers(body)
+    co_authors = tuple(v.strip() for k, v in footers if k.lower() == "co-authored-by")
+    breaking = bool(header and header.breaking) or bool(notes_breaking)
+    pr = header.pr if header is not None else None
+    if pr is None and merge_m is not None and merge_m.group("pr"):
+        pr = int(merge_m.group("pr"))
+    if pr is None:
+        pm = _PR_SUFFIX.search(subject)
+        if pm is not None:
+            pr = int(pm.group("pr"))
+    notes = {k: v for k, v in footers if k not in BREAKING_TOKENS}
+    return Message(
+        raw_subject=subject,
+        header=header,
+        breaking=breaking,
+        breaking_notes=tuple(notes_breaking),
+        footers=tuple(footers),
+        co_authors=co_authors,
+        pr=pr,
+        revert_of=revert_of,
+        reverted_sha=reverted_sha,
+        merge=merge_m is not None,
+        notes=notes,
+    )
+
+
+def _footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Footers are the trailing paragraph's ``Token: value`` lines (git trailer style).
+
+    ``BREAKING CHANGE:`` is recognised anywhere at the start of a line, since many projects put
+    it in the body rather than the last paragraph; its value runs until the next footer.
+    """
+    footers: list[tuple[str, str]] = []
+    breaking: list[str] = []
+    if not body:
+        return footers, breaking
+    lines = body.splitlines()
+    last_para = 0
+    for i, raw in enumerate(lines):
+        if not raw.strip() and i + 1 < len(lines):
+            last_para = i + 1
+    current: list[str] | None = None
+    for i, raw in enumerate(lines):
+        fm = _FOOTER.match(raw)
+        token = fm.group("token") if fm is not None else None
+        if fm is not None and token is not None and (
+            token in BREAKING_TOKENS or (i >= last_para and fm.group("sep") == ": ")
+        ):
+            value = fm.group("value").strip()
+            footers.append((token, value))
+            current = [value] if token in BREAKING_TOKENS else None
+            if current is not None:
+                breaking.append(value)
+            continue
+        if current is not None and raw.strip():
+            breaking[-1] = (breaking[-1] + " " + raw.strip()).strip()
+        elif not raw.strip():
+            current = None
+    return footers, breaking

@@ -1,0 +1,1 @@
+"""Plain typed records and parsed events: the only place that knows GitHub's JSON shapes."""

@@ -1,0 +1,247 @@
+"""Parse a webhook payload (as GitHub sends it, or as Actions stores it) into a domain event.
+
+Only the fields steward uses are read, each checked for its type, so a malformed payload is a
+`PayloadError` naming the missing or mistyped field, never a KeyError or TypeError.
+Unsupported events and actions are not errors: they become `Ignored` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steward.domain.models import Issue, PullRequest, Release, Repo, User
+from steward.errors import PayloadError
+from steward.text import MAX_BODY, MAX_TITLE, cap
+
+PR_ACTIONS = frozenset(
+    {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled", "closed"}
+)
+ISSUE_ACTIONS = frozenset({"opened", "labeled", "closed"})
+RELEASE_ACTIONS = frozenset({"published"})
+MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB.
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestEvent:
+    action: str
+    repo: Repo
+    sender: User
+    pull_request: PullRequest
+    label: str | None = None
+    previous_title: str | None = None
+
+    name = "pull_request"
+
+
+@dataclass(frozen=True, slots=True)
+class IssueEvent:
+    action: str
+    repo: Repo
+    sender: User
+    issue: Issue
+    label: str | None = None
+
+    name = "issues"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseEvent:
+    action: str
+    repo: Repo
+    sender: User
+    release: Release
+
+    name = "release"
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    event_name: str
+    action: str | None
+    reason: str
+
+
+Event = PullRequestEvent | IssueEvent | ReleaseEvent
+
+
+def load_payload(path: Path) -> dict[str, Any]:
+    """Read a payload file; malformed JSON is a `PayloadError` with its position."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PayloadError(f"{path}: cannot read payload: {exc.strerror}") from None
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadError(f"{path}: payload is {size} bytes, over GitHub's 25 MB limit")
+    try:
+        data = json.loads(path.read_bytes())
+    except json.JSONDecodeError as exc:
+        raise PayloadError(
+            f"{path}:{exc.lineno}:{exc.colno}: payload is not valid JSON: {exc.msg}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"{path}: payload is not UTF-8: {exc.reason}") from None
+    if not isinstance(data, dict):
+        raise PayloadError(f"{path}: payload must be a JSON object")
+    return data
+
+
+def parse_event(event_name: str, payload: dict[str, Any]) -> Event | Ignored:
+    """Turn ``(event name, payload)`` into an event the policies handle, or `Ignored`."""
+    if not isinstance(payload, dict):
+        raise PayloadError("payload must be a JSON object")
+    action = payload.get("action")
+    action = action if isinstance(action, str) else None
+    if event_name in {"pull_request", "pull_request_target"}:
+        if action not in PR_ACTIONS:
+            return Ignored(event_name, action, f"pull_request action {action!r} is not handled")
+        pr_obj = _obj(payload, "pull_request")
+        label = _label_name(payload) if action in {"labeled", "unlabeled"} else None
+        previous_title: str | None = None
+        changes = payload.get("changes")
+        if action == "edited" and isinstance(changes, dict):
+            title_change = changes.get("title")
+            if isinstance(title_change, dict) and isinstance(title_change.get("from"), str):
+                previous_title = cap(title_change["from"], MAX_TITLE)
+        return PullRequestEvent(
+            action=action,
+            repo=_repo(payload),
+            sender=_user(_obj(payload, "sender"), "sender"),
+            pull_request=_pull_request(pr_obj),
+            label=label,
+            previous_title=previous_title,
+        )
+    if event_name == "issues":
+        if action not in ISSUE_ACTIONS:
+            return Ignored(event_name, action, f"issues action {action!r} is not handled")
+        issue_obj = _obj(payload, "issue")
+        if "pull_request" in issue_obj:
+            return Ignored(event_name, action, "issue event is for a pull request")
+        return IssueEvent(
+            action=action,
+            repo=_repo(payload),
+            sender=_user(_obj(payload, "sender"), "sender"),
+            issue=_issue(issue_obj),
+            label=_label_name(payload) if action == "labeled" else None,
+        )
+    if event_name == "release":
+        if action not in RELEASE_ACTIONS:
+            return Ignored(event_name, action, f"release action {action!r} is not handled")
+        rel = _obj(payload, "release")
+        return ReleaseEvent(
+            action=action,
+            repo=_repo(payload),
+            sender=_user(_obj(payload, "sender"), "sender"),
+            release=Release(
+                tag=_str(rel, "tag_name", "release"),
+                name=_opt_str(rel, "name") or _str(rel, "tag_name", "release"),
+                html_url=_opt_str(rel, "html_url"),
+                prerelease=bool(rel.get("prerelease", False)),
+                draft=bool(rel.get("draft", False)),
+            ),
+        )
+    return Ignored(event_name, action, f"event {event_name!r} is not handled")
+
+
+def _obj(parent: dict[str, Any], key: str, where: str = "payload") -> dict[str, Any]:
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        raise PayloadError(f"{where}.{key} is missing or not an object")
+    return value
+
+
+def _str(parent: dict[str, Any], key: str, where: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str):
+        raise PayloadError(f"{where}.{key} is missing or not a string")
+    return value
+
+
+def _opt_str(parent: dict[str, Any], key: str) -> str:
+    value = parent.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _int(parent: dict[str, Any], key: str, where: str) -> int:
+    value = parent.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PayloadError(f"{where}.{key} is missing or not an integer")
+    return value
+
+
+def _opt_int(parent: dict[str, Any], key: str) -> int | None:
+    value = parent.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _repo(payload: dict[str, Any]) -> Repo:
+    repo = _obj(payload, "repository")
+    return Repo(full_name=_str(repo, "full_name", "repository"), html_url=_opt_str(repo, "html_url"))
+
+
+def _user(obj: dict[str, Any], where: str) -> User:
+    login = _str(obj, "login", where)
+    return User(login=login, is_bot=obj.get("type") == "Bot" or login.endswith("[bot]"))
+
+
+def _labels(obj: dict[str, Any], where: str) -> tuple[str, ...]:
+    raw = obj.get("labels", [])
+    if not isinstance(raw, list):
+        raise PayloadError(f"{where}.labels is not a list")
+    names: list[str] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise PayloadError(f"{where}.labels[{i}].name is missing or not a string")
+        names.append(item["name"])
+    return tuple(names)
+
+
+def _label_name(payload: dict[str, Any]) -> str | None:
+    label = payload.get("label")
+    if isinstance(label, dict) and isinstance(label.get("name"), str):
+        return str(label["name"])
+    return None
+
+
+def _pull_request(pr: dict[str, Any]) -> PullRequest:
+    where = "pull_request"
+    head = pr.get("head")
+    base = pr.get("base")
+    return PullRequest(
+        number=_int(pr, "number", where),
+        title=cap(_str(pr, "title", where), MAX_TITLE),
+        body=cap(pr.get("body") if isinstance(pr.get("body"), str) else "", MAX_BODY),
+        author=_user(_obj(pr, "user", where), f"{where}.user"),
+        labels=_labels(pr, where),
+        state=_opt_str(pr, "state") or "open",
+        merged=bool(pr.get("merged")) or bool(pr.get("merged_at")),
+        draft=bool(pr.get("draft", False)),
+        head_sha=_opt_str(head, "sha") if isinstance(head, dict) else "",
+        base_ref=_opt_str(base, "ref") if isinstance(base, dict) else "",
+        html_url=_opt_str(pr, "html_url"),
+        author_association=_opt_str(pr, "author_association") or "NONE",
+        additions=_opt_int(pr, "additions"),
+        deletions=_opt_int(pr, "deletions"),
+        changed_files=_opt_int(pr, "changed_files"),
+    )
+
+
+def _issue(obj: dict[str, Any]) -> Issue:
+    where = "issue"
+    return Issue(
+        number=_int(obj, "number", where),
+        title=cap(_str(obj, "title", where), MAX_TITLE),
+        body=cap(obj.get("body") if isinstance(obj.get("body"), str) else "", MAX_BODY),
+        author=_user(_obj(obj, "user", where), f"{where}.user"),
+        labels=_labels(obj, where),
+        state=_opt_str(obj, "state") or "open",
+        html_url=_opt_str(obj, "html_url"),
+        author_association=_opt_str(obj, "author_association") or "NONE",
+    )
+
+
+def issue_from_api(obj: dict[str, Any]) -> Issue:
+    """An issue from the REST API's issue object (same shape as the webhook's)."""
+    return _issue(obj)

@@ -1,0 +1,93 @@
+"""Plain records the policies reason about; built from GitHub payloads by `domain.events`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# author_association values meaning "never contributed here before" (GitHub's enum).
+FIRST_TIME_ASSOCIATIONS = frozenset({"FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR"})
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    full_name: str
+    html_url: str = ""
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    login: str
+    is_bot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    number: int
+    title: str
+    body: str
+    author: User
+    labels: tuple[str, ...]
+    state: str = "open"
+    merged: bool = False
+    draft: bool = False
+    head_sha: str = ""
+    base_ref: str = ""
+    html_url: str = ""
+    author_association: str = "NONE"
+    additions: int | None = None
+    deletions: int | None = None
+    changed_files: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    number: int
+    title: str
+    body: str
+    author: User
+    labels: tuple[str, ...]
+    state: str = "open"
+    html_url: str = ""
+    author_association: str = "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    tag: str
+    name: str
+    html_url: str
+    prerelease: bool = False
+    draft: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    """One entry of GitHub's "list pull request files" response."""
+
+    filename: str
+    additions: int
+    deletions: int
+    status: str = "modified"
+    previous_filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the shell read beyond the payload, so policies stay pure.
+
+    ``files`` is ``None`` when the changed files were not read (then size and area policies
+    plan nothing rather than guess). ``issues`` holds issues the event refers to (a merged
+    PR's related issue, the open ``pending-release`` issues on a release), keyed by number.
+    """
+
+    files: tuple[ChangedFile, ...] | None = None
+    issues: dict[int, Issue] = field(default_factory=dict)
+    pending_release_issues: tuple[Issue, ...] | None = None

@@ -1,0 +1,1 @@
+"""The GitHub adapter: HTTP client, snapshot reads, plan executor, label sync."""

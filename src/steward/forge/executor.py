@@ -1,0 +1,109 @@
+"""Apply a Plan to GitHub with the fewest calls, and nothing at all when already applied.
+
+Per target the executor reads the current state once (labels and state; comments only when
+the plan comments; statuses only when it sets one) and writes only the difference: one call
+for all missing labels, a comment only if none carries its marker, a status only if the
+context's state or description differs, a close only for an open issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from steward.domain.models import Issue
+from steward.errors import NotFoundError
+from steward.forge.repo_api import RepoApi
+from steward.plan import (
+    MARKER_PREFIX,
+    Action,
+    AddLabels,
+    CloseIssue,
+    Comment,
+    Plan,
+    RemoveLabel,
+    SetStatus,
+)
+
+
+@dataclass(slots=True)
+class ApplyResult:
+    applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def comment_markers(body: str) -> set[str]:
+    """The steward markers a comment body carries."""
+    return {part.split(" -->", 1)[0] for part in body.split(MARKER_PREFIX)[1:]}
+
+
+class Executor:
+    def __init__(self, api: RepoApi) -> None:
+        self.api = api
+        self._issues: dict[int, Issue] = {}
+        self._markers: dict[int, set[str]] = {}
+        self._statuses: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def _issue(self, n: int) -> Issue:
+        if n not in self._issues:
+            self._issues[n] = self.api.issue(n)
+        return self._issues[n]
+
+    def _seen(self, n: int) -> set[str]:
+        if n not in self._markers:
+            found: set[str] = set()
+            for c in self.api.comments(n):
+                found |= comment_markers(c.get("body") or "")
+            self._markers[n] = found
+        return self._markers[n]
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        for action in plan.actions:
+            try:
+                self._apply_one(action, result)
+            except NotFoundError as exc:
+                result.skipped.append(f"#{action.number}: {exc}")
+        return result
+
+    def _apply_one(self, a: Action, result: ApplyResult) -> None:
+        api = self.api
+        if isinstance(a, AddLabels):
+            have = set(self._issue(a.number).labels)
+            missing = [lbl for lbl in a.labels if lbl not in have]
+            if missing:
+                api.add_labels(a.number, missing)
+                result.applied.append(f"#{a.number} +labels {', '.join(missing)}")
+            else:
+                result.skipped.append(f"#{a.number} labels already present")
+        elif isinstance(a, RemoveLabel):
+            if a.label in self._issue(a.number).labels:
+                api.remove_label(a.number, a.label)
+                result.applied.append(f"#{a.number} -label {a.label}")
+            else:
+                result.skipped.append(f"#{a.number} label {a.label} already absent")
+        elif isinstance(a, SetStatus):
+            if a.sha not in self._statuses:
+                self._statuses[a.sha] = api.combined_status(a.sha)
+            if self._statuses[a.sha].get(a.context) == (a.state, a.description[:140]):
+                result.skipped.append(f"#{a.number} status {a.context} unchanged")
+            else:
+                api.set_status(a.sha, a.state, a.context, a.description)
+                self._statuses[a.sha][a.context] = (a.state, a.description[:140])
+                result.applied.append(f"#{a.number} status {a.context}={a.state}")
+        elif isinstance(a, Comment):
+            if a.key in self._seen(a.number):
+                result.skipped.append(f"#{a.number} comment [{a.key}] already posted")
+            else:
+                api.comment(a.number, a.full_body)
+                self._markers[a.number].add(a.key)
+                result.applied.append(f"#{a.number} comment [{a.key}]")
+        elif isinstance(a, CloseIssue):
+            if self._issue(a.number).state == "open":
+                api.close_issue(a.number, a.reason)
+                result.applied.append(f"#{a.number} closed")
+            else:
+                result.skipped.append(f"#{a.number} already closed")
+
+
+def apply(plan: Plan, api: RepoApi) -> ApplyResult:
+    return Executor(api).apply(plan)

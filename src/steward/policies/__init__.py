@@ -1,0 +1,1 @@
+"""Policies: one module per playbook rule, each a pure function of a Context to a Plan."""

@@ -1,0 +1,44 @@
+"""Merge gate: a failing commit status while a blocking label is on, passing once it is off.
+
+Runs in the second stage, on the labels the PR will have after this event's plan, so a PR
+that the first stage labels `do-not-merge` fails the gate in the same run.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from steward.config.base import Section
+from steward.domain.events import PullRequestEvent
+from steward.plan import Plan, SetStatus
+from steward.policies.context import Context
+
+HANDLES = {
+    "pull_request": {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled"}
+}
+
+
+class MergeGateConfig(Section):
+    enabled: bool = True
+    block_labels: list[str] = Field(default_factory=lambda: ["do-not-merge"])
+    status_context: str = "steward/do-not-merge"
+
+
+def evaluate(ctx: Context) -> Plan:
+    cfg = ctx.config.merge_gate
+    ev = ctx.event
+    plan = Plan()
+    if not cfg.enabled or not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
+        return plan
+    pr = ev.pull_request
+    if pr.state != "open" or not pr.head_sha:
+        return plan
+    blocking = [lbl for lbl in cfg.block_labels if lbl in ctx.labels_after]
+    if blocking:
+        return plan.add(
+            SetStatus(pr.number, pr.head_sha, "failure", cfg.status_context,
+                      f"blocked by label: {', '.join(blocking)}"[:140])
+        )
+    return plan.add(
+        SetStatus(pr.number, pr.head_sha, "success", cfg.status_context, "no blocking label")
+    )

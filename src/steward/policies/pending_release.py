@@ -1,0 +1,50 @@
+"""Pending release: when a PR merges, its related issue gets `pending-release`; with no
+related issue, one comment on the PR tells the maintainers' team to link one by hand.
+"""
+
+from __future__ import annotations
+
+from steward.config.base import Section
+from steward.domain.events import PullRequestEvent
+from steward.plan import AddLabels, Comment, Plan
+from steward.policies.common import related_issues
+from steward.policies.context import Context
+
+HANDLES = {"pull_request": {"closed"}}
+
+
+class PendingReleaseConfig(Section):
+    enabled: bool = True
+    label: str = "pending-release"
+    maintainers_team: str = "@maintainers"
+    missing_issue_message: str = (
+        "⚠️ **Pending release** ⚠️\n\n"
+        "{team}: this PR merged but names no related issue, so no issue was labelled "
+        "`{label}`. Please label the issue it addresses by hand so its author hears when it "
+        "is released."
+    )
+
+
+def evaluate(ctx: Context) -> Plan:
+    cfg = ctx.config.pending_release
+    ev = ctx.event
+    plan = Plan()
+    if not cfg.enabled or not isinstance(ev, PullRequestEvent):
+        return plan
+    pr = ev.pull_request
+    if ev.action != "closed" or not pr.merged:
+        return plan
+    numbers = related_issues(pr.body, ev.repo.full_name)
+    if not numbers:
+        return plan.add(
+            Comment(pr.number, "pending-release-no-issue",
+                    cfg.missing_issue_message.format(team=cfg.maintainers_team, label=cfg.label))
+        )
+    for n in numbers:
+        issue = ctx.snapshot.issues.get(n)
+        if issue is not None and cfg.label in issue.labels:
+            continue
+        if issue is not None and issue.state == "closed" and issue.number == pr.number:
+            continue
+        plan.add(AddLabels(n, (cfg.label,)))
+    return plan

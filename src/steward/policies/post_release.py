@@ -1,0 +1,55 @@
+"""Post-release: every open `pending-release` issue is told the version (with a link), loses
+that label and is closed; its other labels stay. Called on `release: published` and by the
+release pipeline's post-release stage through `post_release_plan`.
+"""
+
+from __future__ import annotations
+
+from steward.config.base import Section
+from steward.domain.events import ReleaseEvent
+from steward.domain.models import Issue
+from steward.plan import CloseIssue, Comment, Plan, RemoveLabel
+from steward.policies.context import Context
+
+HANDLES = {"release": {"published"}}
+
+
+class PostReleaseConfig(Section):
+    enabled: bool = True
+    label: str = "pending-release"
+    include_prereleases: bool = False
+    close_issues: bool = True
+    message: str = (
+        "This is now released under [{version}]({url}) version! 🚀\n\n"
+        "Thank you for reporting it and for your patience."
+    )
+
+
+def post_release_plan(
+    version: str, url: str, issues: tuple[Issue, ...], cfg: PostReleaseConfig
+) -> Plan:
+    """The post-release actions for ``issues`` (those still labelled and open are acted on)."""
+    plan = Plan()
+    for issue in issues:
+        if issue.state != "open" or cfg.label not in issue.labels:
+            continue
+        key = f"released:{version}"
+        plan.add(Comment(issue.number, key, cfg.message.format(version=version, url=url)))
+        plan.add(RemoveLabel(issue.number, cfg.label))
+        if cfg.close_issues:
+            plan.add(CloseIssue(issue.number))
+    return plan
+
+
+def evaluate(ctx: Context) -> Plan:
+    cfg = ctx.config.post_release
+    ev = ctx.event
+    if not cfg.enabled or not isinstance(ev, ReleaseEvent):
+        return Plan()
+    rel = ev.release
+    if rel.draft or (rel.prerelease and not cfg.include_prereleases):
+        return Plan().note(f"post-release: {rel.tag} is a draft or pre-release; nothing closed")
+    issues = ctx.snapshot.pending_release_issues
+    if issues is None:
+        return Plan().note("post-release: pending-release issues were not read")
+    return post_release_plan(rel.tag, rel.html_url, issues, cfg)

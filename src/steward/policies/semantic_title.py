@@ -1,0 +1,114 @@
+"""Semantic title: the PR title must be a conventional commit; it decides the change type.
+
+The title becomes the squash commit and so the CHANGELOG and release notes line. The policy
+keeps exactly one change-type label (replacing a stale one when the title is edited), adds
+`breaking-change` for `!` or a BREAKING CHANGE note, maps a scope that names an area to that
+area label, and sets a commit status so the check can be required for merging. WIP titles
+leave the status pending.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from steward.config.base import Section
+from steward.conventional import Header, is_wip, parse_header
+from steward.domain.events import PullRequestEvent
+from steward.plan import AddLabels, Plan, RemoveLabel, SetStatus
+from steward.policies.context import Context
+from steward.text import MAX_BODY, cap
+
+HANDLES = {"pull_request": {"opened", "reopened", "edited", "synchronize"}}
+_BREAKING_NOTE = re.compile(r"^BREAKING[ -]CHANGE:", re.MULTILINE)
+
+
+class SemanticTitleConfig(Section):
+    enabled: bool = True
+    types: dict[str, str | None] = Field(
+        default_factory=lambda: {
+            "feat": "feature",
+            "fix": "bug",
+            "bug": "bug",
+            "docs": "documentation",
+            "doc": "documentation",
+            "chore": "internal",
+            "refactor": "enhancement",
+            "deprecated": "deprecated",
+            "perf": "enhancement",
+            "test": None,
+            "tests": None,
+            "ci": None,
+            "build": None,
+            "style": None,
+            "revert": None,
+        },
+        description="allowed commit types -> change-type label (null: allowed, no label)",
+    )
+    breaking_label: str = "breaking-change"
+    scope_to_area: bool = True
+    scope_labels: dict[str, str] = Field(
+        default_factory=dict, description="extra scope -> label aliases (e.g. deps: dependencies)"
+    )
+    status_context: str = "steward/semantic-title"
+
+    def type_labels(self) -> set[str]:
+        return {v for v in self.types.values() if v}
+
+
+def check(title: str, cfg: SemanticTitleConfig) -> tuple[Header | None, str]:
+    """Parse and judge a title: the header (if valid) and a one-line reason."""
+    header = parse_header(title)
+    if header is None:
+        return None, "title must look like 'type(scope): subject', e.g. 'feat(logger): add x'"
+    if header.type not in cfg.types:
+        return None, f"type '{header.type[:30]}' is not one of {', '.join(sorted(cfg.types))}"[
+            :140
+        ]
+    return header, f"{header.type}{'!' if header.breaking else ''}: semantic title"
+
+
+def evaluate(ctx: Context) -> Plan:
+    cfg = ctx.config.semantic_title
+    plan = Plan()
+    ev = ctx.event
+    if not cfg.enabled or not isinstance(ev, PullRequestEvent):
+        return plan
+    pr = ev.pull_request
+    if is_wip(pr.title):
+        return plan.add(
+            SetStatus(pr.number, pr.head_sha, "pending", cfg.status_context,
+                      "work in progress: title check waits")
+        )
+    header, reason = check(pr.title, cfg)
+    plan.add(
+        SetStatus(pr.number, pr.head_sha, "success" if header else "failure",
+                  cfg.status_context, reason)
+    )
+    if header is None:
+        return plan
+    wanted: list[str] = []
+    type_label = cfg.types.get(header.type)
+    if type_label:
+        wanted.append(type_label)
+    for stale in sorted(cfg.type_labels() - {type_label}):
+        if stale in pr.labels:
+            plan.add(RemoveLabel(pr.number, stale))
+    breaking = header.breaking or bool(_BREAKING_NOTE.search(cap(pr.body, MAX_BODY)))
+    if breaking:
+        wanted.append(cfg.breaking_label)
+    elif cfg.breaking_label in pr.labels and ev.previous_title is not None:
+        before = parse_header(ev.previous_title)
+        if before is not None and before.breaking:
+            plan.add(RemoveLabel(pr.number, cfg.breaking_label))
+    if cfg.scope_to_area:
+        areas = set(ctx.config.areas.labels())
+        for scope in header.scopes:
+            label = cfg.scope_labels.get(scope) or (scope if scope in areas else None)
+            if label:
+                wanted.append(label)
+    missing = tuple(dict.fromkeys(lbl for lbl in wanted if lbl not in pr.labels))
+    if missing:
+        plan.add(AddLabels(pr.number, missing))
+    return plan
