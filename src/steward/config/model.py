@@ -20,6 +20,7 @@ from steward.policies.semantic_title import SemanticTitleConfig
 from steward.policies.size import SizeConfig
 from steward.policies.triage import TriageConfig
 from steward.release.config import ChangelogConfig, ReleaseNotesConfig, VersionConfig
+from steward.release.pipeline.config import PipelineConfig
 
 
 def _default_ignore() -> list[str]:
@@ -47,6 +48,7 @@ class StewardConfig(Section):
     version: VersionConfig = Field(default_factory=VersionConfig)
     changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
     release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
+    release: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @model_validator(mode="after")
     def _unique_labels(self) -> StewardConfig:

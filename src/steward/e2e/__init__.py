@@ -1,0 +1,1 @@
+"""The playbook's E2E framework as a pytest plugin (opt-in)."""

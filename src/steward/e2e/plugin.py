@@ -1,0 +1,1 @@
+"""pytest plugin entry point; inert unless a project opts in."""

@@ -1,0 +1,1 @@
+"""Versions, changelog, release notes and the release pipeline."""

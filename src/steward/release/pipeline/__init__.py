@@ -1,0 +1,1 @@
+"""The sealed release pipeline: seal, quality, build, provenance, publish, tag, post-release."""
