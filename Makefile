@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SYNC := $(UV) sync --locked --extra e2e --extra release
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help setup test lint typecheck unit demo bench clean
+.PHONY: help install setup test lint typecheck unit demo bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,8 +21,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(UV) node_modules/.installed ## Install steward and its test material (locked).
+install: $(UV) ## Install steward and its tools into .venv (locked versions).
 	$(SYNC)
+
+setup: install node_modules/.installed ## install, plus GitHub's published material for tests.
 
 lint: setup ## ruff (lint and format check).
 	$(UV) run --no-sync ruff check src tests bench
@@ -36,7 +38,7 @@ unit: setup ## The pytest suite.
 
 test: lint typecheck unit ## Everything CI runs: lint, types, the whole test suite.
 
-demo: setup ## steward's main job, offline, on this repository.
+demo: install ## steward's main job, offline, on this repository.
 	$(UV) run --no-sync steward release notes --from-git --dry-run
 	$(UV) run --no-sync steward version next
 	$(UV) run --no-sync steward changelog --unreleased
