@@ -19,7 +19,9 @@ _HEADER = re.compile(
     r": ?(?P<subject>[^\r\n]*)"
 )
 _PR_SUFFIX = re.compile(r"\s*\(#(?P<pr>[0-9]{1,9})\)\s*$")
-_FOOTER = re.compile(r"(?P<token>BREAKING[ -]CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)")
+_FOOTER = re.compile(
+    r"(?P<token>BREAKING[ -]CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)"
+)
 _REVERT_GIT = re.compile(r'Revert "(?P<inner>.*)"\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
 _MERGE = re.compile(r"Merge (?:pull request #(?P<pr>[0-9]{1,9})|branch |remote-tracking |tag )")
@@ -164,8 +166,10 @@ def _footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
     for i, raw in enumerate(lines):
         fm = _FOOTER.match(raw)
         token = fm.group("token") if fm is not None else None
-        if fm is not None and token is not None and (
-            token in BREAKING_TOKENS or (i >= last_para and fm.group("sep") == ": ")
+        if (
+            fm is not None
+            and token is not None
+            and (token in BREAKING_TOKENS or (i >= last_para and fm.group("sep") == ": "))
         ):
             value = fm.group("value").strip()
             footers.append((token, value))

@@ -29,7 +29,13 @@ from steward.policies import (
 from steward.policies.context import Context
 
 FIRST_STAGE: tuple[ModuleType, ...] = (
-    size, areas, semantic_title, missing_sections, pending_release, post_release, triage,
+    size,
+    areas,
+    semantic_title,
+    missing_sections,
+    pending_release,
+    post_release,
+    triage,
 )
 SECOND_STAGE: tuple[ModuleType, ...] = (merge_gate, large_pr)
 

@@ -1,9 +1,9 @@
 """The Plan: what policies want done, merged so one event costs the fewest API calls.
 
 Policies return Plans; `Plan.merge` folds them into one where each issue or PR gets at most one
-`add_labels` (all labels in one call), removals that an addition in the same plan cancels are
-dropped, comments are keyed by a hidden marker (so the executor can skip one already posted),
-and statuses are keyed by context (the last policy to speak wins).
+`add_labels` (all labels in one call), a removal of a label that any policy adds is dropped,
+comments are keyed by a hidden marker (so the executor can skip one already posted), and
+statuses are keyed by context (the last policy to speak wins).
 """
 
 from __future__ import annotations
@@ -99,11 +99,7 @@ class Plan:
                 if isinstance(a, AddLabels):
                     bucket = adds.setdefault(a.number, [])
                     bucket.extend(lbl for lbl in a.labels if lbl not in bucket)
-                    for lbl in a.labels:
-                        removes.pop((a.number, lbl), None)
                 elif isinstance(a, RemoveLabel):
-                    if a.label in adds.get(a.number, []):
-                        adds[a.number].remove(a.label)
                     removes[(a.number, a.label)] = a
                 elif isinstance(a, Comment):
                     comments.setdefault((a.number, a.key), a)
@@ -112,7 +108,9 @@ class Plan:
                 else:
                     closes[a.number] = a
         actions: list[Action] = [AddLabels(n, tuple(ls)) for n, ls in adds.items() if ls]
-        actions += list(removes.values())
+        # An addition cancels a removal whatever the order: no policy takes away a label
+        # another one wants.
+        actions += [r for r in removes.values() if r.label not in adds.get(r.number, ())]
         actions += list(statuses.values())
         actions += list(comments.values())
         actions += list(closes.values())
@@ -132,9 +130,7 @@ class Plan:
                 item["body"] = a.full_body
                 item["key"] = a.key
             elif isinstance(a, SetStatus):
-                item.update(
-                    state=a.state, context=a.context, description=a.description, sha=a.sha
-                )
+                item.update(state=a.state, context=a.context, description=a.description, sha=a.sha)
             else:
                 item["reason"] = a.reason
             out.append(item)
@@ -154,9 +150,7 @@ class Plan:
                 first = a.body.strip().splitlines()[0] if a.body.strip() else ""
                 lines.append(f"#{a.number}: comment [{a.key}] {first[:80]}")
             elif isinstance(a, SetStatus):
-                lines.append(
-                    f"#{a.number}: status {a.context} = {a.state} ({a.description})"
-                )
+                lines.append(f"#{a.number}: status {a.context} = {a.state} ({a.description})")
             else:
                 lines.append(f"#{a.number}: close ({a.reason})")
         lines.extend(f"note: {n}" for n in self.notes)

@@ -30,8 +30,12 @@ def check(file: Path | None) -> None:
 
 
 @config.command("show")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Config file. Default: .github/steward.yml if present.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file. Default: .github/steward.yml if present.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
 def show(config_file: Path | None, as_json: bool) -> None:
     """Print the effective config: the file's values over the playbook's defaults."""

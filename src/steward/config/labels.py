@@ -47,7 +47,11 @@ PLAYBOOK_LABELS: tuple[tuple[str, str, str], ...] = (
     ("need-rfc", "d876e3", "Feature request requires a RFC to improve discussion"),
     ("pending-release", "0e8a16", "Merged changes that will be available soon"),
     ("revisit-in-3-months", "ededed", "Blocked issues/PRs that need to be revisited"),
-    ("breaking-change", "b60205", "Changes that will cause customer impact and need careful triage"),
+    (
+        "breaking-change",
+        "b60205",
+        "Changes that will cause customer impact and need careful triage",
+    ),
     ("do-not-merge", "e11d21", "PRs that are blocked for varying reasons"),
     ("size/XS", "009900", "PRs between 0-9 LOC"),
     ("size/S", "77bb00", "PRs between 10-29 LOC"),
@@ -64,6 +68,7 @@ PLAYBOOK_LABELS: tuple[tuple[str, str, str], ...] = (
     ("tech-debt", "fef2c0", "Changes in tech debt"),
     ("enhancement", "a2eeef", "Improvements to existing behaviour"),
     ("deprecated", "cccccc", "Deprecation of existing behaviour"),
+    ("stale", "ededed", "No activity for a while; closed soon unless updated"),
     ("customer-reference", "bfdadc", "Authorization to use company name in our documentation"),
     ("community-content", "bfdadc", "Suggested content to feature in our documentation"),
 )

@@ -16,6 +16,9 @@ from steward.config.model import StewardConfig
 from steward.errors import ConfigError
 
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
+MAX_CONFIG_BYTES = 1_000_000
+# Nodes visited when aliases are expanded: a "billion laughs" file stops here, not in memory.
+MAX_NODES = 100_000
 
 PathKey = tuple[str | int, ...]
 
@@ -44,6 +47,8 @@ def load_config(path: Path | None) -> StewardConfig:
 
 def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
     """Validate YAML ``text``; errors name ``source``, the line and the key path."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config is over {MAX_CONFIG_BYTES} bytes", path=source)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -56,7 +61,7 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of sections", path=source, line=1)
-    lines = _line_map(node)
+    lines = _line_map(node, source)
     try:
         return StewardConfig.model_validate(data)
     except ValidationError as exc:
@@ -72,18 +77,30 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
         raise ConfigError(f"{key}: {msg}{suffix}", path=source, line=line) from None
 
 
-def _line_map(node: yaml.Node | None) -> dict[PathKey, int]:
+def _line_map(node: yaml.Node | None, source: str) -> dict[PathKey, int]:
+    """Line of every key path; also refuses duplicate keys (YAML would keep the last
+    silently) and alias expansions too large to validate."""
     out: dict[PathKey, int] = {}
+    visited = 0
 
     def walk(n: yaml.Node, path: PathKey) -> None:
+        nonlocal visited
+        visited += 1
+        if visited > MAX_NODES:
+            raise ConfigError(f"config expands to over {MAX_NODES} values (aliases?)", path=source)
         out.setdefault(path, n.start_mark.line + 1)
         if isinstance(n, yaml.MappingNode):
+            seen: set[str] = set()
             for k, v in n.value:
                 key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
-                out[(*path, key)] = k.start_mark.line + 1
+                line = k.start_mark.line + 1
+                if key in seen and key != "<<":
+                    dotted = ".".join(str(p) for p in (*path, key))
+                    raise ConfigError(f"{dotted}: duplicate key", path=source, line=line)
+                seen.add(key)
                 walk(v, (*path, key))
                 # The key's own line wins over the value's for error messages.
-                out[(*path, key)] = k.start_mark.line + 1
+                out[(*path, key)] = line
         elif isinstance(n, yaml.SequenceNode):
             for i, item in enumerate(n.value):
                 walk(item, (*path, i))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from steward.config.base import Section
 from steward.config.labels import LabelSpec, playbook_labels
@@ -18,6 +18,7 @@ from steward.policies.pending_release import PendingReleaseConfig
 from steward.policies.post_release import PostReleaseConfig
 from steward.policies.semantic_title import SemanticTitleConfig
 from steward.policies.size import SizeConfig
+from steward.policies.sweep import SweepConfig
 from steward.policies.triage import TriageConfig
 from steward.release.config import ChangelogConfig, ReleaseNotesConfig, VersionConfig
 from steward.release.pipeline.config import PipelineConfig
@@ -45,20 +46,22 @@ class StewardConfig(Section):
     pending_release: PendingReleaseConfig = Field(default_factory=PendingReleaseConfig)
     post_release: PostReleaseConfig = Field(default_factory=PostReleaseConfig)
     triage: TriageConfig = Field(default_factory=TriageConfig)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
     version: VersionConfig = Field(default_factory=VersionConfig)
     changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
     release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
     release: PipelineConfig = Field(default_factory=PipelineConfig)
 
-    @model_validator(mode="after")
-    def _unique_labels(self) -> StewardConfig:
+    @field_validator("labels")
+    @classmethod
+    def _unique_labels(cls, value: list[LabelSpec]) -> list[LabelSpec]:
         seen: set[str] = set()
-        for spec in self.labels:
+        for spec in value:
             key = spec.name.casefold()
             if key in seen:
                 raise ValueError(f"label {spec.name!r} is listed twice")
             seen.add(key)
-        return self
+        return value
 
     def effective(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

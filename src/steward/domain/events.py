@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,9 @@ def _opt_int(parent: dict[str, Any], key: str) -> int | None:
 
 def _repo(payload: dict[str, Any]) -> Repo:
     repo = _obj(payload, "repository")
-    return Repo(full_name=_str(repo, "full_name", "repository"), html_url=_opt_str(repo, "html_url"))
+    return Repo(
+        full_name=_str(repo, "full_name", "repository"), html_url=_opt_str(repo, "html_url")
+    )
 
 
 def _user(obj: dict[str, Any], where: str) -> User:
@@ -239,7 +242,22 @@ def _issue(obj: dict[str, Any]) -> Issue:
         state=_opt_str(obj, "state") or "open",
         html_url=_opt_str(obj, "html_url"),
         author_association=_opt_str(obj, "author_association") or "NONE",
+        updated_at=_opt_time(obj, "updated_at", where),
     )
+
+
+def _opt_time(parent: dict[str, Any], key: str, where: str) -> datetime | None:
+    """An ISO 8601 timestamp such as GitHub's ``2019-05-15T15:20:18Z`` (UTC if no offset)."""
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise PayloadError(f"{where}.{key} is not a timestamp")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PayloadError(f"{where}.{key} is not a timestamp: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def issue_from_api(obj: dict[str, Any]) -> Issue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 # author_association values meaning "never contributed here before" (GitHub's enum).
 FIRST_TIME_ASSOCIATIONS = frozenset({"FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR"})
@@ -57,6 +58,8 @@ class Issue:
     state: str = "open"
     html_url: str = ""
     author_association: str = "NONE"
+    # Last activity (GitHub's `updated_at`), for the scheduled sweep; ``None`` if unknown.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
+from steward.domain.models import ChangedFile
 from steward.globs import match_any
 from steward.plan import AddLabels, Plan
 from steward.policies.context import Context
@@ -44,16 +45,36 @@ def _default_rules() -> list[AreaRule]:
         AreaRule(label="github-actions", any=[".github/workflows/**", ".github/actions/**"]),
         AreaRule(
             label="github-templates",
-            any=[".github/ISSUE_TEMPLATE/**", ".github/PULL_REQUEST_TEMPLATE*",
-                 ".github/pull_request_template*"],
+            any=[
+                ".github/ISSUE_TEMPLATE/**",
+                ".github/PULL_REQUEST_TEMPLATE*",
+                ".github/pull_request_template*",
+            ],
         ),
         AreaRule(
             label="dependencies",
-            any=["pyproject.toml", "poetry.lock", "uv.lock", "requirements*.txt",
-                 "setup.py", "setup.cfg", "Pipfile", "Pipfile.lock"],
+            any=[
+                "pyproject.toml",
+                "poetry.lock",
+                "uv.lock",
+                "requirements*.txt",
+                "setup.py",
+                "setup.cfg",
+                "Pipfile",
+                "Pipfile.lock",
+            ],
         ),
-        AreaRule(label="internal", any=["Makefile", ".pre-commit-config.yaml", "ruff.toml",
-                                         "mypy.ini", ".gitignore", "CODEOWNERS"]),
+        AreaRule(
+            label="internal",
+            any=[
+                "Makefile",
+                ".pre-commit-config.yaml",
+                "ruff.toml",
+                "mypy.ini",
+                ".gitignore",
+                "CODEOWNERS",
+            ],
+        ),
     ]
 
 
@@ -63,6 +84,15 @@ class AreasConfig(Section):
 
     def labels(self) -> list[str]:
         return [r.label for r in self.rules]
+
+    def matching(self, files: tuple[ChangedFile, ...]) -> tuple[str, ...]:
+        """Labels whose rule matches ``files`` (renames count under both names)."""
+        paths: list[str] = []
+        for f in files:
+            paths.append(f.filename)
+            if f.previous_filename:
+                paths.append(f.previous_filename)
+        return tuple(dict.fromkeys(r.label for r in self.rules if r.matches(paths)))
 
 
 def evaluate(ctx: Context) -> Plan:
@@ -74,15 +104,7 @@ def evaluate(ctx: Context) -> Plan:
     files = ctx.snapshot.files
     if files is None:
         return plan.note("areas: changed files were not read; area labels left as they are")
-    paths: list[str] = []
-    for f in files:
-        paths.append(f.filename)
-        if f.previous_filename:
-            paths.append(f.previous_filename)
-    wanted = tuple(
-        r.label for r in cfg.rules
-        if r.label not in ev.pull_request.labels and r.matches(paths)
-    )
+    wanted = tuple(lbl for lbl in cfg.matching(files) if lbl not in ev.pull_request.labels)
     if wanted:
-        plan.add(AddLabels(ev.pull_request.number, tuple(dict.fromkeys(wanted))))
+        plan.add(AddLabels(ev.pull_request.number, wanted))
     return plan

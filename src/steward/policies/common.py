@@ -15,23 +15,47 @@ _CLOSING = re.compile(
     re.IGNORECASE,
 )
 # The PR template's field, e.g. "**Issue number:** #123" or "Issue number: https://.../issues/9".
-_FIELD = re.compile(r"^[ \t>*_-]{0,8}issue number[ \t*_]{0,4}:[ \t*_]{0,4}(?P<rest>[^\r\n]{0,300})",
-                    re.IGNORECASE | re.MULTILINE)
+_FIELD = re.compile(
+    r"^[ \t>*_-]{0,8}issue number[ \t*_]{0,4}:[ \t*_]{0,4}(?P<rest>[^\r\n]{0,300})",
+    re.IGNORECASE | re.MULTILINE,
+)
 _REF = re.compile(
     r"(?:(?P<repo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})?#(?P<num>[0-9]{1,9})"
     r"|https?://[A-Za-z0-9.-]{1,100}/(?P<urlrepo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})"
     r"/issues/(?P<urlnum>[0-9]{1,9}))"
 )
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_BARE_NUMBER = re.compile(r"[ \t]{0,4}(?P<num>[0-9]{1,9})\b")
+
+
+def strip_html_comments(text: str) -> str:
+    """Drop ``<!-- ... -->`` (template hints); an unclosed one hides the rest, as on GitHub.
+
+    A scan with `str.find`, not a regex: a lazy ``<!--.*?-->`` is quadratic on a body full
+    of unclosed openers.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("<!--", pos)
+        if start == -1:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        pos = end + 3
+    return "".join(out)
 
 
 def related_issues(body: str, repo_full_name: str) -> tuple[int, ...]:
     """Issue numbers in this repository that a PR body names as related.
 
-    Reads the template's "Issue number:" field and GitHub's closing keywords; references to
-    other repositories are not ours to label, and HTML comments (template hints) are skipped.
+    Reads the template's "Issue number:" field (``#12``, ``owner/repo#12``, an issue URL or a
+    bare ``12``) and GitHub's closing keywords (``Fixes #12``); references to other
+    repositories are not ours to label, and HTML comments (template hints) are skipped.
     """
-    text = _HTML_COMMENT.sub("", cap(body, MAX_BODY))
+    text = strip_html_comments(cap(body, MAX_BODY))
     found: list[int] = []
     own = repo_full_name.lower()
 
@@ -45,8 +69,13 @@ def related_issues(body: str, repo_full_name: str) -> tuple[int, ...]:
             found.append(value)
 
     for m in _FIELD.finditer(text):
-        for r in _REF.finditer(m.group("rest")):
+        rest = m.group("rest")
+        refs = list(_REF.finditer(rest))
+        for r in refs:
             take(r.group("repo") or r.group("urlrepo"), r.group("num") or r.group("urlnum"))
+        bare = _BARE_NUMBER.match(rest) if not refs else None
+        if bare is not None:  # "Issue number: 123", as authors often fill the field
+            take(None, bare.group("num"))
     for m in _CLOSING.finditer(text):
         take(m.group("repo") or m.group("urlrepo"), m.group("num") or m.group("urlnum"))
     return tuple(found)

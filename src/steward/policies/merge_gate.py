@@ -13,9 +13,7 @@ from steward.domain.events import PullRequestEvent
 from steward.plan import Plan, SetStatus
 from steward.policies.context import Context
 
-HANDLES = {
-    "pull_request": {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled"}
-}
+HANDLES = {"pull_request": {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled"}}
 
 
 class MergeGateConfig(Section):
@@ -36,8 +34,13 @@ def evaluate(ctx: Context) -> Plan:
     blocking = [lbl for lbl in cfg.block_labels if lbl in ctx.labels_after]
     if blocking:
         return plan.add(
-            SetStatus(pr.number, pr.head_sha, "failure", cfg.status_context,
-                      f"blocked by label: {', '.join(blocking)}"[:140])
+            SetStatus(
+                pr.number,
+                pr.head_sha,
+                "failure",
+                cfg.status_context,
+                f"blocked by label: {', '.join(blocking)}"[:140],
+            )
         )
     return plan.add(
         SetStatus(pr.number, pr.head_sha, "success", cfg.status_context, "no blocking label")

@@ -37,8 +37,11 @@ def evaluate(ctx: Context) -> Plan:
     numbers = related_issues(pr.body, ev.repo.full_name)
     if not numbers:
         return plan.add(
-            Comment(pr.number, "pending-release-no-issue",
-                    cfg.missing_issue_message.format(team=cfg.maintainers_team, label=cfg.label))
+            Comment(
+                pr.number,
+                "pending-release-no-issue",
+                cfg.missing_issue_message.format(team=cfg.maintainers_team, label=cfg.label),
+            )
         )
     for n in numbers:
         issue = ctx.snapshot.issues.get(n)

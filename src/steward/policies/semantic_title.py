@@ -17,6 +17,7 @@ from steward.config.base import Section
 from steward.conventional import Header, is_wip, parse_header
 from steward.domain.events import PullRequestEvent
 from steward.plan import AddLabels, Plan, RemoveLabel, SetStatus
+from steward.policies.common import strip_html_comments
 from steward.policies.context import Context
 from steward.text import MAX_BODY, cap
 
@@ -63,9 +64,7 @@ def check(title: str, cfg: SemanticTitleConfig) -> tuple[Header | None, str]:
     if header is None:
         return None, "title must look like 'type(scope): subject', e.g. 'feat(logger): add x'"
     if header.type not in cfg.types:
-        return None, f"type '{header.type[:30]}' is not one of {', '.join(sorted(cfg.types))}"[
-            :140
-        ]
+        return None, f"type '{header.type[:30]}' is not one of {', '.join(sorted(cfg.types))}"[:140]
     return header, f"{header.type}{'!' if header.breaking else ''}: semantic title"
 
 
@@ -78,13 +77,19 @@ def evaluate(ctx: Context) -> Plan:
     pr = ev.pull_request
     if is_wip(pr.title):
         return plan.add(
-            SetStatus(pr.number, pr.head_sha, "pending", cfg.status_context,
-                      "work in progress: title check waits")
+            SetStatus(
+                pr.number,
+                pr.head_sha,
+                "pending",
+                cfg.status_context,
+                "work in progress: title check waits",
+            )
         )
     header, reason = check(pr.title, cfg)
     plan.add(
-        SetStatus(pr.number, pr.head_sha, "success" if header else "failure",
-                  cfg.status_context, reason)
+        SetStatus(
+            pr.number, pr.head_sha, "success" if header else "failure", cfg.status_context, reason
+        )
     )
     if header is None:
         return plan
@@ -92,10 +97,9 @@ def evaluate(ctx: Context) -> Plan:
     type_label = cfg.types.get(header.type)
     if type_label:
         wanted.append(type_label)
-    for stale in sorted(cfg.type_labels() - {type_label}):
-        if stale in pr.labels:
-            plan.add(RemoveLabel(pr.number, stale))
-    breaking = header.breaking or bool(_BREAKING_NOTE.search(cap(pr.body, MAX_BODY)))
+    breaking = header.breaking or bool(
+        _BREAKING_NOTE.search(strip_html_comments(cap(pr.body, MAX_BODY)))
+    )
     if breaking:
         wanted.append(cfg.breaking_label)
     elif cfg.breaking_label in pr.labels and ev.previous_title is not None:
@@ -108,7 +112,30 @@ def evaluate(ctx: Context) -> Plan:
             label = cfg.scope_labels.get(scope) or (scope if scope in areas else None)
             if label:
                 wanted.append(label)
+    for stale in sorted(cfg.type_labels() - set(wanted)):
+        if stale in pr.labels and _owned_by_title(ctx, ev, stale, cfg):
+            plan.add(RemoveLabel(pr.number, stale))
     missing = tuple(dict.fromkeys(lbl for lbl in wanted if lbl not in pr.labels))
     if missing:
         plan.add(AddLabels(pr.number, missing))
     return plan
+
+
+def _owned_by_title(
+    ctx: Context, ev: PullRequestEvent, label: str, cfg: SemanticTitleConfig
+) -> bool:
+    """May the title's check remove this stale change-type label?
+
+    Some change-type labels are also area labels (`documentation`, `internal`): those are
+    removed only when the changed files do not earn them, or (files unknown) when the
+    previous title is what put them there. Otherwise the two policies would undo each other
+    on every event.
+    """
+    areas = ctx.config.areas
+    if label not in areas.labels():
+        return True
+    files = ctx.snapshot.files
+    if files is not None:
+        return label not in areas.matching(files)
+    before = parse_header(ev.previous_title) if ev.previous_title is not None else None
+    return before is not None and cfg.types.get(before.type) == label

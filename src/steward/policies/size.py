@@ -27,9 +27,17 @@ class SizeConfig(Section):
     )
     ignore: list[str] = Field(
         default_factory=lambda: [
-            "*.lock", "poetry.lock", "uv.lock", "Pipfile.lock", "package-lock.json",
-            "yarn.lock", "pnpm-lock.yaml", "**/__snapshots__/**", "**/*.min.js",
-            "**/*_pb2.py", "**/*_pb2.pyi",
+            "*.lock",
+            "poetry.lock",
+            "uv.lock",
+            "Pipfile.lock",
+            "package-lock.json",
+            "yarn.lock",
+            "pnpm-lock.yaml",
+            "**/__snapshots__/**",
+            "**/*.min.js",
+            "**/*_pb2.py",
+            "**/*_pb2.pyi",
         ],
         description="globs of generated or lock files left out of the count",
     )
