@@ -1,0 +1,690 @@
+"""A stateful local GitHub for tests: real HTTP on 127.0.0.1, answering only what GitHub's
+OpenAPI description allows.
+
+It holds one repository in memory (labels, issues and PRs with labels and state, comments,
+commit statuses, PR files) and implements exactly the REST operations steward's `RepoApi`
+sends. Every incoming request is validated against the official description before it is
+handled, and every response body is built from the description's own example object for the
+operation, filled from the state, then validated before it is sent. A violation is recorded
+(`violations`) and answered with a 400 the client cannot mistake for success; the
+`github_server` fixture fails the test when any violation was recorded.
+
+Statuses the operation does not document but GitHub sends to any request (401 bad
+credentials, 5xx, rate limits: the injectable `Fault`s) are checked against GitHub's generic
+``basic-error`` shape instead. Pagination follows GitHub: ``per_page`` (default 30, max 100),
+``page``, and a ``Link`` header with ``next``/``last``/``first``/``prev``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from tests.support import openapi
+from tests.support.github_material import REPO
+
+DOCS = "https://docs.github.com/rest"
+RESET_AT = 1_700_000_000  # x-ratelimit-reset sent on ordinary responses (epoch seconds)
+_COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    status: int
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in {"GET", "HEAD"}
+
+    @property
+    def short(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+
+@dataclass(slots=True)
+class Fault:
+    """An injected answer for the next ``times`` matching requests (e.g. 502, rate limit)."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=lambda: {"message": "Server Error"})
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str | None = None
+    path_contains: str | None = None
+    times: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.times > 0
+            and (self.method is None or self.method == method)
+            and (self.path_contains is None or self.path_contains in path)
+        )
+
+
+@dataclass(slots=True)
+class IssueRec:
+    number: int
+    title: str
+    body: str = ""
+    state: str = "open"
+    state_reason: str | None = None
+    labels: list[str] = field(default_factory=list)
+    author: str = "octocat"
+    is_pr: bool = False
+    comments: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HttpReply(Exception):
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _not_found(message: str = "Not Found") -> HttpReply:
+    return HttpReply(404, {"message": message, "documentation_url": DOCS})
+
+
+def _invalid(resource: str, code: str, fld: str) -> HttpReply:
+    return HttpReply(
+        422,
+        {
+            "message": "Validation Failed",
+            "errors": [{"resource": resource, "code": code, "field": fld}],
+            "documentation_url": DOCS,
+        },
+    )
+
+
+class GitHubServer:
+    """``with GitHubServer() as gh:`` starts it on a free port; ``gh.url`` is the API base."""
+
+    def __init__(self, repo: str = REPO, token: str = "test-token") -> None:
+        self.repo = repo
+        self.owner, self.name = repo.split("/")
+        self.token = token
+        self.labels: dict[str, dict[str, Any]] = {}  # casefolded name -> label record
+        self.issues: dict[int, IssueRec] = {}
+        self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> newest first
+        self.files: dict[int, list[dict[str, Any]]] = {}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.faults: list[Fault] = []
+        self.validate = True
+        self._ids = 1000
+        self._lock = threading.RLock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._routes = self._build_routes()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> GitHubServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        handler = _make_handler(self)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    # -- seeding and inspection -----------------------------------------------------------
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def add_label(self, name: str, color: str = "ededed", description: str | None = None) -> None:
+        self.labels[name.casefold()] = {
+            "id": self._next_id(),
+            "name": name,
+            "color": color,
+            "description": description,
+        }
+
+    def add_issue(
+        self,
+        number: int,
+        title: str = "An issue",
+        *,
+        labels: tuple[str, ...] = (),
+        state: str = "open",
+        body: str = "",
+        author: str = "octocat",
+        is_pr: bool = False,
+    ) -> IssueRec:
+        for name in labels:
+            if name.casefold() not in self.labels:
+                self.add_label(name)
+        rec = IssueRec(number, title, body, state, None, list(labels), author, is_pr)
+        self.issues[number] = rec
+        return rec
+
+    def add_pr(
+        self,
+        number: int,
+        title: str,
+        *,
+        labels: tuple[str, ...] = (),
+        files: list[tuple[str, int, int]] = (),  # type: ignore[assignment]
+        body: str = "",
+        author: str = "Codertocat",
+        state: str = "open",
+    ) -> IssueRec:
+        rec = self.add_issue(
+            number, title, labels=labels, body=body, author=author, is_pr=True, state=state
+        )
+        self.files[number] = [self._file(n, a, d) for n, a, d in files]
+        return rec
+
+    def add_comment(self, number: int, body: str, author: str = "octocat") -> None:
+        self.issues[number].comments.append(self._comment_rec(body, author))
+
+    def add_status(self, sha: str, state: str, context: str, description: str = "") -> None:
+        self.statuses.setdefault(sha, []).insert(
+            0,
+            {
+                "id": self._next_id(),
+                "state": state,
+                "context": context,
+                "description": description,
+            },
+        )
+
+    def status_of(self, sha: str, context: str) -> tuple[str, str] | None:
+        for s in self.statuses.get(sha, []):
+            if s["context"] == context:
+                return s["state"], s["description"]
+        return None
+
+    def labels_of(self, number: int) -> list[str]:
+        return list(self.issues[number].labels)
+
+    def comment_bodies(self, number: int) -> list[str]:
+        return [c["body"] for c in self.issues[number].comments]
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [c.short for c in self.calls if c.is_write]
+
+    def reads(self) -> list[tuple[str, str]]:
+        return [c.short for c in self.calls if not c.is_write]
+
+    def reset_calls(self) -> None:
+        self.calls.clear()
+
+    def assert_clean(self) -> None:
+        if self.violations:
+            raise openapi.SpecViolation("\n".join(self.violations))
+
+    # -- request handling -------------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(target)
+        path = parts.path
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        with self._lock:
+            status, out_headers, payload = self._dispatch(
+                method, target, path, query, headers, raw, body
+            )
+            self.calls.append(Call(method, path, query, body, status))
+        return status, out_headers, payload
+
+    def _dispatch(
+        self,
+        method: str,
+        target: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        raw: bytes,
+        body: Any,
+    ) -> tuple[int, dict[str, str], bytes]:
+        base_headers = {
+            "content-type": "application/json; charset=utf-8",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4999",
+            "x-ratelimit-reset": str(RESET_AT),
+            "x-ratelimit-used": "1",
+            "x-ratelimit-resource": "core",
+            "x-github-api-version-selected": "2022-11-28",
+        }
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.times -= 1
+                return self._reply_error(
+                    fault.status, fault.body, {**base_headers, **fault.headers}
+                )
+        auth = headers.get("authorization", "")
+        if auth not in {f"Bearer {self.token}", f"token {self.token}"}:
+            return self._reply_error(
+                401, {"message": "Bad credentials", "documentation_url": DOCS}, base_headers
+            )
+        if self.validate:
+            try:
+                openapi.validate_request(method, target, raw, headers)
+            except openapi.SpecViolation as exc:
+                self.violations.append(str(exc))
+                return self._reply_error(
+                    400,
+                    {"message": f"steward test server: {exc}"[:2000]},
+                    base_headers,
+                    check=False,
+                )
+        route = self._route(method, path)
+        if route is None:
+            self.violations.append(
+                f"no route for {method} {path}: steward's RepoApi grew an "
+                "operation the test server does not implement"
+            )
+            return self._reply_error(
+                400, {"message": f"unrouted {method} {path}"}, base_headers, check=False
+            )
+        template, fn, params = route
+        try:
+            status, data, extra = fn(params, query, body)
+        except HttpReply as reply:
+            status, data, extra = reply.status, reply.body, reply.headers
+        hdrs = {**base_headers, **extra}
+        payload = b"" if data is None else json.dumps(data).encode()
+        if status == 204:
+            hdrs.pop("content-type")
+        if self.validate:
+            try:
+                if status in openapi.documented_statuses(method, template):
+                    openapi.validate_response(method, target, status, payload, hdrs, raw)
+                elif status >= 400:
+                    openapi.validate_error_body(data)
+                else:
+                    raise openapi.SpecViolation(
+                        f"status {status} is not documented for {method} {template}"
+                    )
+            except openapi.SpecViolation as exc:
+                self.violations.append(str(exc))
+                return self._reply_error(
+                    400,
+                    {"message": f"steward test server: {exc}"[:2000]},
+                    base_headers,
+                    check=False,
+                )
+        return status, hdrs, payload
+
+    def _reply_error(
+        self, status: int, body: dict[str, Any], headers: dict[str, str], *, check: bool = True
+    ) -> tuple[int, dict[str, str], bytes]:
+        if check and self.validate:
+            try:
+                openapi.validate_error_body(body)
+            except openapi.SpecViolation as exc:
+                self.violations.append(str(exc))
+        return status, dict(headers), json.dumps(body).encode()
+
+    # -- routing --------------------------------------------------------------------------
+
+    Handler = Callable[[dict[str, str], dict[str, str], Any], tuple[int, Any, dict[str, str]]]
+
+    def _build_routes(self) -> list[tuple[str, str, re.Pattern[str], Handler]]:
+        table: list[tuple[str, str, GitHubServer.Handler]] = [
+            ("GET", "/repos/{owner}/{repo}/labels", self._list_labels),
+            ("POST", "/repos/{owner}/{repo}/labels", self._create_label),
+            ("PATCH", "/repos/{owner}/{repo}/labels/{name}", self._update_label),
+            ("DELETE", "/repos/{owner}/{repo}/labels/{name}", self._delete_label),
+            ("GET", "/repos/{owner}/{repo}/issues", self._list_issues),
+            ("GET", "/repos/{owner}/{repo}/issues/{issue_number}", self._get_issue),
+            ("PATCH", "/repos/{owner}/{repo}/issues/{issue_number}", self._update_issue),
+            ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/labels", self._add_labels),
+            (
+                "DELETE",
+                "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+                self._remove_label,
+            ),
+            ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", self._list_comments),
+            ("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", self._comment),
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", self._list_files),
+            ("GET", "/repos/{owner}/{repo}/commits/{ref}/status", self._combined_status),
+            ("POST", "/repos/{owner}/{repo}/statuses/{sha}", self._create_status),
+        ]
+        routes = []
+        for method, template, fn in table:
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+            routes.append((method, template, re.compile(f"^{pattern}$"), fn))
+        return routes
+
+    def _route(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
+        for m, template, rx, fn in self._routes:
+            match = rx.match(path)
+            if m == method and match:
+                params = {k: unquote(v) for k, v in match.groupdict().items()}
+                if (params["owner"], params["repo"]) != (self.owner, self.name):
+                    raise_404 = self._not_this_repo
+                    return template, raise_404, params
+                return template, fn, params
+        return None
+
+    def _not_this_repo(self, *_: Any) -> tuple[int, Any, dict[str, str]]:
+        raise _not_found()
+
+    # -- object builders (GitHub's own example objects, filled from state) -----------------
+
+    def _api(self, path: str) -> str:
+        return f"https://api.github.com/repos/{self.repo}{path}"
+
+    def _label_obj(self, rec: dict[str, Any]) -> dict[str, Any]:
+        obj = openapi.example("label")
+        obj.update(
+            id=rec["id"],
+            name=rec["name"],
+            color=rec["color"],
+            description=rec["description"],
+            default=False,
+            url=self._api(f"/labels/{quote(rec['name'], safe='')}"),
+        )
+        return obj
+
+    def _issue_obj(self, rec: IssueRec) -> dict[str, Any]:
+        obj = openapi.example("issue")
+        kind = "pull" if rec.is_pr else "issues"
+        obj.update(
+            id=rec.number + 500_000,
+            number=rec.number,
+            title=rec.title,
+            body=rec.body,
+            state=rec.state,
+            state_reason=rec.state_reason,
+            comments=len(rec.comments),
+            url=self._api(f"/issues/{rec.number}"),
+            html_url=f"https://github.com/{self.repo}/{kind}/{rec.number}",
+            labels=[self._label_obj(self._label_rec(n)) for n in rec.labels],
+            closed_at="2024-01-01T00:00:00Z" if rec.state == "closed" else None,
+        )
+        obj["user"]["login"] = rec.author
+        if rec.is_pr:
+            obj["pull_request"] = {
+                "url": self._api(f"/pulls/{rec.number}"),
+                "html_url": f"https://github.com/{self.repo}/pull/{rec.number}",
+                "diff_url": f"https://github.com/{self.repo}/pull/{rec.number}.diff",
+                "patch_url": f"https://github.com/{self.repo}/pull/{rec.number}.patch",
+                "merged_at": None,
+            }
+        else:
+            obj.pop("pull_request", None)
+        return obj
+
+    def _comment_rec(self, body: str, author: str) -> dict[str, Any]:
+        return {"id": self._next_id(), "body": body, "author": author}
+
+    def _comment_obj(self, number: int, rec: dict[str, Any]) -> dict[str, Any]:
+        obj = openapi.example("issue-comment")
+        obj.update(
+            id=rec["id"],
+            body=rec["body"],
+            url=self._api(f"/issues/comments/{rec['id']}"),
+            issue_url=self._api(f"/issues/{number}"),
+            html_url=f"https://github.com/{self.repo}/issues/{number}#issuecomment-{rec['id']}",
+        )
+        obj["user"]["login"] = rec["author"]
+        return obj
+
+    def _file(self, name: str, additions: int, deletions: int) -> dict[str, Any]:
+        obj = openapi.example("diff-entry-items")[0]
+        obj.update(
+            filename=name,
+            additions=additions,
+            deletions=deletions,
+            changes=additions + deletions,
+            status="modified",
+        )
+        return obj
+
+    def _status_obj(self, sha: str, rec: dict[str, Any]) -> dict[str, Any]:
+        obj = openapi.example("status")
+        obj.update(
+            id=rec["id"],
+            state=rec["state"],
+            context=rec["context"],
+            description=rec["description"],
+            url=self._api(f"/statuses/{sha}"),
+        )
+        return obj
+
+    def _label_rec(self, name: str) -> dict[str, Any]:
+        rec = self.labels.get(name.casefold())
+        if rec is None:  # GitHub creates unknown labels when they are added to an issue
+            self.add_label(name)
+            rec = self.labels[name.casefold()]
+        return rec
+
+    def _issue_rec(self, params: dict[str, str]) -> IssueRec:
+        number = params.get("issue_number") or params.get("pull_number") or ""
+        rec = self.issues.get(int(number)) if number.isdigit() else None
+        if rec is None:
+            raise _not_found()
+        return rec
+
+    # -- pagination -----------------------------------------------------------------------
+
+    def _page(
+        self, items: list[Any], path: str, query: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        per_page = min(int(query.get("per_page", "30")), 100)
+        page = max(int(query.get("page", "1")), 1)
+        last = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        links = []
+
+        def link(n: int, rel: str) -> str:
+            q = urlencode({**query, "per_page": per_page, "page": n})
+            return f'<{self.url}{path}?{q}>; rel="{rel}"'
+
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        if page < last:
+            links.append(link(page + 1, "next"))
+            links.append(link(last, "last"))
+        if page > 1:
+            links.append(link(1, "first"))
+        return 200, chunk, ({"link": ", ".join(links)} if links else {})
+
+    # -- operations -----------------------------------------------------------------------
+
+    def _list_labels(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        items = [self._label_obj(r) for r in sorted(self.labels.values(), key=lambda r: r["id"])]
+        return self._page(items, f"/repos/{self.repo}/labels", q)
+
+    def _create_label(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        name = str(body["name"])
+        color = str(body.get("color", "ededed")).lstrip("#")
+        if not _COLOR.match(color):
+            raise _invalid("Label", "invalid", "color")
+        if name.casefold() in self.labels:
+            raise _invalid("Label", "already_exists", "name")
+        self.add_label(name, color, body.get("description"))
+        return 201, self._label_obj(self.labels[name.casefold()]), {}
+
+    def _update_label(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        rec = self.labels.get(p["name"].casefold())
+        if rec is None:
+            raise _not_found()
+        new = str(body.get("new_name") or rec["name"])
+        if new.casefold() != rec["name"].casefold() and new.casefold() in self.labels:
+            raise _invalid("Label", "already_exists", "name")
+        if "color" in body and not _COLOR.match(str(body["color"])):
+            raise _invalid("Label", "invalid", "color")
+        old = rec["name"]
+        del self.labels[old.casefold()]
+        rec.update(
+            name=new,
+            color=body.get("color", rec["color"]),
+            description=body.get("description", rec["description"]),
+        )
+        self.labels[new.casefold()] = rec
+        for issue in self.issues.values():
+            issue.labels = [new if n.casefold() == old.casefold() else n for n in issue.labels]
+        return 200, self._label_obj(rec), {}
+
+    def _delete_label(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self.labels.pop(p["name"].casefold(), None)
+        if rec is None:
+            raise _not_found()
+        for issue in self.issues.values():
+            issue.labels = [n for n in issue.labels if n.casefold() != rec["name"].casefold()]
+        return 204, None, {}
+
+    def _list_issues(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        state = q.get("state", "open")
+        wanted = [w.strip().casefold() for w in q.get("labels", "").split(",") if w.strip()]
+        items = [
+            self._issue_obj(r)
+            for _, r in sorted(self.issues.items(), reverse=True)
+            if (state == "all" or r.state == state)
+            and all(w in {n.casefold() for n in r.labels} for w in wanted)
+        ]
+        return self._page(items, f"/repos/{self.repo}/issues", q)
+
+    def _get_issue(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        return 200, self._issue_obj(self._issue_rec(p)), {}
+
+    def _update_issue(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        rec = self._issue_rec(p)
+        if "state" in body and body["state"] != rec.state:
+            rec.state = body["state"]
+            rec.state_reason = body.get("state_reason") or (
+                "completed" if rec.state == "closed" else "reopened"
+            )
+        for key in ("title", "body"):
+            if key in body and body[key] is not None:
+                setattr(rec, key, str(body[key]))
+        return 200, self._issue_obj(rec), {}
+
+    def _add_labels(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        rec = self._issue_rec(p)
+        names = body["labels"] if isinstance(body, dict) else body
+        have = {n.casefold() for n in rec.labels}
+        for item in names:
+            name = item if isinstance(item, str) else item["name"]
+            label = self._label_rec(name)
+            if name.casefold() not in have:
+                rec.labels.append(label["name"])
+                have.add(name.casefold())
+        return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
+
+    def _remove_label(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self._issue_rec(p)
+        target = p["name"].casefold()
+        if target not in {n.casefold() for n in rec.labels}:
+            raise _not_found("Label does not exist")
+        rec.labels = [n for n in rec.labels if n.casefold() != target]
+        return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
+
+    def _list_comments(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self._issue_rec(p)
+        items = [self._comment_obj(rec.number, c) for c in rec.comments]
+        return self._page(items, f"/repos/{self.repo}/issues/{rec.number}/comments", q)
+
+    def _comment(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        rec = self._issue_rec(p)
+        comment = self._comment_rec(str(body["body"]), "steward[bot]")
+        rec.comments.append(comment)
+        return 201, self._comment_obj(rec.number, comment), {}
+
+    def _list_files(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self._issue_rec(p)
+        if not rec.is_pr:
+            raise _not_found()
+        return self._page(
+            self.files.get(rec.number, []), f"/repos/{self.repo}/pulls/{rec.number}/files", q
+        )
+
+    def _combined_status(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        sha = p["ref"]
+        latest: dict[str, dict[str, Any]] = {}
+        for s in self.statuses.get(sha, []):
+            latest.setdefault(s["context"], s)
+        states = {s["state"] for s in latest.values()}
+        combined = (
+            "failure"
+            if states & {"failure", "error"}
+            else "pending"
+            if not states or "pending" in states
+            else "success"
+        )
+        obj = openapi.example("combined-commit-status")
+        obj.update(
+            state=combined,
+            sha=sha,
+            total_count=len(latest),
+            statuses=[self._status_obj(sha, s) for s in latest.values()],
+            url=self._api(f"/commits/{sha}/status"),
+            commit_url=self._api(f"/commits/{sha}"),
+        )
+        return 200, obj, {}
+
+    def _create_status(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        sha = p["sha"]
+        self.add_status(
+            sha, body["state"], body.get("context", "default"), body.get("description") or ""
+        )
+        return 201, self._status_obj(sha, self.statuses[sha][0]), {}
+
+
+def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, out, payload = gh.handle(self.command, self.path, headers, raw)
+            self.send_response(status)
+            for k, v in out.items():
+                self.send_header(k, v)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            if payload:
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running(repo: str = REPO, token: str = "test-token") -> Iterator[GitHubServer]:
+    with GitHubServer(repo, token) as gh:
+        yield gh
