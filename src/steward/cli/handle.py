@@ -10,9 +10,10 @@ import click
 
 from steward.cli.common import github_client, resolve_config
 from steward.cli.main import echo_json
-from steward.domain.events import Ignored, load_payload, parse_event
-from steward.domain.models import Snapshot
-from steward.engine import decide
+from steward.config.model import StewardConfig
+from steward.domain.events import Event, Ignored, load_payload, parse_event
+from steward.domain.models import ChangedFile
+from steward.engine import decide, skip_reason
 from steward.errors import PayloadError, UsageError
 from steward.forge.executor import Executor
 from steward.forge.repo_api import RepoApi, files_from_api
@@ -20,21 +21,37 @@ from steward.forge.snapshot import gather
 
 
 @click.command()
-@click.option("--event-name", envvar="GITHUB_EVENT_NAME", metavar="NAME",
-              help="Webhook event name (pull_request, issues, release). "
-                   "Default: $GITHUB_EVENT_NAME.")
-@click.option("--payload", "payload_path", envvar="GITHUB_EVENT_PATH",
-              type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
-              help="Webhook payload JSON. Default: $GITHUB_EVENT_PATH.")
-@click.option("--files", "files_path", type=click.Path(path_type=Path, dir_okay=False),
-              metavar="FILE",
-              help="JSON of GitHub's 'list pull request files' response; with it a dry run "
-                   "needs no network.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              metavar="FILE", help="Config file. Default: .github/steward.yml if present.")
+@click.option(
+    "--event-name",
+    envvar="GITHUB_EVENT_NAME",
+    metavar="NAME",
+    help="Webhook event name (pull_request, issues, release). Default: $GITHUB_EVENT_NAME.",
+)
+@click.option(
+    "--payload",
+    "payload_path",
+    envvar="GITHUB_EVENT_PATH",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Webhook payload JSON. Default: $GITHUB_EVENT_PATH.",
+)
+@click.option(
+    "--files",
+    "files_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="JSON of GitHub's 'list pull request files' response; with it a dry run needs no network.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Config file. Default: .github/steward.yml if present.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def handle(
+def handle(  # noqa: PLR0917 (click passes one argument per option)
     event_name: str | None,
     payload_path: Path | None,
     files_path: Path | None,
@@ -72,27 +89,47 @@ def handle(
         except OSError as exc:
             raise PayloadError(f"{files_path}: {exc.strerror}") from None
 
+    # Ignored events and authors cost no API call at all (not even the changed files).
+    reason = skip_reason(event, config)
+    if reason is not None or isinstance(event, Ignored):
+        if as_json:
+            echo_json({"actions": [], "ignored": reason})
+        else:
+            click.echo(f"ignored: {reason}")
+        return
+
     # A dry run reads from GitHub only when it has a token and no --files: it never writes.
     api: RepoApi | None = None
     online = not dry_run or (files is None and bool(os.environ.get("GITHUB_TOKEN")))
-    if online and not isinstance(event, Ignored):
+    if online:
         api = RepoApi(github_client(), event.repo.full_name)
-    snapshot = Snapshot() if isinstance(event, Ignored) else gather(event, config, api, files)
-    decision = decide(event, snapshot, config)
-    if decision.ignored is not None:
-        if as_json:
-            echo_json({"actions": [], "ignored": decision.ignored})
-        else:
-            click.echo(f"ignored: {decision.ignored}")
-        return
-    plan = decision.plan
+    try:
+        _run(event, config, api, files, dry_run=dry_run, as_json=as_json)
+    finally:
+        if api is not None:
+            api.client.close()
+
+
+def _run(
+    event: Event,
+    config: StewardConfig,
+    api: RepoApi | None,
+    files: list[ChangedFile] | None,
+    *,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    snapshot = gather(event, config, api, files)
+    plan = decide(event, snapshot, config).plan
     if dry_run or api is None:
         if as_json:
             echo_json(plan.to_json())
         else:
             click.echo(plan.render())
         return
-    result = Executor(api).apply(plan)
+    known = dict(snapshot.issues)
+    known.update((i.number, i) for i in snapshot.pending_release_issues or ())
+    result = Executor(api, known).apply(plan)
     if as_json:
         echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
     else:

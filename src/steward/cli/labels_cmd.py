@@ -12,7 +12,9 @@ from steward.forge.labels_sync import apply_sync, plan_sync
 from steward.forge.repo_api import RepoApi
 
 _config_opt = click.option(
-    "--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Config file. Default: .github/steward.yml if present.",
 )
 

@@ -199,8 +199,9 @@ class GitHubClient:
 
     def delete(self, url: str, *, missing_ok: bool = False) -> bool:
         """DELETE; returns ``False`` when ``missing_ok`` and the resource was already gone."""
-        resp = self.request("DELETE", url, ok_statuses=frozenset({404}) if missing_ok else
-                            frozenset())
+        resp = self.request(
+            "DELETE", url, ok_statuses=frozenset({404}) if missing_ok else frozenset()
+        )
         return resp.status_code != 404
 
     def paginate(
@@ -258,12 +259,18 @@ def _error(method: str, url: str, resp: httpx.Response) -> GitHubError:
         try:
             errors = resp.json().get("errors")
             if errors:
-                details = "; " + "; ".join(
-                    str(e.get("message") or e.get("code") or e) if isinstance(e, dict) else str(e)
-                    for e in errors
-                )[:300]
+                details = (
+                    "; "
+                    + "; ".join(
+                        str(e.get("message") or e.get("code") or e)
+                        if isinstance(e, dict)
+                        else str(e)
+                        for e in errors
+                    )[:300]
+                )
         except (ValueError, AttributeError):
             pass
-        return ValidationFailed(f"{where}: GitHub refused the request (422 {msg}){details}",
-                                status=status)
+        return ValidationFailed(
+            f"{where}: GitHub refused the request (422 {msg}){details}", status=status
+        )
     return GitHubError(f"{where}: HTTP {status} {msg}", status=status)

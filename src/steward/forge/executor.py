@@ -8,6 +8,7 @@ context's state or description differs, a close only for an open issue.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from steward.domain.models import Issue
@@ -37,9 +38,12 @@ def comment_markers(body: str) -> set[str]:
 
 
 class Executor:
-    def __init__(self, api: RepoApi) -> None:
+    """Applies plans; ``known`` holds issues already read in this run (the snapshot's), so
+    they are not read a second time (a release with 20 pending issues saves 20 reads)."""
+
+    def __init__(self, api: RepoApi, known: Mapping[int, Issue] | None = None) -> None:
         self.api = api
-        self._issues: dict[int, Issue] = {}
+        self._issues: dict[int, Issue] = dict(known or {})
         self._markers: dict[int, set[str]] = {}
         self._statuses: dict[str, dict[str, tuple[str, str]]] = {}
 

@@ -37,12 +37,21 @@ def plan_sync(
         key = spec.name.casefold()
         cur = have.get(key)
         if cur is None:
-            old = next((have[f.casefold()] for f in spec.from_ if f.casefold() in have
-                        and f.casefold() not in claimed), None)
+            old = next(
+                (
+                    have[f.casefold()]
+                    for f in spec.from_
+                    if f.casefold() in have and f.casefold() not in claimed
+                ),
+                None,
+            )
             if old is not None:
                 claimed.add(str(old["name"]).casefold())
-                changes.append(LabelChange("rename", spec.name, spec.color, spec.description,
-                                           current=str(old["name"])))
+                changes.append(
+                    LabelChange(
+                        "rename", spec.name, spec.color, spec.description, current=str(old["name"])
+                    )
+                )
             else:
                 changes.append(LabelChange("create", spec.name, spec.color, spec.description))
             continue
@@ -52,8 +61,11 @@ def plan_sync(
             or (cur.get("description") or "") != spec.description
             or cur["name"] != spec.name
         ):
-            changes.append(LabelChange("update", spec.name, spec.color, spec.description,
-                                       current=str(cur["name"])))
+            changes.append(
+                LabelChange(
+                    "update", spec.name, spec.color, spec.description, current=str(cur["name"])
+                )
+            )
     if prune:
         changes.extend(
             LabelChange("delete", str(lbl["name"]))
@@ -68,7 +80,8 @@ def apply_sync(api: RepoApi, changes: list[LabelChange]) -> None:
         if c.op == "create":
             api.create_label(c.name, c.color, c.description)
         elif c.op in {"update", "rename"}:
-            api.update_label(c.current or c.name, new_name=c.name, color=c.color,
-                             description=c.description)
+            api.update_label(
+                c.current or c.name, new_name=c.name, color=c.color, description=c.description
+            )
         else:
             api.delete_label(c.name)

@@ -29,8 +29,9 @@ class RepoApi:
         return files_from_api(list(self.client.paginate(url)))
 
     def issue(self, number: int) -> Issue:
-        return issue_from_api(self.client.get(self._p("/repos/{owner}/{repo}/issues/{n}",
-                                                      n=number)))
+        return issue_from_api(
+            self.client.get(self._p("/repos/{owner}/{repo}/issues/{n}", n=number))
+        )
 
     def open_issues_with_label(self, label: str) -> list[Issue]:
         url = self._p("/repos/{owner}/{repo}/issues")
@@ -38,9 +39,7 @@ class RepoApi:
         return [issue_from_api(i) for i in items if "pull_request" not in i]
 
     def comments(self, number: int) -> Iterator[dict[str, Any]]:
-        return self.client.paginate(
-            self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number)
-        )
+        return self.client.paginate(self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number))
 
     def combined_status(self, sha: str) -> dict[str, tuple[str, str]]:
         """Latest status per context on ``sha``: context -> (state, description)."""
@@ -56,8 +55,9 @@ class RepoApi:
     # -- writes ---------------------------------------------------------------------------
 
     def add_labels(self, number: int, labels: list[str]) -> None:
-        self.client.post(self._p("/repos/{owner}/{repo}/issues/{n}/labels", n=number),
-                         {"labels": labels})
+        self.client.post(
+            self._p("/repos/{owner}/{repo}/issues/{n}/labels", n=number), {"labels": labels}
+        )
 
     def remove_label(self, number: int, label: str) -> None:
         self.client.delete(
@@ -66,8 +66,9 @@ class RepoApi:
         )
 
     def comment(self, number: int, body: str) -> None:
-        self.client.post(self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number),
-                         {"body": body})
+        self.client.post(
+            self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number), {"body": body}
+        )
 
     def set_status(self, sha: str, state: str, context: str, description: str) -> None:
         self.client.post(
@@ -76,12 +77,16 @@ class RepoApi:
         )
 
     def close_issue(self, number: int, reason: str) -> None:
-        self.client.patch(self._p("/repos/{owner}/{repo}/issues/{n}", n=number),
-                          {"state": "closed", "state_reason": reason})
+        self.client.patch(
+            self._p("/repos/{owner}/{repo}/issues/{n}", n=number),
+            {"state": "closed", "state_reason": reason},
+        )
 
     def create_label(self, name: str, color: str, description: str) -> None:
-        self.client.post(self._p("/repos/{owner}/{repo}/labels"),
-                         {"name": name, "color": color, "description": description})
+        self.client.post(
+            self._p("/repos/{owner}/{repo}/labels"),
+            {"name": name, "color": color, "description": description},
+        )
 
     def update_label(self, current: str, *, new_name: str, color: str, description: str) -> None:
         self.client.patch(
@@ -90,8 +95,9 @@ class RepoApi:
         )
 
     def delete_label(self, name: str) -> None:
-        self.client.delete(self._p("/repos/{owner}/{repo}/labels/{name}", name=name),
-                           missing_ok=True)
+        self.client.delete(
+            self._p("/repos/{owner}/{repo}/labels/{name}", name=name), missing_ok=True
+        )
 
 
 def files_from_api(items: list[Any]) -> list[ChangedFile]:
@@ -106,9 +112,13 @@ def files_from_api(items: list[Any]) -> list[ChangedFile]:
         if not isinstance(adds, int) or not isinstance(dels, int):
             raise PayloadError(f"changed files[{i}]: additions/deletions must be integers")
         prev = f.get("previous_filename")
-        out.append(ChangedFile(
-            filename=f["filename"], additions=adds, deletions=dels,
-            status=str(f.get("status", "modified")),
-            previous_filename=prev if isinstance(prev, str) else None,
-        ))
+        out.append(
+            ChangedFile(
+                filename=f["filename"],
+                additions=adds,
+                deletions=dels,
+                status=str(f.get("status", "modified")),
+                previous_filename=prev if isinstance(prev, str) else None,
+            )
+        )
     return out
