@@ -1,0 +1,14 @@
+"""Git history in one streaming pass: tags with dates, commits, and which release each is in."""
+
+from steward.history.git import Commit, Tag, iter_commits, read_tags, remote_url
+from steward.history.releases import UNRELEASED, assign_releases
+
+__all__ = [
+    "UNRELEASED",
+    "Commit",
+    "Tag",
+    "assign_releases",
+    "iter_commits",
+    "read_tags",
+    "remote_url",
+]

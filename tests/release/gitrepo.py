@@ -1,0 +1,58 @@
+"""Build real git repositories for the tests, with fixed authors and dates."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+class Repo:
+    """A scratch repository; every commit gets the next fixed timestamp (one day apart)."""
+
+    def __init__(self, path: Path, start: int = 1_700_000_000) -> None:
+        self.path = path
+        self.clock = start
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "commit.gpgsign", "false")
+        self.git("config", "tag.gpgsign", "false")
+        self.counter = 0
+
+    def env(self, name: str, email: str) -> dict[str, str]:
+        date = f"{self.clock} +0000"
+        return {
+            **os.environ,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": date,
+        }
+
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        out = subprocess.run(
+            ["git", "-C", str(self.path), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env or self.env("Tester", "tester@example.com"),
+        )
+        return out.stdout.strip()
+
+    def commit(
+        self, message: str, *, author: str = "Ana Lima", email: str = "ana@example.com"
+    ) -> str:
+        self.clock += 86_400
+        self.counter += 1
+        (self.path / "file.txt").write_text(f"{self.counter}\n")
+        self.git("add", "file.txt")
+        self.git("commit", "-q", "-m", message, env=self.env(author, email))
+        return self.git("rev-parse", "HEAD")
+
+    def tag(self, name: str, *, annotated: bool = False, ref: str = "HEAD") -> None:
+        if annotated:
+            self.git("tag", "-a", name, "-m", name, ref, env=self.env("Tester", "t@example.com"))
+        else:
+            self.git("tag", name, ref)
