@@ -1,0 +1,212 @@
+"""Run a release: stage by stage, recording state, resuming where a previous run stopped.
+
+Without --resume a new release starts, or a finished one is only re-verified (a rerun
+changes nothing); an unfinished one must be resumed explicitly. With --resume every completed
+stage's outputs are verified before the first incomplete stage runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from steward.errors import GitError, ReleaseError, StewardError, UsageError
+from steward.release.pipeline import state as st
+from steward.release.pipeline.config import STAGES
+from steward.release.pipeline.context import Context
+from steward.release.pipeline.gitops import git
+from steward.release.pipeline.report import gantt, timings_table
+from steward.release.pipeline.stages import Stage, all_stages
+from steward.release.pipeline.versioning import normalize
+
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
+    from steward.forge.client import GitHubClient
+
+
+@dataclass(slots=True)
+class RunOptions:
+    version: str
+    prerelease: bool = False
+    skip: tuple[str, ...] = ()
+    resume: bool = False
+    dry_run: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    echo: Callable[[str], None] | None = None
+    github: Callable[[], GitHubClient] | None = None
+    clock: Callable[[], float] = time.time
+
+
+def resume_hint(version: str, root: Path) -> str:
+    where = shlex.quote(str(root))
+    return f"resume with: cd {where} && steward release run --version {version} --resume"
+
+
+def _inputs(
+    root: Path, version: str, prerelease: bool, env: Mapping[str, str]
+) -> dict[str, object]:
+    try:
+        commit = git(root, "rev-parse", "--verify", "HEAD^{commit}")
+    except GitError as exc:
+        raise UsageError(f"{root} is not a git repository with a commit: {exc}") from None
+    raw = env.get("SOURCE_DATE_EPOCH") or git(root, "show", "-s", "--format=%ct", commit)
+    try:
+        epoch = int(raw)
+    except ValueError:
+        raise UsageError(f"SOURCE_DATE_EPOCH must be an integer, got {raw!r}") from None
+    return {"version": version, "commit": commit, "epoch": epoch, "prerelease": prerelease}
+
+
+def _check_version(text: str, prerelease: bool) -> tuple[str, bool]:
+    v = normalize(text)
+    if prerelease and not v.is_prerelease:
+        raise UsageError(f"--prerelease needs a pre-release version (e.g. {v}a1), got {v}")
+    return str(v), prerelease or v.is_prerelease
+
+
+def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.ReleaseState:
+    """Run (or resume, or dry-run) the release ``opts.version`` of the repository at ``root``."""
+    cfg = config.release
+    version, prerelease = _check_version(opts.version, opts.prerelease)
+    unknown = sorted(set(opts.skip) - set(STAGES))
+    if unknown:
+        raise UsageError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
+    stages = all_stages()
+    rdir = st.release_dir(root, cfg.state_dir, version)
+    state_file = rdir / "state.json"
+    existing = st.load(state_file)
+    echo = opts.echo or _default_echo
+    if opts.dry_run:
+        state = existing or st.ReleaseState(version, _inputs(root, version, prerelease, opts.env))
+        ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
+        _print_plan(ctx, [stages[n] for n in cfg.stages], opts.skip, existing is not None)
+        return state
+    if existing is None:
+        if opts.resume:
+            raise UsageError(f"no release {version} to resume in {rdir}; run without --resume")
+        state = st.ReleaseState(version, _inputs(root, version, prerelease, opts.env))
+        for name in cfg.stages:
+            state.stage(name)
+    else:
+        state = existing
+        if not state.finished and not opts.resume:
+            failed = [s.name for s in state.stages.values() if s.status == "failed"]
+            where = f" (stage {failed[0]} failed)" if failed else ""
+            raise UsageError(
+                f"release {version} was started before{where}; {resume_hint(version, root)}"
+            )
+        prerelease = bool(state.inputs.get("prerelease", prerelease))
+    ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
+    _run_stages(ctx, stages, state_file, opts)
+    echo(timings_table(state))
+    echo(gantt(state, {n: s.title for n, s in stages.items()}))
+    return state
+
+
+def _default_echo(msg: str) -> None:
+    import click
+
+    click.echo(msg, err=True)
+
+
+def _run_stages(ctx: Context, stages: dict[str, Stage], state_file: Path, opts: RunOptions) -> None:
+    state = ctx.state
+    names = list(state.stages)
+    changed = False
+    for i, name in enumerate(names, 1):
+        rec = state.stages[name]
+        stage = stages[name]
+        prefix = f"[{i}/{len(names)}] {name}"
+        if rec.status == "completed":
+            stage.verify(ctx, rec)
+            ctx.echo(f"{prefix}: done before, outputs verified")
+            continue
+        if rec.status == "skipped":
+            ctx.echo(f"{prefix}: skipped")
+            continue
+        if name in opts.skip:
+            rec.status = "skipped"
+            st.save(state, state_file)
+            ctx.echo(f"{prefix}: skipped")
+            continue
+        ctx.echo(f"{prefix}: {stage.title} ...")
+        rec.status, rec.error, rec.outputs, rec.details = "running", None, {}, {}
+        rec.started, rec.finished = opts.clock(), None
+        st.save(state, state_file)
+        changed = True
+        try:
+            stage.run(ctx, rec)
+        except (StewardError, OSError) as exc:
+            rec.status, rec.error, rec.finished = "failed", str(exc), opts.clock()
+            st.save(state, state_file)
+            ctx.echo(f"{prefix}: FAILED")
+            raise _failure(exc, name, ctx) from None
+        rec.status, rec.finished = "completed", opts.clock()
+        st.save(state, state_file)
+        ctx.echo(f"{prefix}: done in {rec.seconds or 0:.2f}s")
+    if not changed:
+        ctx.echo(f"release {ctx.version} is complete; nothing changed")
+
+
+def _failure(exc: BaseException, stage: str, ctx: Context) -> StewardError:
+    hint = (
+        f"earlier stages' outputs are kept in {ctx.dir}; fix the cause, then "
+        f"{resume_hint(ctx.version, ctx.root)}"
+    )
+    message = f"{exc}\n{hint}" if f"stage {stage}" in str(exc) else f"stage {stage}: {exc}\n{hint}"
+    if isinstance(exc, ReleaseError):
+        return type(exc)(message)
+    return ReleaseError(message)
+
+
+def _print_plan(
+    ctx: Context, stages: Iterable[Stage], skip: tuple[str, ...], started: bool
+) -> None:
+    cfg = ctx.cfg
+    ctx.echo(
+        f"release {ctx.version} ({'pre-release' if ctx.prerelease else 'final'}), "
+        f"tag {ctx.tag}, commit {ctx.commit[:12]}, SOURCE_DATE_EPOCH {ctx.epoch}"
+    )
+    ctx.echo(f"state and sealed files: {ctx.dir}{' (exists: use --resume)' if started else ''}")
+    ctx.echo(f"target index: {cfg.index_url}; git remote: {cfg.remote}")
+    for i, stage in enumerate(stages, 1):
+        mark = " (skipped)" if stage.name in skip else ""
+        ctx.echo(f"[{i}] {stage.name}{mark}: {stage.title}")
+        for line in stage.plan(ctx):
+            ctx.echo(f"      {line}")
+    ctx.echo("dry run: nothing was changed")
+
+
+def status_report(root: Path, config: StewardConfig, version: str | None) -> str:
+    cfg = config.release
+    if version is None:
+        versions = st.list_releases(root, cfg.state_dir)
+        if not versions:
+            return f"no releases recorded in {root / cfg.state_dir}"
+        lines = []
+        for v in versions:
+            s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+            assert s is not None
+            lines.append(f"{v}: {'finished' if s.finished else _progress(s)}")
+        return "\n".join(lines)
+    v = str(normalize(version))
+    s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+    if s is None:
+        raise UsageError(f"no release {v} recorded in {root / cfg.state_dir}")
+    titles = {n: stage.title for n, stage in all_stages().items()}
+    head = f"release {v}: {'finished' if s.finished else _progress(s)}"
+    return "\n".join([head, timings_table(s), gantt(s, titles)])
+
+
+def _progress(s: st.ReleaseState) -> str:
+    for rec in s.stages.values():
+        if rec.status == "failed":
+            return f"stage {rec.name} failed: {(rec.error or '').splitlines()[0]}"
+        if rec.status in {"pending", "running"}:
+            return f"next stage {rec.name}"
+    return "in progress"

@@ -1,0 +1,127 @@
+"""Git release: the version-bump commit and annotated tag, built with plumbing, then pushed.
+
+Both objects are made from recorded inputs only (the release commit, the sealed version
+file, the identity from the config and the release's epoch as every date), so a retry makes
+byte-identical objects with the same ids. The worktree and the current branch are never
+touched: the bump reaches the trunk through the optional bump PR.
+"""
+
+from __future__ import annotations
+
+import os
+
+from steward.errors import ReleaseError
+from steward.release.pipeline import archive
+from steward.release.pipeline.context import Context
+from steward.release.pipeline.gitops import git, ref_sha, remote_ref
+from steward.release.pipeline.stages.seal import SOURCE
+from steward.release.pipeline.state import StageRecord
+
+
+def _identity(ctx: Context) -> dict[str, str]:
+    date = f"{ctx.epoch} +0000"
+    name, email = ctx.cfg.git_user_name, ctx.cfg.git_user_email
+    return {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_COMMITTER_DATE": date,
+    }
+
+
+def bump_commit(ctx: Context) -> str:
+    """The bump commit (the release commit plus the sealed version file), written to git."""
+    src, sha = ctx.sealed("seal", SOURCE, "tag")
+    tree = archive.restore(src, sha, ctx.work("tag"), "tag")
+    rel = str(ctx.state.stage("seal").details["version_file"])
+    index = ctx.work("tag.index")
+    env = {"GIT_INDEX_FILE": str(index)}
+    root = ctx.root
+    git(root, "read-tree", ctx.commit, env=env)
+    blob = git(root, "hash-object", "-w", "--", str(tree / rel))
+    listed = git(root, "ls-tree", ctx.commit, "--", rel).split()
+    mode = listed[0] if listed else "100644"
+    git(root, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{rel}", env=env)
+    new_tree = git(root, "write-tree", env=env)
+    os.unlink(index)
+    if new_tree == git(root, "rev-parse", f"{ctx.commit}^{{tree}}"):
+        return ctx.commit  # the version was already committed: tag the release commit
+    message = ctx.cfg.bump_message.format(version=ctx.version)
+    return git(root, "commit-tree", new_tree, "-p", ctx.commit, "-m", message, env=_identity(ctx))
+
+
+def tag_object(ctx: Context, commit: str) -> str:
+    ident = _identity(ctx)
+    body = (
+        f"object {commit}\ntype commit\ntag {ctx.tag}\n"
+        f"tagger {ident['GIT_COMMITTER_NAME']} <{ident['GIT_COMMITTER_EMAIL']}> "
+        f"{ident['GIT_COMMITTER_DATE']}\n\nRelease {ctx.tag}\n"
+    )
+    return git(ctx.root, "mktag", stdin=body.encode())
+
+
+def _ensure_ref(ctx: Context, ref: str, sha: str) -> None:
+    have = ref_sha(ctx.root, ref)
+    if have is None:
+        git(ctx.root, "update-ref", ref, sha, "")
+    elif have != sha:
+        raise ReleaseError(f"stage tag: {ref} already exists at {have[:12]}, not {sha[:12]}")
+
+
+def _push(ctx: Context, ref: str, sha: str) -> bool:
+    """Push ``ref`` unless the remote already has it at ``sha``; refuse a different value."""
+    remote = ctx.cfg.remote
+    there = remote_ref(ctx.root, remote, ref)
+    if there == sha:
+        return False
+    if there is not None:
+        raise ReleaseError(
+            f"stage tag: {remote} already has {ref} at {there[:12]}, not {sha[:12]}; "
+            "a published tag is never moved"
+        )
+    git(ctx.root, "push", "--no-verify", remote, f"{sha}:{ref}")
+    return True
+
+
+class TagStage:
+    name = "tag"
+    title = "Git tag and version bump"
+
+    def plan(self, ctx: Context) -> list[str]:
+        lines = [
+            f"restore {SOURCE} after checking its sha256",
+            f"commit the version bump on {ctx.commit[:12]} (dates fixed at {ctx.epoch})",
+            f"annotated tag {ctx.tag}; check {ctx.cfg.remote} for it, then push it",
+        ]
+        if ctx.cfg.bump_pr:
+            branch = ctx.cfg.bump_branch.format(version=ctx.version)
+            lines.append(f"push {branch} and open the bump PR to {ctx.cfg.base_branch}")
+        return lines
+
+    def run(self, ctx: Context, rec: StageRecord) -> None:
+        commit = bump_commit(ctx)
+        tag = tag_object(ctx, commit)
+        ref = f"refs/tags/{ctx.tag}"
+        _ensure_ref(ctx, ref, tag)
+        rec.outputs.update({"commit": commit, "tag": tag})
+        pushed = _push(ctx, ref, tag)
+        ctx.echo(f"  {ctx.tag} -> {commit[:12]} {'pushed' if pushed else 'already on remote'}")
+        if ctx.cfg.bump_pr:
+            from steward.release.pipeline.stages.bump_pr import open_bump_pr
+
+            branch = ctx.cfg.bump_branch.format(version=ctx.version)
+            _push(ctx, f"refs/heads/{branch}", commit)
+            rec.details["bump_pr"] = open_bump_pr(ctx, branch)
+
+    def verify(self, ctx: Context, rec: StageRecord) -> None:
+        ref = f"refs/tags/{ctx.tag}"
+        for where, sha in (
+            ("local", ref_sha(ctx.root, ref)),
+            (ctx.cfg.remote, remote_ref(ctx.root, ctx.cfg.remote, ref)),
+        ):
+            if sha != rec.outputs["tag"]:
+                raise ReleaseError(
+                    f"stage tag: {ref} on {where} is {sha}, recorded {rec.outputs['tag']}"
+                )

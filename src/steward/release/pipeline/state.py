@@ -1,0 +1,98 @@
+"""The record of one release: per stage its status, inputs, output hashes and timings.
+
+Kept as JSON in `<repo>/.steward/releases/<version>/state.json`, written atomically after
+every change, so a crash or a failed stage leaves an accurate record to resume from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from steward.errors import ReleaseError
+
+Status = Literal["pending", "running", "completed", "failed", "skipped"]
+FORMAT = 1
+
+
+@dataclass(slots=True)
+class StageRecord:
+    name: str
+    status: Status = "pending"
+    started: float | None = None
+    finished: float | None = None
+    outputs: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+
+@dataclass(slots=True)
+class ReleaseState:
+    version: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, StageRecord] = field(default_factory=dict)
+
+    def stage(self, name: str) -> StageRecord:
+        if name not in self.stages:
+            self.stages[name] = StageRecord(name)
+        return self.stages[name]
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.stages) and all(
+            s.status in {"completed", "skipped"} for s in self.stages.values()
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": self.version,
+            "inputs": self.inputs,
+            "stages": [asdict(s) for s in self.stages.values()],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReleaseState:
+        if data.get("format") != FORMAT:
+            raise ReleaseError(f"release state format {data.get('format')!r} is not {FORMAT}")
+        state = cls(str(data["version"]), dict(data.get("inputs") or {}))
+        for item in data.get("stages") or []:
+            rec = StageRecord(**item)
+            state.stages[rec.name] = rec
+        return state
+
+
+def release_dir(root: Path, state_dir: str, version: str) -> Path:
+    return root / state_dir / "releases" / version
+
+
+def load(path: Path) -> ReleaseState | None:
+    if not path.is_file():
+        return None
+    try:
+        return ReleaseState.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ReleaseError(f"{path}: unreadable release state: {exc}") from None
+
+
+def save(state: ReleaseState, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def list_releases(root: Path, state_dir: str) -> list[str]:
+    base = root / state_dir / "releases"
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "state.json").is_file())

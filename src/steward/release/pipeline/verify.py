@@ -1,0 +1,53 @@
+"""`steward release verify`: check a dist directory against signed provenance.
+
+Independent of the signing side: it reads the `.intoto.jsonl` file line by line, verifies
+each DSSE signature over the PAE with the given Ed25519 public key, checks the in-toto
+Statement's type and SLSA predicate type, and compares every artifact's sha256 with the
+subjects. Any difference is an error; nothing is trusted from the dist directory itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from steward.errors import TamperedArtifactError, UsageError
+from steward.release.pipeline import dsse, provenance
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    subjects: dict[str, str]
+    envelopes: int
+
+
+def verify_dist(dist: Path, provenance_file: Path, public_key_file: Path) -> Verified:
+    for path in (provenance_file, public_key_file):
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+    if not dist.is_dir():
+        raise UsageError(f"{dist}: not a directory")
+    key = dsse.load_public_key(public_key_file.read_bytes())
+    subjects: dict[str, str] = {}
+    count = 0
+    for n, line in enumerate(provenance_file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            envelope = json.loads(line)
+        except ValueError:
+            raise TamperedArtifactError(f"{provenance_file}:{n}: not a JSON envelope") from None
+        payload_type, payload = dsse.open_envelope(envelope, key)
+        if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
+            raise TamperedArtifactError(
+                f"{provenance_file}:{n}: payloadType {payload_type!r} is not in-toto"
+            )
+        subjects.update(provenance.check_statement(payload))
+        count += 1
+    if not count:
+        raise TamperedArtifactError(f"{provenance_file}: no envelopes")
+    problems = provenance.check_artifacts(subjects, dist)
+    if problems:
+        raise TamperedArtifactError("artifacts do not match the provenance: " + "; ".join(problems))
+    return Verified(subjects, count)
