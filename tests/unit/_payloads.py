@@ -16,7 +16,11 @@ from typing import Any
 
 import jsonschema
 
+from steward.config.model import StewardConfig
 from steward.domain.events import Event, Ignored, parse_event
+from steward.domain.models import ChangedFile, Snapshot
+from steward.plan import AddLabels, Comment, Plan, RemoveLabel, SetStatus
+from steward.policies.context import Context
 
 OCTOKIT = Path(__file__).resolve().parents[2] / "node_modules" / "@octokit"
 EXAMPLES = OCTOKIT / "webhooks-examples" / "api.github.com" / "index.json"
@@ -184,3 +188,52 @@ def issue_event(action: str = "opened", **kw: Any) -> Event:
 
 def release_event(**kw: Any) -> Event:
     return event("release", release_payload(**kw))
+
+
+def files(*entries: tuple[str, int, int]) -> tuple[ChangedFile, ...]:
+    """Changed files as GitHub's "list pull request files" reports them (name, +, -)."""
+    return tuple(ChangedFile(name, add, delete) for name, add, delete in entries)
+
+
+def context(
+    ev: Event,
+    *,
+    snapshot: Snapshot | None = None,
+    config: StewardConfig | None = None,
+    labels_after: frozenset[str] | None = None,
+) -> Context:
+    return Context(
+        ev,
+        snapshot or Snapshot(),
+        config or StewardConfig(),
+        labels_after if labels_after is not None else frozenset(),
+    )
+
+
+def kinds(plan: Plan) -> list[tuple[str, int]]:
+    return [(a.kind, a.number) for a in plan.actions]
+
+
+def added(plan: Plan, number: int | None = None) -> set[str]:
+    return {
+        lbl
+        for a in plan.actions
+        if isinstance(a, AddLabels) and (number is None or a.number == number)
+        for lbl in a.labels
+    }
+
+
+def removed(plan: Plan, number: int | None = None) -> set[str]:
+    return {
+        a.label
+        for a in plan.actions
+        if isinstance(a, RemoveLabel) and (number is None or a.number == number)
+    }
+
+
+def comments(plan: Plan) -> list[Comment]:
+    return [a for a in plan.actions if isinstance(a, Comment)]
+
+
+def statuses(plan: Plan) -> list[SetStatus]:
+    return [a for a in plan.actions if isinstance(a, SetStatus)]

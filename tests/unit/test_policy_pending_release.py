@@ -1,0 +1,54 @@
+"""Pending release: a merged PR's related issue gets `pending-release`."""
+
+from __future__ import annotations
+
+from steward.config.loader import parse_config
+from steward.domain.events import IssueEvent
+from steward.domain.models import Snapshot
+from steward.policies import pending_release
+from tests.unit._payloads import added, comments, context, issue_event, kinds, pr_event
+
+
+def merged(body: str, **kw):  # type: ignore[no-untyped-def]
+    return pr_event("closed", merged=True, body=body, **kw)
+
+
+def test_merged_pr_labels_its_related_issues() -> None:
+    plan = pending_release.evaluate(context(merged("**Issue number:** #12\n\nAlso fixes #13")))
+    assert kinds(plan) == [("add_labels", 12), ("add_labels", 13)]
+    assert added(plan, 12) == {"pending-release"} == added(plan, 13)
+
+
+def test_issue_already_pending_costs_nothing() -> None:
+    ev = issue_event("opened", number=12, labels=("bug", "pending-release"))
+    assert isinstance(ev, IssueEvent)
+    snap = Snapshot(issues={12: ev.issue})
+    assert pending_release.evaluate(context(merged("Fixes #12"), snapshot=snap)).actions == []
+
+
+def test_no_related_issue_tells_the_team_once() -> None:
+    cfg = parse_config("pending_release:\n  maintainers_team: '@aws-powertools/maintainers'\n")
+    plan = pending_release.evaluate(context(merged("no issue here"), config=cfg))
+    [comment] = comments(plan)
+    assert comment.number == 2  # on the PR itself
+    assert "@aws-powertools/maintainers" in comment.body
+    assert comment.key == "pending-release-no-issue"
+
+
+def test_closed_without_merge_plans_nothing() -> None:
+    ev = pr_event("closed", merged=False, body="Fixes #12")
+    assert pending_release.evaluate(context(ev)).actions == []
+
+
+def test_other_repositories_issues_are_not_labelled() -> None:
+    plan = pending_release.evaluate(context(merged("Fixes other/repo#12")))
+    assert [c.key for c in comments(plan)] == ["pending-release-no-issue"]
+
+
+def test_configured_label_and_disabled() -> None:
+    cfg = parse_config("pending_release:\n  label: awaiting-release\n")
+    assert added(pending_release.evaluate(context(merged("Fixes #4"), config=cfg))) == {
+        "awaiting-release"
+    }
+    off = parse_config("pending_release:\n  enabled: false\n")
+    assert pending_release.evaluate(context(merged("Fixes #4"), config=off)).actions == []
