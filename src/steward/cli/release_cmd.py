@@ -1,0 +1,202 @@
+"""`steward release`: release notes (here) and the release pipeline (its own module)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+from packaging.version import Version
+
+from steward.cli.common import github_client, repo_name, resolve_config
+from steward.cli.main import echo_json
+from steward.config.model import StewardConfig
+from steward.errors import ConfigError, UsageError
+from steward.forge.client import GitHubClient
+from steward.history.git import ensure_repo, remote_url
+from steward.release.notes import Notes, draft_notes
+from steward.release.notes_git import pulls_from_git
+from steward.release.notes_github import (
+    LastRelease,
+    last_release,
+    list_releases,
+    merged_pulls,
+    publish_draft,
+    release_by_tag,
+)
+from steward.release.version import TagScheme, load_release_tags, normalize
+from steward.release.version_file import read_version
+
+
+@click.group()
+def release() -> None:
+    """Release notes and the release pipeline."""
+
+
+@release.command("notes")
+@click.option(
+    "--repo",
+    "repo",
+    metavar="OWNER/NAME",
+    help="GitHub repository. Default: $GITHUB_REPOSITORY, else the origin remote.",
+)
+@click.option(
+    "--path",
+    "workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".",
+    show_default=True,
+    help="The local git repository.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file. Default: PATH/.github/steward.yml if present.",
+)
+@click.option(
+    "--since",
+    "since",
+    metavar="TAG",
+    help="Notes for what was merged after this release tag (default: the last one).",
+)
+@click.option(
+    "--from-git",
+    is_flag=True,
+    help="Build the notes from git history, offline (also the default with no token).",
+)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Create or update the one draft release on GitHub with these notes.",
+)
+@click.option("--dry-run", is_flag=True, help="With --publish: say what would change only.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def notes(  # noqa: PLR0917 (click passes options positionally)
+    repo: str | None,
+    workdir: Path,
+    config_file: Path | None,
+    since: str | None,
+    from_git: bool,
+    publish: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Draft the release notes: merged PRs since the last release, grouped by label into the
+    configured categories (the first matching one wins; excluded labels left out;
+    uncategorised last), one line each ('* $TITLE (#$NUMBER) by @$AUTHOR'), a Summary
+    placeholder, the contributors, and the next version resolved from the labels.
+
+    From GitHub (with GITHUB_TOKEN) it costs one call for the releases and one search call
+    per 100 PRs. Offline (--from-git, or no token) the commits since the last release tag
+    stand for the PRs: number from '(#123)', category from the commit type.
+
+    \b
+    Examples:
+      steward release notes --from-git --dry-run
+      steward release notes --repo OWNER/NAME --publish
+    """
+    config = resolve_config(config_file, workdir)
+    scheme = TagScheme(config.version.tag_pattern)
+    has_token = bool(os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN"))
+    if publish and not has_token:
+        raise UsageError("--publish needs GITHUB_TOKEN (or run without --publish)")
+    offline = from_git or not has_token
+    published: str | None = None
+    if offline:
+        if not from_git:
+            click.echo("note: no GITHUB_TOKEN: building the notes from git history", err=True)
+        result = _from_git(workdir, since, config)
+    if publish or not offline:
+        name = _repo(repo, workdir)
+        with github_client() as client:
+            releases = list_releases(client, name)
+            if not offline:
+                result = _from_github(
+                    client, name, since=since, releases=releases, config=config, scheme=scheme
+                )
+            if publish:
+                outcome = publish_draft(client, name, result, releases, dry_run=dry_run)
+                published = outcome.action
+    if as_json:
+        echo_json(
+            {**result.to_json(), "source": "git" if offline else "github", "draft": published}
+        )
+        return
+    click.echo(result.body, nl=not result.body.endswith("\n"))
+    click.echo(f"note: next version {result.version} ({result.tag})", err=True)
+    if published is not None:
+        click.echo(f"draft release {result.tag}: {published}", err=True)
+
+
+def _repo(explicit: str | None, workdir: Path) -> str:
+    if explicit or os.environ.get("GITHUB_REPOSITORY"):
+        return repo_name(explicit)
+    url = remote_url(workdir)
+    if url and url.count("/") >= 4:
+        return repo_name("/".join(url.split("/")[-2:]))
+    return repo_name(None)
+
+
+def _from_git(workdir: Path, since: str | None, config: StewardConfig) -> Notes:
+    ensure_repo(workdir)
+    vcfg = config.version
+    tags = load_release_tags(workdir, vcfg)
+    if since is not None:
+        match = [r for r in tags.releases if r.tag.name == since]
+        if not match:
+            raise UsageError(f"--since {since}: no such release tag in {workdir}")
+        base: Version | None = match[0].version
+        exclude = [match[0].tag.sha]
+    else:
+        latest = tags.latest(final=True)
+        base = latest.version if latest else None
+        exclude = [r.tag.sha for r in tags.finals]
+        if latest is None:
+            click.echo(
+                f"note: no release tags match {vcfg.tag_pattern!r}: every commit is in these notes",
+                err=True,
+            )
+    st = config.semantic_title
+    pulls = list(pulls_from_git(workdir, exclude, st.types, st.breaking_label))
+    initial = None
+    if base is None:
+        try:
+            initial = normalize(read_version(workdir, vcfg))
+        except (ConfigError, UsageError):  # no readable project file: the configured initial
+            initial = None
+    return draft_notes(
+        pulls,
+        config.release_notes,
+        vcfg,
+        base=base,
+        existing=[r.version for r in tags.releases],
+        initial=initial,
+    )
+
+
+def _from_github(
+    client: GitHubClient,
+    name: str,
+    *,
+    since: str | None,
+    releases: list[dict[str, Any]],
+    config: StewardConfig,
+    scheme: TagScheme,
+) -> Notes:
+    last: LastRelease | None = (
+        release_by_tag(client, name, since) if since else last_release(releases, scheme)
+    )
+    pulls = merged_pulls(client, name, last.date if last else None)
+    base = scheme.parse(last.tag) if last else None
+    existing = [v for r in releases if (v := scheme.parse(str(r.get("tag_name") or "")))]
+    return draft_notes(pulls, config.release_notes, config.version, base=base, existing=existing)
+
+
+try:  # the release pipeline's commands live in their own module
+    from steward.cli.pipeline_cmd import register as _register_pipeline
+except ImportError:  # pragma: no cover
+    pass
+else:
+    _register_pipeline(release)
