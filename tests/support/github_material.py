@@ -73,6 +73,12 @@ def valid_examples(event: str, action: str | None = None) -> list[dict[str, Any]
 
 
 def base_example(event: str, action: str) -> dict[str, Any]:
+    """A deep copy of the first real example of ``event``/``action`` the schema accepts."""
+    return copy.deepcopy(_base_example(event, action))
+
+
+@cache
+def _base_example(event: str, action: str) -> dict[str, Any]:
     found = valid_examples(event, action)
     if not found:
         raise LookupError(f"no {event}/{action} example matches the official schema")

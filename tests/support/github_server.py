@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,6 +120,7 @@ class GitHubServer:
         self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> newest first
         self.files: dict[int, list[dict[str, Any]]] = {}
         self.calls: list[Call] = []
+        self.all_calls: list[Call] = []  # never reset: every call since start
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.validate = True
@@ -127,6 +129,7 @@ class GitHubServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
+        self._paths = frozenset(template for _, template, _, _ in self._routes)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -141,7 +144,9 @@ class GitHubServer:
         handler = _make_handler(self)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -259,7 +264,9 @@ class GitHubServer:
             status, out_headers, payload = self._dispatch(
                 method, target, path, query, headers, raw, body
             )
-            self.calls.append(Call(method, path, query, body, status))
+            call = Call(method, path, query, body, status)
+            self.calls.append(call)
+            self.all_calls.append(call)
         return status, out_headers, payload
 
     def _dispatch(
@@ -294,7 +301,7 @@ class GitHubServer:
             )
         if self.validate:
             try:
-                openapi.validate_request(method, target, raw, headers)
+                openapi.validate_request(method, target, raw, headers, paths=self._paths)
             except openapi.SpecViolation as exc:
                 self.violations.append(str(exc))
                 return self._reply_error(
@@ -324,7 +331,9 @@ class GitHubServer:
         if self.validate:
             try:
                 if status in openapi.documented_statuses(method, template):
-                    openapi.validate_response(method, target, status, payload, hdrs, raw)
+                    openapi.validate_response(
+                        method, target, status, payload, hdrs, raw, paths=self._paths
+                    )
                 elif status >= 400:
                     openapi.validate_error_body(data)
                 else:
@@ -662,6 +671,10 @@ class GitHubServer:
 def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()  # headers and body go out in separate writes: no Nagle delay
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
