@@ -42,7 +42,7 @@ class PipelineConfig(Section):
     state_dir: str = Field(".steward", description="where release state and sealed files live")
     quality_command: list[str] = Field(
         default_factory=_default_quality,
-        description="argv run in the restored source tree by the quality stage",
+        description="argv run in the restored source tree ({version} is replaced)",
     )
     quality_timeout: float = Field(1800.0, gt=0, description="seconds before quality fails")
     build_isolation: bool = Field(
@@ -71,7 +71,6 @@ class PipelineConfig(Section):
         description="SLSA builder.id recorded in the provenance",
     )
     remote: str = Field("origin", description="git remote the tag (and bump branch) go to")
-    tag_format: str = Field("v{version}", description="tag name; {version} is replaced")
     git_user_name: str = Field("steward-release", description="author of the bump commit")
     git_user_email: str = Field("steward-release@users.noreply.github.com")
     bump_message: str = Field("chore(version): bump version to {version}")
@@ -92,11 +91,4 @@ class PipelineConfig(Section):
             raise ValueError("a stage is listed twice")
         if "seal" in value and value[0] != "seal":
             raise ValueError("seal must be the first stage")
-        return value
-
-    @field_validator("tag_format")
-    @classmethod
-    def _check_tag(cls, value: str) -> str:
-        if "{version}" not in value:
-            raise ValueError("tag_format must contain {version}")
         return value

@@ -42,7 +42,7 @@ class Context:
 
     @property
     def tag(self) -> str:
-        return self.cfg.tag_format.format(version=self.version)
+        return self.config.version.tag_pattern.format(version=self.version)
 
     @property
     def commit(self) -> str:

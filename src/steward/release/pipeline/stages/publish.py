@@ -24,7 +24,7 @@ def _plan_uploads(ctx: Context, hashes: dict[str, str]) -> tuple[list[str], list
     """(to upload, already there) for ``hashes``; a different file under a name is an error."""
     upload: list[str] = []
     skip: list[str] = []
-    listed: dict[str, dict[str, str | None]] = {}
+    listed: dict[str, dict[str, str]] = {}
     for name, sha in sorted(hashes.items()):
         project = project_of(name)
         if project not in listed:

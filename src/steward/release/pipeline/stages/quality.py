@@ -30,7 +30,7 @@ class QualityStage:
         log = ctx.dir / LOG
         try:
             proc = subprocess.run(
-                ctx.cfg.quality_command,
+                [arg.replace("{version}", ctx.version) for arg in ctx.cfg.quality_command],
                 cwd=tree,
                 env=ctx.base_env(),
                 stdout=subprocess.PIPE,

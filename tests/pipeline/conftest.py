@@ -1,0 +1,176 @@
+"""Real parts for the pipeline tests: a git repository of the sample project with a bare
+remote, a pypiserver with htpasswd upload auth on a free port, and an Ed25519 key.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+SAMPLE = Path(__file__).parent / "sample_project"
+COMMIT_EPOCH = 1_700_000_000  # the sample's release commit date (hand-picked)
+USER, PASSWORD = "uploader", "s3cret-upload-pw"
+
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    full = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@example.com",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@example.com",
+        "GIT_AUTHOR_DATE": f"{COMMIT_EPOCH} +0000",
+        "GIT_COMMITTER_DATE": f"{COMMIT_EPOCH} +0000",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        **(env or {}),
+    }
+    out = subprocess.run(["git", *args], cwd=cwd, env=full, capture_output=True, check=True)
+    return out.stdout.decode().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Index:
+    port: int
+    packages: Path
+
+    @property
+    def upload_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def simple_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simple/"
+
+
+@pytest.fixture
+def pypi(tmp_path: Path) -> Iterator[Index]:
+    """pypiserver on 127.0.0.1: uploads need the htpasswd user, no fallback to pypi.org."""
+    from passlib.apache import HtpasswdFile
+
+    packages = tmp_path / "index-packages"
+    packages.mkdir()
+    htpasswd = tmp_path / "htpasswd"
+    ht = HtpasswdFile(str(htpasswd), new=True)
+    ht.set_password(USER, PASSWORD)
+    ht.save()
+    port = free_port()
+    log = (tmp_path / "pypiserver.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-P",
+            str(htpasswd),
+            "-a",
+            "update",
+            "--disable-fallback",
+            str(packages),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/simple/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    "pypiserver did not start: " + (tmp_path / "pypiserver.log").read_text()
+                )
+            time.sleep(0.1)
+        yield Index(port, packages)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@dataclass
+class Sample:
+    root: Path
+    remote: Path
+    commit: str
+    key_pem: str
+    public_pem: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "STEWARD_SIGNING_KEY": self.key_pem,
+            "TWINE_USERNAME": USER,
+            "TWINE_PASSWORD": PASSWORD,
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / ".steward" / "releases"
+
+
+def write_config(root: Path, index: Index | None, extra: str = "") -> None:
+    simple = index.simple_url if index else "http://127.0.0.1:9/simple/"
+    upload = index.upload_url if index else "http://127.0.0.1:9/"
+    (root / ".github" / "steward.yml").write_text(
+        "release:\n"
+        "  stages: [seal, quality, build, provenance, publish, tag]\n"
+        f"  quality_command: [{sys.executable!r}, check.py, '{{version}}']\n"
+        "  build_isolation: false\n"
+        f"  index_url: {upload}\n"
+        f"  index_simple_url: {simple}\n" + extra
+    )
+
+
+def make_sample(
+    tmp_path: Path, index: Index | None, extra: str = "", version_arg: str = ""
+) -> Sample:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root)
+    write_config(root, index, extra)
+    (root / ".gitignore").write_text(".steward/\n")
+    git(root, "init", "-q", "-b", "develop")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "feat: sample")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(root, "remote", "add", "origin", str(remote))
+    git(root, "push", "-q", "origin", "develop")
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    pub = tmp_path / "pub.pem"
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return Sample(root, remote, git(root, "rev-parse", "HEAD"), pem, pub)
