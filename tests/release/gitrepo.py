@@ -42,12 +42,17 @@ class Repo:
         return out.stdout.strip()
 
     def commit(
-        self, message: str, *, author: str = "Ana Lima", email: str = "ana@example.com"
+        self,
+        message: str,
+        *,
+        author: str = "Ana Lima",
+        email: str = "ana@example.com",
+        file: str = "file.txt",
     ) -> str:
         self.clock += 86_400
         self.counter += 1
-        (self.path / "file.txt").write_text(f"{self.counter}\n")
-        self.git("add", "file.txt")
+        (self.path / file).write_text(f"{self.counter}\n")
+        self.git("add", file)
         self.git("commit", "-q", "-m", message, env=self.env(author, email))
         return self.git("rev-parse", "HEAD")
 

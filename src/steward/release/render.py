@@ -2,7 +2,8 @@
 
 Templates receive plain data: ``unreleased`` (a version block or None), ``releases`` (newest
 first), ``versions`` (both), ``repository_url``, and ``pr_link(n)`` (a Markdown link to the
-PR when the repository URL is known, ``#n`` otherwise).
+PR when the repository URL is known, ``#n`` otherwise). Jinja2 runs with ``trim_blocks`` and
+``lstrip_blocks`` (the newline after a block tag is dropped) and strict undefined names.
 """
 
 from __future__ import annotations
