@@ -259,18 +259,20 @@ def _error(method: str, url: str, resp: httpx.Response) -> GitHubError:
         try:
             errors = resp.json().get("errors")
             if errors:
-                details = (
-                    "; "
-                    + "; ".join(
-                        str(e.get("message") or e.get("code") or e)
-                        if isinstance(e, dict)
-                        else str(e)
-                        for e in errors
-                    )[:300]
-                )
+                details = "; " + "; ".join(_describe(e) for e in errors)[:300]
         except (ValueError, AttributeError):
             pass
         return ValidationFailed(
             f"{where}: GitHub refused the request (422 {msg}){details}", status=status
         )
     return GitHubError(f"{where}: HTTP {status} {msg}", status=status)
+
+
+def _describe(error: Any) -> str:
+    """One entry of a 422's ``errors``: its message, else ``Resource.field code``."""
+    if not isinstance(error, dict):
+        return str(error)
+    if error.get("message"):
+        return str(error["message"])
+    where = ".".join(str(error[k]) for k in ("resource", "field") if error.get(k))
+    return f"{where} {error.get('code', 'invalid')}".strip()
