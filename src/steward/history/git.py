@@ -148,8 +148,11 @@ def iter_commits(
         raise GitError("git is not installed or not on PATH") from None
     assert proc.stdin is not None
     assert proc.stdout is not None
-    proc.stdin.write(revs.encode())
-    proc.stdin.close()
+    try:
+        proc.stdin.write(revs.encode())
+        proc.stdin.close()
+    except BrokenPipeError:  # git already failed (e.g. not a repository): reported below
+        pass
     pending = b""
     count = 0
     try:

@@ -1,0 +1,107 @@
+"""The streaming history reader on real repositories."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from steward.errors import GitError
+from steward.history import UNRELEASED, assign_releases, iter_commits, read_tags, remote_url
+from steward.history.git import ensure_repo, head_sha
+from steward.history.progress import Progress
+from tests.release.gitrepo import Repo
+
+
+def test_commit_fields_and_trailers(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    first = r.commit("feat: ünïcode subject")
+    second = r.commit(
+        "fix(a,b): x (#12)\n\nBody line.\n\nBREAKING CHANGE: gone\n"
+        "Co-authored-by: Bo <bo@example.com>",
+        author="Cy",
+        email="cy@example.com",
+    )
+    commits = list(iter_commits(r.path, ["HEAD"]))
+    assert [c.sha for c in commits] == [second, first]
+    c = commits[0]
+    assert (c.author_name, c.author_email, c.subject) == (
+        "Cy",
+        "cy@example.com",
+        "fix(a,b): x (#12)",
+    )
+    assert c.date == "2023-11-16T22:13:20+00:00"
+    assert c.parents == (first,)
+    assert ("Co-authored-by", "Bo <bo@example.com>") in c.trailers
+    msg = c.message
+    assert msg.header is not None
+    assert (msg.header.scopes, msg.pr, msg.breaking, msg.co_authors) == (
+        ("a", "b"),
+        12,
+        True,
+        ("Bo <bo@example.com>",),
+    )
+    assert commits[1].subject == "feat: ünïcode subject"
+
+
+def test_tags_annotated_and_lightweight(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    sha = r.commit("feat: a")  # 2023-11-15T22:13:20Z
+    r.tag("light")
+    r.clock += 3600
+    r.tag("annotated", annotated=True)  # tagger date one hour later
+    tags = {t.name: t for t in read_tags(r.path)}
+    assert tags["light"].sha == tags["annotated"].sha == sha
+    assert tags["light"].date == "2023-11-15T22:13:20+00:00"
+    assert tags["annotated"].date == "2023-11-15T23:13:20+00:00"
+
+
+def test_assign_ranks_with_a_tag_off_trunk(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    a = r.commit("feat: a")
+    r.git("checkout", "-q", "-b", "rel")
+    bump = r.commit("chore: bump")
+    r.git("checkout", "-q", "main")
+    b = r.commit("fix: b")
+    c = r.commit("docs: c")
+    ranks = {bump: 0, b: 1}
+    got = {commit.sha: rank for rank, commit in assign_releases(r.path, ranks, c)}
+    assert got == {bump: 0, a: 0, b: 1, c: UNRELEASED}
+
+
+def test_empty_repository_and_not_a_repository(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    assert head_sha(r.path) is None
+    assert read_tags(r.path) == []
+    assert list(assign_releases(r.path, {}, None)) == []
+    with pytest.raises(GitError, match="no such directory"):
+        ensure_repo(tmp_path / "missing")
+    with pytest.raises(GitError, match="git log"):
+        list(iter_commits(tmp_path, ["HEAD"]))
+
+
+def test_remote_url_forms(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    assert remote_url(r.path) is None
+    r.git("remote", "add", "origin", "git@github.com:octo/app.git")
+    assert remote_url(r.path) == "https://github.com/octo/app"
+    r.git("remote", "set-url", "origin", "https://github.com/octo/app.git")
+    assert remote_url(r.path) == "https://github.com/octo/app"
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "r")
+    r.commit("feat: a")
+    plain = io.StringIO()
+    list(iter_commits(r.path, ["HEAD"], progress=Progress("x", plain)))
+    assert plain.getvalue() == ""
+    tty = Tty()
+    list(iter_commits(r.path, ["HEAD"], progress=Progress("reading", tty)))
+    assert tty.getvalue().startswith("\rreading: 1 commits")
+    assert tty.getvalue().endswith("\r\x1b[K")  # cleared when done
