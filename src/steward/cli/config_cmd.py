@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,7 @@ def config() -> None:
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 def check(file: Path | None) -> None:
     """Validate FILE (default: .github/steward.yml); errors name file, line and key."""
-    path = file or find_config(Path.cwd())
+    path = file or find_config(Path())  # relative, so errors read .github/steward.yml:LINE
     if path is None:
         click.echo("no .github/steward.yml here: the playbook's defaults apply")
         return
@@ -49,4 +50,10 @@ def show(config_file: Path | None, as_json: bool) -> None:
 @config.command("schema")
 def schema() -> None:
     """Print the JSON Schema of the config file (for editor completion and validation)."""
-    echo_json(StewardConfig.model_json_schema(by_alias=True))
+    echo_json(config_schema())
+
+
+def config_schema() -> dict[str, Any]:
+    """The config's JSON Schema (Draft 2020-12, as pydantic emits it), with its dialect named."""
+    schema = StewardConfig.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
