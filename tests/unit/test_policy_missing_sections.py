@@ -136,3 +136,7 @@ def test_messages_and_labels_are_configurable() -> None:
 def test_merged_prs_are_left_alone() -> None:
     ev = pr_event("closed", body="no issue", merged=True, labels=())
     assert missing_sections.evaluate(context(ev)).actions == []
+
+
+def test_a_pr_naming_only_itself_has_no_related_issue() -> None:
+    assert added(run("Fixes #2\n" + ACK)) == {"do-not-merge", "need-issue"}  # it is PR #2

@@ -52,3 +52,9 @@ def test_configured_label_and_disabled() -> None:
     }
     off = parse_config("pending_release:\n  enabled: false\n")
     assert pending_release.evaluate(context(merged("Fixes #4"), config=off)).actions == []
+
+
+def test_a_pr_naming_itself_is_not_its_own_issue() -> None:
+    plan = pending_release.evaluate(context(merged("Fixes #2")))  # the example PR is #2
+    assert [c.key for c in comments(plan)] == ["pending-release-no-issue"]
+    assert added(plan) == set()

@@ -24,11 +24,13 @@ def test_each_pending_issue_gets_comment_label_removal_and_close() -> None:
         issue(10, ("pending-release", "bug", "tracer")),
         issue(11, ("pending-release",)),
         issue(12, ("bug",)),  # not pending: untouched
-        issue(13, ("pending-release",), action="closed"),  # not open: untouched
+        issue(13, ("pending-release",), action="closed"),  # closed by "Fixes #13" at merge
     )
     ev = release_event(tag="v3.2.0")
     plan = post_release.evaluate(context(ev, snapshot=Snapshot(pending_release_issues=pending)))
-    assert {a.number for a in plan.actions} == {10, 11}
+    assert {a.number for a in plan.actions} == {10, 11, 13}
+    # Already closed: told and unlabelled, not closed again.
+    assert sorted(a.kind for a in plan.actions if a.number == 13) == ["comment", "remove_label"]
     for n in (10, 11):
         mine = [a for a in plan.actions if a.number == n]
         [comment] = [a for a in mine if isinstance(a, Comment)]

@@ -83,7 +83,8 @@ def evaluate(ctx: Context) -> Plan:
     pr = ev.pull_request
     plans: list[Plan] = []
     if rel.enabled:
-        found = bool(related_issues(pr.body, ev.repo.full_name))
+        # A PR that names only itself ("Fixes #<its own number>") names no issue.
+        found = any(n != pr.number for n in related_issues(pr.body, ev.repo.full_name))
         others = {ack.reason_label} if ack.enabled else set()
         plans.append(_section(ctx, rel, found, "related-issue", others))
     if ack.enabled:

@@ -34,7 +34,8 @@ def evaluate(ctx: Context) -> Plan:
     pr = ev.pull_request
     if ev.action != "closed" or not pr.merged:
         return plan
-    numbers = related_issues(pr.body, ev.repo.full_name)
+    # "Fixes #N" naming the PR itself is no issue.
+    numbers = tuple(n for n in related_issues(pr.body, ev.repo.full_name) if n != pr.number)
     if not numbers:
         return plan.add(
             Comment(
@@ -46,8 +47,6 @@ def evaluate(ctx: Context) -> Plan:
     for n in numbers:
         issue = ctx.snapshot.issues.get(n)
         if issue is not None and cfg.label in issue.labels:
-            continue
-        if issue is not None and issue.state == "closed" and issue.number == pr.number:
             continue
         plan.add(AddLabels(n, (cfg.label,)))
     return plan

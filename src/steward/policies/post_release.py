@@ -1,6 +1,9 @@
 """Post-release: every open `pending-release` issue is told the version (with a link), loses
 that label and is closed; its other labels stay. Called on `release: published` and by the
 release pipeline's post-release stage through `post_release_plan`.
+
+An issue a closing keyword (`Fixes #12`) already closed at merge still carries the label: it
+gets the comment and loses the label too, so its author hears about the release as well.
 """
 
 from __future__ import annotations
@@ -28,15 +31,15 @@ class PostReleaseConfig(Section):
 def post_release_plan(
     version: str, url: str, issues: tuple[Issue, ...], cfg: PostReleaseConfig
 ) -> Plan:
-    """The post-release actions for ``issues`` (those still labelled and open are acted on)."""
+    """The post-release actions for ``issues`` still carrying the label (others are skipped)."""
     plan = Plan()
     for issue in issues:
-        if issue.state != "open" or cfg.label not in issue.labels:
+        if cfg.label not in issue.labels:
             continue
         key = f"released:{version}"
         plan.add(Comment(issue.number, key, cfg.message.format(version=version, url=url)))
         plan.add(RemoveLabel(issue.number, cfg.label))
-        if cfg.close_issues:
+        if cfg.close_issues and issue.state == "open":
             plan.add(CloseIssue(issue.number))
     return plan
 

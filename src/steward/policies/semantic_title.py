@@ -65,7 +65,7 @@ def check(title: str, cfg: SemanticTitleConfig) -> tuple[Header | None, str]:
         return None, "title must look like 'type(scope): subject', e.g. 'feat(logger): add x'"
     if header.type not in cfg.types:
         return None, f"type '{header.type[:30]}' is not one of {', '.join(sorted(cfg.types))}"[:140]
-    return header, f"{header.type}{'!' if header.breaking else ''}: semantic title"
+    return header, f"{header.type}{'!' if header.breaking else ''}: semantic title"[:140]
 
 
 def evaluate(ctx: Context) -> Plan:

@@ -1,0 +1,76 @@
+"""`RepoApi`: paths quoted for GitHub, and the list-files response parsed strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from steward.errors import PayloadError
+from steward.forge.client import GitHubClient, path
+from steward.forge.repo_api import RepoApi, files_from_api
+from tests.support.github_material import REPO
+from tests.support.github_server import GitHubServer
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubServer]:
+    with GitHubServer() as server:
+        yield server
+        server.assert_clean()
+
+
+def test_label_names_with_slash_and_space_are_quoted():
+    assert path("/x/{name}", name="size/XXL") == "/x/size%2FXXL"
+    assert path("/x/{name}", name="help wanted") == "/x/help%20wanted"
+
+
+@pytest.mark.parametrize("name", ["o", "o/r/x", "/r", "o/"])
+def test_repository_must_be_owner_slash_name(name: str):
+    with pytest.raises(PayloadError, match="OWNER/NAME"):
+        RepoApi(GitHubClient("t"), name)
+
+
+def test_files_from_api_reads_githubs_shape():
+    files = files_from_api(
+        [
+            {
+                "filename": "b.py",
+                "additions": 1,
+                "deletions": 2,
+                "status": "renamed",
+                "previous_filename": "a.py",
+            },
+        ]
+    )
+    assert [(f.filename, f.additions, f.deletions, f.previous_filename) for f in files] == [
+        ("b.py", 1, 2, "a.py")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        ({"filename": "x"}, "must be a JSON list"),
+        ([{"additions": 1, "deletions": 1}], r"files\[0\].filename"),
+        ([{"filename": "x", "additions": "1", "deletions": 0}], "must be integers"),
+    ],
+)
+def test_files_from_api_rejects_other_shapes(items: object, message: str):
+    with pytest.raises(PayloadError, match=message):
+        files_from_api(items)  # type: ignore[arg-type]
+
+
+def test_operations_round_trip_through_the_spec_checked_server(gh: GitHubServer):
+    gh.add_pr(3, "feat: x", files=[(f"f{i}.py", 1, 0) for i in range(130)])
+    gh.add_issue(4, "done", labels=("pending-release", "help wanted"))
+    with GitHubClient("test-token", gh.url) as client:
+        api = RepoApi(client, REPO)
+        assert len(api.pr_files(3)) == 130  # two pages of 100
+        assert [i.number for i in api.open_issues_with_label("pending-release")] == [4]
+        api.remove_label(4, "help wanted")
+        api.remove_label(4, "help wanted")  # already gone: GitHub's 404 is not an error
+        assert gh.labels_of(4) == ["pending-release"]
+        api.close_issue(4, "completed")
+        assert api.issue(4).state == "closed"
+        assert api.open_issues_with_label("pending-release") == []
