@@ -76,4 +76,8 @@ def test_known_issues_are_not_read_again(gh: GitHubServer):
         known = {1: api.issue(1)}
         gh.reset_calls()
         Executor(api, known).apply(Plan(actions=[RemoveLabel(1, "pending-release"), CloseIssue(1)]))
-    assert gh.calls and all(c.is_write for c in gh.calls)
+    assert gh.writes() == [
+        ("DELETE", f"{R}/issues/1/labels/pending-release"),
+        ("PATCH", f"{R}/issues/1"),
+    ]
+    assert gh.reads() == []
