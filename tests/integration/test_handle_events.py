@@ -377,3 +377,15 @@ def test_release_published_closes_the_twenty_pending_release_issues(
         "labels": "pending-release",
     }
     assert calls(gh) == [("GET", f"{R}/issues")]  # the second run finds nothing pending
+
+
+def test_dry_run_with_a_token_reads_but_never_writes(handle: Handle, gh: GitHubServer):
+    gh.add_pr(2, "feat: x", files=[("src/app.py", 5, 0)])
+    run = handle(
+        "pull_request", pull_request_event("opened", title="feat: x", head_sha=SHA), "--dry-run"
+    )
+    assert run.code == 0, run.err
+    assert "#2: add labels size/XS, feature" in run.out
+    assert gh.writes() == []
+    assert calls(gh) == [("GET", f"{R}/pulls/2/files")]
+    assert gh.labels_of(2) == []
