@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,9 @@ class Index:
 @pytest.fixture
 def pypi(tmp_path: Path) -> Iterator[Index]:
     """pypiserver on 127.0.0.1: uploads need the htpasswd user, no fallback to pypi.org."""
-    from passlib.apache import HtpasswdFile
+    with warnings.catch_warnings():  # passlib imports the deprecated `crypt` module
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.apache import HtpasswdFile
 
     packages = tmp_path / "index-packages"
     packages.mkdir()
@@ -136,12 +139,15 @@ class Sample:
         return self.root / ".steward" / "releases"
 
 
-def write_config(root: Path, index: Index | None, extra: str = "") -> None:
+FULL = "[seal, quality, build, provenance, publish, tag]"
+
+
+def write_config(root: Path, index: Index | None, extra: str = "", stages: str = FULL) -> None:
     simple = index.simple_url if index else "http://127.0.0.1:9/simple/"
     upload = index.upload_url if index else "http://127.0.0.1:9/"
     (root / ".github" / "steward.yml").write_text(
         "release:\n"
-        "  stages: [seal, quality, build, provenance, publish, tag]\n"
+        f"  stages: {stages}\n"
         f"  quality_command: [{sys.executable!r}, check.py, '{{version}}']\n"
         "  build_isolation: false\n"
         f"  index_url: {upload}\n"
@@ -149,12 +155,10 @@ def write_config(root: Path, index: Index | None, extra: str = "") -> None:
     )
 
 
-def make_sample(
-    tmp_path: Path, index: Index | None, extra: str = "", version_arg: str = ""
-) -> Sample:
+def make_sample(tmp_path: Path, index: Index | None, extra: str = "", stages: str = FULL) -> Sample:
     root = tmp_path / "repo"
     shutil.copytree(SAMPLE, root)
-    write_config(root, index, extra)
+    write_config(root, index, extra, stages)
     (root / ".gitignore").write_text(".steward/\n")
     git(root, "init", "-q", "-b", "develop")
     git(root, "add", "-A")

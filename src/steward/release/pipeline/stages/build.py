@@ -37,7 +37,7 @@ class BuildStage:
     title = "Build and seal artifacts"
 
     def plan(self, ctx: Context) -> list[str]:
-        cmd = _command(ctx, Path("<restored source>"), Path("<dist>"))
+        cmd = _command(ctx, ctx.work("build"), ctx.work("build-dist"))
         lines = [
             f"restore {SOURCE} into a clean directory after checking its sha256",
             f"run: SOURCE_DATE_EPOCH={ctx.epoch} {shlex.join(cmd)}",

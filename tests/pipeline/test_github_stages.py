@@ -1,0 +1,91 @@
+"""The GitHub-facing parts: post-release (drafted notes published, pending-release issues
+closed through the executor) and the bump PR, against the local GitHub test server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from steward.config.loader import load_config
+from steward.forge.client import GitHubClient
+from steward.release.pipeline.runner import RunOptions, run_release
+from tests.pipeline.conftest import Sample, git, make_sample
+from tests.pipeline.github_releases import ReleaseGitHub
+
+
+@pytest.fixture
+def gh() -> Iterator[ReleaseGitHub]:
+    with ReleaseGitHub() as server:
+        yield server
+    assert server.violations == []
+
+
+def run(sample: Sample, gh: ReleaseGitHub, version: str, *, prerelease: bool = False) -> None:
+    config = load_config(sample.root / ".github" / "steward.yml")
+    run_release(
+        sample.root,
+        config,
+        RunOptions(
+            version=version,
+            prerelease=prerelease,
+            env=sample.env(),
+            echo=lambda _msg: None,
+            github=lambda: GitHubClient(gh.token, gh.url, max_retries=0),
+        ),
+    )
+
+
+def test_post_release_publishes_the_draft_and_closes_pending_issues(
+    tmp_path: Path, gh: ReleaseGitHub
+) -> None:
+    extra = "  stages: [post-release]\n  repository: octo-org/sample\n"
+    sample = make_sample(tmp_path, None, extra=extra.replace("  stages: [post-release]\n", ""))
+    cfg = sample.root / ".github" / "steward.yml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "stages: [seal, quality, build, provenance, publish, tag]", "stages: [post-release]"
+        )
+    )
+    draft = gh.add_draft("v2.0.0")
+    gh.add_issue(7, "Bug fixed in this release", labels=("pending-release", "bug"))
+    gh.add_issue(8, "Unrelated", labels=("feature-request",))
+
+    run(sample, gh, "2.0.0")
+
+    assert draft["draft"] is False
+    assert draft["tag_name"] == "v2.0.0"
+    assert gh.issues[7].state == "closed"
+    assert gh.labels_of(7) == ["bug"]
+    (comment,) = gh.comment_bodies(7)
+    assert "[v2.0.0](https://github.com/octo-org/sample/releases/tag/v2.0.0)" in comment
+    assert gh.issues[8].state == "open"
+    assert gh.comment_bodies(8) == []
+
+    gh.reset_calls()
+    run(sample, gh, "2.0.0")  # a finished release: nothing is sent to GitHub
+    assert gh.writes() == []
+
+
+def test_bump_pr_is_opened_once_from_the_pushed_bump_branch(
+    tmp_path: Path, gh: ReleaseGitHub
+) -> None:
+    extra = "  bump_pr: true\n  repository: octo-org/sample\n"
+    sample = make_sample(tmp_path, None, extra=extra)
+    cfg = sample.root / ".github" / "steward.yml"
+    cfg.write_text(
+        cfg.read_text().replace(
+            "stages: [seal, quality, build, provenance, publish, tag]", "stages: [seal, tag]"
+        )
+    )
+    git(sample.root, "commit", "-q", "-a", "-m", "chore: two stages")
+
+    run(sample, gh, "0.3.0")
+
+    branch_sha = git(sample.remote, "rev-parse", "refs/heads/steward/bump-0.3.0")
+    assert git(sample.remote, "rev-parse", "v0.3.0^{commit}") == branch_sha
+    (pr,) = gh.pulls
+    assert pr["head"]["ref"] == "steward/bump-0.3.0"
+    assert pr["base"]["ref"] == "develop"
+    assert pr["title"] == "chore(version): bump version to 0.3.0"
