@@ -40,6 +40,9 @@ def run(body: str, action: str = "opened", labels: tuple[str, ...] = (), cfg=Non
         (template(f"{REPO}#12"), (12,)),
         (template(f"https://github.com/{REPO}/issues/12"), (12,)),
         (template(""), ()),
+        ("### Issue number: #8\n", (8,)),
+        ("- Issue number: 8 and 9\n", (8,)),  # a bare number only at the field's start
+        ("**RFC issue number**: #77", ()),  # another template field
         ("Fixes #12", (12,)),
         ("fixed #12 and closes #13", (12, 13)),
         ("This resolves: #5", (5,)),

@@ -16,7 +16,7 @@ _CLOSING = re.compile(
 )
 # The PR template's field, e.g. "**Issue number:** #123" or "Issue number: https://.../issues/9".
 _FIELD = re.compile(
-    r"^[ \t>*_-]{0,8}issue number[ \t*_]{0,4}:[ \t*_]{0,4}(?P<rest>[^\r\n]{0,300})",
+    r"^[ \t>*_#-]{0,8}issue number[ \t*_]{0,4}:[ \t*_]{0,4}(?P<rest>[^\r\n]{0,300})",
     re.IGNORECASE | re.MULTILINE,
 )
 _REF = re.compile(
