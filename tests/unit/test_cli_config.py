@@ -104,3 +104,18 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["config", "check", "--help"], capsys)
     assert code == 0
     assert "line and key" in " ".join(out.split())
+
+
+def test_check_warns_about_labels_missing_from_the_taxonomy(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = repo / "steward.yml"
+    f.write_text(
+        "size:\n  prefix: 'lines/'\nsemantic_title:\n  scope_labels: {deps: dependencies}\n"
+    )
+    code, out, err = run(["config", "check", str(f)], capsys)
+    assert code == 0
+    assert out == f"{f}: ok\n"
+    warned = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 6  # lines/XS .. lines/XXL; `dependencies` is in the taxonomy
+    assert "'lines/XXL'" in err

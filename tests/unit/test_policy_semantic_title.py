@@ -108,6 +108,7 @@ def test_scope_naming_an_area_adds_that_label() -> None:
     assert added(run("fix(tracer): x", cfg=cfg)) == {"bug", "tracer"}
     assert added(run("chore(deps): bump", cfg=cfg)) == {"internal", "dependencies"}
     assert added(run("fix(unknown): x", cfg=cfg)) == {"bug"}
+    assert added(run("fix(Tracer): x", cfg=cfg)) == {"bug", "tracer"}  # case-insensitive
 
 
 def test_scope_mapping_can_be_turned_off() -> None:

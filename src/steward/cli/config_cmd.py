@@ -21,12 +21,18 @@ def config() -> None:
 @config.command("check")
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
 def check(file: Path | None) -> None:
-    """Validate FILE (default: .github/steward.yml); errors name file, line and key."""
+    """Validate FILE (default: .github/steward.yml); errors name file, line and key.
+
+    Also warns about labels a policy applies that the `labels` taxonomy lacks (GitHub would
+    create them grey, with no description).
+    """
     path = file or find_config(Path())  # relative, so errors read .github/steward.yml:LINE
     if path is None:
         click.echo("no .github/steward.yml here: the playbook's defaults apply")
         return
-    load_config(path)
+    cfg = load_config(path)
+    for name in sorted(cfg.policy_labels() - cfg.label_names()):
+        click.echo(f"warning: label {name!r} is applied by a policy but not in 'labels'", err=True)
     click.echo(f"{path}: ok")
 
 

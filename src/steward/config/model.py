@@ -68,3 +68,25 @@ class StewardConfig(Section):
 
     def label_names(self) -> set[str]:
         return {spec.name for spec in self.labels}
+
+    def policy_labels(self) -> set[str]:
+        """Every label the enabled policies may apply, for `config check` to compare with
+        ``labels`` (GitHub would create a missing one grey and without a description)."""
+        out: set[str] = set(self.merge_gate.block_labels)
+        if self.size.enabled:
+            out.update(self.size.all_labels())
+        if self.areas.enabled:
+            out.update(self.areas.labels())
+        if self.semantic_title.enabled:
+            out.update(self.semantic_title.type_labels(), self.semantic_title.scope_labels.values())
+            out.add(self.semantic_title.breaking_label)
+        for section in (self.related_issue, self.acknowledgement):
+            if section.enabled:
+                out.update((section.block_label, section.reason_label))
+        if self.pending_release.enabled:
+            out.add(self.pending_release.label)
+        if self.triage.enabled:
+            out.add(self.triage.label)
+        if self.sweep.enabled:
+            out.add(self.sweep.stale_label)
+        return out

@@ -107,9 +107,9 @@ def evaluate(ctx: Context) -> Plan:
         if before is not None and before.breaking:
             plan.add(RemoveLabel(pr.number, cfg.breaking_label))
     if cfg.scope_to_area:
-        areas = set(ctx.config.areas.labels())
+        areas = {a.casefold(): a for a in ctx.config.areas.labels()}
         for scope in header.scopes:
-            label = cfg.scope_labels.get(scope) or (scope if scope in areas else None)
+            label = cfg.scope_labels.get(scope) or areas.get(scope.casefold())
             if label:
                 wanted.append(label)
     for stale in sorted(cfg.type_labels() - set(wanted)):
