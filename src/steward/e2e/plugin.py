@@ -1,1 +1,61 @@
-"""pytest plugin entry point; inert unless a project opts in."""
+"""pytest entry point (registered for every pytest run): inert unless a project opts in.
+
+Opt in with any of: `steward_e2e = true` in the ini file, `--steward-e2e`, or `-p steward.e2e`.
+Until then this module only declares its options; it imports neither boto3 nor xdist.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ENABLE_INI = "steward_e2e"
+SESSION_PLUGIN = "steward-e2e-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        ENABLE_INI,
+        "Enable the steward E2E plugin (deploys feature stacks).",
+        type="bool",
+        default=False,
+    )
+    parser.addini("steward_e2e_prefix", "Stack name prefix.", default="steward-e2e")
+    parser.addini(
+        "steward_e2e_deployer", "direct (boto3) or cdk-cli, for CDK stacks.", default="direct"
+    )
+    parser.addini(
+        "steward_e2e_build_dir",
+        "Where layers and cdk.out go (relative to rootdir).",
+        default="cdk.out",
+    )
+    group = parser.getgroup("steward-e2e", "steward E2E infrastructure")
+    group.addoption(
+        "--steward-e2e", action="store_true", default=False, help="Enable the steward E2E plugin."
+    )
+    group.addoption(
+        "--e2e-run-id", default=None, help="Run id for stack names and tags (default: random)."
+    )
+    group.addoption(
+        "--e2e-deployer",
+        default=None,
+        choices=["direct", "cdk-cli"],
+        help="Override steward_e2e_deployer.",
+    )
+    group.addoption(
+        "--e2e-keep", action="store_true", default=False, help="Do not delete stacks (debugging)."
+    )
+
+
+def enabled(config: pytest.Config) -> bool:
+    return bool(
+        config.getoption("steward_e2e")
+        or config.getini(ENABLE_INI)
+        or config.pluginmanager.has_plugin("steward.e2e")
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if enabled(config) and not config.pluginmanager.has_plugin(SESSION_PLUGIN):
+        from steward.e2e.session import E2EPlugin
+
+        config.pluginmanager.register(E2EPlugin(config), SESSION_PLUGIN)

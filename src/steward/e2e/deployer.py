@@ -1,0 +1,300 @@
+"""Deploy and delete CloudFormation stacks with boto3: no CDK CLI, no bootstrap stack.
+
+Reliability over the playbook's original: a stack left by a dead worker of the same run is
+adopted (updated in place) or replaced, never an "already exists" failure; a failed create
+is deleted right away; deletes are idempotent; a sweep removes every stack of a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from steward.e2e import aws
+from steward.e2e.naming import RUN_TAG
+from steward.e2e.template import ASSET_BUCKET_PARAM, FileAsset
+from steward.errors import StewardError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 51_200  # CloudFormation's TemplateBody limit; larger templates go through S3
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+STABLE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+GONE = "DELETE_COMPLETE"
+
+
+class DeployError(StewardError):
+    """A stack could not be created, updated or deleted; the message carries AWS's reason."""
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Everything needed to deploy one stack."""
+
+    name: str
+    template: Mapping[str, Any]
+    tags: Mapping[str, str]
+    assets: tuple[FileAsset, ...] = ()
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    name: str
+    status: str
+    tags: Mapping[str, str]
+    created: datetime | None
+    outputs: Mapping[str, str]
+
+
+def _info(raw: Mapping[str, Any]) -> StackInfo:
+    return StackInfo(
+        name=raw["StackName"],
+        status=raw["StackStatus"],
+        tags={t["Key"]: t["Value"] for t in raw.get("Tags") or []},
+        created=raw.get("CreationTime"),
+        outputs={o["OutputKey"]: str(o["OutputValue"]) for o in raw.get("Outputs") or []},
+    )
+
+
+class CloudFormationDeployer:
+    """boto3 CloudFormation + S3 (for assets); clients are injectable for tests and endpoints."""
+
+    def __init__(
+        self,
+        *,
+        cfn: Any = None,
+        s3: Any = None,
+        asset_bucket: str | None = None,
+        timeout: float = 1800.0,
+        stuck_after: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.cfn = cfn or aws.client("cloudformation")
+        self._s3 = s3
+        self._bucket = asset_bucket
+        self.timeout = timeout
+        self.stuck_after = stuck_after
+        self.sleep = sleep
+
+    # -- assets -------------------------------------------------------------------------
+    @property
+    def s3(self) -> Any:
+        if self._s3 is None:
+            self._s3 = aws.client("s3")
+        return self._s3
+
+    def asset_bucket(self) -> str:
+        """`steward-e2e-assets-<account>-<region>`, created on first use (idempotent)."""
+        if self._bucket is None:
+            region = self.cfn.meta.region_name
+            self._bucket = f"steward-e2e-assets-{aws.account_id()}-{region}"
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_bucket(Bucket=self._bucket)
+        except ClientError:
+            region = self.s3.meta.region_name
+            extra = (
+                {}
+                if region == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            try:
+                self.s3.create_bucket(Bucket=self._bucket, **extra)
+            except ClientError as exc:  # a parallel worker created it first
+                if "BucketAlreadyOwnedByYou" not in str(exc):
+                    raise
+        return self._bucket
+
+    def upload(self, assets: tuple[FileAsset, ...]) -> str:
+        """Upload what is missing; keys are content hashes, so present means identical."""
+        from botocore.exceptions import ClientError
+
+        bucket = self.asset_bucket()
+        for asset in assets:
+            try:
+                self.s3.head_object(Bucket=bucket, Key=asset.key)
+            except ClientError:
+                self.s3.put_object(Bucket=bucket, Key=asset.key, Body=asset.data)
+        return bucket
+
+    # -- queries ------------------------------------------------------------------------
+    def describe(self, name: str) -> StackInfo | None:
+        """The live stack called `name`, or None (deleted stacks count as absent)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            stacks = self.cfn.describe_stacks(StackName=name)["Stacks"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        live = [_info(s) for s in stacks if s["StackStatus"] != GONE]
+        return live[0] if live else None
+
+    def stacks(self) -> Iterator[StackInfo]:
+        """Every live stack in the account and region."""
+        for page in self.cfn.get_paginator("describe_stacks").paginate():
+            for raw in page["Stacks"]:
+                if raw["StackStatus"] != GONE:
+                    yield _info(raw)
+
+    def failure_reason(self, name: str) -> str:
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except Exception:  # the reason is best effort; the failure itself is reported anyway
+            return ""
+        reasons = [
+            f"{e['LogicalResourceId']}: {e['ResourceStatusReason']}"
+            for e in events
+            if e.get("ResourceStatus", "").endswith("FAILED") and e.get("ResourceStatusReason")
+        ]
+        return "; ".join(reversed(reasons[:3]))
+
+    def wait_stable(self, name: str, timeout: float | None = None) -> StackInfo | None:
+        """Poll until the stack leaves *_IN_PROGRESS (backoff 0.2 s .. 5 s), or is gone."""
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        delay = 0.2
+        while True:
+            info = self.describe(name)
+            if info is None or not info.status.endswith("_IN_PROGRESS"):
+                return info
+            if time.monotonic() > deadline:
+                if timeout is not None:
+                    return info
+                raise DeployError(f"stack {name} still {info.status} after {limit:.0f}s")
+            self.sleep(delay)
+            delay = min(delay * 1.5, 5.0)
+
+    # -- deploy / delete ----------------------------------------------------------------
+    def deploy(self, spec: StackSpec) -> dict[str, str]:
+        """Create the stack (or adopt the same run's leftover) and return its outputs."""
+        body = json.dumps(spec.template, sort_keys=True)
+        params = dict(spec.parameters)
+        needs_bucket = ASSET_BUCKET_PARAM in (spec.template.get("Parameters") or {})
+        if spec.assets or needs_bucket or len(body) > MAX_BODY:
+            bucket = self.upload(spec.assets)
+            if needs_bucket:
+                params.setdefault(ASSET_BUCKET_PARAM, bucket)
+        source = self._template_source(spec.name, body)
+        # a dead worker's create may still be running: let it settle, but not forever
+        existing = self.wait_stable(spec.name, timeout=self.stuck_after)
+        if existing is not None:
+            run = spec.tags.get(RUN_TAG)
+            if run and existing.tags.get(RUN_TAG) != run:
+                raise DeployError(
+                    f"stack {spec.name} exists and belongs to run "
+                    f"{existing.tags.get(RUN_TAG)!r}, not {run!r}: refusing to touch it"
+                )
+            if existing.status in STABLE_OK:
+                log.info("adopting %s (%s) left by an earlier worker", spec.name, existing.status)
+                return self._update(spec, source, params)
+            log.info("replacing %s (%s)", spec.name, existing.status)
+            self.delete(spec.name, wait=True)
+        return self._create(spec, source, params)
+
+    def _template_source(self, name: str, body: str) -> dict[str, str]:
+        if len(body) <= MAX_BODY:
+            return {"TemplateBody": body}
+        digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+        key = f"templates/{name}-{digest}.json"
+        bucket = self.asset_bucket()
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        return {"TemplateURL": f"{self.s3.meta.endpoint_url.rstrip('/')}/{bucket}/{key}"}
+
+    def _common(
+        self, spec: StackSpec, source: dict[str, str], params: dict[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "StackName": spec.name,
+            **source,
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+            "Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()],
+            "Capabilities": CAPABILITIES,
+        }
+
+    def _create(
+        self, spec: StackSpec, source: dict[str, str], params: dict[str, str]
+    ) -> dict[str, str]:
+        try:
+            self.cfn.create_stack(**self._common(spec, source, params))
+            info = self.wait_stable(spec.name)
+        except Exception as exc:
+            self._cleanup_failed(spec.name)
+            raise DeployError(f"deploy of stack {spec.name} failed: {_short(exc)}") from exc
+        if info is None or info.status != "CREATE_COMPLETE":
+            reason = self.failure_reason(spec.name)
+            status = info.status if info else "deleted"
+            self._cleanup_failed(spec.name)
+            raise DeployError(
+                f"deploy of stack {spec.name} ended {status}: {reason or 'no reason given'}"
+            )
+        return dict(info.outputs)
+
+    def _update(
+        self, spec: StackSpec, source: dict[str, str], params: dict[str, str]
+    ) -> dict[str, str]:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.cfn.update_stack(**self._common(spec, source, params))
+        except ClientError as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise DeployError(f"update of stack {spec.name} failed: {_short(exc)}") from exc
+        info = self.wait_stable(spec.name)
+        if info is None or info.status not in STABLE_OK:
+            raise DeployError(
+                f"update of stack {spec.name} ended {info.status if info else 'deleted'}"
+            )
+        return dict(info.outputs)
+
+    def _cleanup_failed(self, name: str) -> None:
+        try:
+            self.delete(name, wait=True)
+        except Exception as exc:  # the deploy error matters more; the sweep retries the delete
+            log.warning("could not delete failed stack %s: %s", name, exc)
+
+    def delete(self, name: str, *, wait: bool = False) -> None:
+        """Delete a stack; absent is fine. With wait, retry once on DELETE_FAILED."""
+        for _ in range(2):
+            if self.describe(name) is None:
+                return
+            self.cfn.delete_stack(StackName=name)
+            if not wait:
+                return
+            info = self.wait_stable(name)
+            if info is None:
+                return
+        raise DeployError(f"stack {name} could not be deleted: {self.failure_reason(name)}")
+
+    def sweep(self, predicate: Callable[[StackInfo], bool]) -> list[str]:
+        """Delete every live stack matching `predicate` and wait for each; returns their names."""
+        doomed = [s.name for s in self.stacks() if predicate(s)]
+        for name in doomed:
+            self.cfn.delete_stack(StackName=name)
+        errors = []
+        for name in doomed:
+            try:
+                self.delete(name, wait=True)
+            except DeployError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise DeployError("; ".join(errors))
+        return doomed
+
+
+def run_predicate(run_id: str) -> Callable[[StackInfo], bool]:
+    return lambda s: s.tags.get(RUN_TAG) == run_id
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:500]

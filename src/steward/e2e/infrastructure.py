@@ -1,0 +1,209 @@
+"""`BaseInfrastructure`: the playbook's per-feature stack, as a plain CloudFormation template.
+
+Subclass it in `<feature>/infrastructure.py` and override `create_resources()`:
+
+    class LoggerStack(BaseInfrastructure):
+        def create_resources(self) -> None:
+            functions = self.create_lambda_functions()   # one per file in handlers/
+            self.add_cfn_output("LogGroup", {"Fn::Sub": "/aws/lambda/${BasicHandler}"})
+
+`deploy()` returns the stack outputs (`BasicHandler`, `BasicHandlerArn`, ...); `delete()`
+removes the stack. Projects on CDK subclass `steward.e2e.cdk.CdkInfrastructure` instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from steward.e2e.deployer import CloudFormationDeployer, StackSpec
+from steward.e2e.naming import (
+    DEFAULT_PREFIX,
+    FEATURE_TAG,
+    RUN_TAG,
+    new_run_id,
+    pascal_case,
+    python_tag,
+    stack_name,
+)
+from steward.e2e.template import Template, zip_dir
+
+RUN_ENV = "STEWARD_E2E_RUN_ID"
+PREFIX_ENV = "STEWARD_E2E_PREFIX"
+LAYER_ENV = "STEWARD_E2E_LAYER_ZIP"
+PYTHON_TAG = "steward:e2e:python"
+ROLE_ID = "E2ELambdaRole"
+LAYER_ID = "E2ELayer"
+
+
+@dataclass(frozen=True)
+class DeployContext:
+    """What a stack needs to know about the test run; the plugin fills it, or the environment."""
+
+    run_id: str
+    prefix: str = DEFAULT_PREFIX
+    python: str = field(default_factory=python_tag)
+    layer_zip: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> DeployContext:
+        """The run id the plugin exported (so a hand-written conftest shares it), else a new one."""
+        layer = os.environ.get(LAYER_ENV)
+        return cls(
+            run_id=os.environ.get(RUN_ENV) or new_run_id(),
+            prefix=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX,
+            layer_zip=Path(layer) if layer else None,
+        )
+
+
+class BaseInfrastructure:
+    """One feature's stack. Class attributes tune it; `create_resources()` defines it."""
+
+    feature: ClassVar[str | None] = None  # default: the folder holding the subclass's module
+    runtime: ClassVar[str | None] = None  # default: the Python running the tests
+    handler_name: ClassVar[str] = "lambda_handler"
+    deploy_mode: str = "direct"  # CDK stacks: "direct" (boto3) or "cdk-cli"; the plugin sets it
+
+    def __init__(
+        self,
+        *,
+        context: DeployContext | None = None,
+        deployer: CloudFormationDeployer | None = None,
+    ) -> None:
+        self.context = context or DeployContext.from_env()
+        self.feature_path = Path(inspect.getfile(type(self))).resolve().parent
+        self.feature_name = type(self).feature or self.feature_path.name
+        self.stack_name = stack_name(
+            self.context.prefix, self.feature_name, self.context.run_id, self.context.python
+        )
+        self.template = Template(description=f"steward e2e: {self.feature_name}")
+        self._deployer = deployer
+        self._synthesized = False
+
+    @property
+    def deployer(self) -> CloudFormationDeployer:
+        if self._deployer is None:
+            self._deployer = CloudFormationDeployer()
+        return self._deployer
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Every stack carries its run id: the sweep and the janitor find leaks by it."""
+        return {
+            RUN_TAG: self.context.run_id,
+            FEATURE_TAG: self.feature_name,
+            PYTHON_TAG: self.context.python,
+        }
+
+    # -- what subclasses use -------------------------------------------------------------
+    def create_resources(self) -> None:
+        """Define the feature's resources. Override it."""
+        raise NotImplementedError(f"{type(self).__name__} must override create_resources()")
+
+    def create_lambda_functions(
+        self, function_props: dict[str, Any] | None = None
+    ) -> dict[str, str]:
+        """One Lambda function per `handlers/*.py`; outputs `<Pascal>` (name), `<Pascal>Arn`.
+
+        Returns PascalCase name -> logical id, usable in `{"Ref": ...}` / `Fn::GetAtt`.
+        """
+        handlers = self.feature_path / "handlers"
+        files = sorted(p for p in handlers.glob("*.py") if not p.name.startswith("_"))
+        if not files:
+            raise FileNotFoundError(f"no handlers in {handlers}")
+        code = self.template.add_asset(zip_dir(handlers))
+        role = self._ensure_role()
+        layers = self._layers()
+        functions: dict[str, str] = {}
+        for path in files:
+            name = pascal_case(path.stem)
+            props: dict[str, Any] = {
+                "Runtime": self.runtime or "python{}.{}".format(*sys.version_info[:2]),
+                "Handler": f"{path.stem}.{self.handler_name}",
+                "Role": {"Fn::GetAtt": [role, "Arn"]},
+                "Code": code,
+                "Timeout": 10,
+                "MemorySize": 512,
+                "TracingConfig": {"Mode": "Active"},
+                **({"Layers": layers} if layers else {}),
+                **(function_props or {}),
+            }
+            self.template.add_resource(name, "AWS::Lambda::Function", props)
+            self.add_cfn_output(name, {"Ref": name}, arn={"Fn::GetAtt": [name, "Arn"]})
+            functions[name] = name
+        return functions
+
+    def add_cfn_output(self, name: str, value: Any, arn: Any = None) -> None:
+        """Output `name`, and `<name>Arn` when an ARN is given (the playbook's helper)."""
+        self.template.add_output(name, value)
+        if arn:
+            self.template.add_output(f"{name}Arn", arn)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def synthesize(self) -> StackSpec:
+        if not self._synthesized:
+            self.create_resources()
+            self._synthesized = True
+        return StackSpec(
+            name=self.stack_name,
+            template=self.template.to_dict(),
+            tags=self.tags,
+            assets=tuple(self.template.assets.values()),
+        )
+
+    def deploy(self) -> dict[str, str]:
+        """Create (or adopt) the stack and return its outputs."""
+        return self.deployer.deploy(self.synthesize())
+
+    def delete(self, *, wait: bool = True) -> None:
+        """Delete the stack; absent is fine, so calling it twice is harmless."""
+        self.deployer.delete(self.stack_name, wait=wait)
+
+    # -- internals ----------------------------------------------------------------------
+    def _ensure_role(self) -> str:
+        if ROLE_ID not in self.template.resources:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+            self.template.add_resource(
+                ROLE_ID,
+                "AWS::IAM::Role",
+                {
+                    "AssumeRolePolicyDocument": trust,
+                    "ManagedPolicyArns": [
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/"
+                            "service-role/AWSLambdaBasicExecutionRole"
+                        },
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/"
+                            "AWSXRayDaemonWriteAccess"
+                        },
+                    ],
+                },
+            )
+        return ROLE_ID
+
+    def _layers(self) -> list[Any]:
+        layer = self.context.layer_zip
+        if layer is None:
+            return []
+        if LAYER_ID not in self.template.resources:
+            content = self.template.add_asset(layer.read_bytes())
+            self.template.add_resource(
+                LAYER_ID,
+                "AWS::Lambda::LayerVersion",
+                {"Content": content, "CompatibleRuntimes": [self.runtime or "python3.11"]},
+            )
+        return [{"Ref": LAYER_ID}]

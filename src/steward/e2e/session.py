@@ -1,0 +1,189 @@
+"""The active E2E plugin: deploy each feature once, tear it down at the feature's boundary.
+
+Why not a `scope="package"` fixture: declared in a plugin, it behaves as session scope, so
+stacks would live until the very end. Instead the `infrastructure` fixture deploys on the
+first test of a feature (per worker process), and `pytest_runtest_teardown` deletes the
+stack when the next test belongs to another feature or there is none. Whatever is left
+(Ctrl-C, a worker that died) is swept by run-id tag when the session ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from steward.e2e.deployer import CloudFormationDeployer, DeployError, run_predicate
+from steward.e2e.infrastructure import PREFIX_ENV, RUN_ENV, BaseInfrastructure, DeployContext
+from steward.e2e.naming import feature_dir, new_run_id
+from steward.e2e.once import shared_root
+
+log = logging.getLogger(__name__)
+WORKER_KEY = "steward_e2e_run_id"
+
+
+@dataclass
+class FeatureState:
+    first_nodeid: str
+    stack: BaseInfrastructure | None = None
+    outputs: dict[str, str] | None = None
+    error: BaseException | None = None
+
+
+class E2EPlugin:
+    """Registered by steward.e2e.plugin once a project opts in."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.root = config.rootpath
+        workerinput = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        if workerinput is not None:
+            self.run_id = str(workerinput[WORKER_KEY])
+        else:
+            self.run_id = config.getoption("e2e_run_id") or os.environ.get(RUN_ENV) or new_run_id()
+        self.prefix = str(config.getini("steward_e2e_prefix"))
+        self.mode = config.getoption("e2e_deployer") or str(config.getini("steward_e2e_deployer"))
+        self.keep = bool(config.getoption("e2e_keep"))
+        self.build_dir = self.root / str(config.getini("steward_e2e_build_dir"))
+        # hand-written conftests (`MyStack().deploy()`) pick these up through DeployContext
+        os.environ[RUN_ENV] = self.run_id
+        os.environ[PREFIX_ENV] = self.prefix
+        self.features: dict[Path, FeatureState] = {}
+        self._dirs: dict[Path, Path | None] = {}
+        self.swept: list[str] = []
+        self.sweep_error: str | None = None
+
+    # -- feature lookup -------------------------------------------------------------------
+    def feature_of(self, path: Path) -> Path | None:
+        folder = path.parent
+        if folder not in self._dirs:
+            self._dirs[folder] = feature_dir(folder, self.root)
+        return self._dirs[folder]
+
+    def scope_of_nodeid(self, nodeid: str) -> str | None:
+        found = self.feature_of(self.root / nodeid.split("::", 1)[0])
+        return None if found is None else found.relative_to(self.root.resolve()).as_posix()
+
+    # -- xdist (controller side) --------------------------------------------------------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_KEY] = self.run_id
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") == "each":
+            return None
+        from steward.e2e.scheduler import FeatureScheduling
+
+        return FeatureScheduling(config, log, scope_of=self.scope_of_nodeid)
+
+    # -- fixtures -----------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def e2e_run_id(self) -> str:
+        """This run's id: in every stack name and tag."""
+        return self.run_id
+
+    @pytest.fixture(scope="session")
+    def e2e_shared_dir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        """A folder all workers of this session share (for `call_once`)."""
+        return shared_root(tmp_path_factory.getbasetemp(), under_xdist=self.is_worker)
+
+    @pytest.fixture(scope="session")
+    def e2e_build_dir(self) -> Path:
+        """Builds that persist across sessions (layer zips, cdk.out), as in the playbook."""
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        return self.build_dir
+
+    @pytest.fixture
+    def infrastructure(self, request: pytest.FixtureRequest) -> dict[str, str]:
+        """The feature's stack outputs; the stack is deployed on the feature's first test."""
+        return dict(self.outputs_for(request.node))
+
+    def outputs_for(self, item: pytest.Item) -> dict[str, str]:
+        folder = self.feature_of(item.path)
+        if folder is None:
+            pytest.fail(
+                f"{item.nodeid}: `infrastructure` needs the test inside a feature folder "
+                "(one holding infrastructure.py)",
+                pytrace=False,
+            )
+        state = self.features.get(folder)
+        if state is None:
+            state = self.features[folder] = FeatureState(first_nodeid=item.nodeid)
+            self._deploy(folder, state)  # raises: the first test reports the failure
+        if state.error is not None:
+            pytest.skip(f"deploy of feature {folder.name} failed; reported on {state.first_nodeid}")
+        assert state.outputs is not None
+        return state.outputs
+
+    def _deploy(self, folder: Path, state: FeatureState) -> None:
+        from steward.e2e.features import stack_class
+
+        try:
+            layer = os.environ.get("STEWARD_E2E_LAYER_ZIP")
+            context = DeployContext(
+                run_id=self.run_id, prefix=self.prefix, layer_zip=Path(layer) if layer else None
+            )
+            stack = stack_class(folder)(context=context)
+            stack.deploy_mode = self.mode  # read by CDK stacks: direct or cdk-cli
+            state.stack = stack
+            state.outputs = stack.deploy()
+        except BaseException as exc:
+            state.error = exc
+            raise
+
+    # -- teardown at the feature boundary -------------------------------------------------
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        try:
+            return (yield)
+        finally:
+            folder = self.feature_of(item.path)
+            if folder in self.features and (
+                nextitem is None or self.feature_of(nextitem.path) != folder
+            ):
+                self._teardown(self.features.pop(folder))
+
+    def _teardown(self, state: FeatureState) -> None:
+        if state.stack is None or self.keep:
+            return
+        state.stack.delete(wait=False)  # the end-of-session sweep waits for it
+
+    # -- end of session: own stacks first, then (controller) the whole run ---------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.keep:
+            return
+        for state in list(self.features.values()):  # Ctrl-C or an aborted session
+            try:
+                self._teardown(state)
+            except Exception as exc:
+                log.warning("delete of %s failed: %s", state.first_nodeid, exc)
+        self.features.clear()
+        if self.is_worker:
+            return
+        try:
+            self.swept = CloudFormationDeployer().sweep(run_predicate(self.run_id))
+        except (DeployError, Exception) as exc:
+            self.sweep_error = str(exc)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker:
+            return
+        tr = terminalreporter
+        if self.sweep_error:
+            tr.write_line(
+                f"steward-e2e: sweep of run {self.run_id} failed: {self.sweep_error}", red=True
+            )
+            tr.write_line("steward-e2e: run `steward e2e janitor` to delete leftovers", red=True)
+        elif self.keep:
+            tr.write_line(f"steward-e2e: run {self.run_id}: stacks kept (--e2e-keep)")
+        else:
+            extra = f", swept {len(self.swept)} left behind" if self.swept else ""
+            tr.write_line(f"steward-e2e: run {self.run_id}: no stacks left{extra}")
