@@ -6,11 +6,15 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from steward.conventional import parse_header
 from steward.errors import GitError
 from steward.history import UNRELEASED, assign_releases, iter_commits, read_tags, remote_url
 from steward.history.git import ensure_repo, head_sha
 from steward.history.progress import Progress
+from steward.release.fastheader import fast_header
 from tests.release.gitrepo import Repo
 
 
@@ -105,3 +109,23 @@ def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
     list(iter_commits(r.path, ["HEAD"], progress=Progress("reading", tty)))
     assert tty.getvalue().startswith("\rreading: 1 commits")
     assert tty.getvalue().endswith("\r\x1b[K")  # cleared when done
+
+
+_subjects = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda t, sc, bang, sep, subj, pr: f"{t}{sc}{bang}{sep}{subj}{pr}",
+        st.sampled_from(["feat", "Fix", "docs", "x-y", "1bad", ""]),
+        st.sampled_from(["", "(api)", "(a,b)", "( )", "()", "(a b)", "(x.y/z)"]),
+        st.sampled_from(["", "!"]),
+        st.sampled_from([": ", ":", ":  ", " : "]),
+        st.text(alphabet="ab ()#1\t\u00a0", max_size=12),
+        st.sampled_from(["", " (#12)", "(#3)", " (#12) ", " (#x)"]),
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(subject=_subjects)
+def test_fast_header_agrees_with_the_parser(subject: str) -> None:
+    assert fast_header(subject) == parse_header(subject)

@@ -7,6 +7,7 @@ subprocess of its own. Tags come from one `git for-each-ref`.
 
 from __future__ import annotations
 
+import codecs
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ class Commit:
     date: str  # author date, ISO 8601 with offset
     subject: str
     body: str
+
+    @classmethod
+    def from_record(cls, f: list[str]) -> Commit:
+        return cls(f[0], tuple(f[1].split()), f[2], f[3], f[4], f[5], f[6].strip())
 
     @property
     def message(self) -> Message:
@@ -123,17 +128,19 @@ def remote_url(repo: Path, remote: str = "origin") -> str | None:
     return url if url.startswith(("https://", "http://")) else None
 
 
-def iter_commits(
+def iter_records(
     repo: Path,
     include: Iterable[str],
     exclude: Iterable[str] = (),
     *,
     topo: bool = False,
     progress: Progress | None = None,
-) -> Iterator[Commit]:
-    """Commits reachable from ``include`` and not from ``exclude``, newest first.
+) -> Iterator[list[str]]:
+    """Raw records ``[sha, parents, author name, author e-mail, date, subject, body]``
+    reachable from ``include`` and not from ``exclude``, newest first.
 
-    With ``topo`` every child comes before its parents (what release assignment needs).
+    The cheapest form, for passes over huge histories (see `Commit.from_record`). With
+    ``topo`` every child comes before its parents (what release assignment needs).
     Revisions go through stdin, so thousands of tags never hit the argument-length limit.
     """
     revs = "".join(f"{r}\n" for r in include) + "".join(f"^{r}\n" for r in exclude)
@@ -153,22 +160,28 @@ def iter_commits(
         proc.stdin.close()
     except BrokenPipeError:  # git already failed (e.g. not a repository): reported below
         pass
-    pending = b""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
     count = 0
     try:
         while True:
             chunk = proc.stdout.read(_CHUNK)
             if not chunk:
                 break
-            records = (pending + chunk).split(b"\x1e")
+            records = (pending + decoder.decode(chunk)).split("\x1e\n")
             pending = records.pop()
             for raw in records:
-                commit = _parse(raw)
-                if commit is not None:
-                    yield commit
+                fields = raw.split("\0")
+                if len(fields) == 7:
+                    yield fields
             count += len(records)
             if progress is not None:
                 progress.update(count)
+        tail = (pending + decoder.decode(b"", final=True)).removesuffix("\x1e")
+        if tail.strip():
+            fields = tail.split("\0")
+            if len(fields) == 7:
+                yield fields
     finally:
         proc.stdout.close()
         rc = proc.wait()
@@ -181,9 +194,14 @@ def iter_commits(
         raise GitError(f"git log in {repo}: {err or 'failed'}")
 
 
-def _parse(raw: bytes) -> Commit | None:
-    fields = raw.decode("utf-8", errors="replace").lstrip("\n").split("\0")
-    if len(fields) != 7:
-        return None
-    sha, parents, name, email, date, subject, body = fields
-    return Commit(sha, tuple(parents.split()), name, email, date, subject, body.strip())
+def iter_commits(
+    repo: Path,
+    include: Iterable[str],
+    exclude: Iterable[str] = (),
+    *,
+    topo: bool = False,
+    progress: Progress | None = None,
+) -> Iterator[Commit]:
+    """Commits reachable from ``include`` and not from ``exclude``, newest first."""
+    for fields in iter_records(repo, include, exclude, topo=topo, progress=progress):
+        yield Commit.from_record(fields)

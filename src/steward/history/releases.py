@@ -15,10 +15,43 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from steward.history.git import Commit, iter_commits
+from steward.history.git import Commit, iter_records
 from steward.history.progress import Progress
 
 UNRELEASED = 1 << 30
+
+
+def assign_records(
+    repo: Path,
+    ranks: Mapping[str, int],
+    head: str | None,
+    *,
+    progress: Progress | None = None,
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(rank, record)`` for every commit reachable from a ranked sha or ``head``.
+
+    ``ranks`` maps a tag's commit sha to its release rank (0 = oldest release); commits only
+    ``head`` reaches get `UNRELEASED`. Records are `iter_records`' raw field lists.
+    """
+    tips = list(ranks)
+    if head is not None:
+        tips.append(head)
+    if not tips:
+        return
+    inherited: dict[str, int] = {}
+    pop = inherited.pop
+    get = inherited.get
+    for rec in iter_records(repo, tips, topo=True, progress=progress):
+        sha = rec[0]
+        rank = pop(sha, UNRELEASED)
+        own = ranks.get(sha)
+        if own is not None and own < rank:
+            rank = own
+        for parent in rec[1].split():
+            prev = get(parent)
+            if prev is None or rank < prev:
+                inherited[parent] = rank
+        yield rank, rec
 
 
 def assign_releases(
@@ -28,24 +61,6 @@ def assign_releases(
     *,
     progress: Progress | None = None,
 ) -> Iterator[tuple[int, Commit]]:
-    """Yield ``(rank, commit)`` for every commit reachable from a ranked sha or ``head``.
-
-    ``ranks`` maps a tag's commit sha to its release rank (0 = oldest release); commits only
-    ``head`` reaches get `UNRELEASED`.
-    """
-    tips = list(ranks)
-    if head is not None:
-        tips.append(head)
-    if not tips:
-        return
-    inherited: dict[str, int] = {}
-    for commit in iter_commits(repo, tips, topo=True, progress=progress):
-        rank = inherited.pop(commit.sha, UNRELEASED)
-        own = ranks.get(commit.sha)
-        if own is not None and own < rank:
-            rank = own
-        for parent in commit.parents:
-            prev = inherited.get(parent)
-            if prev is None or rank < prev:
-                inherited[parent] = rank
-        yield rank, commit
+    """`assign_records` with each record as a `Commit`."""
+    for rank, rec in assign_records(repo, ranks, head, progress=progress):
+        yield rank, Commit.from_record(rec)

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from steward.history.git import Commit, head_sha, iter_commits, remote_url
+from steward.conventional import parse_message
+from steward.history.git import head_sha, iter_records, remote_url
 from steward.history.progress import Progress
-from steward.history.releases import UNRELEASED, assign_releases
+from steward.history.releases import UNRELEASED, assign_records
 from steward.release.config import ChangelogConfig, VersionConfig
+from steward.release.fastheader import fast_header
 from steward.release.version import Release, load_release_tags
 
 _EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
+# The type a conventional subject starts with: lets most commits skip the full parse.
+_TYPE = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)[(!:]")
 
 
 @dataclass(slots=True)
@@ -105,46 +109,63 @@ class _Collector:
         self.exclude = (
             re.compile("|".join(f"(?:{p})" for p in cfg.exclude)) if cfg.exclude else None
         )
+        self.sections_map = cfg.sections
         self.groups: dict[int, dict[str, list[Entry]]] = {}
         self.notes: dict[int, list[str]] = {}
         self.nonconforming: list[tuple[str, str]] = []
         self.nonconforming_count = 0
         self.commits = 0
 
-    def add(self, rank: int, commit: Commit) -> None:
-        self.groups.setdefault(rank, {})
+    def add(self, rank: int, rec: list[str]) -> None:
+        """One raw record (see `iter_records`); most are dismissed on the subject alone."""
         self.commits += 1
-        if len(commit.parents) > 1:
+        if " " in rec[1]:
             return  # merge commits: the merged commits speak for themselves
-        subject = commit.subject
+        subject = rec[5]
+        tm = _TYPE.match(subject)
+        if tm is not None and tm.group(1).lower() not in self.sections_map:
+            return  # a type the changelog leaves out: no need to parse further
         if self.exclude is not None and self.exclude.search(subject):
             return
-        msg = commit.message
-        header = msg.header
+        header = fast_header(subject) if not rec[6] else None
+        co_authors: tuple[str, ...] = ()
+        notes: tuple[str, ...] = ()
+        if header is not None:
+            breaking, pr = header.breaking, header.pr
+        else:
+            msg = parse_message(subject, rec[6])
+            header = msg.header
+            breaking, pr, co_authors, notes = (
+                msg.breaking,
+                msg.pr,
+                msg.co_authors,
+                msg.breaking_notes,
+            )
+            if header is None:
+                if msg.merge:
+                    return
+                if msg.revert_of is None:
+                    self.nonconforming_count += 1
+                    if len(self.nonconforming) < 1000:
+                        self.nonconforming.append((rec[0], subject[:200]))
+                    return
         if header is None:
-            if msg.merge:
-                return
-            if msg.revert_of is None:
-                self.nonconforming_count += 1
-                if len(self.nonconforming) < 1000:
-                    self.nonconforming.append((commit.sha, subject[:200]))
-                return
-            ctype, scope, text = "revert", None, msg.raw_subject
+            ctype, scope, text = "revert", None, subject.strip()
         else:
             ctype = header.type
             scope = ",".join(header.scopes) or None
             text = header.subject
-        if ctype not in self.cfg.sections:
+        if ctype not in self.sections_map:
             return
-        authors = [commit.author_name]
-        for co in msg.co_authors:
+        authors = [rec[2]]
+        for co in co_authors:
             name = _EMAIL.sub("", co)
             if name and name not in authors:
                 authors.append(name)
-        entry = Entry(ctype, scope, text, msg.pr, commit.sha, msg.breaking, authors)
-        self.groups[rank].setdefault(ctype, []).append(entry)
-        if msg.breaking_notes:
-            self.notes.setdefault(rank, []).extend(msg.breaking_notes)
+        entry = Entry(ctype, scope, text, pr, rec[0], breaking, authors)
+        self.groups.setdefault(rank, {}).setdefault(ctype, []).append(entry)
+        if notes:
+            self.notes.setdefault(rank, []).extend(notes)
 
     def sections(self, rank: int) -> list[Section]:
         by_type = self.groups.get(rank, {})
@@ -174,14 +195,12 @@ def build_changelog(
         ranks.setdefault(rel.tag.sha, i)
     head = head_sha(repo)
     collector = _Collector(cfg)
-    stream: Iterable[tuple[int, Commit]]
+    stream: Iterable[tuple[int, list[str]]]
     if unreleased_only:
-        stream = (
-            (UNRELEASED, c)
-            for c in (iter_commits(repo, [head], list(ranks), progress=progress) if head else ())
-        )
+        records = iter_records(repo, [head], list(ranks), progress=progress) if head else ()
+        stream = ((UNRELEASED, rec) for rec in records)
     else:
-        stream = assign_releases(repo, ranks, head, progress=progress)
+        stream = assign_records(repo, ranks, head, progress=progress)
     for rank, commit in stream:
         collector.add(rank, commit)
 

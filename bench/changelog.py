@@ -1,0 +1,183 @@
+"""Changelog at scale: steward against `git log` (the floor) and its peers, in one run.
+
+Histories of 4,000, 50,000 and 200,000 conventional commits with a tag every 100 commits are
+generated with `git fast-import` (seconds) and cached under bench/.cache/. Each tool then
+writes a full changelog of the same repository: `git log` alone, `steward changelog`,
+commitizen (`cz changelog`), git-cliff and python-semantic-release. Medians of a few runs,
+ratios to the floor, and steward's peak memory (largest process of its tree, from the
+kernel's rusage). A peer that cannot run on a generated repository is reported and skipped.
+
+`python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+VENV_BIN = Path(sys.executable).parent
+SIZES = (4_000, 50_000, 200_000)
+TYPES = ("feat", "fix", "docs", "chore", "refactor", "perf", "ci", "test")
+SCOPES = ("logger", "tracer", "metrics", "parser", "event_handler", None)
+PER_TAG = 100
+START = 1_500_000_000
+
+
+def _stream(n: int):  # type: ignore[no-untyped-def]
+    """fast-import commands for ``n`` commits, one file changed each, tag every 100."""
+    yield b"blob\nmark :1\ndata 2\nx\n"
+    for i in range(1, n + 1):
+        t = TYPES[i % len(TYPES)]
+        s = SCOPES[i % len(SCOPES)]
+        head = f"{t}({s})" if s else t
+        if i % 997 == 0:
+            head += "!"
+        msg = f"{head}: change number {i} of the generated history (#{i})\n"
+        if i % 13 == 0:
+            msg += f"\nA body line for commit {i}.\n\nCo-authored-by: Bo <bo@example.com>\n"
+        data = msg.encode()
+        when = START + i * 600
+        out = (
+            f"commit refs/heads/main\nmark :{i + 1}\n"
+            f"author Dev {i % 17} <dev{i % 17}@example.com> {when} +0000\n"
+            f"committer Dev {i % 17} <dev{i % 17}@example.com> {when} +0000\n"
+            f"data {len(data)}\n"
+        ).encode() + data
+        if i > 1:
+            out += f"from :{i}\n".encode()
+        content = f"{i}\n".encode()
+        out += b"M 100644 inline f.txt\ndata " + str(len(content)).encode() + b"\n" + content
+        out += b"\n"
+        if i % PER_TAG == 0:
+            k = i // PER_TAG
+            out += f"reset refs/tags/v{k // 100}.{k % 100}.0\nfrom :{i + 1}\n\n".encode()
+        yield out
+
+
+def generate(n: int) -> Path:
+    repo = CACHE / f"history-{n}"
+    if (repo / ".git" / "steward-bench-done").exists():
+        return repo
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        ["git", "-C", str(repo), "fast-import", "--quiet"], stdin=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    for chunk in _stream(n):
+        proc.stdin.write(chunk)
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise RuntimeError("git fast-import failed")
+    subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", "main"], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit-graph", "write", "--reachable"], check=True)
+    _peer_configs(repo)
+    (repo / ".git" / "steward-bench-done").touch()
+    print(f"  generated {n:,} commits in {time.perf_counter() - start:.1f}s", flush=True)
+    return repo
+
+
+def _peer_configs(repo: Path) -> None:
+    """Untracked config files the peers need (not part of the measured history)."""
+    (repo / ".cz.toml").write_text(
+        '[tool.commitizen]\nname = "cz_conventional_commits"\ntag_format = "v$version"\n'
+        'version_scheme = "pep440"\nversion = "0.0.0"\nupdate_changelog_on_bump = false\n'
+    )
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "generated"\nversion = "0.0.0"\n\n'
+        '[tool.semantic_release]\ntag_format = "v{version}"\nversion_toml = []\n'
+        '[tool.semantic_release.changelog]\nmode = "init"\n'
+    )
+    exe = shutil.which("git-cliff", path=str(VENV_BIN)) or shutil.which("git-cliff")
+    if exe:
+        subprocess.run([exe, "--init"], cwd=repo, capture_output=True, check=False)
+
+
+def _time(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int, str | None]:
+    """Median wall time, peak RSS (KiB) of the largest process, and an error if it failed."""
+    probe = (
+        "import resource,subprocess,sys,time\n"
+        "t=time.perf_counter()\n"
+        "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE)\n"
+        "d=time.perf_counter()-t\n"
+        "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(p.returncode,d,r);sys.stderr.write(p.stderr.decode(errors='replace')[-300:])\n"
+    )
+    times: list[float] = []
+    peak = 0
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, *cmd],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            rc_s, d_s, r_s = out.stdout.split()
+        except ValueError:
+            return 0.0, 0, out.stderr.strip()[-200:] or "no output"
+        if rc_s != "0":
+            return 0.0, 0, (out.stderr.strip().splitlines() or ["failed"])[-1][:200]
+        times.append(float(d_s))
+        peak = max(peak, int(r_s))
+    return statistics.median(times), peak, None
+
+
+def _tool(name: str) -> str | None:
+    return shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
+
+
+def tools() -> list[tuple[str, Callable[[Path], list[str]] | None]]:
+    steward = _tool("steward")
+    cz = _tool("cz")
+    cliff = _tool("git-cliff")
+    psr = _tool("semantic-release")
+    return [
+        ("git log (floor)", lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"]),
+        (
+            "steward changelog",
+            (lambda r: [str(steward), "changelog", "--repo", str(r)]) if steward else None,
+        ),
+        ("commitizen", (lambda r: [str(cz), "changelog", "--dry-run"]) if cz else None),
+        ("git-cliff", (lambda r: [str(cliff), "-o", "-"]) if cliff else None),
+        ("python-semantic-release", (lambda r: [str(psr), "--noop", "changelog"]) if psr else None),
+    ]
+
+
+def main() -> None:
+    sizes = SIZES
+    if os.environ.get("BENCH_SIZES"):
+        sizes = tuple(int(s) for s in os.environ["BENCH_SIZES"].split(","))
+    for n in sizes:
+        repo = generate(n)
+        runs = 3 if n <= 4_000 else 2 if n <= 50_000 else 1
+        print(f"\n{n:,} commits, {n // PER_TAG:,} tags (median of {runs} runs)")
+        print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
+        floor: float | None = None
+        for name, make in tools():
+            if make is None:
+                print(f"  {name:<26}  not installed (make bench syncs the bench group)")
+                continue
+            seconds, peak_kib, error = _time(make(repo), repo, runs)
+            if error is not None:
+                print(f"  {name:<26}  failed: {error}")
+                continue
+            if floor is None:
+                floor = seconds
+            ratio = seconds / floor if floor else float("nan")
+            print(f"  {name:<26}{seconds:>9.2f}{ratio:>9.2f}{peak_kib / 1024:>9.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
