@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from steward.release.pipeline.report import gantt, timings_table
@@ -89,6 +91,14 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert not (sample.root / ".steward").exists()
     status = invoke(sample, "status", "9.9.9")
     assert status.exit_code == 2
+    env = {
+        k: v for k, v in sample.env().items() if k not in {"STEWARD_SIGNING_KEY", "TWINE_PASSWORD"}
+    }
+    nokey = run_cli(["run", "--version", "1.2.0", "--root", str(sample.root)], env)
+    assert nokey.exit_code == 2
+    assert "set STEWARD_SIGNING_KEY" in nokey.output
+    assert "set TWINE_PASSWORD" in nokey.output
+    assert not (sample.root / ".steward").exists()
     missing = run_cli(
         [
             "verify",
@@ -118,3 +128,27 @@ def test_failed_quality_keeps_the_seal_and_says_how_to_resume(tmp_path: Path) ->
     resumed = invoke(sample, "run", "--version", "1.2.0", "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert "seal: done before, outputs verified" in resumed.output
+
+
+def test_the_steward_command_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    sample = make_sample(tmp_path, None)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "steward",
+            "release",
+            "run",
+            "--version",
+            "v1..2",
+            "--root",
+            str(sample.root),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: 'v1..2' is not a PEP 440 version (e.g. 1.2.0, 1.3.0a1)"
+    ]

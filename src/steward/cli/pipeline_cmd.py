@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from steward.release.pipeline.config import STAGES
+
+if TYPE_CHECKING:
+    from steward.forge.client import GitHubClient
 
 _root_option = click.option(
     "--root",
@@ -28,7 +33,8 @@ _config_option = click.option(
 )
 
 
-def _github_factory() -> object:
+def _github_factory() -> Callable[[], GitHubClient] | None:
+    """The GitHub client maker when a token is set (stages needing GitHub check for None)."""
     from steward.cli.common import github_client
 
     if not (os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")):
@@ -80,7 +86,7 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
         skip=skip,
         resume=resume,
         dry_run=dry_run,
-        github=factory,  # type: ignore[arg-type]
+        github=factory,
     )
     run_release(root, config, opts)
 

@@ -85,6 +85,8 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
         state = existing or st.ReleaseState(version, _inputs(root, version, prerelease, opts.env))
         ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
         _print_plan(ctx, [stages[n] for n in cfg.stages], opts.skip, existing is not None)
+        for problem in preflight(ctx, list(cfg.stages), opts):
+            echo(f"warning: {problem}")
         return state
     if existing is None:
         if opts.resume:
@@ -102,10 +104,36 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
             )
         prerelease = bool(state.inputs.get("prerelease", prerelease))
     ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
+    problems = preflight(ctx, [n for n, r in state.stages.items() if r.status == "pending"], opts)
+    if problems:
+        raise UsageError("cannot start the release: " + "; ".join(problems))
     _run_stages(ctx, stages, state_file, opts)
     echo(timings_table(state))
     echo(gantt(state, {n: s.title for n, s in stages.items()}))
     return state
+
+
+def preflight(ctx: Context, pending: list[str], opts: RunOptions) -> list[str]:
+    """What the stages still to run will need but cannot have: found before anything runs,
+    not after the artifacts were published."""
+    cfg, env = ctx.cfg, opts.env
+    todo = set(pending) - set(opts.skip)
+    problems = []
+    if "provenance" in todo:
+        if cfg.signing_key_file:
+            key = Path(cfg.signing_key_file).expanduser()
+            if not (key if key.is_absolute() else ctx.root / key).is_file():
+                problems.append(f"signing key file {cfg.signing_key_file} does not exist")
+        elif not env.get(cfg.signing_key_env):
+            problems.append(f"provenance needs a signing key: set {cfg.signing_key_env}")
+    if "publish" in todo and not env.get(cfg.index_password_env):
+        problems.append(f"publish needs index credentials: set {cfg.index_password_env}")
+    if "post-release" in todo or ("tag" in todo and cfg.bump_pr):
+        if opts.github is None:
+            problems.append("post-release and the bump PR need GITHUB_TOKEN (or --skip them)")
+        elif not (cfg.repository or env.get("GITHUB_REPOSITORY")):
+            problems.append("set release.repository or GITHUB_REPOSITORY (OWNER/NAME)")
+    return problems
 
 
 def _default_echo(msg: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from steward.errors import UsageError
 from steward.release.config import VersionConfig
 from steward.release.version import normalize as _normalize
 from steward.release.version_file import write_version
@@ -13,7 +14,10 @@ from steward.release.version_file import write_version
 
 def normalize(text: str) -> Version:
     """``text`` as a PEP 440 version; a leading ``v`` (as in a tag) is accepted."""
-    return _normalize(text.strip().removeprefix("v"))
+    try:
+        return _normalize(text.strip().removeprefix("v"))
+    except UsageError:
+        raise UsageError(f"{text!r} is not a PEP 440 version (e.g. 1.2.0, 1.3.0a1)") from None
 
 
 def bump(root: Path, version: str, cfg: VersionConfig) -> Path:
