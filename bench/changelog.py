@@ -65,6 +65,7 @@ def _stream(n: int):  # type: ignore[no-untyped-def]
 def generate(n: int) -> Path:
     repo = CACHE / f"history-{n}"
     if (repo / ".git" / "steward-bench-done").exists():
+        _peer_configs(repo)
         return repo
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
@@ -88,7 +89,24 @@ def generate(n: int) -> Path:
 
 
 def _peer_configs(repo: Path) -> None:
-    """Untracked config files the peers need (not part of the measured history)."""
+    """Untracked config files the peers need (not part of the measured history), and an
+    origin remote (python-semantic-release refuses to run without one; nothing is pushed)."""
+    remotes = subprocess.run(
+        ["git", "-C", str(repo), "remote"], capture_output=True, text=True, check=True
+    )
+    if "origin" not in remotes.stdout.split():
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "remote",
+                "add",
+                "origin",
+                "https://github.com/example/generated.git",
+            ],
+            check=True,
+        )
     (repo / ".cz.toml").write_text(
         '[tool.commitizen]\nname = "cz_conventional_commits"\ntag_format = "v$version"\n'
         'version_scheme = "pep440"\nversion = "0.0.0"\nupdate_changelog_on_bump = false\n'
@@ -99,7 +117,7 @@ def _peer_configs(repo: Path) -> None:
         '[tool.semantic_release.changelog]\nmode = "init"\n'
     )
     exe = shutil.which("git-cliff", path=str(VENV_BIN)) or shutil.which("git-cliff")
-    if exe:
+    if exe and not (repo / "cliff.toml").exists():
         subprocess.run([exe, "--init"], cwd=repo, capture_output=True, check=False)
 
 
