@@ -69,6 +69,15 @@ def test_full_release_installs_tags_and_reruns_as_a_no_op(tmp_path: Path, pypi: 
     assert "gantt" in result.output
     assert "section publish" in result.output
 
+    assert sorted(p.name for p in (sample.release_dir / VERSION).iterdir()) == [
+        "dist.tar",
+        "multiple.intoto.jsonl",
+        "provenance.pub.pem",
+        "quality.log",
+        "source.tar",
+        "state.json",
+    ]
+
     # the index holds exactly the two artifacts, uploaded with the htpasswd credentials
     assert sorted(p.name for p in pypi.packages.iterdir()) == [
         "sample-1.2.0-py3-none-any.whl",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
     if problems:
         raise UsageError("cannot start the release: " + "; ".join(problems))
     _run_stages(ctx, stages, state_file, opts)
+    if state.finished:  # restored trees are scratch; the sealed files and state stay
+        shutil.rmtree(rdir / "work", ignore_errors=True)
     echo(timings_table(state))
     echo(gantt(state, {n: s.title for n, s in stages.items()}))
     return state
