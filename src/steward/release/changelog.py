@@ -20,7 +20,7 @@ from steward.history.git import head_sha, iter_records, remote_url
 from steward.history.progress import Progress
 from steward.history.releases import UNRELEASED, assign_records
 from steward.release.config import ChangelogConfig, VersionConfig
-from steward.release.fastheader import fast_header
+from steward.release.fastheader import clean_match, fast_header
 from steward.release.version import Release, load_release_tags
 
 _EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
@@ -111,6 +111,7 @@ class _Collector:
         )
         self.sections_map = cfg.sections
         self.groups: dict[int, dict[str, list[Entry]]] = {}
+        self.buckets: dict[tuple[int, str], list[Entry]] = {}
         self.notes: dict[int, list[str]] = {}
         self.nonconforming: list[tuple[str, str]] = []
         self.nonconforming_count = 0
@@ -122,6 +123,26 @@ class _Collector:
         if " " in rec[1]:
             return  # merge commits: the merged commits speak for themselves
         subject = rec[5]
+        m = None if rec[6] else clean_match(subject)
+        if m is not None:  # the common case, in one regular expression (see fastheader)
+            ctype = m.group("type").lower()
+            if ctype not in self.sections_map:
+                return
+            if self.exclude is not None and self.exclude.search(subject):
+                return
+            pr = m.group("pr")
+            self.bucket(rank, ctype).append(
+                Entry(
+                    ctype,
+                    m.group("scope"),
+                    m.group("subject"),
+                    int(pr) if pr else None,
+                    rec[0],
+                    m.group("bang") is not None,
+                    [rec[2]],
+                )
+            )
+            return
         tm = _TYPE.match(subject)
         if tm is not None and tm.group(1).lower() not in self.sections_map:
             return  # a type the changelog leaves out: no need to parse further
@@ -162,10 +183,17 @@ class _Collector:
             name = _EMAIL.sub("", co)
             if name and name not in authors:
                 authors.append(name)
-        entry = Entry(ctype, scope, text, pr, rec[0], breaking, authors)
-        self.groups.setdefault(rank, {}).setdefault(ctype, []).append(entry)
+        self.bucket(rank, ctype).append(Entry(ctype, scope, text, pr, rec[0], breaking, authors))
         if notes:
             self.notes.setdefault(rank, []).extend(notes)
+
+    def bucket(self, rank: int, ctype: str) -> list[Entry]:
+        key = (rank, ctype)
+        entries = self.buckets.get(key)
+        if entries is None:
+            entries = self.buckets[key] = []
+            self.groups.setdefault(rank, {})[ctype] = entries
+        return entries
 
     def sections(self, rank: int) -> list[Section]:
         by_type = self.groups.get(rank, {})

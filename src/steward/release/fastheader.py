@@ -18,18 +18,28 @@ _CLEAN = re.compile(
 )
 
 
+def clean_match(subject: str) -> re.Match[str] | None:
+    """The match of a clean subject (groups type, scope, bang, subject, pr), or ``None`` when
+    only `parse_header` can decide. A match always equals `parse_header`'s result."""
+    if len(subject) > MAX_TITLE:
+        return None
+    m = _CLEAN.fullmatch(subject)
+    if m is None or m.group("subject") != m.group("subject").rstrip():
+        return None
+    return m
+
+
 def fast_header(subject: str) -> Header | None:
     """`parse_header(subject)`, faster for clean one-scope subjects without parentheses."""
-    if len(subject) <= MAX_TITLE:
-        m = _CLEAN.fullmatch(subject)
-        if m is not None and m.group("subject") == m.group("subject").rstrip():
-            scope = m.group("scope")
-            pr = m.group("pr")
-            return Header(
-                type=m.group("type").lower(),
-                scopes=(scope,) if scope else (),
-                breaking=m.group("bang") is not None,
-                subject=m.group("subject"),
-                pr=int(pr) if pr else None,
-            )
+    m = clean_match(subject)
+    if m is not None:
+        scope = m.group("scope")
+        pr = m.group("pr")
+        return Header(
+            type=m.group("type").lower(),
+            scopes=(scope,) if scope else (),
+            breaking=m.group("bang") is not None,
+            subject=m.group("subject"),
+            pr=int(pr) if pr else None,
+        )
     return parse_header(subject)
