@@ -208,13 +208,14 @@ def test_dynamic_version_needs_a_file(tmp_path: Path) -> None:
         read_version(tmp_path, CFG)
 
 
-def test_next_version_on_a_real_repo(tmp_path: Path) -> None:
+def test_next_version_on_a_real_repo(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     r = Repo(tmp_path / "r")
     r.commit("feat: first")
     r.tag("v1.0.0")
     r.tag("nightly")  # not a version: ignored
     r.commit("fix(x): a (#2)")
     assert current_version(r.path, CFG) == Version("1.0.0")
+    assert "ignored 1 tag(s) that do not match 'v{version}' as a version: nightly" in caplog.text
     assert next_version(r.path, CFG).version == Version("1.0.1")
     assert next_version(r.path, CFG, prerelease="a").version == Version("1.0.1a0")
     r.tag("v1.0.1a0")
