@@ -160,3 +160,7 @@ def test_full_release_installs_tags_and_reruns_as_a_no_op(tmp_path: Path, pypi: 
     assert status.exit_code == 0
     assert "release 1.2.0: finished" in status.output
     assert "```mermaid" in status.output
+    as_json = json.loads(invoke(sample, "status", VERSION, "--json").output)
+    assert as_json["finished"] is True
+    assert as_json["inputs"]["commit"] == sample.commit
+    assert as_json["inputs"]["epoch"] == COMMIT_EPOCH

@@ -93,15 +93,22 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
 
 @click.command("status")
 @click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the recorded state as JSON.")
 @_root_option
 @_config_option
-def status_cmd(version: str | None, root: Path, config_file: Path | None) -> None:
+def status_cmd(version: str | None, as_json: bool, root: Path, config_file: Path | None) -> None:
     """Show recorded releases, or one release's stages, timings and Gantt chart."""
     from steward.cli.common import resolve_config
-    from steward.release.pipeline.runner import status_report
+    from steward.release.pipeline.runner import status_json, status_report
 
     root = root.resolve()
-    click.echo(status_report(root, resolve_config(config_file, root), version))
+    config = resolve_config(config_file, root)
+    if as_json:
+        from steward.cli.main import echo_json
+
+        echo_json(status_json(root, config, version))
+    else:
+        click.echo(status_report(root, config, version))
 
 
 @click.command("verify")

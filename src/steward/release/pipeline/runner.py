@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
 from steward.release.pipeline import state as st
@@ -232,6 +232,19 @@ def status_report(root: Path, config: StewardConfig, version: str | None) -> str
     titles = {n: stage.title for n, stage in all_stages().items()}
     head = f"release {v}: {'finished' if s.finished else _progress(s)}"
     return "\n".join([head, timings_table(s), gantt(s, titles)])
+
+
+def status_json(root: Path, config: StewardConfig, version: str | None) -> Any:
+    """The recorded state of one release, or of every recorded release."""
+    cfg = config.release
+    versions = [str(normalize(version))] if version else st.list_releases(root, cfg.state_dir)
+    out = []
+    for v in versions:
+        s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+        if s is None:
+            raise UsageError(f"no release {v} recorded in {root / cfg.state_dir}")
+        out.append({**s.to_json(), "finished": s.finished})
+    return out[0] if version else out
 
 
 def _progress(s: st.ReleaseState) -> str:
