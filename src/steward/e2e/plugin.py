@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 ENABLE_INI = "steward_e2e"
-SESSION_PLUGIN = "steward-e2e-session"
+SESSION_PLUGIN = "steward-e2e-session"  # keep in sync with steward.e2e.fixtures
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +56,8 @@ def enabled(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     if enabled(config) and not config.pluginmanager.has_plugin(SESSION_PLUGIN):
+        from steward.e2e import fixtures
         from steward.e2e.session import E2EPlugin
 
         config.pluginmanager.register(E2EPlugin(config), SESSION_PLUGIN)
+        config.pluginmanager.register(fixtures, "steward-e2e-fixtures")

@@ -20,10 +20,10 @@ import pytest
 from steward.e2e.deployer import CloudFormationDeployer, DeployError, run_predicate
 from steward.e2e.infrastructure import PREFIX_ENV, RUN_ENV, BaseInfrastructure, DeployContext
 from steward.e2e.naming import feature_dir, new_run_id
-from steward.e2e.once import shared_root
 
 log = logging.getLogger(__name__)
 WORKER_KEY = "steward_e2e_run_id"
+DEPLOYED_KEY = "steward_e2e_deployed"
 
 
 @dataclass
@@ -55,6 +55,7 @@ class E2EPlugin:
         os.environ[PREFIX_ENV] = self.prefix
         self.features: dict[Path, FeatureState] = {}
         self._dirs: dict[Path, Path | None] = {}
+        self.deployed_any = False  # controller: skip the sweep when nothing could have deployed
         self.swept: list[str] = []
         self.sweep_error: str | None = None
 
@@ -75,6 +76,12 @@ class E2EPlugin:
         node.workerinput[WORKER_KEY] = self.run_id
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        if error is not None or output.get(DEPLOYED_KEY, True):  # a dead worker may have deployed
+            self.deployed_any = True
+
+    @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if config.getvalue("dist") == "each":
             return None
@@ -82,28 +89,7 @@ class E2EPlugin:
 
         return FeatureScheduling(config, log, scope_of=self.scope_of_nodeid)
 
-    # -- fixtures -----------------------------------------------------------------------
-    @pytest.fixture(scope="session")
-    def e2e_run_id(self) -> str:
-        """This run's id: in every stack name and tag."""
-        return self.run_id
-
-    @pytest.fixture(scope="session")
-    def e2e_shared_dir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
-        """A folder all workers of this session share (for `call_once`)."""
-        return shared_root(tmp_path_factory.getbasetemp(), under_xdist=self.is_worker)
-
-    @pytest.fixture(scope="session")
-    def e2e_build_dir(self) -> Path:
-        """Builds that persist across sessions (layer zips, cdk.out), as in the playbook."""
-        self.build_dir.mkdir(parents=True, exist_ok=True)
-        return self.build_dir
-
-    @pytest.fixture
-    def infrastructure(self, request: pytest.FixtureRequest) -> dict[str, str]:
-        """The feature's stack outputs; the stack is deployed on the feature's first test."""
-        return dict(self.outputs_for(request.node))
-
+    # -- the infrastructure fixture (steward.e2e.fixtures) ------------------------------
     def outputs_for(self, item: pytest.Item) -> dict[str, str]:
         folder = self.feature_of(item.path)
         if folder is None:
@@ -124,6 +110,7 @@ class E2EPlugin:
     def _deploy(self, folder: Path, state: FeatureState) -> None:
         from steward.e2e.features import stack_class
 
+        self.deployed_any = True
         try:
             layer = os.environ.get("STEWARD_E2E_LAYER_ZIP")
             context = DeployContext(
@@ -165,7 +152,10 @@ class E2EPlugin:
             except Exception as exc:
                 log.warning("delete of %s failed: %s", state.first_nodeid, exc)
         self.features.clear()
-        if self.is_worker:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[DEPLOYED_KEY] = self.deployed_any
+        if self.is_worker or not self.deployed_any:
             return
         try:
             self.swept = CloudFormationDeployer().sweep(run_predicate(self.run_id))
@@ -182,6 +172,8 @@ class E2EPlugin:
                 f"steward-e2e: sweep of run {self.run_id} failed: {self.sweep_error}", red=True
             )
             tr.write_line("steward-e2e: run `steward e2e janitor` to delete leftovers", red=True)
+        elif not self.deployed_any:
+            return
         elif self.keep:
             tr.write_line(f"steward-e2e: run {self.run_id}: stacks kept (--e2e-keep)")
         else:
