@@ -8,7 +8,7 @@ Unsupported events and actions are not errors: they become `Ignored` with a one-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,8 @@ class PullRequestEvent:
     pull_request: PullRequest
     label: str | None = None
     previous_title: str | None = None
+    # An `edited` event that moved the PR to another base branch (its diff may change).
+    base_changed: bool = False
 
     name = "pull_request"
 
@@ -101,11 +103,13 @@ def parse_event(event_name: str, payload: dict[str, Any]) -> Event | Ignored:
         pr_obj = _obj(payload, "pull_request")
         label = _label_name(payload) if action in {"labeled", "unlabeled"} else None
         previous_title: str | None = None
+        base_changed = False
         changes = payload.get("changes")
         if action == "edited" and isinstance(changes, dict):
             title_change = changes.get("title")
             if isinstance(title_change, dict) and isinstance(title_change.get("from"), str):
                 previous_title = cap(title_change["from"], MAX_TITLE)
+            base_changed = "base" in changes
         return PullRequestEvent(
             action=action,
             repo=_repo(payload),
@@ -113,6 +117,7 @@ def parse_event(event_name: str, payload: dict[str, Any]) -> Event | Ignored:
             pull_request=_pull_request(pr_obj),
             label=label,
             previous_title=previous_title,
+            base_changed=base_changed,
         )
     if event_name == "issues":
         if action not in ISSUE_ACTIONS:
@@ -261,5 +266,8 @@ def _opt_time(parent: dict[str, Any], key: str, where: str) -> datetime | None:
 
 
 def issue_from_api(obj: dict[str, Any]) -> Issue:
-    """An issue from the REST API's issue object (same shape as the webhook's)."""
-    return _issue(obj)
+    """An issue from the REST API's issue object (same shape as the webhook's), with its
+    comment count, which only a fresh read may be trusted for."""
+    issue = _issue(obj)
+    count = _opt_int(obj, "comments")
+    return replace(issue, comments=count) if count is not None else issue

@@ -60,6 +60,9 @@ class Issue:
     author_association: str = "NONE"
     # Last activity (GitHub's `updated_at`), for the scheduled sweep; ``None`` if unknown.
     updated_at: datetime | None = None
+    # Comment count from a fresh API read (never from a payload, which is stale on a rerun);
+    # 0 lets the executor skip listing comments when it looks for its markers.
+    comments: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

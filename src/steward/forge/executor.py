@@ -53,6 +53,9 @@ class Executor:
         return self._issues[n]
 
     def _seen(self, n: int) -> set[str]:
+        known = self._issues.get(n)
+        if n not in self._markers and known is not None and known.comments == 0:
+            self._markers[n] = set()  # a fresh read said it has no comments at all
         if n not in self._markers:
             found: set[str] = set()
             for c in self.api.comments(n):

@@ -34,9 +34,18 @@ class RepoApi:
         )
 
     def open_issues_with_label(self, label: str) -> list[Issue]:
+        return self.issues_with_label(label, state="open")
+
+    def issues_with_label(self, label: str, *, state: str = "open") -> list[Issue]:
+        """Issues (not PRs) carrying ``label``; ``state`` is open, closed or all."""
         url = self._p("/repos/{owner}/{repo}/issues")
-        items = self.client.paginate(url, {"state": "open", "labels": label})
+        items = self.client.paginate(url, {"state": state, "labels": label})
         return [issue_from_api(i) for i in items if "pull_request" not in i]
+
+    def open_items(self) -> list[Issue]:
+        """Every open issue and pull request (the sweep's input), with `updated_at`."""
+        url = self._p("/repos/{owner}/{repo}/issues")
+        return [issue_from_api(i) for i in self.client.paginate(url, {"state": "open"})]
 
     def comments(self, number: int) -> Iterator[dict[str, Any]]:
         return self.client.paginate(self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number))

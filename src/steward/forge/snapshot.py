@@ -13,11 +13,12 @@ FILE_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited"})
 
 
 def needs_files(event: Event, config: StewardConfig) -> bool:
-    return (
-        isinstance(event, PullRequestEvent)
-        and event.action in FILE_ACTIONS
-        and (config.size.enabled or config.areas.enabled)
-    )
+    """Changed files are read when the diff may have changed: not for a title or body edit."""
+    if not isinstance(event, PullRequestEvent) or event.action not in FILE_ACTIONS:
+        return False
+    if event.action == "edited" and not event.base_changed:
+        return False
+    return config.size.enabled or config.areas.enabled
 
 
 def gather(
@@ -45,5 +46,6 @@ def gather(
             except NotFoundError:
                 continue
     if isinstance(event, ReleaseEvent) and config.post_release.enabled and api is not None:
-        pending = tuple(api.open_issues_with_label(config.post_release.label))
+        # All states: an issue GitHub closed through "Fixes #N" still waits for its notice.
+        pending = tuple(api.issues_with_label(config.post_release.label, state="all"))
     return Snapshot(files=snap_files, issues=issues, pending_release_issues=pending)
