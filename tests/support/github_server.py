@@ -21,6 +21,7 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,11 @@ class IssueRec:
     author: str = "octocat"
     is_pr: bool = False
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # Last activity; every write to the issue moves it to the current time, as on GitHub.
+    updated_at: str = "2011-04-22T13:33:48Z"
+
+    def touch(self) -> None:
+        self.updated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class HttpReply(Exception):
@@ -237,6 +243,10 @@ class GitHubServer:
 
     def writes(self) -> list[tuple[str, str]]:
         return [c.short for c in self.calls if c.is_write]
+
+    def issue_objects(self) -> list[dict[str, Any]]:
+        """The open issues and PRs as GitHub's list-issues response would give them."""
+        return [self._issue_obj(r) for r in self.issues.values() if r.state == "open"]
 
     def reads(self) -> list[tuple[str, str]]:
         return [c.short for c in self.calls if not c.is_write]
@@ -433,6 +443,7 @@ class GitHubServer:
             state=rec.state,
             state_reason=rec.state_reason,
             comments=len(rec.comments),
+            updated_at=rec.updated_at,
             url=self._api(f"/issues/{rec.number}"),
             html_url=f"https://github.com/{self.repo}/{kind}/{rec.number}",
             labels=[self._label_obj(self._label_rec(n)) for n in rec.labels],
@@ -595,6 +606,7 @@ class GitHubServer:
         for key in ("title", "body"):
             if key in body and body[key] is not None:
                 setattr(rec, key, str(body[key]))
+        rec.touch()
         return 200, self._issue_obj(rec), {}
 
     def _add_labels(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
@@ -607,6 +619,7 @@ class GitHubServer:
             if name.casefold() not in have:
                 rec.labels.append(label["name"])
                 have.add(name.casefold())
+                rec.touch()
         return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
 
     def _remove_label(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
@@ -615,6 +628,7 @@ class GitHubServer:
         if target not in {n.casefold() for n in rec.labels}:
             raise _not_found("Label does not exist")
         rec.labels = [n for n in rec.labels if n.casefold() != target]
+        rec.touch()
         return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
 
     def _list_comments(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
@@ -626,6 +640,7 @@ class GitHubServer:
         rec = self._issue_rec(p)
         comment = self._comment_rec(str(body["body"]), "steward[bot]")
         rec.comments.append(comment)
+        rec.touch()
         return 201, self._comment_obj(rec.number, comment), {}
 
     def _list_files(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "handle": ("steward.cli.handle", "handle", "Run the PR/issue automation for one event."),
     "config": ("steward.cli.config_cmd", "config", "Check, show or export the config."),
     "labels": ("steward.cli.labels_cmd", "labels", "List or sync the label taxonomy."),
+    "sweep": ("steward.cli.sweep_cmd", "sweep", "Stale and revisit sweep of open items."),
     "version": ("steward.cli.version_cmd", "version", "Current and next version (PEP 440)."),
     "changelog": ("steward.cli.changelog_cmd", "changelog", "Write the CHANGELOG from git."),
     "release": ("steward.cli.release_cmd", "release", "Release notes and the release pipeline."),

@@ -1,0 +1,108 @@
+"""`steward sweep`: the scheduled pass over long-running issues and PRs (stale, revisit)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from steward.cli.common import github_client, repo_name, resolve_config
+from steward.cli.main import echo_json
+from steward.domain.events import issue_from_api
+from steward.domain.models import Issue
+from steward.errors import PayloadError, UsageError
+from steward.forge.executor import Executor
+from steward.forge.repo_api import RepoApi
+from steward.policies.sweep import plan_sweep
+
+
+def _load_items(path: Path) -> list[Issue]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except OSError as exc:
+        raise PayloadError(f"{path}: {exc.strerror}") from None
+    if not isinstance(data, list):
+        raise PayloadError(f"{path}: expected GitHub's list-issues response (a JSON list)")
+    out: list[Issue] = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise PayloadError(f"{path}: item {i} is not an object")
+        out.append(issue_from_api(item))
+    return out
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"--now must be an ISO 8601 time such as 2026-01-31T12:00:00Z: {text!r}"
+        raise UsageError(msg) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@click.command()
+@click.option("--repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file. Default: .github/steward.yml if present.",
+)
+@click.option(
+    "--items",
+    "items_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="JSON of GitHub's 'list repository issues' response, instead of reading "
+    "the open issues and PRs from GitHub (with --dry-run: fully offline).",
+)
+@click.option("--now", "now_text", metavar="TIME", help="Judge idleness as of TIME (ISO 8601).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def sweep(  # noqa: PLR0917 - one parameter per click option
+    repo: str | None,
+    config_file: Path | None,
+    items_path: Path | None,
+    now_text: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Sweep open issues and PRs, as the playbook's "long running issues" asks.
+
+    \b
+    - `revisit-in-3-months` items idle for 90 days: one reminder to the maintainers' team;
+    - items idle for 60 days: `stale` label and one comment;
+    - `stale` items idle 7 more days: closed with one comment.
+    Exempt labels (pending-release, RFC, help wanted, do-not-merge) are never touched. Days,
+    labels and messages come from the `sweep` config section. Run it on a schedule; a second
+    run the same day changes nothing.
+    """
+    config = resolve_config(config_file)
+    now = _now(now_text)
+    if items_path is not None:
+        items = _load_items(items_path)
+        api = None if dry_run else RepoApi(github_client(), repo_name(repo))
+    else:
+        api = RepoApi(github_client(), repo_name(repo))
+        items = api.open_items()
+    plan = plan_sweep(items, now, config.sweep, config.pending_release.maintainers_team)
+    if dry_run or api is None:
+        if as_json:
+            echo_json(plan.to_json())
+        else:
+            click.echo(plan.render())
+        return
+    known = {i.number: i for i in items} if items_path is None else None
+    result = Executor(api, known).apply(plan)
+    if as_json:
+        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
+        return
+    for line in result.applied:
+        click.echo(f"done: {line}")
+    if not result.applied:
+        click.echo("nothing to change")
