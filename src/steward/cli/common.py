@@ -15,7 +15,7 @@ def resolve_config(config_file: Path | None, root: Path | None = None) -> Stewar
     """An explicit file, else the repository's `.github/steward.yml`, else the defaults."""
     if config_file is not None:
         return load_config(config_file)
-    return load_config(find_config(root or Path.cwd()))
+    return load_config(find_config(root or Path()))
 
 
 def github_client(token: str | None = None) -> GitHubClient:
