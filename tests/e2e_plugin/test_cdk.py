@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("aws_cdk", reason="the cdk extra is not installed (uv sync --extra cdk)")
 
-from steward.e2e.fetchers import get_lambda_response
+from steward.e2e.data_fetcher import get_lambda_response
 from steward.e2e.infrastructure import DeployContext
 
 pytestmark = pytest.mark.slow

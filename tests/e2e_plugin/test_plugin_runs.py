@@ -56,7 +56,7 @@ def test_functions_are_wired(record):
         assert config["Handler"] in ("basic_handler.lambda_handler", "cold_start.lambda_handler")
 
 def test_invoke_echoes(record):
-    from steward.e2e.fetchers import get_lambda_response
+    from steward.e2e.data_fetcher import get_lambda_response
     _, body = get_lambda_response(record["BasicHandler"], {"n": 1})
     assert json.loads(body) == {"n": 1}
 """

@@ -16,7 +16,6 @@ _EXPORTS = {
     "Template": "steward.e2e.template",
     "call_once": "steward.e2e.once",
     "build_layer": "steward.e2e.layer",
-    "data_fetcher": "steward.e2e",
 }
 
 __all__ = [
@@ -31,7 +30,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "data_fetcher":
-        return importlib.import_module("steward.e2e.fetchers")
+        return importlib.import_module("steward.e2e.data_fetcher")
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(name)

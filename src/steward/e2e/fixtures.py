@@ -42,7 +42,14 @@ def e2e_build_dir(pytestconfig: pytest.Config) -> Path:
     return build_dir
 
 
+@pytest.fixture(scope="session")
+def e2e_layer_zip() -> Path | None:
+    """A Lambda layer zip every feature's functions get. None here: override it in your
+    top-level conftest to build one once (`call_once` + `build_layer`, see docs/e2e.md)."""
+    return None
+
+
 @pytest.fixture
-def infrastructure(request: pytest.FixtureRequest) -> dict[str, str]:
+def infrastructure(request: pytest.FixtureRequest, e2e_layer_zip: Path | None) -> dict[str, str]:
     """The feature's stack outputs; the stack is deployed on the feature's first test."""
-    return dict(_plugin(request.config).outputs_for(request.node))
+    return dict(_plugin(request.config).outputs_for(request.node, layer_zip=e2e_layer_zip))

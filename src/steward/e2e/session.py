@@ -90,7 +90,7 @@ class E2EPlugin:
         return FeatureScheduling(config, log, scope_of=self.scope_of_nodeid)
 
     # -- the infrastructure fixture (steward.e2e.fixtures) ------------------------------
-    def outputs_for(self, item: pytest.Item) -> dict[str, str]:
+    def outputs_for(self, item: pytest.Item, layer_zip: Path | None = None) -> dict[str, str]:
         folder = self.feature_of(item.path)
         if folder is None:
             pytest.fail(
@@ -101,21 +101,18 @@ class E2EPlugin:
         state = self.features.get(folder)
         if state is None:
             state = self.features[folder] = FeatureState(first_nodeid=item.nodeid)
-            self._deploy(folder, state)  # raises: the first test reports the failure
+            self._deploy(folder, state, layer_zip)  # raises: the first test reports the failure
         if state.error is not None:
             pytest.skip(f"deploy of feature {folder.name} failed; reported on {state.first_nodeid}")
         assert state.outputs is not None
         return state.outputs
 
-    def _deploy(self, folder: Path, state: FeatureState) -> None:
+    def _deploy(self, folder: Path, state: FeatureState, layer_zip: Path | None) -> None:
         from steward.e2e.features import stack_class
 
         self.deployed_any = True
         try:
-            layer = os.environ.get("STEWARD_E2E_LAYER_ZIP")
-            context = DeployContext(
-                run_id=self.run_id, prefix=self.prefix, layer_zip=Path(layer) if layer else None
-            )
+            context = DeployContext(run_id=self.run_id, prefix=self.prefix, layer_zip=layer_zip)
             stack = stack_class(folder)(context=context)
             stack.deploy_mode = self.mode  # read by CDK stacks: direct or cdk-cli
             state.stack = stack

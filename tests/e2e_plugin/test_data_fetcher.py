@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from steward.e2e import aws
-from steward.e2e.deployer import CloudFormationDeployer
-from steward.e2e.fetchers import (
+from steward.e2e.data_fetcher import (
     FetchTimeout,
     get_lambda_response,
     get_logs,
@@ -20,6 +19,7 @@ from steward.e2e.fetchers import (
     get_traces,
     retry_until,
 )
+from steward.e2e.deployer import CloudFormationDeployer
 from steward.e2e.infrastructure import BaseInfrastructure, DeployContext
 
 
