@@ -1,0 +1,149 @@
+"""Naming, feature discovery, stack-class loading, grouping, and the plugin staying inert."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from steward.e2e.features import stack_class
+from steward.e2e.infrastructure import BaseInfrastructure, DeployContext
+from steward.e2e.naming import feature_dir, pascal_case, python_tag, stack_name
+from steward.errors import UsageError
+
+
+def test_the_plugin_is_inert_in_a_suite_that_did_not_opt_in(request: pytest.FixtureRequest) -> None:
+    # steward's own suite loads the entry point but never says steward_e2e = true
+    pm = request.config.pluginmanager
+    assert pm.has_plugin("steward_e2e")  # the entry point is registered ...
+    assert not pm.has_plugin("steward-e2e-session")  # ... and did nothing else
+    assert "infrastructure" not in request.fixturenames
+    assert "steward.e2e.session" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("stem", "expected"),
+    [
+        ("basic_handler", "BasicHandler"),
+        ("cold_start", "ColdStart"),
+        ("alb", "Alb"),
+        ("async_capture2", "AsyncCapture2"),
+        ("s3-event", "S3Event"),
+    ],
+)
+def test_pascal_case(stem: str, expected: str) -> None:
+    assert pascal_case(stem) == expected
+
+
+def test_stack_name_carries_feature_python_and_run() -> None:
+    assert (
+        stack_name("steward-e2e", "event_handler", "ab12", "py311")
+        == "steward-e2e-event-handler-py311-ab12"
+    )
+    assert stack_name("", "1st", "r", "py312") == "e2e-1st-py312-r"  # must start with a letter
+    assert python_tag((3, 13)) == "py313"
+    assert len(stack_name("p", "f" * 200, "r")) == 128
+
+
+def test_feature_dir_is_the_nearest_folder_with_infrastructure(tmp_path: Path) -> None:
+    feat = tmp_path / "tests" / "e2e" / "logger"
+    (feat / "sub").mkdir(parents=True)
+    (feat / "infrastructure.py").write_text("")
+    assert feature_dir(feat / "sub", tmp_path) == feat.resolve()
+    assert feature_dir(feat, tmp_path) == feat.resolve()
+    assert feature_dir(tmp_path / "tests", tmp_path) is None
+    assert feature_dir(Path("/"), tmp_path) is None  # outside the root: never walks past it
+
+
+def _infra(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "infrastructure.py").write_text("from steward.e2e import BaseInfrastructure\n" + body)
+    return folder
+
+
+def test_stack_class_picks_the_one_leaf_subclass(tmp_path: Path) -> None:
+    folder = _infra(
+        tmp_path / "feat_a",
+        "class Common(BaseInfrastructure):\n    pass\n"
+        "class FeatStack(Common):\n    def create_resources(self): pass\n",
+    )
+    cls = stack_class(folder)
+    assert cls.__name__ == "FeatStack"
+    stack = cls(context=DeployContext(run_id="r1", python="py311"))
+    assert stack.feature_name == "feat_a"
+    assert stack.stack_name == "steward-e2e-feat-a-py311-r1"
+    assert stack.tags["steward:e2e:run-id"] == "r1"
+
+
+def test_stack_class_rejects_ambiguous_or_missing(tmp_path: Path) -> None:
+    two = _infra(
+        tmp_path / "two",
+        "class A(BaseInfrastructure):\n    pass\nclass B(BaseInfrastructure):\n    pass\n",
+    )
+    with pytest.raises(
+        UsageError, match=r"exactly one BaseInfrastructure subclass \(found: A, B\)"
+    ):
+        stack_class(two)
+    none = _infra(tmp_path / "none", "X = 1\n")
+    with pytest.raises(UsageError, match=r"\(found: none\)"):
+        stack_class(none)
+
+
+class NoHandlers(BaseInfrastructure):
+    def create_resources(self) -> None:
+        self.create_lambda_functions()
+
+
+def test_template_lambda_functions_and_outputs(tmp_path: Path) -> None:
+    (tmp_path / "handlers").mkdir()
+    for name in ("basic_handler", "cold_start", "_private"):
+        (tmp_path / "handlers" / f"{name}.py").write_text("def lambda_handler(e, c): return e\n")
+    stack = NoHandlers(context=DeployContext(run_id="r", python="py311"))
+    stack.feature_path = tmp_path
+    spec = stack.synthesize()
+    resources: dict[str, Any] = spec.template["Resources"]
+    assert sorted(k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function") == [
+        "BasicHandler",
+        "ColdStart",
+    ]
+    assert resources["ColdStart"]["Properties"]["Handler"] == "cold_start.lambda_handler"
+    assert spec.template["Outputs"]["ColdStartArn"] == {
+        "Value": {"Fn::GetAtt": ["ColdStart", "Arn"]}
+    }
+    assert spec.template["Parameters"] == {"AssetBucket": {"Type": "String"}}
+    assert len(spec.assets) == 1  # one zip of handlers/ shared by both functions
+
+
+def test_no_handlers_is_a_clear_error(tmp_path: Path) -> None:
+    stack = NoHandlers(context=DeployContext(run_id="r"))
+    stack.feature_path = tmp_path
+    with pytest.raises(FileNotFoundError, match="no handlers in"):
+        stack.synthesize()
+
+
+def test_scheduler_groups_by_feature(tmp_path: Path) -> None:
+    from xdist.scheduler import LoadScopeScheduling
+
+    from steward.e2e.scheduler import FeatureScheduling
+
+    class Config:
+        # what parse_tx_spec_config reads from a `-n 2` run
+        def getvalue(self, name: str) -> Any:
+            return {"tx": ["popen", "popen"], "numprocesses": 2, "dist": "load"}.get(name)
+
+        option = type(
+            "O", (), {"numprocesses": 2, "tx": None, "dist": "load", "maxprocesses": None}
+        )()
+
+    def scope_of(nodeid: str) -> str | None:
+        parts = nodeid.split("/")
+        return "/".join(parts[:3]) if parts[1] == "e2e" else None
+
+    sched = FeatureScheduling(Config(), scope_of=scope_of)
+    assert isinstance(sched, LoadScopeScheduling)
+    assert sched.numnodes == 2
+    assert sched._split_scope("tests/e2e/logger/test_a.py::test_x") == "tests/e2e/logger"
+    assert sched._split_scope("tests/e2e/logger/sub/test_b.py::C::test_y") == "tests/e2e/logger"
+    assert sched._split_scope("tests/unit/test_c.py::test_z") == "tests/unit/test_c.py"
