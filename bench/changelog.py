@@ -7,7 +7,8 @@ commitizen (`cz changelog`), git-cliff and python-semantic-release. Medians of a
 ratios to the floor, and steward's peak memory (largest process of its tree, from the
 kernel's rusage). A peer that cannot run on a generated repository is reported and skipped.
 
-`python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some.
+`python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some,
+BENCH_TOOLS=git,steward some tools, BENCH_TIMEOUT the seconds one run may take (300).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ SIZES = (4_000, 50_000, 200_000)
 TYPES = ("feat", "fix", "docs", "chore", "refactor", "perf", "ci", "test")
 SCOPES = ("logger", "tracer", "metrics", "parser", "event_handler", None)
 PER_TAG = 100
+PEER_TIMEOUT = int(os.environ.get("BENCH_TIMEOUT", "300"))  # seconds per run of one tool
 START = 1_500_000_000
 
 
@@ -126,7 +128,11 @@ def _time(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int, str | None]
     probe = (
         "import resource,subprocess,sys,time\n"
         "t=time.perf_counter()\n"
-        "p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE)\n"
+        "try:\n"
+        f" p=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE,"
+        f"timeout={PEER_TIMEOUT})\n"
+        "except subprocess.TimeoutExpired:\n"
+        " print('timeout');sys.exit()\n"
         "d=time.perf_counter()-t\n"
         "r=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "print(p.returncode,d,r);sys.stderr.write(p.stderr.decode(errors='replace')[-300:])\n"
@@ -141,6 +147,8 @@ def _time(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int, str | None]
             text=True,
             check=False,
         )
+        if out.stdout.strip() == "timeout":
+            return 0.0, 0, f"stopped after {PEER_TIMEOUT}s"
         try:
             rc_s, d_s, r_s = out.stdout.split()
         except ValueError:
@@ -183,7 +191,10 @@ def main() -> None:
         print(f"\n{n:,} commits, {n // PER_TAG:,} tags (median of {runs} runs)")
         print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
         floor: float | None = None
+        wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by name prefix
         for name, make in tools():
+            if wanted and not any(name.startswith(w) for w in wanted.split(",")):
+                continue
             if make is None:
                 print(f"  {name:<26}  not installed (make bench syncs the bench group)")
                 continue
