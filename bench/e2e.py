@@ -1,0 +1,123 @@
+"""E2E plugin: 8 features, serial versus `-n 2`, and the layer step when nothing changed.
+
+Each feature deploys a stack with one Lambda function on a local moto server and runs one
+test that waits 3 s (the eventual-consistency wait a real E2E test spends polling logs or
+traces). The playbook-style prototype measured ~40 s serial and ~30 s with -n 2.
+The layer step: build_layer over steward's own sources, then again with nothing changed
+(target: under 0.5 s, no rebuild).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FEATURES = 8
+WAIT = 3.0
+ROOT = Path(__file__).resolve().parent.parent
+
+INFRA = """
+from steward.e2e import BaseInfrastructure
+
+class Stack(BaseInfrastructure):
+    def create_resources(self):
+        self.create_lambda_functions()
+"""
+
+TEST = f"""
+import time
+
+def test_feature(infrastructure):
+    assert infrastructure["BasicHandlerArn"].endswith(infrastructure["BasicHandler"])
+    time.sleep({WAIT})  # eventual consistency: logs, metrics, traces
+"""
+
+
+def _project(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "pytest.ini").write_text(
+        "[pytest]\nsteward_e2e = true\naddopts = -p no:cacheprovider\n"
+    )
+    for i in range(FEATURES):
+        feat = root / "tests" / "e2e" / f"feature{i}"
+        (feat / "handlers").mkdir(parents=True)
+        (feat / "infrastructure.py").write_text(INFRA)
+        (feat / f"test_feature{i}.py").write_text(TEST)
+        (feat / "handlers" / "basic_handler.py").write_text(
+            "def lambda_handler(e, c):\n    return e\n"
+        )
+    return root
+
+
+def _run(project: Path, env: dict[str, str], *args: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0 or "no stacks left" not in result.stdout:
+        raise RuntimeError(f"pytest {' '.join(args)} failed:\n{result.stdout[-2000:]}")
+    return elapsed
+
+
+def _layer(tmp: Path) -> tuple[float, float, bool]:
+    from steward.e2e.layer import build_layer
+
+    src = tmp / "layer_src" / "steward"
+    shutil.copytree(ROOT / "src" / "steward", src, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp / "cdk.out"
+    start = time.perf_counter()
+    build_layer([src], out)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    again = build_layer([src], out)
+    second = time.perf_counter() - start
+    return first, second, again.rebuilt
+
+
+def main() -> None:
+    from steward.e2e.emulator import start_moto
+
+    emulator = start_moto()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "AWS_"))}
+        env.update(emulator.env)
+        project = _project(tmp / "proj")
+        _run(project, env, "--e2e-run-id", secrets.token_hex(4), "-k", "feature0")  # warm moto
+        serial = _run(project, env, "--e2e-run-id", secrets.token_hex(4))
+        parallel = _run(project, env, "-n", "2", "--e2e-run-id", secrets.token_hex(4))
+        first, second, rebuilt = _layer(tmp)
+    finally:
+        emulator.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    floor = FEATURES * WAIT
+    print(
+        f"{FEATURES} features, 1 test each, {WAIT:.0f} s wait per test (sum of waits {floor:.0f} s)"
+    )
+    print(f"  serial              {serial:6.1f} s   (prototype ~40 s)")
+    print(f"  -n 2                {parallel:6.1f} s   (prototype ~30 s)")
+    print(f"  speed-up            {serial / parallel:6.2f} x  (ideal on 2 workers: 2.00 x)")
+    print(
+        f"  overhead vs waits   serial {serial - floor:+.1f} s, -n 2 {parallel - floor / 2:+.1f} s"
+    )
+    print("layer (steward's sources)")
+    print(f"  first build         {first:6.3f} s")
+    print(f"  unchanged rebuild   {second:6.3f} s   rebuilt={rebuilt} (target < 0.5 s, no rebuild)")
+    print(f"  ratio               {first / second:6.1f} x faster when skipped")
+
+
+if __name__ == "__main__":
+    main()
