@@ -8,7 +8,8 @@ ratios to the floor, and steward's peak memory (largest process of its tree, fro
 kernel's rusage). A peer that cannot run on a generated repository is reported and skipped.
 
 `python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some,
-BENCH_TOOLS=git,steward some tools, BENCH_TIMEOUT the seconds one run may take (300).
+BENCH_TOOLS=git,steward some tools (first word of the name), BENCH_TIMEOUT the seconds
+one run may take (300).
 """
 
 from __future__ import annotations
@@ -191,9 +192,9 @@ def main() -> None:
         print(f"\n{n:,} commits, {n // PER_TAG:,} tags (median of {runs} runs)")
         print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
         floor: float | None = None
-        wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by name prefix
+        wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by first word
         for name, make in tools():
-            if wanted and not any(name.startswith(w) for w in wanted.split(",")):
+            if wanted and name.split()[0] not in wanted.split(","):
                 continue
             if make is None:
                 print(f"  {name:<26}  not installed (make bench syncs the bench group)")
