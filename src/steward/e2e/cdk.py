@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.e2e.deployer import CloudFormationDeployer, DeployError, StackSpec
-from steward.e2e.infrastructure import BaseInfrastructure, DeployContext
+from steward.e2e.infrastructure import DEPLOYER_ENV, BaseInfrastructure, DeployContext
 from steward.e2e.naming import pascal_case
 from steward.e2e.template import FileAsset, zip_dir
 from steward.errors import StewardError
@@ -62,9 +62,12 @@ class CdkInfrastructure(BaseInfrastructure):
         cdk = _cdk()
         self.out_dir = out_dir or Path(tempfile.mkdtemp(prefix=f"cdk-{self.feature_name}-"))
         self.app = cdk.App(outdir=str(self.out_dir))
-        synthesizer = cdk.DefaultStackSynthesizer(
-            generate_bootstrap_version_rule=False, file_assets_bucket_name=ASSET_BUCKET
-        )
+        if self.deploy_mode == "cdk-cli":  # the CLI publishes to the bootstrap bucket
+            synthesizer = cdk.DefaultStackSynthesizer()
+        else:
+            synthesizer = cdk.DefaultStackSynthesizer(
+                generate_bootstrap_version_rule=False, file_assets_bucket_name=ASSET_BUCKET
+            )
         self.stack = cdk.Stack(
             self.app, self.stack_name, stack_name=self.stack_name, synthesizer=synthesizer
         )
@@ -149,7 +152,7 @@ class CdkInfrastructure(BaseInfrastructure):
         app.write_text(cli_app_source(type(self), self.context))
         out = build / "cdk.out"
         outputs_file = build / "stack_outputs.json"
-        env = {**os.environ, **_QUIET}
+        env = {**os.environ, **_QUIET, DEPLOYER_ENV: "cdk-cli"}
         _run([cli, "synth", "--app", f"{sys.executable} {app}", "-o", str(out), "-q"], env)
         _run(
             [
@@ -174,14 +177,16 @@ def cli_app_source(cls: type[CdkInfrastructure], context: DeployContext) -> str:
     module_file = Path(sys.modules[cls.__module__].__file__ or "")
     return textwrap.dedent(
         f"""
-        import importlib.util, sys
+        import importlib.util, os, sys
+        from pathlib import Path
         from steward.e2e.infrastructure import DeployContext
         spec = importlib.util.spec_from_file_location({cls.__module__!r}, {str(module_file)!r})
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         context = DeployContext(run_id={context.run_id!r}, prefix={context.prefix!r})
-        stack = getattr(module, {cls.__name__!r})(context=context)
+        out_dir = Path(os.environ["CDK_OUTDIR"])  # set by `cdk synth -o`
+        stack = getattr(module, {cls.__name__!r})(context=context, out_dir=out_dir)
         stack.create_resources()
         stack.app.synth()
         """

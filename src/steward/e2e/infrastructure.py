@@ -34,6 +34,7 @@ from steward.e2e.template import Template, zip_dir
 
 RUN_ENV = "STEWARD_E2E_RUN_ID"
 PREFIX_ENV = "STEWARD_E2E_PREFIX"
+DEPLOYER_ENV = "STEWARD_E2E_DEPLOYER"
 LAYER_ENV = "STEWARD_E2E_LAYER_ZIP"
 PYTHON_TAG = "steward:e2e:python"
 ROLE_ID = "E2ELambdaRole"
@@ -66,7 +67,6 @@ class BaseInfrastructure:
     feature: ClassVar[str | None] = None  # default: the folder holding the subclass's module
     runtime: ClassVar[str | None] = None  # default: the Python running the tests
     handler_name: ClassVar[str] = "lambda_handler"
-    deploy_mode: str = "direct"  # CDK stacks: "direct" (boto3) or "cdk-cli"; the plugin sets it
 
     def __init__(
         self,
@@ -83,6 +83,8 @@ class BaseInfrastructure:
         self.template = Template(description=f"steward e2e: {self.feature_name}")
         self._deployer = deployer
         self._synthesized = False
+        # CDK stacks: "direct" (boto3) or "cdk-cli"; the plugin exports its option here
+        self.deploy_mode = os.environ.get(DEPLOYER_ENV) or "direct"
 
     @property
     def deployer(self) -> CloudFormationDeployer:

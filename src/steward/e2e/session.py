@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from steward.e2e.deployer import CloudFormationDeployer, DeployError, run_predicate
-from steward.e2e.infrastructure import PREFIX_ENV, RUN_ENV, BaseInfrastructure, DeployContext
+from steward.e2e.infrastructure import (
+    DEPLOYER_ENV,
+    PREFIX_ENV,
+    RUN_ENV,
+    BaseInfrastructure,
+    DeployContext,
+)
 from steward.e2e.naming import feature_dir, new_run_id
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,7 @@ class E2EPlugin:
         # hand-written conftests (`MyStack().deploy()`) pick these up through DeployContext
         os.environ[RUN_ENV] = self.run_id
         os.environ[PREFIX_ENV] = self.prefix
+        os.environ[DEPLOYER_ENV] = self.mode
         self.features: dict[Path, FeatureState] = {}
         self._dirs: dict[Path, Path | None] = {}
         self.deployed_any = False  # controller: skip the sweep when nothing could have deployed
@@ -114,7 +121,6 @@ class E2EPlugin:
         try:
             context = DeployContext(run_id=self.run_id, prefix=self.prefix, layer_zip=layer_zip)
             stack = stack_class(folder)(context=context)
-            stack.deploy_mode = self.mode  # read by CDK stacks: direct or cdk-cli
             state.stack = stack
             state.outputs = stack.deploy()
         except BaseException as exc:
