@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,32 @@ def test_scheduler_groups_by_feature(tmp_path: Path) -> None:
     assert sched._split_scope("tests/e2e/logger/test_a.py::test_x") == "tests/e2e/logger"
     assert sched._split_scope("tests/e2e/logger/sub/test_b.py::C::test_y") == "tests/e2e/logger"
     assert sched._split_scope("tests/unit/test_c.py::test_z") == "tests/unit/test_c.py"
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "active"),
+    [
+        ("", [], False),
+        ("steward_e2e = true\n", [], True),
+        ("", ["-p", "steward.e2e"], True),
+        ("", ["--steward-e2e"], True),
+    ],
+)
+def test_ways_to_opt_in(tmp_path: Path, ini: str, args: list[str], active: bool) -> None:
+    import subprocess
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n" + ini)
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ("infrastructure" in result.stdout) is active
+    assert ("e2e_run_id" in result.stdout) is active
