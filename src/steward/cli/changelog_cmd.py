@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
+from steward.cli.common import resolve_config
 from steward.cli.main import echo_json
-from steward.config.loader import find_config, load_config
-from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.history.git import ensure_repo
 from steward.history.progress import Progress
@@ -119,9 +118,3 @@ def _notices(data: Changelog) -> None:
             f"note: {data.nonconforming_count} non-conventional commit(s) left out: {shown}{more}",
             err=True,
         )
-
-
-def resolve_config(config_file: Path | None, root: Path) -> StewardConfig:
-    """Like `steward.cli.common.resolve_config`, without importing the HTTP client (startup
-    time counts on every run of this command)."""
-    return load_config(config_file if config_file is not None else find_config(root))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from steward.config.loader import find_config, load_config
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
-from steward.forge.client import DEFAULT_API_URL, GitHubClient
+
+if TYPE_CHECKING:
+    from steward.forge.client import GitHubClient
 
 
 def resolve_config(config_file: Path | None, root: Path | None = None) -> StewardConfig:
@@ -19,6 +22,10 @@ def resolve_config(config_file: Path | None, root: Path | None = None) -> Stewar
 
 
 def github_client(token: str | None = None) -> GitHubClient:
+    """A client from GITHUB_TOKEN/GITHUB_API_URL. httpx is imported here, not at module load,
+    so offline commands (version, changelog) start without it."""
+    from steward.forge.client import DEFAULT_API_URL, GitHubClient
+
     token = token or os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:
         raise UsageError(

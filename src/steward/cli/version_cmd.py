@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
+from steward.cli.common import resolve_config
 from steward.cli.main import echo_json
-from steward.config.loader import find_config, load_config
-from steward.config.model import StewardConfig
 from steward.errors import ConfigError
 from steward.release.config import VersionConfig
 from steward.release.version import Phase, TagScheme, load_release_tags, next_version, normalize
@@ -141,9 +140,3 @@ def _declared(repo: Path, cfg: VersionConfig) -> str | None:
         return read_version(repo, cfg)
     except ConfigError:
         return None
-
-
-def resolve_config(config_file: Path | None, root: Path) -> StewardConfig:
-    """Like `steward.cli.common.resolve_config`, without importing the HTTP client (startup
-    time counts on every run of this command)."""
-    return load_config(config_file if config_file is not None else find_config(root))
