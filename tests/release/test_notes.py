@@ -119,9 +119,9 @@ def test_from_git_cli(
         "* feat(parser): parse things (#21) by @ana-dev\n\n"
         "## 🐛 Bug and hot fixes\n\n* fix: a crash (#22) by @Cy\n\n"
         "## 🔧 Maintenance\n\n* chore(deps): bump x (#23) by @dependabot[bot]\n\n"
-        "## Other changes\n\n* not conventional at all by @Ana Lima\n\n"
+        "## Other changes\n\n* not conventional at all by Ana Lima\n\n"
         "## This release was made possible by the following contributors:\n\n"
-        "@ana-dev, @Cy, @bo-gh and @Ana Lima\n"  # order of appearance in the notes
+        "@ana-dev, @Cy, @bo-gh and Ana Lima\n"  # order of appearance in the notes
     )
     assert "next version 1.5.0 (v1.5.0)" in err
     code, out, _ = run(
@@ -139,7 +139,7 @@ def test_no_tags_from_git(
     r.commit("fix: first (#1)")
     code, out, err = run(["release", "notes", "--from-git", "--path", str(r.path)], capsys)
     assert code == 0
-    assert "* fix: first (#1) by @Ana Lima" in out
+    assert "* fix: first (#1) by Ana Lima" in out
     assert "no release tags" in err
     assert "next version 0.1.0" in err
 

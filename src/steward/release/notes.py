@@ -10,6 +10,7 @@ breaking change under 1.0 bumps the minor, like `steward version next`, unless c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,15 @@ def is_bot(login: str) -> bool:
     return login.endswith("[bot]") or login.endswith("-bot")
 
 
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+
+
+def mention(who: str) -> str:
+    """``@login`` for a GitHub login; a plain name (from git, no noreply e-mail) stays as is,
+    since ``@Jane Doe`` would mention nobody, or the wrong person."""
+    return f"@{who}" if _LOGIN.fullmatch(who) else who
+
+
 def categorize(pulls: Iterable[PullRequest], cfg: ReleaseNotesConfig) -> list[Category]:
     """Non-empty categories in configured order, uncategorised last."""
     excluded = set(cfg.exclude_labels)
@@ -118,12 +128,13 @@ def change_line(pr: PullRequest, template: str) -> str:
     if pr.number is None:
         line = line.replace(" (#$NUMBER)", "").replace("#$NUMBER", "").replace("$NUMBER", "")
     # One pass per placeholder, $TITLE last, so a title containing "$AUTHOR" stays literal.
-    line = line.replace("$NUMBER", str(pr.number)).replace("$AUTHOR", pr.author)
+    line = line.replace("$NUMBER", str(pr.number)).replace("@$AUTHOR", mention(pr.author))
+    line = line.replace("$AUTHOR", pr.author)
     return line.replace("$TITLE", pr.title)
 
 
 def _credit(names: list[str], none: str) -> str:
-    at = [f"@{n}" for n in names]
+    at = [mention(n) for n in names]
     if not at:
         return none
     return at[0] if len(at) == 1 else ", ".join(at[:-1]) + " and " + at[-1]
