@@ -276,12 +276,17 @@ class CloudFormationDeployer:
         raise DeployError(f"stack {name} could not be deleted: {self.failure_reason(name)}")
 
     def sweep(self, predicate: Callable[[StackInfo], bool]) -> list[str]:
-        """Delete every live stack matching `predicate` and wait for each; returns their names."""
-        doomed = [s.name for s in self.stacks() if predicate(s)]
+        """Delete every live stack matching `predicate` and wait for all of them to go.
+
+        Returns the names it had to delete; stacks already being deleted (a worker's
+        feature-boundary teardown) are only waited for.
+        """
+        matching = [s for s in self.stacks() if predicate(s)]
+        doomed = [s.name for s in matching if s.status != "DELETE_IN_PROGRESS"]
         for name in doomed:
             self.cfn.delete_stack(StackName=name)
         errors = []
-        for name in doomed:
+        for name in (s.name for s in matching):
             try:
                 self.delete(name, wait=True)
             except DeployError as exc:
