@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SYNC := $(UV) sync --locked --extra e2e --extra release
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help install setup test lint typecheck unit demo bench clean
+.PHONY: help install setup test lint typecheck unit demo e2e-example bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ demo: install ## steward's main job, offline, on this repository.
 	$(UV) run --no-sync steward release notes --from-git --dry-run
 	$(UV) run --no-sync steward version next
 	$(UV) run --no-sync steward changelog --unreleased
+
+e2e-example: install ## The E2E example project (examples/e2e) on a local AWS emulator.
+	cd examples/e2e && ../../$(VENV)/bin/pytest -n 2
 
 bench: setup ## Benchmarks (prints ratios against peers measured in the same run).
 	$(UV) sync --locked --extra e2e --extra release --group bench
