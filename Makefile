@@ -5,7 +5,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 UV_VERSION := 0.13.9
-SYNC := $(UV) sync --locked --extra e2e --extra release
+SYNC := $(UV) sync --locked --extra e2e --extra release --extra cdk
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
 .PHONY: help install setup test lint typecheck unit demo e2e-example bench clean
@@ -47,7 +47,7 @@ e2e-example: install ## The E2E example project (examples/e2e) on a local AWS em
 	cd examples/e2e && ../../$(VENV)/bin/pytest -n 2
 
 bench: setup ## Benchmarks (prints ratios against peers measured in the same run).
-	$(UV) sync --locked --extra e2e --extra release --group bench
+	$(SYNC) --group bench
 	$(UV) run --no-sync python -m bench
 
 clean: ## Remove installed environments and caches.
