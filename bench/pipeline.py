@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests.support.pypi_index import running_index
 
 from steward.config.loader import load_config
 from steward.release.pipeline.runner import RunOptions, run_release
@@ -52,52 +49,6 @@ def _git(cwd: Path, *args: str) -> None:
     )
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_index(base: Path) -> tuple[subprocess.Popen[bytes], int]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from passlib.apache import HtpasswdFile
-    ht = HtpasswdFile(str(base / "htpasswd"), new=True)
-    ht.set_password("bench", "bench-pw")
-    ht.save()
-    (base / "packages").mkdir()
-    port = _port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pypiserver",
-            "run",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-P",
-            str(base / "htpasswd"),
-            "-a",
-            "update",
-            "--disable-fallback",
-            str(base / "packages"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/simple/", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("pypiserver did not start")
-
-
 def _sample(base: Path, port: int) -> Path:
     root = base / "repo"
     shutil.copytree(SAMPLE, root)
@@ -120,9 +71,8 @@ def _sample(base: Path, port: int) -> Path:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        proc, port = _start_index(base)
-        try:
-            root = _sample(base, port)
+        with running_index(base, "bench", "bench-pw") as index:
+            root = _sample(base, index.port)
             key = Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
@@ -142,9 +92,6 @@ def main() -> None:
                 RunOptions(version="1.0.0", env=env, echo=lambda _m: None),
             )
             total = time.perf_counter() - start
-        finally:
-            proc.terminate()
-            proc.wait(10)
     print(f"{'stage':<11} {'steward s':>10} {'playbook s':>11} {'ratio':>7}  playbook steps")
     for name, rec in state.stages.items():
         steps, ref = PLAYBOOK[name]

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from tests.support.pypi_index import Index, running_index
 
 SAMPLE = Path(__file__).parent / "sample_project"
 COMMIT_EPOCH = 1_700_000_000  # the sample's release commit date (hand-picked)
@@ -42,79 +40,11 @@ def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return out.stdout.decode().strip()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Index:
-    port: int
-    packages: Path
-
-    @property
-    def upload_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def simple_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/simple/"
-
-
 @pytest.fixture
 def pypi(tmp_path: Path) -> Iterator[Index]:
     """pypiserver on 127.0.0.1: uploads need the htpasswd user, no fallback to pypi.org."""
-    with warnings.catch_warnings():  # passlib imports the deprecated `crypt` module
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from passlib.apache import HtpasswdFile
-
-    packages = tmp_path / "index-packages"
-    packages.mkdir()
-    htpasswd = tmp_path / "htpasswd"
-    ht = HtpasswdFile(str(htpasswd), new=True)
-    ht.set_password(USER, PASSWORD)
-    ht.save()
-    port = free_port()
-    log = (tmp_path / "pypiserver.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pypiserver",
-            "run",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-P",
-            str(htpasswd),
-            "-a",
-            "update",
-            "--disable-fallback",
-            str(packages),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/simple/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    "pypiserver did not start: " + (tmp_path / "pypiserver.log").read_text()
-                )
-            time.sleep(0.1)
-        yield Index(port, packages)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    with running_index(tmp_path, USER, PASSWORD) as index:
+        yield index
 
 
 @dataclass
