@@ -9,10 +9,12 @@ playbook's defaults (size bands, label names, messages).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import Run
+from tests.integration.conftest import Run, Steward
 from tests.support.github_material import (
     REPO,
     examples,
@@ -387,3 +389,17 @@ def test_dry_run_with_a_token_reads_but_never_writes(handle: Handle, gh: GitHubS
     assert gh.writes() == []
     assert calls(gh) == [("GET", f"{R}/pulls/2/files")]
     assert gh.labels_of(2) == []
+
+
+def test_unreadable_files_json_is_one_clear_error(steward: Steward, tmp_path: Path):
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps(pull_request_event("opened", title="feat: x")), "utf-8")
+    files = tmp_path / "files.json"
+    files.write_bytes(b"\xff\xfe[")  # neither UTF-8 nor JSON
+    run = steward(
+        "handle", "--event-name", "pull_request", "--payload", str(payload),
+        "--files", str(files), "--dry-run",
+    )  # fmt: skip
+    assert run.code == 1
+    assert run.err.strip() == f"error: {files}: changed files is not UTF-8: truncated data"
+    assert "Traceback" not in run.err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -11,10 +10,10 @@ import click
 from steward.cli.common import github_client, resolve_config
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
-from steward.domain.events import Event, Ignored, load_payload, parse_event
+from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
 from steward.domain.models import ChangedFile
 from steward.engine import decide, skip_reason
-from steward.errors import PayloadError, UsageError
+from steward.errors import UsageError
 from steward.forge.executor import Executor
 from steward.forge.repo_api import RepoApi, files_from_api
 from steward.forge.snapshot import gather
@@ -82,12 +81,7 @@ def handle(  # noqa: PLR0917 (click passes one argument per option)
     event = parse_event(event_name, load_payload(payload_path))
     files = None
     if files_path is not None:
-        try:
-            files = files_from_api(json.loads(files_path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
-            raise PayloadError(f"{files_path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-        except OSError as exc:
-            raise PayloadError(f"{files_path}: {exc.strerror}") from None
+        files = files_from_api(read_json(files_path, "changed files"))
 
     # Ignored events and authors cost no API call at all (not even the changed files).
     reason = skip_reason(event, config)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 
 from steward.cli.common import github_client, repo_name, resolve_config
 from steward.cli.main import echo_json
-from steward.domain.events import issue_from_api
+from steward.domain.events import issue_from_api, read_json
 from steward.domain.models import Issue
 from steward.errors import PayloadError, UsageError
 from steward.forge.executor import Executor
@@ -19,12 +18,7 @@ from steward.policies.sweep import plan_sweep
 
 
 def _load_items(path: Path) -> list[Issue]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except OSError as exc:
-        raise PayloadError(f"{path}: {exc.strerror}") from None
+    data = read_json(path, "issues list")
     if not isinstance(data, list):
         raise PayloadError(f"{path}: expected GitHub's list-issues response (a JSON list)")
     out: list[Issue] = []

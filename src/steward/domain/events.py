@@ -70,22 +70,33 @@ class Ignored:
 Event = PullRequestEvent | IssueEvent | ReleaseEvent
 
 
-def load_payload(path: Path) -> dict[str, Any]:
-    """Read a payload file; malformed JSON is a `PayloadError` with its position."""
+def read_json(path: Path, what: str = "payload") -> Any:
+    """Read a JSON input file (a payload, GitHub's files or issues list).
+
+    Every way it can be bad (missing, over GitHub's 25 MB payload cap, not UTF-8, not JSON)
+    is a `PayloadError` naming the file, and for JSON errors the line and column.
+    """
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise PayloadError(f"{path}: cannot read payload: {exc.strerror}") from None
+        raise PayloadError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if size > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"{path}: payload is {size} bytes, over GitHub's 25 MB limit")
+        raise PayloadError(f"{path}: {what} is {size} bytes, over GitHub's 25 MB limit")
     try:
-        data = json.loads(path.read_bytes())
+        return json.loads(path.read_bytes())
     except json.JSONDecodeError as exc:
         raise PayloadError(
-            f"{path}:{exc.lineno}:{exc.colno}: payload is not valid JSON: {exc.msg}"
+            f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON: {exc.msg}"
         ) from None
     except UnicodeDecodeError as exc:
-        raise PayloadError(f"{path}: payload is not UTF-8: {exc.reason}") from None
+        raise PayloadError(f"{path}: {what} is not UTF-8: {exc.reason}") from None
+    except OSError as exc:
+        raise PayloadError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def load_payload(path: Path) -> dict[str, Any]:
+    """Read a webhook payload file: a JSON object."""
+    data = read_json(path)
     if not isinstance(data, dict):
         raise PayloadError(f"{path}: payload must be a JSON object")
     return data
