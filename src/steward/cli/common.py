@@ -6,12 +6,20 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
+from steward.cli.main import echo_json
 from steward.config.loader import find_config, load_config
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from steward.domain.models import Issue
     from steward.forge.client import GitHubClient
+    from steward.forge.repo_api import RepoApi
+    from steward.plan import Plan
 
 
 def resolve_config(config_file: Path | None, root: Path | None = None) -> StewardConfig:
@@ -41,3 +49,35 @@ def repo_name(explicit: str | None) -> str:
     if name.count("/") != 1 or not all(name.split("/")):
         raise UsageError(f"repository must be OWNER/NAME, got {name!r}")
     return name
+
+
+def apply_or_print(
+    plan: Plan,
+    api: RepoApi | None,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    known: Mapping[int, Issue] | None = None,
+) -> None:
+    """Print the plan (dry run, or offline), else apply it and say what changed.
+
+    ``known``: issues already read in this run, so the executor does not read them again.
+    """
+    if dry_run or api is None:
+        if as_json:
+            echo_json(plan.to_json())
+        else:
+            click.echo(plan.render())
+        return
+    from steward.forge.executor import Executor
+
+    result = Executor(api, known).apply(plan)
+    if as_json:
+        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
+        return
+    for line in result.applied:
+        click.echo(f"done: {line}")
+    for line in result.skipped:
+        click.echo(f"unchanged: {line}")
+    if not result.applied:
+        click.echo("nothing to change")

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import github_client, resolve_config
+from steward.cli.common import apply_or_print, github_client, resolve_config
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
 from steward.domain.models import ChangedFile
 from steward.engine import decide, skip_reason
 from steward.errors import UsageError
-from steward.forge.executor import Executor
 from steward.forge.repo_api import RepoApi, files_from_api
 from steward.forge.snapshot import gather
 
@@ -115,21 +114,6 @@ def _run(
 ) -> None:
     snapshot = gather(event, config, api, files)
     plan = decide(event, snapshot, config).plan
-    if dry_run or api is None:
-        if as_json:
-            echo_json(plan.to_json())
-        else:
-            click.echo(plan.render())
-        return
     known = dict(snapshot.issues)
     known.update((i.number, i) for i in snapshot.pending_release_issues or ())
-    result = Executor(api, known).apply(plan)
-    if as_json:
-        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
-    else:
-        for line in result.applied:
-            click.echo(f"done: {line}")
-        for line in result.skipped:
-            click.echo(f"unchanged: {line}")
-        if not result.applied:
-            click.echo("nothing to change")
+    apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import github_client, repo_name, resolve_config
-from steward.cli.main import echo_json
+from steward.cli.common import apply_or_print, github_client, repo_name, resolve_config
 from steward.domain.events import issue_from_api, read_json
 from steward.domain.models import Issue
 from steward.errors import PayloadError, UsageError
-from steward.forge.executor import Executor
 from steward.forge.repo_api import RepoApi
 from steward.policies.sweep import plan_sweep
 
@@ -81,22 +79,14 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
     if items_path is not None:
         items = _load_items(items_path)
         api = None if dry_run else RepoApi(github_client(), repo_name(repo))
+        known = None  # a file may be older than what GitHub holds now
     else:
         api = RepoApi(github_client(), repo_name(repo))
         items = api.open_items()
-    plan = plan_sweep(items, now, config.sweep, config.pending_release.maintainers_team)
-    if dry_run or api is None:
-        if as_json:
-            echo_json(plan.to_json())
-        else:
-            click.echo(plan.render())
-        return
-    known = {i.number: i for i in items} if items_path is None else None
-    result = Executor(api, known).apply(plan)
-    if as_json:
-        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
-        return
-    for line in result.applied:
-        click.echo(f"done: {line}")
-    if not result.applied:
-        click.echo("nothing to change")
+        known = {i.number: i for i in items}
+    try:
+        plan = plan_sweep(items, now, config.sweep, config.pending_release.maintainers_team)
+        apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)
+    finally:
+        if api is not None:
+            api.client.close()
