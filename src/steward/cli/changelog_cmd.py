@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import resolve_config
+from steward.cli.common import config_option, resolve_config
 from steward.cli.main import echo_json
 from steward.errors import UsageError
 from steward.history.git import ensure_repo
@@ -25,12 +25,7 @@ from steward.release.splice import splice
     show_default=True,
     help="The git repository.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: REPO/.github/steward.yml if present.",
-)
+@config_option("REPO")
 @click.option(
     "--output",
     "output",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +14,8 @@ from steward.config.loader import find_config, load_config
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -20,6 +23,21 @@ if TYPE_CHECKING:
     from steward.forge.client import GitHubClient
     from steward.forge.repo_api import RepoApi
     from steward.plan import Plan
+
+
+def config_option(root: str = "") -> Callable[[F], F]:
+    """The `--config FILE` option; ``root`` names the option that sets the repository."""
+    where = f"{root}/.github/steward.yml" if root else ".github/steward.yml"
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="FILE",
+        help=f"Config file. Default: {where} if present, else the playbook's defaults.",
+    )
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
 def resolve_config(config_file: Path | None, root: Path | None = None) -> StewardConfig:

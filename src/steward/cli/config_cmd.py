@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from steward.cli.common import resolve_config
+from steward.cli.common import config_option, resolve_config
 from steward.cli.main import echo_json
 from steward.config.loader import as_yaml, find_config, load_config
 from steward.config.model import StewardConfig
@@ -37,12 +37,7 @@ def check(file: Path | None) -> None:
 
 
 @config.command("show")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: .github/steward.yml if present.",
-)
+@config_option()
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
 def show(config_file: Path | None, as_json: bool) -> None:
     """Print the effective config: the file's values over the playbook's defaults."""

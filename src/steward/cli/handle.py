@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import apply_or_print, github_client, resolve_config
+from steward.cli.common import (
+    apply_or_print,
+    config_option,
+    github_client,
+    json_option,
+    resolve_config,
+)
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
@@ -40,15 +46,9 @@ from steward.forge.snapshot import gather
     metavar="FILE",
     help="JSON of GitHub's 'list pull request files' response; with it a dry run needs no network.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    metavar="FILE",
-    help="Config file. Default: .github/steward.yml if present.",
-)
+@config_option()
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def handle(  # noqa: PLR0917 (click passes one argument per option)
     event_name: str | None,
     payload_path: Path | None,

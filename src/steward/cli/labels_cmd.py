@@ -6,17 +6,10 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import github_client, repo_name, resolve_config
+from steward.cli.common import config_option, github_client, json_option, repo_name, resolve_config
 from steward.cli.main import echo_json
 from steward.forge.labels_sync import apply_sync, plan_sync
 from steward.forge.repo_api import RepoApi
-
-_config_opt = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: .github/steward.yml if present.",
-)
 
 
 @click.group()
@@ -25,8 +18,8 @@ def labels() -> None:
 
 
 @labels.command("list")
-@_config_opt
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@config_option()
+@json_option
 def list_(config_file: Path | None, as_json: bool) -> None:
     """List the labels steward manages, with colour and description."""
     specs = resolve_config(config_file).labels
@@ -40,7 +33,7 @@ def list_(config_file: Path | None, as_json: bool) -> None:
 
 @labels.command("sync")
 @click.option("--repo", "repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
-@_config_opt
+@config_option()
 @click.option("--prune", is_flag=True, help="Also delete labels the taxonomy does not list.")
 @click.option("--dry-run", is_flag=True, help="Print the changes; make none.")
 def sync(repo: str | None, config_file: Path | None, prune: bool, dry_run: bool) -> None:

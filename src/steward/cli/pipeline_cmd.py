@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from steward.cli.common import config_option
 from steward.release.pipeline.config import STAGES
 
 if TYPE_CHECKING:
@@ -23,13 +24,6 @@ _root_option = click.option(
     default=Path("."),
     show_default=True,
     help="The repository to release.",
-)
-_config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Config file (default: ROOT/.github/steward.yml, else the playbook's defaults).",
 )
 
 
@@ -58,7 +52,7 @@ def _github_factory() -> Callable[[], GitHubClient] | None:
     help="Print the plan (stages, commands, files, index, remote) and touch nothing.",
 )
 @_root_option
-@_config_option
+@config_option("ROOT")
 def run_cmd(  # noqa: PLR0917 (one parameter per click option)
     version: str,
     prerelease: bool,
@@ -95,7 +89,7 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
 @click.argument("version", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the recorded state as JSON.")
 @_root_option
-@_config_option
+@config_option("ROOT")
 def status_cmd(version: str | None, as_json: bool, root: Path, config_file: Path | None) -> None:
     """Show recorded releases, or one release's stages, timings and Gantt chart."""
     from steward.cli.common import resolve_config

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from packaging.version import Version
 
-from steward.cli.common import github_client, repo_name, resolve_config
+from steward.cli.common import config_option, github_client, json_option, repo_name, resolve_config
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import ConfigError, UsageError
@@ -49,12 +49,7 @@ def release() -> None:
     show_default=True,
     help="The local git repository.",
 )
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: PATH/.github/steward.yml if present.",
-)
+@config_option("PATH")
 @click.option(
     "--since",
     "since",
@@ -72,7 +67,7 @@ def release() -> None:
     help="Create or update the one draft release on GitHub with these notes.",
 )
 @click.option("--dry-run", is_flag=True, help="With --publish: say what would change only.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def notes(  # noqa: PLR0917 (click passes options positionally)
     repo: str | None,
     workdir: Path,

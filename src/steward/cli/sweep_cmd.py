@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import apply_or_print, github_client, repo_name, resolve_config
+from steward.cli.common import (
+    apply_or_print,
+    config_option,
+    github_client,
+    json_option,
+    repo_name,
+    resolve_config,
+)
 from steward.domain.events import issue_from_api, read_json
 from steward.domain.models import Issue
 from steward.errors import PayloadError, UsageError
@@ -40,12 +47,7 @@ def _now(text: str | None) -> datetime:
 
 @click.command()
 @click.option("--repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: .github/steward.yml if present.",
-)
+@config_option()
 @click.option(
     "--items",
     "items_path",
@@ -55,7 +57,7 @@ def _now(text: str | None) -> datetime:
 )
 @click.option("--now", "now_text", metavar="TIME", help="Judge idleness as of TIME (ISO 8601).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def sweep(  # noqa: PLR0917 - one parameter per click option
     repo: str | None,
     config_file: Path | None,

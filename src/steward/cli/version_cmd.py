@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import resolve_config
+from steward.cli.common import config_option, json_option, resolve_config
 from steward.cli.main import echo_json
 from steward.errors import ConfigError
 from steward.release.config import VersionConfig
@@ -21,12 +21,6 @@ _repo_opt = click.option(
     show_default=True,
     help="The git repository.",
 )
-_config_opt = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Config file. Default: REPO/.github/steward.yml if present.",
-)
 
 
 @click.group()
@@ -40,8 +34,8 @@ def version() -> None:
 
 @version.command("current")
 @_repo_opt
-@_config_opt
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@config_option("REPO")
+@json_option
 def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
     """Print the latest released version (the highest version tag, pre-releases included).
 
@@ -71,7 +65,7 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
 
 @version.command("next")
 @_repo_opt
-@_config_opt
+@config_option("REPO")
 @click.option(
     "--prerelease",
     type=click.Choice(["a", "b", "rc"]),
@@ -83,7 +77,7 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
     help="Also set it where the project keeps its version (pyproject or __version__).",
 )
 @click.option("--dry-run", is_flag=True, help="With --write: say what would change only.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def next_(  # noqa: PLR0917 (click passes options positionally)
     repo: Path,
     config_file: Path | None,
