@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, resolve_config
+from steward.cli.common import config_option, git_repo_option, resolve_config
 from steward.cli.main import echo_json
 from steward.errors import UsageError
 from steward.history.git import ensure_repo
@@ -17,14 +17,7 @@ from steward.release.splice import splice
 
 
 @click.command()
-@click.option(
-    "--repo",
-    "repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    show_default=True,
-    help="The git repository.",
-)
+@git_repo_option
 @config_option("REPO")
 @click.option(
     "--output",

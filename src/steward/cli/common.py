@@ -37,6 +37,14 @@ def config_option(root: str = "") -> Callable[[F], F]:
     )
 
 
+git_repo_option = click.option(
+    "--repo",
+    "repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=".",
+    show_default=True,
+    help="The git repository.",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 

@@ -6,21 +6,12 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, json_option, resolve_config
+from steward.cli.common import config_option, git_repo_option, json_option, resolve_config
 from steward.cli.main import echo_json
 from steward.errors import ConfigError
 from steward.release.config import VersionConfig
 from steward.release.version import Phase, TagScheme, load_release_tags, next_version, normalize
 from steward.release.version_file import read_version, write_version
-
-_repo_opt = click.option(
-    "--repo",
-    "repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    show_default=True,
-    help="The git repository.",
-)
 
 
 @click.group()
@@ -33,7 +24,7 @@ def version() -> None:
 
 
 @version.command("current")
-@_repo_opt
+@git_repo_option
 @config_option("REPO")
 @json_option
 def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
@@ -64,7 +55,7 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
 
 
 @version.command("next")
-@_repo_opt
+@git_repo_option
 @config_option("REPO")
 @click.option(
     "--prerelease",
