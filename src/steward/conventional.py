@@ -8,6 +8,7 @@ with no nested quantifiers, so untrusted titles cannot make it hang.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from steward.text import MAX_BODY, MAX_TITLE, cap
@@ -22,9 +23,19 @@ _PR_SUFFIX = re.compile(r"\s*\(#(?P<pr>[0-9]{1,9})\)\s*$")
 _FOOTER = re.compile(
     r"(?P<token>BREAKING[ -]CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)"
 )
-_REVERT_GIT = re.compile(r'Revert "(?P<inner>.*)"\s*$')
+# `Revert "feat: x (#10)"`, and GitHub's squash of it: `Revert "feat: x (#10)" (#11)`.
+_REVERT_GIT = re.compile(r'Revert "(?P<inner>.*)"(?:\s*\(#(?P<pr>[0-9]{1,9})\))?\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
 _MERGE = re.compile(r"Merge (?:pull request #(?P<pr>[0-9]{1,9})|branch |remote-tracking |tag )")
+# An empty `BREAKING CHANGE:` footer still marks the commit breaking.
+_BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
+_BULLET = re.compile(r"[ \t]*(?:[*-][ \t]+)?")
+# The common, clean subject (no surrounding whitespace, a space after the colon, one plain
+# scope): one anchored expression decides it, and always agrees with the full parse.
+_CLEAN = re.compile(
+    r"(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[A-Za-z0-9_./$*-]+)\))?(?P<bang>!)?"
+    r": (?P<subject>[^\s()][^()\r\n]*)(?: \(#(?P<pr>[0-9]{1,9})\))?"
+)
 _WIP = re.compile(r"^\s*(?:\[wip\]|wip\b|draft\b|\[draft\])", re.IGNORECASE)
 
 BREAKING_TOKENS = frozenset({"BREAKING CHANGE", "BREAKING-CHANGE"})
@@ -39,6 +50,8 @@ class Header:
     breaking: bool
     subject: str
     pr: int | None = None
+    # The subject as written after ": ", PR suffix included (what git-chglog prints).
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,7 @@ class Message:
     reverted_sha: str | None = None
     merge: bool = False
     notes: dict[str, str] = field(default_factory=dict)
+    revert_pr: int | None = None
 
     @property
     def conforming(self) -> bool:
@@ -67,17 +81,50 @@ def is_wip(title: str) -> bool:
     return bool(_WIP.match(cap(title, MAX_TITLE)))
 
 
+def clean_match(subject: str) -> re.Match[str] | None:
+    """The match of a clean subject (groups type, scope, bang, subject, pr), or ``None`` when
+    only the full parse can decide. A match always equals `parse_header`'s result."""
+    if len(subject) > MAX_TITLE:
+        return None
+    m = _CLEAN.fullmatch(subject)
+    if m is None or m.group("subject") != m.group("subject").rstrip():
+        return None
+    return m
+
+
+def header_of_match(m: re.Match[str]) -> Header:
+    scope = m.group("scope")
+    pr = m.group("pr")
+    return Header(
+        type=m.group("type").lower(),
+        scopes=(scope,) if scope else (),
+        breaking=m.group("bang") is not None,
+        subject=m.group("subject"),
+        pr=int(pr) if pr else None,
+        text=m.string[m.start("subject") :],
+    )
+
+
 def parse_header(line: str) -> Header | None:
     """Parse a conventional header; ``None`` when the line does not conform.
 
     A subject must follow ``: `` and must not be empty. A trailing ``(#123)`` (GitHub's squash
-    merge suffix) is lifted into ``pr``.
+    merge suffix) is lifted into ``pr``. Clean subjects take a one-expression fast path.
     """
+    fast = clean_match(line)
+    if fast is not None:
+        return header_of_match(fast)
+    return parse_header_full(line)
+
+
+def parse_header_full(line: str) -> Header | None:
+    """`parse_header` without the fast path: the reference the fast path must agree with."""
     text = cap(line, MAX_TITLE).strip()
     m = _HEADER.fullmatch(text)
     if m is None:
         return None
-    subject = m.group("subject").strip()
+    raw = m.group("subject")
+    subject = raw.strip()
     # Require the space after the colon unless the subject is empty (which fails anyway).
     if not subject or text[m.start("subject") - 1] != " ":
         return None
@@ -100,7 +147,23 @@ def parse_header(line: str) -> Header | None:
         breaking=m.group("bang") is not None,
         subject=subject,
         pr=pr,
+        text=raw.rstrip(),
     )
+
+
+def body_headers(body: str, types: Container[str]) -> list[Header]:
+    """Conventional lines inside a body (a squash merge's `* fix(api): ...` list), one
+    header each; only lines whose type is in ``types``, so prose such as `Note: ...` and
+    trailers stay prose."""
+    out: list[Header] = []
+    for line in cap(body, MAX_BODY).splitlines():
+        stripped = line[_BULLET.match(line).end() :]  # type: ignore[union-attr]
+        if ":" not in stripped:
+            continue
+        header = parse_header(stripped)
+        if header is not None and header.type in types:
+            out.append(header)
+    return out
 
 
 def parse_message(subject: str, body: str = "") -> Message:
@@ -110,9 +173,11 @@ def parse_message(subject: str, body: str = "") -> Message:
     merge_m = _MERGE.match(subject)
     revert_of: str | None = None
     reverted_sha: str | None = None
+    revert_pr: int | None = None
     rm = _REVERT_GIT.match(subject)
     if rm is not None:
         revert_of = rm.group("inner")
+        revert_pr = int(rm.group("pr")) if rm.group("pr") else None
     header = parse_header(subject) if merge_m is None else None
     if header is not None and header.type == "revert" and revert_of is None:
         revert_of = header.subject
@@ -127,6 +192,8 @@ def parse_message(subject: str, body: str = "") -> Message:
     pr = header.pr if header is not None else None
     if pr is None and merge_m is not None and merge_m.group("pr"):
         pr = int(merge_m.group("pr"))
+    if pr is None:
+        pr = revert_pr
     if pr is None:
         pm = _PR_SUFFIX.search(subject)
         if pm is not None:
@@ -144,6 +211,7 @@ def parse_message(subject: str, body: str = "") -> Message:
         reverted_sha=reverted_sha,
         merge=merge_m is not None,
         notes=notes,
+        revert_pr=revert_pr,
     )
 
 
@@ -164,6 +232,13 @@ def _footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
             last_para = i + 1
     current: list[str] | None = None
     for i, raw in enumerate(lines):
+        bm = _BREAKING.match(raw)
+        if bm is not None:
+            value = bm.group("value").strip()
+            footers.append((bm.group("token"), value))
+            breaking.append(value)
+            current = breaking
+            continue
         fm = _FOOTER.match(raw)
         token = fm.group("token") if fm is not None else None
         if (

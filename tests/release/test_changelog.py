@@ -67,9 +67,8 @@ structure, so we disable it. -->
 
 * **event_handler:** handle empty body ([#107](https://github.com/octo/app/issues/107))
 
-## Regression
-
-* Revert "docs(logger): explain sampling (#105)"
+## Reverts
+* docs(logger): explain sampling ([#105](https://github.com/octo/app/issues/105))
 
 
 <a name="v1.1.0"></a>
@@ -128,7 +127,7 @@ def test_keepachangelog_unreleased(tmp_path: Path, capsys: pytest.CaptureFixture
     assert out.endswith(
         "## [Unreleased]\n\n### Bug Fixes\n\n"
         f"- **event_handler:** handle empty body ([#107]({URL}/issues/107))\n\n"
-        '### Regression\n\n- Revert "docs(logger): explain sampling (#105)"\n'
+        "### Reverted\n\n- docs(logger): explain sampling (#105)\n"
     )
     assert "## [1.1.0]" not in out
 
@@ -147,7 +146,17 @@ def test_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     unreleased = data["versions"][0]["sections"][0]
     assert unreleased["title"] == "Bug Fixes"
     (entry,) = unreleased["entries"]
-    assert set(entry) == {"type", "scope", "subject", "pr", "sha", "breaking", "authors"}
+    assert set(entry) == {
+        "kind",
+        "type",
+        "scope",
+        "subject",
+        "pr",
+        "sha",
+        "breaking",
+        "notes",
+        "authors",
+    }
     assert entry["authors"] == ["Ana Lima", "Cy Dee"]
     assert (entry["type"], entry["scope"], entry["pr"], entry["breaking"]) == (
         "fix",

@@ -10,21 +10,34 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from steward.cli.main import main
-from steward.conventional import parse_message
 from steward.errors import ConfigError, UsageError
-from steward.release.config import VersionConfig
-from steward.release.version import (
-    TagScheme,
-    bump_level,
-    current_version,
-    next_version,
-    normalize,
-    plan_next,
-)
+from steward.history.git import Commit
+from steward.release import repository
+from steward.release.changes import Change, changes_of
+from steward.release.config import ChangelogConfig, VersionConfig
+from steward.release.repository import Scope
+from steward.release.tags import TagScheme, normalize
+from steward.release.version import NextVersion, Phase, bump_level, plan_next
 from steward.release.version_file import read_version, write_version
 from tests.release.gitrepo import Repo
 
 CFG = VersionConfig()
+
+
+def change(subject: str, body: str = "") -> list[Change]:
+    """The changes of a commit with this message (no repository needed: the core is pure)."""
+    return changes_of(Commit("0" * 40, (), "Ana", "ana@example.com", "", subject, body))
+
+
+def current_version(path: Path, cfg: VersionConfig = CFG) -> Version | None:
+    line = repository.read_line(path, Scope(cfg, ChangelogConfig()))
+    return line.current.version if line.current else None
+
+
+def next_version(
+    path: Path, cfg: VersionConfig = CFG, *, prerelease: Phase | None = None
+) -> NextVersion:
+    return repository.next_version_of(path, Scope(cfg, ChangelogConfig()), prerelease=prerelease)
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -61,8 +74,8 @@ def test_tag_scheme_pattern() -> None:
     assert scheme.format(Version("1.3.0a1")) == "release-1.3.0a1"
 
 
-def levels(*subjects: str, base: str = "1.2.3") -> str | None:
-    return bump_level([parse_message(s) for s in subjects], CFG, Version(base))
+def levels(*subjects: str, base: str = "1.2.3", cfg: VersionConfig = CFG) -> str | None:
+    return bump_level([c for s in subjects for c in change(s)], cfg, Version(base))
 
 
 def test_bump_levels() -> None:
@@ -70,14 +83,15 @@ def test_bump_levels() -> None:
     assert levels("docs: a", "feat(x): b") == "minor"
     assert levels("fix!: a") == "major"
     assert (
-        bump_level([parse_message("fix: a", "BREAKING-CHANGE: gone")], CFG, Version("1.0.0"))
+        bump_level(change("fix: a", "BREAKING-CHANGE: gone"), CFG, Version("1.0.0"))
         == "major"
     )
     assert levels("ci: a", "test: b") is None
-    assert levels("just words") == "patch"  # non-conforming but releasable
+    assert levels("just words") is None  # non-conventional: releases nothing by default
+    assert levels("just words", cfg=VersionConfig(nonconventional="patch")) == "patch"
     assert levels("feat!: x", base="0.4.0") == "minor"  # under 1.0
     major_cfg = VersionConfig(breaking_before_1="major")
-    assert bump_level([parse_message("feat!: x")], major_cfg, Version("0.4.0")) == "major"
+    assert bump_level(change("feat!: x"), major_cfg, Version("0.4.0")) == "major"
 
 
 def test_plan_next_cases() -> None:
@@ -208,14 +222,15 @@ def test_dynamic_version_needs_a_file(tmp_path: Path) -> None:
         read_version(tmp_path, CFG)
 
 
-def test_next_version_on_a_real_repo(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_next_version_on_a_real_repo(tmp_path: Path) -> None:
     r = Repo(tmp_path / "r")
     r.commit("feat: first")
     r.tag("v1.0.0")
     r.tag("nightly")  # not a version: ignored
     r.commit("fix(x): a (#2)")
     assert current_version(r.path, CFG) == Version("1.0.0")
-    assert "ignored 1 tag(s) that do not match 'v{version}' as a version: nightly" in caplog.text
+    line = repository.read_line(r.path, Scope(CFG, ChangelogConfig()))
+    assert line.tags.ignored == [("nightly", "does not match 'v{version}'")]
     assert next_version(r.path, CFG).version == Version("1.0.1")
     assert next_version(r.path, CFG, prerelease="a").version == Version("1.0.1a0")
     r.tag("v1.0.1a0")
@@ -233,7 +248,7 @@ def test_release_tag_off_trunk_still_counts(tmp_path: Path) -> None:
     r = Repo(tmp_path / "r")
     r.commit("feat: base")
     r.git("checkout", "-q", "-b", "release")
-    r.commit("chore(release): bump to 1.0.0")
+    r.commit("chore(release): bump to 1.0.0", file="pyproject.toml")  # only the version file
     r.tag("v1.0.0")
     r.git("checkout", "-q", "main")
     r.commit("fix: after the release")
@@ -252,7 +267,7 @@ def test_cli_version_next_write_and_no_tags(
     assert "no release yet" in err
     code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
     assert (code, out) == (0, "0.1.0\n")
-    assert "no tags match 'v{version}'" in err
+    assert "no release on HEAD's line" in err
     r.tag("v0.1.0")
     r.commit("fix: x")
     code, out, err = run(
@@ -276,5 +291,5 @@ def test_cli_version_next_write_and_no_tags(
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["version", "next", "--repo", str(tmp_path)], capsys)
     assert code == 1
-    assert err.startswith("error: git rev-parse")
+    assert err.startswith("error: ") and "not a git repository" in err
     assert "Traceback" not in err

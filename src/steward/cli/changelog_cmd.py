@@ -7,24 +7,31 @@ from pathlib import Path
 import click
 
 from steward.cli.common import config_option, git_repo_option, resolve_config
+from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
 from steward.cli.main import echo_json
 from steward.errors import UsageError
-from steward.history.git import ensure_repo
 from steward.history.progress import Progress
-from steward.release.changelog import Changelog, build_changelog
+from steward.release import repository
+from steward.release.changelog import Changelog, linker
+from steward.release.changelog_file import update_changelog
 from steward.release.render import load_template, render
-from steward.release.splice import splice
 
 
 @click.command()
 @git_repo_option
 @config_option("REPO")
+@package_option
 @click.option(
     "--output",
     "output",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write this file (relative paths are inside REPO), keeping the released "
-    "sections it already has as they are. Default: print to stdout.",
+    help="Write this file (relative paths are inside REPO), keeping the released sections "
+    "it already has as they are.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --output: accept a render that lacks released sections the file has.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the data model as JSON.")
 @click.option("--unreleased", is_flag=True, help="Only the changes since the last release.")
@@ -33,22 +40,29 @@ from steward.release.splice import splice
     "template",
     help="Override changelog.template (github, keepachangelog, or a Jinja2 file).",
 )
+@fetch_option
 @click.option("--dry-run", is_flag=True, help="With --output: say whether it would change.")
 def changelog(  # noqa: PLR0917 (click passes options positionally)
     repo: Path,
     config_file: Path | None,
+    package: str | None,
     output: Path | None,
+    force: bool,
     as_json: bool,
     unreleased: bool,
     template: str | None,
+    fetch: bool,
     dry_run: bool,
 ) -> None:
-    """Group the history into releases (one per version tag, newest first, after an
+    """Group the history into releases (one per release tag, newest first, after an
     Unreleased section) and sections by commit type, then render it with a template.
 
     A release holds the commits its tag reaches and the previous release's tag does not,
-    so release tags off the trunk work. Commits that are not conventional are left out and
-    counted on stderr.
+    so release tags off the trunk work. The releases are those of HEAD's line plus older
+    ones of other lines (a trunk lists its maintenance releases). Commits that are not
+    conventional are left out and counted on stderr. A shallow clone is refused (see
+    --fetch); --output never drops a released section the file has (see --force), and
+    writes atomically.
 
     \b
     Examples:
@@ -56,34 +70,32 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
       steward changelog --output CHANGELOG.md
       steward changelog --json
     """
-    ensure_repo(repo)
-    config = resolve_config(config_file, repo)
-    cfg = config.changelog
     if unreleased and output is not None:
         raise UsageError("--unreleased prints to stdout; it cannot be combined with --output")
+    if (dry_run or force) and output is None:
+        raise UsageError("--dry-run and --force go with --output")
+    repository.require_complete(repo, fetch=fetch)
+    config = resolve_config(config_file, repo)
+    scope = scope_for(config, package)
+    cfg = scope.changelog
     tmpl = None if as_json else load_template(template or cfg.template, repo)
-    data = build_changelog(
-        repo, cfg, config.version, unreleased_only=unreleased, progress=Progress("changelog")
+    line = repository.read_line(repo, scope)
+    tag_notice(line)
+    data = repository.changelog(
+        repo, scope, line=line, unreleased_only=unreleased, progress=Progress("changelog")
     )
     _notices(data)
     if as_json:
         echo_json(data.to_json())
         return
     assert tmpl is not None
-    text = render(data, tmpl)
+    text = render(data, tmpl, extra={"linkify": linker(data.repository_url)})
     if output is None:
         click.echo(text, nl=False)
         return
+    outcome = update_changelog(output, text, _names(data), root=repo, force=force, dry_run=dry_run)
     path = output if output.is_absolute() else repo / output
-    old = path.read_text(encoding="utf-8") if path.exists() else None
-    new = text if old is None else splice(old, text, _names(data))
-    if new == old:
-        click.echo(f"{path}: up to date", err=True)
-    elif dry_run:
-        click.echo(f"{path}: would be {'updated' if old is not None else 'created'}", err=True)
-    else:
-        path.write_text(new, encoding="utf-8")
-        click.echo(f"{path}: {'updated' if old is not None else 'created'}", err=True)
+    click.echo(f"{path}: {outcome}", err=True)
 
 
 def _names(data: Changelog) -> dict[str, str]:

@@ -10,13 +10,15 @@ import click
 from packaging.version import Version
 
 from steward.cli.common import config_option, github_client, json_option, repo_name, resolve_config
+from steward.cli.intel import fetch_option, scope_for, tag_notice
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import ConfigError, UsageError
 from steward.forge.client import GitHubClient
-from steward.history.git import ensure_repo, remote_url
+from steward.history.git import remote_url
+from steward.release import repository
 from steward.release.notes import Notes, draft_notes
-from steward.release.notes_git import pulls_from_git
+from steward.release.notes_git import pulls_from_commits
 from steward.release.notes_github import (
     LastRelease,
     last_release,
@@ -25,7 +27,7 @@ from steward.release.notes_github import (
     publish_draft,
     release_by_tag,
 )
-from steward.release.version import TagScheme, load_release_tags, normalize
+from steward.release.tags import TagScheme, normalize
 from steward.release.version_file import read_version
 
 
@@ -66,6 +68,7 @@ def release() -> None:
     is_flag=True,
     help="Create or update the one draft release on GitHub with these notes.",
 )
+@fetch_option
 @click.option("--dry-run", is_flag=True, help="With --publish: say what would change only.")
 @json_option
 def notes(  # noqa: PLR0917 (click passes options positionally)
@@ -75,6 +78,7 @@ def notes(  # noqa: PLR0917 (click passes options positionally)
     since: str | None,
     from_git: bool,
     publish: bool,
+    fetch: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -102,7 +106,7 @@ def notes(  # noqa: PLR0917 (click passes options positionally)
     if offline:
         if not from_git:
             click.echo("note: no GITHUB_TOKEN: building the notes from git history", err=True)
-        result = _from_git(workdir, since, config)
+        result = _from_git(workdir, since, config, fetch)
     if publish or not offline:
         name = _repo(repo, workdir)
         with github_client() as client:
@@ -134,27 +138,31 @@ def _repo(explicit: str | None, workdir: Path) -> str:
     return repo_name(None)
 
 
-def _from_git(workdir: Path, since: str | None, config: StewardConfig) -> Notes:
-    ensure_repo(workdir)
+def _from_git(workdir: Path, since: str | None, config: StewardConfig, fetch: bool) -> Notes:
+    repository.require_complete(workdir, fetch=fetch)
     vcfg = config.version
-    tags = load_release_tags(workdir, vcfg)
+    scope = scope_for(config, None)
+    line = repository.read_line(workdir, scope)
+    tag_notice(line)
     if since is not None:
-        match = [r for r in tags.releases if r.tag.name == since]
-        if not match:
+        match = line.tags.by_name(since)
+        if match is None:
             raise UsageError(f"--since {since}: no such release tag in {workdir}")
-        base: Version | None = match[0].version
-        exclude = [match[0].tag.sha]
+        base: Version | None = match.version
+        exclude = [match.tag.sha]
     else:
-        latest = tags.latest(final=True)
+        latest = line.current_final
         base = latest.version if latest else None
-        exclude = [r.tag.sha for r in tags.finals]
+        exclude = repository.final_tips(line)
         if latest is None:
             click.echo(
-                f"note: no release tags match {vcfg.tag_pattern!r}: every commit is in these notes",
+                f"note: no release tags on HEAD's line match {vcfg.tag_pattern!r}: every "
+                "commit is in these notes",
                 err=True,
             )
     st = config.semantic_title
-    pulls = list(pulls_from_git(workdir, exclude, st.types, st.breaking_label))
+    commits = list(repository.commits_since(workdir, scope, exclude))
+    pulls = list(pulls_from_commits(commits, st.types, st.breaking_label))
     initial = None
     if base is None:
         try:
@@ -166,7 +174,7 @@ def _from_git(workdir: Path, since: str | None, config: StewardConfig) -> Notes:
         config.release_notes,
         vcfg,
         base=base,
-        existing=[r.version for r in tags.releases],
+        existing=line.versions,
         initial=initial,
     )
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from steward.cli.common import config_option, git_repo_option, json_option, resolve_config
+from steward.cli.intel import fetch_option, package_option, package_scope, scope_for, tag_notice
 from steward.cli.main import echo_json
-from steward.errors import ConfigError
+from steward.errors import ConfigError, UsageError
 from steward.release.config import VersionConfig
-from steward.release.version import Phase, TagScheme, load_release_tags, next_version, normalize
+from steward.release.repository import Scope, next_version_of, read_line, require_complete
+from steward.release.tags import TagScheme, normalize
+from steward.release.version import NextVersion, Phase
 from steward.release.version_file import read_version, write_version
 
 
@@ -18,23 +22,34 @@ from steward.release.version_file import read_version, write_version
 def version() -> None:
     """Versions (PEP 440) from release tags (`v{version}` unless configured).
 
-    A version's tag pattern is `version.tag_pattern` in the config; tags that are not
-    versions are ignored with a notice.
+    A release tag matches `version.tag_pattern` with a complete X.Y.Z version; floating
+    tags (`v1`, `v1.1`) and tags matching `version.ignore_tags` are not releases, and are
+    named once on stderr. The current version is the newest release on HEAD's line: a
+    maintenance branch has its own. A shallow clone is refused (see --fetch).
     """
 
 
 @version.command("current")
 @git_repo_option
 @config_option("REPO")
+@package_option
+@fetch_option
 @json_option
-def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
-    """Print the latest released version (the highest version tag, pre-releases included).
+def current(
+    repo: Path, config_file: Path | None, package: str | None, fetch: bool, as_json: bool
+) -> None:
+    """Print the current version: the newest release on HEAD's line (pre-releases
+    included). A release tagged on a version-bump commit off the trunk counts when the
+    bump's parent is on HEAD's line (the playbook's release workflow).
 
     With no release tag, prints the version the project file declares, and says so.
     """
-    cfg = resolve_config(config_file, repo).version
-    tags = load_release_tags(repo, cfg)
-    latest = tags.latest()
+    require_complete(repo, fetch=fetch)
+    scope = scope_for(resolve_config(config_file, repo), package)
+    cfg = scope.version
+    line = read_line(repo, scope)
+    tag_notice(line)
+    latest = line.current
     declared = _declared(repo, cfg)
     if as_json:
         echo_json(
@@ -42,14 +57,14 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
                 "version": str(latest.version) if latest else None,
                 "tag": latest.tag.name if latest else None,
                 "declared": declared,
-                "ignored_tags": tags.ignored,
+                "ignored_tags": [{"tag": n, "reason": why} for n, why in line.tags.ignored],
             }
         )
         return
     if latest is None:
         click.echo(declared or cfg.initial_version)
         src = "the project file" if declared else "version.initial_version"
-        click.echo(f"note: no tags match {cfg.tag_pattern!r}; version from {src}", err=True)
+        click.echo(f"note: no release on HEAD's line; version from {src}", err=True)
         return
     click.echo(str(latest.version))
 
@@ -57,6 +72,14 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
 @version.command("next")
 @git_repo_option
 @config_option("REPO")
+@package_option
+@click.option(
+    "--all",
+    "all_packages",
+    is_flag=True,
+    help="Every package of a monorepo (`packages:`); with --json, lists those that need a release.",
+)
+@fetch_option
 @click.option(
     "--prerelease",
     type=click.Choice(["a", "b", "rc"]),
@@ -72,52 +95,101 @@ def current(repo: Path, config_file: Path | None, as_json: bool) -> None:
 def next_(  # noqa: PLR0917 (click passes options positionally)
     repo: Path,
     config_file: Path | None,
+    package: str | None,
+    all_packages: bool,
+    fetch: bool,
     prerelease: Phase | None,
     write: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Print the next version: breaking -> major (minor under 1.0), feat -> minor, other
-    releasable commits -> patch, counted over the commits no final release contains.
+    releasable commits -> patch, counted over the commits no release on HEAD's line
+    contains (a revert and what it reverts cancel out; non-conventional commits release
+    nothing unless `version.nonconventional: patch`).
 
     \b
     Examples:
       steward version next
       steward version next --prerelease a --write
+      steward version next --all --json
     """
-    cfg = resolve_config(config_file, repo).version
-    tags = load_release_tags(repo, cfg)
-    declared = _declared(repo, cfg)
-    initial = normalize(declared) if declared and not tags.releases else None
-    result = next_version(repo, cfg, prerelease=prerelease, initial=initial, tags=tags)
+    if dry_run and not write:
+        raise UsageError("--dry-run goes with --write (without --write nothing is written)")
+    require_complete(repo, fetch=fetch)
+    config = resolve_config(config_file, repo)
+    if all_packages:
+        if package is not None or write:
+            raise UsageError("--all cannot be combined with --package or --write")
+        if not config.packages:
+            raise UsageError("--all: no `packages:` in the config")
+        _all(repo, [package_scope(config, p.name) for p in config.packages], prerelease, as_json)
+        return
+    scope = scope_for(config, package)
+    result, line_declared = _next(repo, scope, prerelease)
+    cfg = scope.version
     changed: str | None = None
-    if write:
-        current_text = declared
-        if current_text != str(result.version):
-            changed = str(Path(cfg.version_file or cfg.pyproject))
-            if not dry_run:
-                write_version(repo, str(result.version), cfg)
+    if write and line_declared != str(result.version):
+        changed = str(Path(cfg.version_file or cfg.pyproject))
+        if not dry_run:
+            write_version(repo, str(result.version), cfg)
     if as_json:
         echo_json(
             {
-                "version": str(result.version),
-                "tag": TagScheme(cfg.tag_pattern).format(result.version),
-                "level": result.level,
-                "reason": result.reason,
+                **_as_json(result, cfg),
                 "written": changed if write and not dry_run else None,
             }
         )
-    else:
-        click.echo(str(result.version))
-        click.echo(f"note: {result.reason}", err=True)
-        if write:
-            if changed is None:
-                click.echo(
-                    f"{cfg.version_file or cfg.pyproject} already at {result.version}", err=True
-                )
-            else:
-                verb = "would set" if dry_run else "set"
-                click.echo(f"{verb} {changed} to {result.version}", err=True)
+        return
+    click.echo(str(result.version))
+    click.echo(f"note: {result.reason}", err=True)
+    if write:
+        if changed is None:
+            click.echo(f"{cfg.version_file or cfg.pyproject} already at {result.version}", err=True)
+        else:
+            verb = "would set" if dry_run else "set"
+            click.echo(f"{verb} {changed} to {result.version}", err=True)
+
+
+def _next(repo: Path, scope: Scope, prerelease: Phase | None) -> tuple[NextVersion, str | None]:
+    line = read_line(repo, scope)
+    tag_notice(line)
+    declared = _declared(repo, scope.version)
+    initial = normalize(declared) if declared and not line.on_line else None
+    return next_version_of(repo, scope, line=line, prerelease=prerelease, initial=initial), declared
+
+
+def _all(repo: Path, scopes: list[Scope], prerelease: Phase | None, as_json: bool) -> None:
+    rows = []
+    for scope in scopes:
+        line = read_line(repo, scope)
+        result = next_version_of(repo, scope, line=line, prerelease=prerelease)
+        current = line.current
+        rows.append(
+            {
+                "package": scope.name,
+                "current": str(current.version) if current else None,
+                **_as_json(result, scope.version),
+                "release": result.level is not None,
+            }
+        )
+    if as_json:
+        echo_json({"packages": rows, "to_release": [r["package"] for r in rows if r["release"]]})
+        return
+    for r in rows:
+        state = (
+            f"{r['current']} -> {r['version']}" if r["release"] else f"{r['current']} (no change)"
+        )
+        click.echo(f"{r['package']}: {state}")
+
+
+def _as_json(result: NextVersion, cfg: VersionConfig) -> dict[str, Any]:
+    return {
+        "version": str(result.version),
+        "tag": TagScheme(cfg.tag_pattern).format(result.version),
+        "level": result.level,
+        "reason": result.reason,
+    }
 
 
 def _declared(repo: Path, cfg: VersionConfig) -> str | None:

@@ -20,7 +20,12 @@ from steward.policies.semantic_title import SemanticTitleConfig
 from steward.policies.size import SizeConfig
 from steward.policies.sweep import SweepConfig
 from steward.policies.triage import TriageConfig
-from steward.release.config import ChangelogConfig, ReleaseNotesConfig, VersionConfig
+from steward.release.config import (
+    ChangelogConfig,
+    PackageConfig,
+    ReleaseNotesConfig,
+    VersionConfig,
+)
 from steward.release.pipeline.config import PipelineConfig
 
 
@@ -51,6 +56,19 @@ class StewardConfig(Section):
     changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
     release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
     release: PipelineConfig = Field(default_factory=PipelineConfig)
+    packages: list[PackageConfig] = Field(
+        default_factory=list,
+        description="a monorepo's packages; empty: the repository is one package",
+    )
+
+    @field_validator("packages")
+    @classmethod
+    def _unique_packages(cls, value: list[PackageConfig]) -> list[PackageConfig]:
+        names = [p.name for p in value]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"package {sorted(dup)[0]!r} is listed twice")
+        return value
 
     @field_validator("labels")
     @classmethod

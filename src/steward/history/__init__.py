@@ -1,4 +1,5 @@
-"""Git history in one streaming pass: tags with dates, commits, and which release each is in."""
+"""Git history: the only package that runs git. Tags, commits in one streaming pass, and
+which release each commit is in."""
 
 from steward.history.git import Commit, Tag, iter_commits, read_tags, remote_url
 from steward.history.releases import UNRELEASED, assign_releases

@@ -1,33 +1,41 @@
-"""Read git with one subprocess per question, parsing its machine format as it streams.
+"""Every git command steward runs, in one place: the only module that starts `git`.
 
-Commits come from a single `git log` whose records are separated by RS (0x1e) and fields by
-NUL, read in chunks: memory stays flat however long the history is, and no commit costs a
-subprocess of its own. Tags come from one `git for-each-ref`.
+Commits come from a single `git log -z` whose records are NUL-separated (a commit message
+cannot hold NUL, so no subject or body can break a record), read in chunks: memory stays
+flat however long the history is, and no commit costs a subprocess of its own. Tags come
+from one `git for-each-ref`; which tags HEAD already contains, from another.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from steward.conventional import Message, parse_message
-from steward.errors import GitError
+from steward.errors import GitError, UsageError
 from steward.history.progress import Progress
 
-_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%s%x00%b%x1e"
+# A leading NUL marks each record's start; `-z` ends the format (and each file name) with
+# NUL. So "", header, [files...], "", header, ... where the header's first six lines are
+# single-line fields and the rest is the body.
+_FORMAT = "%x00%H%n%P%n%an%n%ae%n%aI%n%s%n%b"
 _CHUNK = 1 << 20
+_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
 
 @dataclass(frozen=True, slots=True)
 class Tag:
-    """A tag, peeled to its commit; ``date`` is the tagger date (commit date if lightweight)."""
+    """A tag, peeled to its commit; ``date`` is the tagger date (commit date if lightweight)
+    and ``oid`` the tag's own object id (the commit's for a lightweight tag)."""
 
     name: str
     sha: str
     date: str  # ISO 8601 with offset
+    oid: str = ""
 
 
 @dataclass(slots=True)
@@ -39,10 +47,15 @@ class Commit:
     date: str  # author date, ISO 8601 with offset
     subject: str
     body: str
+    files: tuple[str, ...] = ()
 
     @classmethod
-    def from_record(cls, f: list[str]) -> Commit:
-        return cls(f[0], tuple(f[1].split()), f[2], f[3], f[4], f[5], f[6].strip())
+    def from_header(cls, header: str, files: tuple[str, ...] = ()) -> Commit | None:
+        f = header.split("\n", 6)
+        if len(f) < 6:
+            return None
+        body = f[6].strip() if len(f) == 7 else ""
+        return cls(f[0], tuple(f[1].split()), f[2], f[3], f[4], f[5], body, files)
 
     @property
     def message(self) -> Message:
@@ -56,45 +69,106 @@ class Commit:
         return self.message.footers
 
 
-def _git(repo: Path, *args: str) -> str:
+def _spawn(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
-        )
+        return subprocess.run(args, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
+
+
+def git(
+    root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None
+) -> str:
+    """Run ``git args`` in ``root``; return stdout stripped, raise `GitError` on failure."""
+    proc = _spawn(["git", *args], cwd=root, env={**os.environ, **_ENV, **(env or {})}, input=stdin)
     if proc.returncode != 0:
-        raise GitError(f"git {args[0]} in {repo}: {proc.stderr.strip() or 'failed'}")
+        err = proc.stderr.decode(errors="replace").strip()[-800:]
+        raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {err}")
+    return proc.stdout.decode(errors="replace").strip()
+
+
+def git_bytes(root: Path, *args: str) -> bytes:
+    """``git args`` in ``root`` as raw bytes (archives, blobs)."""
+    proc = _spawn(["git", *args], cwd=root)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()[-800:]
+        raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {err}")
     return proc.stdout
+
+
+def _try(root: Path, *args: str) -> str | None:
+    """``git args`` stdout stripped, or ``None`` when git says no (not an error)."""
+    proc = _spawn(["git", "-C", str(root), *args], env={**os.environ, **_ENV})
+    return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else None
+
+
+def ref_sha(root: Path, ref: str) -> str | None:
+    """The object a local ref points at, or None when it does not exist."""
+    return _try(root, "rev-parse", "--verify", "--quiet", ref) or None
+
+
+def remote_ref(root: Path, remote: str, ref: str) -> str | None:
+    """The object ``ref`` points at on ``remote`` (read with ls-remote), or None."""
+    out = git(root, "ls-remote", remote, ref)
+    for line in out.splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+def remote_get_url(root: Path, remote: str) -> str:
+    """The configured URL of ``remote`` as git has it; ``remote`` itself when unset (a path)."""
+    return _try(root, "remote", "get-url", remote) or remote
 
 
 def ensure_repo(repo: Path) -> None:
     """Fail clearly when ``repo`` is not a git work tree."""
     if not repo.is_dir():
         raise GitError(f"{repo}: no such directory")
-    _git(repo, "rev-parse", "--git-dir")
+    if _try(repo, "rev-parse", "--git-dir") is None:
+        raise GitError(f"{repo}: not a git repository")
 
 
 def head_sha(repo: Path) -> str | None:
     """The commit HEAD points at; ``None`` in a repository with no commits yet."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD^{commit}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.stdout.strip() or None
+    return _try(repo, "rev-parse", "--verify", "-q", "HEAD^{commit}") or None
+
+
+def git_dir(repo: Path) -> Path:
+    """The repository's private directory (`.git`, or a worktree's), for steward's caches."""
+    out = _try(repo, "rev-parse", "--absolute-git-dir")
+    if not out:
+        raise GitError(f"{repo}: not a git repository")
+    return Path(out)
+
+
+def is_shallow(repo: Path) -> bool:
+    """True in a shallow clone (`actions/checkout`'s default `fetch-depth: 1`)."""
+    return _try(repo, "rev-parse", "--is-shallow-repository") == "true"
+
+
+def fetch_history(repo: Path, remote: str = "origin") -> None:
+    """Deepen a shallow clone to the whole history and fetch every tag (``--fetch``)."""
+    if _try(repo, "remote", "get-url", remote) is None:
+        raise UsageError(f"--fetch: {repo} has no remote {remote!r} to fetch the history from")
+    args = ["fetch", "--quiet", "--tags", remote]
+    if is_shallow(repo):
+        args.insert(1, "--unshallow")
+    git(repo, *args)
 
 
 def read_tags(repo: Path) -> list[Tag]:
     """Every tag that points (perhaps through an annotated tag) at a commit."""
-    out = _git(
+    out = _try(
         repo,
         "for-each-ref",
         "refs/tags",
         "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)"
         "%00%(*objectname)%00%(creatordate:iso-strict)",
     )
+    if out is None:
+        raise GitError(f"git for-each-ref in {repo} failed")
     tags: list[Tag] = []
     for line in out.splitlines():
         parts = line.split("\0")
@@ -102,21 +176,28 @@ def read_tags(repo: Path) -> list[Tag]:
             continue
         name, otype, oid, ptype, poid, date = parts
         if otype == "commit":
-            tags.append(Tag(name, oid, date))
+            tags.append(Tag(name, oid, date, oid))
         elif otype == "tag" and ptype == "commit":
-            tags.append(Tag(name, poid, date))
+            tags.append(Tag(name, poid, date, oid))
     return tags
+
+
+def merged_tags(repo: Path, head: str) -> set[str]:
+    """Names of the tags whose commit ``head`` contains (one walk, `for-each-ref --merged`)."""
+    out = _try(repo, "for-each-ref", f"--merged={head}", "--format=%(refname:strip=2)", "refs/tags")
+    if out is None:
+        raise GitError(f"git for-each-ref --merged in {repo} failed")
+    return set(out.splitlines())
+
+
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    proc = _spawn(["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant])
+    return proc.returncode == 0
 
 
 def remote_url(repo: Path, remote: str = "origin") -> str | None:
     """The web URL of ``remote`` (https form of a GitHub SSH or HTTPS remote), if any."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "remote", "get-url", remote],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    url = proc.stdout.strip()
+    url = _try(repo, "remote", "get-url", remote)
     if not url:
         return None
     if url.startswith("git@") and ":" in url:
@@ -128,28 +209,72 @@ def remote_url(repo: Path, remote: str = "origin") -> str | None:
     return url if url.startswith(("https://", "http://")) else None
 
 
-def iter_records(
+def parse_log(chunks: Iterable[bytes]) -> Iterator[Commit]:
+    """Commits from `git log -z` output in `_FORMAT` (with or without `--name-only`),
+    fed in chunks of any size."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    header: str | None = None
+    changed: list[str] = []
+    expect_header = False
+    for chunk in _with_end(chunks):
+        final = not chunk
+        tokens = (pending + decoder.decode(chunk, final=final)).split("\0")
+        pending = "" if final else tokens.pop()
+        for token in tokens:
+            if expect_header:
+                expect_header, header = False, token
+            elif not token:  # a record starts
+                if header is not None:
+                    commit = Commit.from_header(header, tuple(changed))
+                    if commit is not None:
+                        yield commit
+                header, changed, expect_header = None, [], True
+            elif header is not None and (name := token.lstrip("\n")):
+                changed.append(name)
+    if header is not None:
+        commit = Commit.from_header(header, tuple(changed))
+        if commit is not None:
+            yield commit
+
+
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    yield from chunks
+    yield b""
+
+
+def iter_commits(
     repo: Path,
     include: Iterable[str],
     exclude: Iterable[str] = (),
     *,
     topo: bool = False,
+    files: bool = False,
+    no_walk: bool = False,
     progress: Progress | None = None,
-) -> Iterator[list[str]]:
-    """Raw records ``[sha, parents, author name, author e-mail, date, subject, body]``
-    reachable from ``include`` and not from ``exclude``, newest first.
+) -> Iterator[Commit]:
+    """Commits reachable from ``include`` and not from ``exclude``, newest first.
 
-    The cheapest form, for passes over huge histories (see `Commit.from_record`). With
-    ``topo`` every child comes before its parents (what release assignment needs).
-    Revisions go through stdin, so thousands of tags never hit the argument-length limit.
+    With ``topo`` every child comes before its parents (what release assignment needs);
+    with ``files`` each commit carries the paths it changed (`--name-only`; a merge lists
+    none); ``no_walk`` reads just the named commits. Revisions go through stdin, so
+    thousands of tags never hit the argument limit.
     """
     revs = "".join(f"{r}\n" for r in include) + "".join(f"^{r}\n" for r in exclude)
-    args = ["git", "-C", str(repo), "log", "--stdin", f"--format={_FORMAT}", "--no-color"]
+    args = ["git", "-C", str(repo), "log", "--stdin", "-z", f"--format={_FORMAT}", "--no-color"]
     if topo:
         args.append("--topo-order")
+    if files:
+        args += ["--name-only", "--no-renames"]
+    if no_walk:
+        args.append("--no-walk=unsorted")
     try:
         proc = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **_ENV},
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
@@ -160,28 +285,13 @@ def iter_records(
         proc.stdin.close()
     except BrokenPipeError:  # git already failed (e.g. not a repository): reported below
         pass
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
     count = 0
     try:
-        while True:
-            chunk = proc.stdout.read(_CHUNK)
-            if not chunk:
-                break
-            records = (pending + decoder.decode(chunk)).split("\x1e\n")
-            pending = records.pop()
-            for raw in records:
-                fields = raw.split("\0")
-                if len(fields) == 7:
-                    yield fields
-            count += len(records)
+        for commit in parse_log(iter(lambda: proc.stdout.read(_CHUNK), b"")):  # type: ignore[union-attr]
+            yield commit
+            count += 1
             if progress is not None:
                 progress.update(count)
-        tail = (pending + decoder.decode(b"", final=True)).removesuffix("\x1e")
-        if tail.strip():
-            fields = tail.split("\0")
-            if len(fields) == 7:
-                yield fields
     finally:
         proc.stdout.close()
         rc = proc.wait()
@@ -192,16 +302,3 @@ def iter_records(
             progress.done()
     if rc != 0:
         raise GitError(f"git log in {repo}: {err or 'failed'}")
-
-
-def iter_commits(
-    repo: Path,
-    include: Iterable[str],
-    exclude: Iterable[str] = (),
-    *,
-    topo: bool = False,
-    progress: Progress | None = None,
-) -> Iterator[Commit]:
-    """Commits reachable from ``include`` and not from ``exclude``, newest first."""
-    for fields in iter_records(repo, include, exclude, topo=topo, progress=progress):
-        yield Commit.from_record(fields)

@@ -1,60 +1,38 @@
-"""The changelog's data model, built from git in one streaming pass.
+"""The changelog's data model, a pure function of commits and releases.
 
-Releases are the version tags (`git log PREV..TAG` each, see `steward.history.releases`),
-newest first after an Unreleased block. Each release groups its commits into titled sections
-by commit type, in the configured order; unlisted types and excluded subjects are left out;
-non-conforming commits are counted and reported, never fatal. The model is plain data, fed
-to the templates and printed by `--json`.
+`build_changelog(commits, releases, cfg)` takes the commits in topological order (children
+first) and the releases to show (oldest first); each commit goes to the oldest release whose
+tag reaches it (`git log PREV..TAG` for every release at once, see
+`steward.history.releases`), the rest to Unreleased. Each release groups its changes into
+titled sections by type in the configured order (two types with one title share a heading),
+breaking changes of unlisted types in a section of their own, then git-chglog's groups:
+reverts, merged pull requests, and `BREAKING CHANGE` notes. A revert and the commit it
+reverts in the same release cancel out. Non-conforming commits are counted, never fatal.
+The model is plain data, fed to the templates and printed by `--json`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from steward.conventional import parse_message
-from steward.history.git import head_sha, iter_records, remote_url
-from steward.history.progress import Progress
-from steward.history.releases import UNRELEASED, assign_records
-from steward.release.config import ChangelogConfig, VersionConfig
-from steward.release.fastheader import clean_match, fast_header
-from steward.release.version import Release, load_release_tags
+from steward.history.git import Commit
+from steward.history.releases import UNRELEASED, assign_releases
+from steward.patterns import compile_user_patterns
+from steward.release.changes import STANDARD_TYPES, Change, cancel_reverts, changes_of, touches
+from steward.release.config import ChangelogConfig
+from steward.release.tags import Release
 
-_EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
-# The type a conventional subject starts with: lets most commits skip the full parse.
-_TYPE = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)[(!:]")
-
-
-@dataclass(slots=True)
-class Entry:
-    type: str
-    scope: str | None
-    subject: str
-    pr: int | None
-    sha: str
-    breaking: bool
-    authors: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "scope": self.scope,
-            "subject": self.subject,
-            "pr": self.pr,
-            "sha": self.sha,
-            "breaking": self.breaking,
-            "authors": self.authors,
-        }
+Entry = Change  # what a template calls one line of a section
 
 
 @dataclass(slots=True)
 class Section:
     type: str
     title: str
-    entries: list[Entry]
+    entries: list[Change]
 
 
 @dataclass(slots=True)
@@ -67,15 +45,21 @@ class VersionBlock:
     previous_tag: str | None
     sections: list[Section]
     notes: list[str] = field(default_factory=list)  # BREAKING CHANGE notes
+    reverts: list[Change] = field(default_factory=list)
+    merges: list[Change] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": self.version,
+            "tag": self.tag,
             "date": self.date,
             "sections": [
                 {"title": s.title, "entries": [e.to_json() for e in s.entries]}
                 for s in self.sections
             ],
+            "reverts": [r.to_json() for r in self.reverts],
+            "pull_requests": [m.to_json() for m in self.merges],
+            "notes": self.notes,
         }
 
 
@@ -86,7 +70,7 @@ class Changelog:
     nonconforming: list[tuple[str, str]] = field(default_factory=list)
     nonconforming_count: int = 0
     commits: int = 0
-    ignored_tags: list[str] = field(default_factory=list)
+    ignored_tags: list[tuple[str, str]] = field(default_factory=list)
     tagged: bool = True
 
     @property
@@ -101,167 +85,148 @@ class Changelog:
         return {"versions": [v.to_json() for v in self.versions]}
 
 
-class _Collector:
-    """Turns commits into entries, grouped by release rank and type."""
+class Collector:
+    """Turns commits into changes kept per release rank; dismisses most on the subject."""
 
     def __init__(self, cfg: ChangelogConfig) -> None:
         self.cfg = cfg
-        self.exclude = (
-            re.compile("|".join(f"(?:{p})" for p in cfg.exclude)) if cfg.exclude else None
-        )
-        self.sections_map = cfg.sections
-        self.groups: dict[int, dict[str, list[Entry]]] = {}
-        self.buckets: dict[tuple[int, str], list[Entry]] = {}
+        self.exclude = compile_user_patterns(cfg.exclude, "changelog.exclude")
+        self.body_types = STANDARD_TYPES | set(cfg.sections)
+        self.kept: dict[int, list[Change]] = {}
         self.notes: dict[int, list[str]] = {}
         self.nonconforming: list[tuple[str, str]] = []
         self.nonconforming_count = 0
         self.commits = 0
 
-    def add(self, rank: int, rec: list[str]) -> None:
-        """One raw record (see `iter_records`); most are dismissed on the subject alone."""
+    def add(self, rank: int, commit: Commit) -> None:
         self.commits += 1
-        if " " in rec[1]:
-            return  # merge commits: the merged commits speak for themselves
-        subject = rec[5]
-        m = None if rec[6] else clean_match(subject)
-        if m is not None:  # the common case, in one regular expression (see fastheader)
-            ctype = m.group("type").lower()
-            if ctype not in self.sections_map:
-                return
-            if self.exclude is not None and self.exclude.search(subject):
-                return
-            pr = m.group("pr")
-            self.bucket(rank, ctype).append(
-                Entry(
-                    ctype,
-                    m.group("scope"),
-                    m.group("subject"),
-                    int(pr) if pr else None,
-                    rec[0],
-                    m.group("bang") is not None,
-                    [rec[2]],
-                )
-            )
-            return
-        tm = _TYPE.match(subject)
-        if tm is not None and tm.group(1).lower() not in self.sections_map:
-            return  # a type the changelog leaves out: no need to parse further
-        if self.exclude is not None and self.exclude.search(subject):
-            return
-        header = fast_header(subject) if not rec[6] else None
-        co_authors: tuple[str, ...] = ()
-        notes: tuple[str, ...] = ()
-        if header is not None:
-            breaking, pr = header.breaking, header.pr
-        else:
-            msg = parse_message(subject, rec[6])
-            header = msg.header
-            breaking, pr, co_authors, notes = (
-                msg.breaking,
-                msg.pr,
-                msg.co_authors,
-                msg.breaking_notes,
-            )
-            if header is None:
-                if msg.merge:
-                    return
-                if msg.revert_of is None:
-                    self.nonconforming_count += 1
-                    if len(self.nonconforming) < 1000:
-                        self.nonconforming.append((rec[0], subject[:200]))
-                    return
-        if header is None:
-            ctype, scope, text = "revert", None, subject.strip()
-        else:
-            ctype = header.type
-            scope = ",".join(header.scopes) or None
-            text = header.subject
-        if ctype not in self.sections_map:
-            return
-        authors = [rec[2]]
-        for co in co_authors:
-            name = _EMAIL.sub("", co)
-            if name and name not in authors:
-                authors.append(name)
-        self.bucket(rank, ctype).append(Entry(ctype, scope, text, pr, rec[0], breaking, authors))
-        if notes:
-            self.notes.setdefault(rank, []).extend(notes)
+        sections = self.cfg.sections
+        for c in changes_of(commit, body_entries=self.cfg.body_entries, body_types=self.body_types):
+            if c.notes:
+                self.notes.setdefault(rank, []).extend(n or c.subject for n in c.notes)
+            if c.kind == "other":
+                self.nonconforming_count += 1
+                if len(self.nonconforming) < 1000:
+                    self.nonconforming.append((c.sha, c.line[:200]))
+                if not c.breaking:
+                    continue
+            elif c.kind == "commit" and c.type not in sections and not c.breaking:
+                continue
+            line = c.line if not c.extra else f"{c.type}: {c.text}"
+            if self.exclude is not None and self.exclude.search(line):
+                continue
+            self.kept.setdefault(rank, []).append(c)
 
-    def bucket(self, rank: int, ctype: str) -> list[Entry]:
-        key = (rank, ctype)
-        entries = self.buckets.get(key)
-        if entries is None:
-            entries = self.buckets[key] = []
-            self.groups.setdefault(rank, {})[ctype] = entries
-        return entries
+    def block_parts(self, rank: int) -> tuple[list[Section], list[str], list[Change], list[Change]]:
+        # Unreleased work that was reverted is no change at all; a released section keeps
+        # both, as it was published (git-chglog's output does the same).
+        changes = self.kept.get(rank, [])
+        if rank == UNRELEASED:
+            changes = cancel_reverts(changes)
+        by_title: dict[str, list[Change]] = {}
+        breaking: list[Change] = []
+        reverts: list[Change] = []
+        merges: list[Change] = []
+        sections = self.cfg.sections
+        for c in changes:
+            if c.kind == "revert":
+                reverts.append(c)
+            elif c.kind == "merge":
+                merges.append(c)
+            elif c.type in sections:
+                by_title.setdefault(sections[c.type], []).append(c)
+            else:  # breaking, of a type with no section of its own
+                breaking.append(c)
+        out: list[Section] = []
+        if breaking:
+            out.append(Section("breaking", self.cfg.breaking_title, _by_scope(breaking)))
+        seen: set[str] = set()
+        for ctype, title in sections.items():
+            if title in by_title and title not in seen:
+                seen.add(title)
+                out.append(Section(ctype, title, _by_scope(by_title[title])))
+        return out, self.notes.get(rank, []), reverts, merges
 
-    def sections(self, rank: int) -> list[Section]:
-        by_type = self.groups.get(rank, {})
-        out = []
-        for ctype, title in self.cfg.sections.items():
-            entries = by_type.get(ctype)
-            if entries:
-                # git-chglog's default order: by scope (none first), stable within a scope.
-                entries.sort(key=lambda e: e.scope or "")
-                out.append(Section(ctype, title, entries))
-        return out
+
+def _by_scope(entries: list[Change]) -> list[Change]:
+    # git-chglog's default order: by scope (none first), stable within a scope.
+    return sorted(entries, key=lambda e: e.scope or "")
 
 
 def build_changelog(
-    repo: Path,
+    commits: Iterable[Commit],
+    releases: Sequence[Release],
     cfg: ChangelogConfig,
-    vcfg: VersionConfig,
     *,
+    repository_url: str | None = None,
+    ignored_tags: Sequence[tuple[str, str]] = (),
     unreleased_only: bool = False,
-    progress: Progress | None = None,
+    paths: Sequence[str] = (),
 ) -> Changelog:
-    """Read the history once and group it into releases and sections."""
-    tags = load_release_tags(repo, vcfg)
-    releases: list[Release] = tags.releases if cfg.include_prereleases else tags.finals
+    """Group ``commits`` (topological order) into ``releases`` (oldest first) and sections;
+    with ``paths`` (a monorepo package), only commits touching them are read."""
     ranks: dict[str, int] = {}
     for i, rel in enumerate(releases):
         ranks.setdefault(rel.tag.sha, i)
-    head = head_sha(repo)
-    collector = _Collector(cfg)
-    stream: Iterable[tuple[int, list[str]]]
-    if unreleased_only:
-        records = iter_records(repo, [head], list(ranks), progress=progress) if head else ()
-        stream = ((UNRELEASED, rec) for rec in records)
-    else:
-        stream = assign_records(repo, ranks, head, progress=progress)
-    for rank, commit in stream:
-        collector.add(rank, commit)
-
+    collector = Collector(cfg)
+    for rank, commit in assign_releases(commits, ranks):
+        if not paths or touches(commit, paths):
+            collector.add(rank, commit)
+    sections, notes, reverts, merges = collector.block_parts(UNRELEASED)
     versions = [
         VersionBlock(
             None,
             None,
             None,
             releases[-1].tag.name if releases else None,
-            collector.sections(UNRELEASED),
-            collector.notes.get(UNRELEASED, []),
+            sections,
+            notes,
+            reverts,
+            merges,
         )
     ]
     if not unreleased_only:
         for i in range(len(releases) - 1, -1, -1):
             rel = releases[i]
+            sections, notes, reverts, merges = collector.block_parts(i)
             versions.append(
                 VersionBlock(
                     version=str(rel.version),
                     tag=rel.tag.name,
                     date=rel.tag.date[:10],
                     previous_tag=releases[i - 1].tag.name if i > 0 else None,
-                    sections=collector.sections(i),
-                    notes=collector.notes.get(i, []),
+                    sections=sections,
+                    notes=notes,
+                    reverts=reverts,
+                    merges=merges,
                 )
             )
-    url = cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo)
     return Changelog(
         versions=versions,
-        repository_url=url,
+        repository_url=repository_url,
         nonconforming=collector.nonconforming,
         nonconforming_count=collector.nonconforming_count,
         commits=collector.commits,
-        ignored_tags=tags.ignored,
+        ignored_tags=list(ignored_tags),
         tagged=bool(releases),
     )
+
+
+_ISSUE_REF = re.compile(r"#([0-9]{1,9})")
+_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))")
+
+
+def linker(repository_url: str | None) -> Callable[[str], str]:
+    """``linkify(text)`` for templates: `#123` becomes a link to the issue or PR and `@login`
+    to the profile, as in git-chglog's output on GitHub; text stays as is without a URL."""
+    if not repository_url:
+        return lambda text: text
+    base = repository_url.rstrip("/")
+    host = base.split("/", 3)
+    profile = "/".join(host[:3]) if len(host) >= 3 else "https://github.com"
+
+    def linkify(text: str) -> str:
+        text = _ISSUE_REF.sub(lambda m: f"[#{m.group(1)}]({base}/issues/{m.group(1)})", text)
+        return _MENTION.sub(lambda m: f"[@{m.group(1)}]({profile}/{m.group(1)})", text)
+
+    return linkify

@@ -6,7 +6,6 @@ its CHANGELOG, and its release-drafter categories and template.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -28,6 +27,14 @@ class VersionConfig(Section):
         default_factory=lambda: ["ci", "test", "tests", "style"],
         description="commit types that release nothing; every other commit bumps the patch",
     )
+    ignore_tags: list[str] = Field(
+        default_factory=list,
+        description="regular expressions (RE2, linear-time); matching tags are never releases "
+        "(dead branches, experiments)",
+    )
+    nonconventional: Literal["none", "patch"] = Field(
+        "none", description="what a commit that is not a conventional commit releases"
+    )
     initial_version: str = Field("0.1.0", description="first release when there is no tag")
     pyproject: str = Field("pyproject.toml", description="where [project].version lives")
     version_file: str | None = Field(
@@ -40,6 +47,23 @@ class VersionConfig(Section):
         if v.count("{version}") != 1:
             raise ValueError("tag_pattern must contain {version} exactly once")
         return v
+
+    @field_validator("ignore_tags")
+    @classmethod
+    def _ignore_compiles(cls, v: list[str]) -> list[str]:
+        return _linear_patterns(v, "version.ignore_tags")
+
+    def version_paths(self) -> frozenset[str]:
+        """Where steward writes the version: a commit touching only these is a release bump."""
+        return frozenset(p for p in (self.pyproject, self.version_file) if p)
+
+
+def _linear_patterns(patterns: list[str], what: str) -> list[str]:
+    """Reject at load time a pattern that does not compile or could backtrack."""
+    from steward.patterns import compile_user_patterns
+
+    compile_user_patterns(patterns, what)
+    return patterns
 
 
 def _powertools_sections() -> dict[str, str]:
@@ -61,8 +85,24 @@ class ChangelogConfig(Section):
         description="ordered map of commit type -> section title; unlisted types are left out",
     )
     exclude: list[str] = Field(
-        default_factory=lambda: [r"^chore\(release\)", r"^chore: ?(?:release|bump version)"],
-        description="regular expressions; commits whose subject matches one are left out",
+        # The Powertools template drops these subjects (after the type and scope).
+        # Release commits (`chore(release): v1.2.0`) are noise in a changelog too.
+        default_factory=lambda: [
+            r"^chore\(release\)",
+            r"^[A-Za-z0-9_-]+(?:\([^()]*\))?!?: (?:changelog rebuild|layer docs update|"
+            r"bump version to)",
+        ],
+        description="regular expressions (RE2, linear-time); commits whose subject line "
+        "matches one are left out",
+    )
+    body_entries: bool = Field(
+        False,
+        description="conventional lines in a commit body (a squash merge's `* fix: ...` list) "
+        "become entries of their own and count for the version; `steward init` turns it on",
+    )
+    breaking_title: str = Field(
+        "Breaking Changes",
+        description="section for breaking changes whose type has no section of its own",
     )
     template: str = Field(
         "github",
@@ -79,12 +119,53 @@ class ChangelogConfig(Section):
     @field_validator("exclude")
     @classmethod
     def _compiles(cls, v: list[str]) -> list[str]:
-        for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+        return _linear_patterns(v, "changelog.exclude")
+
+
+class PackageConfig(Section):
+    """One package of a monorepo: its own paths, tags, version file and changelog."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    paths: list[str] = Field(min_length=1, description="directories or files of the package")
+    tag_pattern: str = Field(
+        "{name}-v{version}", description="its release tags; {name} is the package's name"
+    )
+    version_file: str = Field(
+        "{path}/pyproject.toml",
+        description='a pyproject.toml, or a file with `__version__ = "..."`; {path} is its '
+        "first path",
+    )
+    changelog: str = Field("{path}/CHANGELOG.md", description="the file --output writes")
+
+    @field_validator("tag_pattern")
+    @classmethod
+    def _one_placeholder(cls, v: str) -> str:
+        if v.count("{version}") != 1:
+            raise ValueError("tag_pattern must contain {version} exactly once")
         return v
+
+    @field_validator("paths")
+    @classmethod
+    def _relative(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if p.startswith("/") or ".." in p.split("/"):
+                raise ValueError(f"path {p!r} must be relative to the repository, without ..")
+        return [p.rstrip("/") or "." for p in v]
+
+    def _fill(self, text: str) -> str:
+        return text.replace("{name}", self.name).replace("{path}", self.paths[0])
+
+    def tags(self) -> str:
+        return self._fill(self.tag_pattern)
+
+    def version_settings(self) -> dict[str, str | None]:
+        path = self._fill(self.version_file)
+        if path.endswith(".toml"):
+            return {"pyproject": path, "version_file": None}
+        return {"version_file": path}
+
+    def changelog_file(self) -> str:
+        return self._fill(self.changelog)
 
 
 class Category(Section):

@@ -18,7 +18,8 @@ from typing import Any
 from packaging.version import Version
 
 from steward.release.config import ReleaseNotesConfig, VersionConfig
-from steward.release.version import Level, TagScheme, plan_next
+from steward.release.tags import TagScheme
+from steward.release.version import Level, breaking_level, plan_next
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +154,8 @@ def draft_notes(
     cats = categorize(pulls, cfg)
     kept = [p for c in cats for p in c.pulls]
     level = level_from_labels(kept, cfg)
-    if (
-        level == "major"
-        and base is not None
-        and base.major == 0
-        and (vcfg.breaking_before_1 == "minor")
-    ):
-        level = "minor"
+    if level == "major":
+        level = breaking_level(base, vcfg)
     nxt = plan_next(base, level, existing, initial=initial or Version(vcfg.initial_version))
     tag = TagScheme(vcfg.tag_pattern).format(nxt.version)
     changes = (

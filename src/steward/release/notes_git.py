@@ -9,10 +9,10 @@ co-authors from `Co-authored-by:` trailers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
 
-from steward.history.git import Commit, head_sha, iter_commits
+from steward.history.git import Commit
+from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
 
 _NOREPLY = re.compile(
@@ -20,6 +20,10 @@ _NOREPLY = re.compile(
 )
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")
+
+
+def commits_by_sha(commits: Iterable[Commit], keep: set[str]) -> Iterator[Commit]:
+    return (c for c in commits if c.sha in keep)
 
 
 def login_for(name: str, email: str) -> str:
@@ -57,17 +61,18 @@ def pull_from_commit(
     )
 
 
-def pulls_from_git(
-    repo: Path,
-    exclude_tips: list[str],
-    types: Mapping[str, str | None],
-    breaking_label: str,
+def pulls_from_commits(
+    commits: Iterable[Commit], types: Mapping[str, str | None], breaking_label: str
 ) -> Iterator[PullRequest]:
-    """Pulls for the commits HEAD reaches and no ``exclude_tips`` does, newest first."""
-    head = head_sha(repo)
-    if head is None:
-        return
-    for commit in iter_commits(repo, [head], exclude_tips):
+    """Pulls for ``commits`` (newest first), a squashed revert and what it reverts cancelled,
+    each PR once."""
+    kept = cancel_reverts([c for commit in commits for c in changes_of(commit)])
+    keep = {c.sha for c in kept}
+    seen: set[int] = set()
+    for commit in commits_by_sha(commits, keep):
         pr = pull_from_commit(commit, types, breaking_label)
-        if pr is not None:
-            yield pr
+        if pr is None or (pr.number is not None and pr.number in seen):
+            continue
+        if pr.number is not None:
+            seen.add(pr.number)
+        yield pr

@@ -15,7 +15,7 @@ from typing import Any
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.forge.client import GitHubClient, path
 from steward.release.notes import Notes, PullRequest
-from steward.release.version import TagScheme
+from steward.release.tags import TagScheme
 
 SEARCH_CAP = 1000  # the search API returns at most 1,000 results per query
 

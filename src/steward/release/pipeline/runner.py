@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
+from steward.history.git import git
 from steward.release.pipeline import state as st
 from steward.release.pipeline.config import STAGES
 from steward.release.pipeline.context import Context
-from steward.release.pipeline.gitops import git
 from steward.release.pipeline.report import gantt, timings_table
 from steward.release.pipeline.stages import Stage, all_stages
 from steward.release.pipeline.versioning import normalize

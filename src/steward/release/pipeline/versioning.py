@@ -8,7 +8,7 @@ from packaging.version import Version
 
 from steward.errors import UsageError
 from steward.release.config import VersionConfig
-from steward.release.version import normalize as _normalize
+from steward.release.tags import normalize as _normalize
 from steward.release.version_file import write_version
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from steward.errors import ReleaseError
+from steward.history.git import remote_get_url as remote_url
 from steward.release.pipeline import archive, dsse, provenance
 from steward.release.pipeline.context import Context
-from steward.release.pipeline.gitops import remote_url
 from steward.release.pipeline.stages.build import DIST, artifact_hashes
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import StageRecord

@@ -10,9 +10,9 @@ import io
 import shutil
 import tarfile
 
+from steward.history.git import git_bytes
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
-from steward.release.pipeline.gitops import git_bytes
 from steward.release.pipeline.state import StageRecord
 from steward.release.pipeline.versioning import bump
 

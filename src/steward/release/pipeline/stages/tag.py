@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 
 from steward.errors import ReleaseError
+from steward.history.git import git, ref_sha, remote_ref
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
-from steward.release.pipeline.gitops import git, ref_sha, remote_ref
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import StageRecord
 

@@ -1,0 +1,58 @@
+"""What `version`, `changelog` and `release notes` share: the history they may trust, the
+package they look at, and the one notice about tags that are not releases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from steward.config.model import StewardConfig
+from steward.errors import UsageError
+from steward.release.repository import Scope
+from steward.release.tags import Line
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+fetch_option = click.option(
+    "--fetch",
+    is_flag=True,
+    help="Deepen a shallow clone and fetch all tags first (git fetch --unshallow --tags). "
+    "Without it a shallow clone is refused: its history is incomplete.",
+)
+package_option = click.option(
+    "--package",
+    "package",
+    metavar="NAME",
+    help="A monorepo package from `packages:` in the config: only commits touching its "
+    "paths, its own tags and files.",
+)
+
+
+def scope_for(config: StewardConfig, package: str | None) -> Scope:
+    """The whole repository, or one configured package."""
+    if package is None:
+        return Scope(config.version, config.changelog)
+    for p in config.packages:
+        if p.name == package:
+            return package_scope(config, p.name)
+    known = ", ".join(p.name for p in config.packages) or "none configured"
+    raise UsageError(f"--package {package}: no such package in the config ({known})")
+
+
+def package_scope(config: StewardConfig, name: str) -> Scope:
+    p = next(p for p in config.packages if p.name == name)
+    vcfg = config.version.model_copy(update={"tag_pattern": p.tags(), **p.version_settings()})
+    ccfg = config.changelog.model_copy(update={"output": p.changelog_file()})
+    return Scope(vcfg, ccfg, tag_pattern=p.tags(), paths=tuple(p.paths), name=p.name)
+
+
+def tag_notice(line: Line) -> None:
+    """Say once, on stderr, which tags are not releases and why."""
+    ignored = line.tags.ignored
+    if not ignored:
+        return
+    shown = "; ".join(f"{name} ({why})" for name, why in ignored[:5])
+    more = f"; and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+    click.echo(f"note: {len(ignored)} tag(s) are not releases: {shown}{more}", err=True)

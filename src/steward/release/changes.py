@@ -1,0 +1,186 @@
+"""What a commit means for a release: one reading shared by changelog, version and notes.
+
+A commit becomes zero or more `Change`s: its conventional header (merge commits included,
+when their subject is conventional), GitHub's `Revert "..."` (a revert), a `Merge pull
+request #N from ...` (a merged PR), or a non-conventional commit; with `body_entries`, every
+conventional line of its body (a squash merge's `* fix(api): ...` list) is a change of its
+own. A revert and the commit it reverts inside one range cancel out (`cancel_reverts`), so
+the changelog and the next version agree on what a range holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from steward.conventional import Header, body_headers, clean_match, header_of_match, parse_message
+from steward.history.git import Commit
+
+Kind = Literal["commit", "revert", "merge", "other"]
+
+# Types a body line may carry to count as an entry (besides the configured ones).
+STANDARD_TYPES = frozenset(
+    {"feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert"}
+)
+_EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
+_PR_MERGE = re.compile(r"Merge pull request #[0-9]{1,9} from ")
+
+
+@dataclass(slots=True)
+class Change:
+    """One entry-to-be. ``type`` is None for a revert, a merged PR or a non-conventional
+    commit; ``line`` is the commit's subject line as written (what a revert names)."""
+
+    kind: Kind
+    type: str | None
+    scope: str | None
+    subject: str
+    text: str
+    pr: int | None
+    sha: str
+    breaking: bool
+    authors: list[str]
+    line: str
+    notes: tuple[str, ...] = ()
+    reverts: str | None = None  # kind "revert": the reverted subject line
+    reverts_sha: str | None = None
+    extra: bool = False  # from the body, not the subject
+    files: tuple[str, ...] = field(default=(), repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "type": self.type,
+            "scope": self.scope,
+            "subject": self.subject,
+            "pr": self.pr,
+            "sha": self.sha,
+            "breaking": self.breaking,
+            "notes": list(self.notes),
+            "authors": self.authors,
+        }
+
+
+def _from_header(commit: Commit, h: Header, **kw: Any) -> Change:
+    return Change(
+        "commit",
+        h.type,
+        ",".join(h.scopes) or None,
+        h.subject,
+        h.text or h.subject,
+        h.pr,
+        commit.sha,
+        h.breaking,
+        [commit.author_name],
+        commit.subject,
+        **kw,
+    )
+
+
+def changes_of(
+    commit: Commit, *, body_entries: bool = False, body_types: Container[str] = STANDARD_TYPES
+) -> list[Change]:
+    """Every change ``commit`` stands for (see the module docstring)."""
+    subject = commit.subject
+    if not commit.body:
+        m = clean_match(subject)
+        if m is not None:  # the common case, in one regular expression
+            return [_from_header(commit, header_of_match(m))]
+    msg = parse_message(subject, commit.body)
+    authors = [commit.author_name]
+    for co in msg.co_authors:
+        name = _EMAIL.sub("", co)
+        if name and name not in authors:
+            authors.append(name)
+    header = msg.header
+    if msg.revert_of is not None and (header is None or header.type != "revert"):
+        return [
+            Change(
+                "revert",
+                None,
+                None,
+                msg.revert_of,
+                msg.revert_of,
+                msg.pr,
+                commit.sha,
+                msg.breaking,
+                authors,
+                subject,
+                msg.breaking_notes,
+                reverts=msg.revert_of,
+                reverts_sha=msg.reverted_sha,
+            )
+        ]
+    if header is None:
+        kind: Kind = "merge" if _PR_MERGE.match(subject) else "other"
+        if msg.merge and kind == "other":
+            return []  # `Merge branch ...`: the merged commits speak for themselves
+        return [
+            Change(
+                kind,
+                None,
+                None,
+                subject,
+                subject,
+                msg.pr,
+                commit.sha,
+                msg.breaking,
+                authors,
+                subject,
+                msg.breaking_notes,
+            )
+        ]
+    main = _from_header(commit, header, notes=msg.breaking_notes)
+    main.breaking = msg.breaking
+    main.authors = authors
+    if header.type == "revert":
+        main.reverts, main.reverts_sha = msg.revert_of, msg.reverted_sha
+    out = [main]
+    if body_entries:
+        for h in body_headers(commit.body, body_types):
+            if h.type == header.type and h.subject == header.subject:
+                continue
+            extra = _from_header(commit, h, extra=True)
+            extra.pr = h.pr or header.pr
+            extra.authors = authors
+            out.append(extra)
+    return out
+
+
+def touches(commit: Commit, paths: Sequence[str]) -> bool:
+    """Whether ``commit`` changed a file under one of ``paths`` (a monorepo package's
+    directories or files); every commit does when ``paths`` is empty."""
+    if not paths:
+        return True
+    prefixes = tuple(p.rstrip("/") + "/" for p in paths)
+    return any(f in paths or f.startswith(prefixes) for f in commit.files)
+
+
+def cancel_reverts(changes: Sequence[Change]) -> list[Change]:
+    """``changes`` (newest first) without each revert and the commit it reverts when both
+    are here: matched by the reverted commit's sha when the message names it, else by its
+    subject line. A revert of a revert cancels that revert, so the original stays."""
+    by_line: dict[str, list[int]] = {}
+    by_sha: dict[str, list[int]] = {}
+    for i, c in enumerate(changes):
+        by_line.setdefault(c.line, []).append(i)
+        by_sha.setdefault(c.sha, []).append(i)
+    gone: set[int] = set()
+    for i, c in enumerate(changes):
+        if i in gone or c.extra or (c.reverts is None and c.reverts_sha is None):
+            continue
+        targets: list[int] = []
+        if c.reverts_sha:
+            targets = next((ix for sha, ix in by_sha.items() if sha.startswith(c.reverts_sha)), [])
+        if not targets and c.reverts is not None:
+            older = [j for j in by_line.get(c.reverts, []) if j > i and j not in gone]
+            if older:
+                sha = changes[older[0]].sha
+                targets = by_sha[sha]
+        targets = [j for j in targets if j > i and j not in gone]
+        if targets:
+            gone.update(targets)
+            gone.update(by_sha[c.sha])
+    return [c for i, c in enumerate(changes) if i not in gone]

@@ -1,0 +1,171 @@
+"""Release intelligence on a real repository: reads git (through `steward.history`) and
+feeds the pure functions of `tags`, `changelog`, `version` and `notes`.
+
+Nothing is computed from a partial history: a shallow clone (GitHub Actions' default
+`fetch-depth: 1`) is refused with one line that says what to do, unless the caller asks to
+deepen it (`--fetch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import Version
+
+from steward.errors import UsageError
+from steward.history.git import (
+    Commit,
+    ensure_repo,
+    fetch_history,
+    head_sha,
+    is_shallow,
+    iter_commits,
+    read_tags,
+    remote_url,
+)
+from steward.history.lines import tags_on_line
+from steward.history.progress import Progress
+from steward.release.changelog import Changelog, build_changelog
+from steward.release.changes import STANDARD_TYPES, Change, changes_of, touches
+from steward.release.config import ChangelogConfig, VersionConfig
+from steward.release.tags import Line, Release, classify_tags, select_line
+from steward.release.version import NextVersion, Phase, next_version
+
+SHALLOW_HINT = (
+    "{repo} is a shallow clone: its history and tags are incomplete, so versions and "
+    "changelogs computed from it would be wrong. Run with --fetch to deepen it, or check "
+    "out with `fetch-depth: 0` (actions/checkout)."
+)
+
+
+def require_complete(repo: Path, *, fetch: bool = False) -> None:
+    """Refuse a shallow clone (exit 2), or deepen it and fetch tags when ``fetch``."""
+    ensure_repo(repo)
+    if fetch:
+        fetch_history(repo)
+    elif is_shallow(repo):
+        raise UsageError(SHALLOW_HINT.format(repo=repo))
+
+
+@dataclass(slots=True)
+class Scope:
+    """What one package (or the whole repository) releases: tags and paths."""
+
+    version: VersionConfig
+    changelog: ChangelogConfig
+    tag_pattern: str | None = None  # None: version.tag_pattern, every other tag reported
+    paths: tuple[str, ...] = ()  # empty: every commit counts
+    name: str | None = None
+
+    def version_paths(self) -> frozenset[str]:
+        return self.version.version_paths()
+
+
+def read_line(repo: Path, scope: Scope) -> Line:
+    """The release tags of ``scope`` as seen from HEAD (see `steward.release.tags.Line`)."""
+    tags = classify_tags(read_tags(repo), scope.version, scope.tag_pattern)
+    head = head_sha(repo)
+    on_line: set[str] = set()
+    if head is not None and tags.releases:
+        on_line = tags_on_line(repo, head, [r.tag for r in tags.releases], scope.version_paths())
+    return select_line(tags, on_line)
+
+
+def _commits(
+    repo: Path,
+    include: list[str],
+    exclude: list[str],
+    scope: Scope,
+    *,
+    topo: bool,
+    progress: Progress | None = None,
+) -> Iterator[Commit]:
+    """Every commit in range, with the files it changed when ``scope`` is a package: release
+    ranks need every commit's parent links, so paths filter after assignment, not in git."""
+    if not include:
+        return iter(())
+    return iter_commits(
+        repo, include, exclude, topo=topo, files=bool(scope.paths), progress=progress
+    )
+
+
+def changelog(
+    repo: Path,
+    scope: Scope,
+    *,
+    line: Line | None = None,
+    unreleased_only: bool = False,
+    progress: Progress | None = None,
+) -> Changelog:
+    """The changelog of HEAD's line: its releases, older releases of other lines, and
+    Unreleased."""
+    line = line or read_line(repo, scope)
+    cfg = scope.changelog
+    releases: list[Release] = list(line.shown)
+    if not cfg.include_prereleases:
+        releases = [r for r in releases if not r.version.is_prerelease]
+    head = head_sha(repo)
+    tips = [r.tag.sha for r in releases]
+    if unreleased_only:
+        include, exclude = ([head] if head else []), tips
+    else:
+        include, exclude = [*tips, *([head] if head else [])], []
+    data = build_changelog(
+        _commits(repo, include, exclude, scope, topo=True, progress=progress),
+        [] if unreleased_only else releases,
+        cfg,
+        repository_url=cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo),
+        ignored_tags=line.tags.ignored,
+        unreleased_only=unreleased_only,
+        paths=scope.paths,
+    )
+    data.tagged = bool(releases)
+    return data
+
+
+def commits_since(repo: Path, scope: Scope, exclude: list[str]) -> Iterator[Commit]:
+    """The commits HEAD has and no ``exclude`` tip has, in ``scope``'s paths, newest first."""
+    head = head_sha(repo)
+    if head is None:
+        return
+    for commit in _commits(repo, [head], exclude, scope, topo=False):
+        if touches(commit, scope.paths):
+            yield commit
+
+
+def final_tips(line: Line) -> list[str]:
+    """What is already released: every shown final release (pre-releases fold in)."""
+    return [r.tag.sha for r in line.shown if not r.version.is_prerelease]
+
+
+def unreleased_changes(repo: Path, scope: Scope, line: Line) -> list[Change]:
+    """The changes HEAD has that no shown final release has."""
+    cfg = scope.changelog
+    types = STANDARD_TYPES | set(cfg.sections) | set(scope.version.minor_types)
+    out: list[Change] = []
+    for commit in commits_since(repo, scope, final_tips(line)):
+        out.extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
+    return out
+
+
+def next_version_of(
+    repo: Path,
+    scope: Scope,
+    *,
+    line: Line | None = None,
+    prerelease: Phase | None = None,
+    initial: Version | None = None,
+) -> NextVersion:
+    """The next version of HEAD's line (see `steward.release.version.next_version`)."""
+    line = line or read_line(repo, scope)
+    base = line.current_final
+    return next_version(
+        base.version if base else None,
+        unreleased_changes(repo, scope, line),
+        line.versions,
+        scope.version,
+        prerelease=prerelease,
+        initial=initial,
+    )
