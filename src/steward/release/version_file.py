@@ -1,6 +1,8 @@
 """Where a project keeps its version: `[project].version`, `[tool.poetry].version`, or a
-configured file with `__version__ = "..."`. Writes keep formatting and comments (tomlkit) and
-touch nothing when the version is already the one asked for.
+configured file with `__version__ = "..."`. Writes keep formatting and comments (tomlkit),
+the file's line endings (CRLF stays CRLF: nothing is translated) and a UTF-8 BOM, replace
+the file atomically with its permissions (`steward.fsutil`), and touch nothing when the
+version is already the one asked for.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from steward.errors import ConfigError
+from steward.fsutil import atomic_write_text
 from steward.release.config import VersionConfig
 
 _DUNDER = re.compile(
@@ -20,20 +23,34 @@ _DUNDER = re.compile(
 )
 
 
-def _read_text(path: Path) -> str:
+_BOM = "\ufeff"
+
+
+def _read_raw(path: Path) -> str:
+    """The file's text as stored: no newline translation, BOM included."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("version file not found", path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
 
 
-def _toml(path: Path) -> tomlkit.TOMLDocument:
+def _read_text(path: Path) -> str:
+    """The text without its BOM (which tomlkit and the `__version__` search would trip on)."""
+    text = _read_raw(path)
+    return text[1:] if text.startswith(_BOM) else text
+
+
+def _parse(text: str, path: Path) -> tomlkit.TOMLDocument:
     try:
-        return tomlkit.parse(_read_text(path))
+        return tomlkit.parse(text)
     except TOMLKitError as exc:
         raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from None
+
+
+def _toml(path: Path) -> tomlkit.TOMLDocument:
+    return _parse(_read_text(path), path)
 
 
 def _table(doc: Any, path: Path) -> tuple[Any, str]:
@@ -70,20 +87,21 @@ def write_version(root: Path, version: str, cfg: VersionConfig) -> Path:
     """Set the declared version to ``version``; returns the file. Idempotent: when the
     version is already ``version`` the file is not rewritten."""
     path = version_path(root, cfg)
+    raw = _read_raw(path)
+    bom = _BOM if raw.startswith(_BOM) else ""
+    text = raw[len(bom) :]
     if cfg.version_file:
-        text = _read_text(path)
         m = _DUNDER.search(text)
         if m is None:
             raise ConfigError('no `__version__ = "..."` line', path=str(path))
         new = text[: m.start("v")] + version + text[m.end("v") :]
     else:
-        text = _read_text(path)
-        doc = _toml(path)
+        doc = _parse(text, path)
         table, _ = _table(doc, path)
         if str(table["version"]) == version:
             return path
         table["version"] = version
-        new = tomlkit.dumps(doc)
+        new = tomlkit.dumps(doc)  # tomlkit keeps each line's own ending
     if new != text:
-        path.write_text(new, encoding="utf-8")
+        atomic_write_text(path, bom + new, root=root, newline="")
     return path
