@@ -10,7 +10,7 @@ import click
 from packaging.version import Version
 
 from steward.cli.common import config_option, github_client, json_option, repo_name, resolve_config
-from steward.cli.intel import fetch_option, scope_for, tag_notice
+from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import ConfigError, UsageError
@@ -68,6 +68,7 @@ def release() -> None:
     is_flag=True,
     help="Create or update the one draft release on GitHub with these notes.",
 )
+@package_option
 @fetch_option
 @click.option("--dry-run", is_flag=True, help="With --publish: say what would change only.")
 @json_option
@@ -78,6 +79,7 @@ def notes(  # noqa: PLR0917 (click passes options positionally)
     since: str | None,
     from_git: bool,
     publish: bool,
+    package: str | None,
     fetch: bool,
     dry_run: bool,
     as_json: bool,
@@ -102,11 +104,13 @@ def notes(  # noqa: PLR0917 (click passes options positionally)
     if publish and not has_token:
         raise UsageError("--publish needs GITHUB_TOKEN (or run without --publish)")
     offline = from_git or not has_token
+    if package is not None and not offline:
+        raise UsageError("--package reads the package's commits from git: add --from-git")
     published: str | None = None
     if offline:
         if not from_git:
             click.echo("note: no GITHUB_TOKEN: building the notes from git history", err=True)
-        result = _from_git(workdir, since, config, fetch)
+        result = _from_git(workdir, since, config, fetch, package)
     if publish or not offline:
         name = _repo(repo, workdir)
         with github_client() as client:
@@ -138,10 +142,12 @@ def _repo(explicit: str | None, workdir: Path) -> str:
     return repo_name(None)
 
 
-def _from_git(workdir: Path, since: str | None, config: StewardConfig, fetch: bool) -> Notes:
+def _from_git(
+    workdir: Path, since: str | None, config: StewardConfig, fetch: bool, package: str | None
+) -> Notes:
     repository.require_complete(workdir, fetch=fetch)
-    vcfg = config.version
-    scope = scope_for(config, None)
+    scope = scope_for(config, package)
+    vcfg = scope.version
     line = repository.read_line(workdir, scope)
     tag_notice(line)
     if since is not None:
