@@ -34,6 +34,8 @@ import re2
 
 # RE2's own limit on a compiled program; a pattern over it is refused, not slow.
 _MAX_MEM = 8 << 20
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_SPAN = (-1, -1)
 
 
 class PatternMatch(Protocol):
@@ -77,6 +79,15 @@ class UserPattern:
     def __init__(self, pattern: str, regexp: Any) -> None:
         self.pattern = pattern
         self._regexp = regexp
+
+    def matches(self, text: str) -> bool:
+        """Whether the pattern occurs in ``text``: `search` without building a match object
+        (one call into RE2; the hot path of a changelog over a long history)."""
+        if self._regexp is None:
+            return False
+        raw = text.encode("utf-8")
+        spans = self._regexp._regexp.Match(_UNANCHORED, raw, 0, len(raw))
+        return bool(spans[0] != _NO_SPAN)
 
     def search(self, text: str) -> PatternMatch | None:
         if self._regexp is None:

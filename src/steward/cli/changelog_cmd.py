@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
 from steward.cli.common import config_option, git_repo_option, resolve_config
 from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
-from steward.cli.main import echo_json
 from steward.errors import UsageError
 from steward.history.progress import Progress
 from steward.release import repository
-from steward.release.changelog import Changelog, linker
+from steward.release.changelog import Changelog
 from steward.release.changelog_file import update_changelog
-from steward.release.render import load_template, render
+from steward.release.render import load_template, render, render_chunks
 
 
 @click.command()
@@ -86,16 +87,28 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     )
     _notices(data)
     if as_json:
-        echo_json(data.to_json())
+        _write_json(data)
         return
     assert tmpl is not None
-    text = render(data, tmpl, extra={"linkify": linker(data.repository_url)})
     if output is None:
-        click.echo(text, nl=False)
+        for chunk in render_chunks(data, tmpl):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
         return
+    text = render(data, tmpl)
     outcome = update_changelog(output, text, _names(data), root=repo, force=force, dry_run=dry_run)
     path = output if output.is_absolute() else repo / output
     click.echo(f"{path}: {outcome}", err=True)
+
+
+def _write_json(data: Changelog) -> None:
+    """`{"versions": [...]}`, one release a line: a long history is never one big string."""
+    out = sys.stdout
+    out.write('{"versions": [\n')
+    for i, block in enumerate(data.versions):
+        out.write((",\n" if i else "") + json.dumps(block.to_json(), ensure_ascii=False))
+    out.write("\n]}\n")
+    out.flush()
 
 
 def _names(data: Changelog) -> dict[str, str]:

@@ -11,8 +11,15 @@ from steward.cli.common import config_option, git_repo_option, json_option, reso
 from steward.cli.intel import fetch_option, package_option, package_scope, scope_for, tag_notice
 from steward.cli.main import echo_json
 from steward.errors import ConfigError, UsageError
+from steward.history.git import read_tags
 from steward.release.config import VersionConfig
-from steward.release.repository import Scope, next_version_of, read_line, require_complete
+from steward.release.repository import (
+    Scope,
+    next_version_of,
+    read_line,
+    require_complete,
+    unreleased_by_scope,
+)
 from steward.release.tags import TagScheme, normalize
 from steward.release.version import NextVersion, Phase
 from steward.release.version_file import read_version, write_version
@@ -160,10 +167,12 @@ def _next(repo: Path, scope: Scope, prerelease: Phase | None) -> tuple[NextVersi
 
 
 def _all(repo: Path, scopes: list[Scope], prerelease: Phase | None, as_json: bool) -> None:
+    all_tags = read_tags(repo)
+    lines = [read_line(repo, scope, all_tags) for scope in scopes]
+    unreleased = unreleased_by_scope(repo, scopes, lines)  # one pass for every package
     rows = []
-    for scope in scopes:
-        line = read_line(repo, scope)
-        result = next_version_of(repo, scope, line=line, prerelease=prerelease)
+    for scope, line, changes in zip(scopes, lines, unreleased, strict=True):
+        result = next_version_of(repo, scope, line=line, prerelease=prerelease, changes=changes)
         current = line.current
         rows.append(
             {

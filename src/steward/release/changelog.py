@@ -13,6 +13,7 @@ The model is plain data, fed to the templates and printed by `--json`.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,7 +102,12 @@ class Collector:
     def add(self, rank: int, commit: Commit) -> None:
         self.commits += 1
         sections = self.cfg.sections
-        for c in changes_of(commit, body_entries=self.cfg.body_entries, body_types=self.body_types):
+        for c in changes_of(
+            commit,
+            body_entries=self.cfg.body_entries,
+            body_types=self.body_types,
+            wanted=sections,
+        ):
             if c.notes:
                 self.notes.setdefault(rank, []).extend(n or c.subject for n in c.notes)
             if c.kind == "other":
@@ -113,7 +119,7 @@ class Collector:
             elif c.kind == "commit" and c.type not in sections and not c.breaking:
                 continue
             line = c.line if not c.extra else f"{c.type}: {c.text}"
-            if self.exclude is not None and self.exclude.search(line):
+            if self.exclude.matches(line):
                 continue
             self.kept.setdefault(rank, []).append(c)
 
@@ -169,9 +175,17 @@ def build_changelog(
     for i, rel in enumerate(releases):
         ranks.setdefault(rel.tag.sha, i)
     collector = Collector(cfg)
-    for rank, commit in assign_releases(commits, ranks):
-        if not paths or touches(commit, paths):
-            collector.add(rank, commit)
+    # Nothing built here forms a cycle: the cyclic collector would only rescan the growing
+    # heap of entries, over and over, on a long history.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for rank, commit in assign_releases(commits, ranks):
+            if not paths or touches(commit, paths):
+                collector.add(rank, commit)
+    finally:
+        if gc_was_on:
+            gc.enable()
     sections, notes, reverts, merges = collector.block_parts(UNRELEASED)
     versions = [
         VersionBlock(
@@ -225,8 +239,13 @@ def linker(repository_url: str | None) -> Callable[[str], str]:
     host = base.split("/", 3)
     profile = "/".join(host[:3]) if len(host) >= 3 else "https://github.com"
 
+    issue = "[#\\1](" + base.replace("\\", "\\\\") + "/issues/\\1)"
+    user = "[@\\1](" + profile.replace("\\", "\\\\") + "/\\1)"
+    sub_issue, sub_user = _ISSUE_REF.sub, _MENTION.sub
+
     def linkify(text: str) -> str:
-        text = _ISSUE_REF.sub(lambda m: f"[#{m.group(1)}]({base}/issues/{m.group(1)})", text)
-        return _MENTION.sub(lambda m: f"[@{m.group(1)}]({profile}/{m.group(1)})", text)
+        if "#" in text:
+            text = sub_issue(issue, text)
+        return sub_user(user, text) if "@" in text else text
 
     return linkify

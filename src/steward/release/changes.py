@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from steward.conventional import Header, body_headers, clean_match, header_of_match, parse_message
+from steward.conventional import Header, body_headers, clean_match, parse_message
 from steward.history.git import Commit
 
 Kind = Literal["commit", "revert", "merge", "other"]
@@ -26,28 +26,36 @@ STANDARD_TYPES = frozenset(
 )
 _EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
 _PR_MERGE = re.compile(r"Merge pull request #[0-9]{1,9} from ")
+_PR_SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")
 
 
 @dataclass(slots=True)
 class Change:
     """One entry-to-be. ``type`` is None for a revert, a merged PR or a non-conventional
-    commit; ``line`` is the commit's subject line as written (what a revert names)."""
+    commit; ``text`` is the subject as written (after `type(scope): `, PR suffix included,
+    what git-chglog prints); ``line`` is the commit's whole subject line (what a revert
+    names). A long history keeps many of these: the subject is derived, not stored."""
 
     kind: Kind
     type: str | None
     scope: str | None
-    subject: str
     text: str
     pr: int | None
     sha: str
     breaking: bool
-    authors: list[str]
+    authors: tuple[str, ...]
     line: str
     notes: tuple[str, ...] = ()
     reverts: str | None = None  # kind "revert": the reverted subject line
     reverts_sha: str | None = None
     extra: bool = False  # from the body, not the subject
-    files: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def subject(self) -> str:
+        """The subject without GitHub's `(#123)` suffix when that is the PR number."""
+        if self.kind == "commit" and self.pr is not None:
+            return _PR_SUFFIX.sub("", self.text, count=1).strip()
+        return self.text.strip()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,41 +67,64 @@ class Change:
             "sha": self.sha,
             "breaking": self.breaking,
             "notes": list(self.notes),
-            "authors": self.authors,
+            "authors": list(self.authors),
         }
 
 
-def _from_header(commit: Commit, h: Header, **kw: Any) -> Change:
+def _from_header(commit: Commit, h: Header, authors: tuple[str, ...], **kw: Any) -> Change:
     return Change(
         "commit",
         h.type,
         ",".join(h.scopes) or None,
-        h.subject,
         h.text or h.subject,
         h.pr,
         commit.sha,
         h.breaking,
-        [commit.author_name],
+        authors,
         commit.subject,
         **kw,
     )
 
 
 def changes_of(
-    commit: Commit, *, body_entries: bool = False, body_types: Container[str] = STANDARD_TYPES
+    commit: Commit,
+    *,
+    body_entries: bool = False,
+    body_types: Container[str] = STANDARD_TYPES,
+    wanted: Container[str] | None = None,
 ) -> list[Change]:
-    """Every change ``commit`` stands for (see the module docstring)."""
+    """Every change ``commit`` stands for (see the module docstring). With ``wanted``, a
+    clean subject of another type that is not breaking is dismissed unbuilt (the hot path
+    of a changelog over a long history)."""
     subject = commit.subject
     if not commit.body:
         m = clean_match(subject)
         if m is not None:  # the common case, in one regular expression
-            return [_from_header(commit, header_of_match(m))]
+            bang = m.group("bang") is not None
+            ctype = m.group("type").lower()
+            if wanted is not None and not bang and ctype not in wanted:
+                return []
+            pr = m.group("pr")
+            return [
+                Change(
+                    "commit",
+                    ctype,
+                    m.group("scope"),
+                    subject[m.start("subject") :],
+                    int(pr) if pr else None,
+                    commit.sha,
+                    bang,
+                    (commit.author_name,),
+                    subject,
+                )
+            ]
     msg = parse_message(subject, commit.body)
-    authors = [commit.author_name]
+    names = [commit.author_name]
     for co in msg.co_authors:
         name = _EMAIL.sub("", co)
-        if name and name not in authors:
-            authors.append(name)
+        if name and name not in names:
+            names.append(name)
+    authors = tuple(names)
     header = msg.header
     if msg.revert_of is not None and (header is None or header.type != "revert"):
         return [
@@ -101,7 +132,6 @@ def changes_of(
                 "revert",
                 None,
                 None,
-                msg.revert_of,
                 msg.revert_of,
                 msg.pr,
                 commit.sha,
@@ -123,7 +153,6 @@ def changes_of(
                 None,
                 None,
                 subject,
-                subject,
                 msg.pr,
                 commit.sha,
                 msg.breaking,
@@ -132,9 +161,8 @@ def changes_of(
                 msg.breaking_notes,
             )
         ]
-    main = _from_header(commit, header, notes=msg.breaking_notes)
+    main = _from_header(commit, header, authors, notes=msg.breaking_notes)
     main.breaking = msg.breaking
-    main.authors = authors
     if header.type == "revert":
         main.reverts, main.reverts_sha = msg.revert_of, msg.reverted_sha
     out = [main]
@@ -142,9 +170,8 @@ def changes_of(
         for h in body_headers(commit.body, body_types):
             if h.type == header.type and h.subject == header.subject:
                 continue
-            extra = _from_header(commit, h, extra=True)
+            extra = _from_header(commit, h, authors, extra=True)
             extra.pr = h.pr or header.pr
-            extra.authors = authors
             out.append(extra)
     return out
 

@@ -8,7 +8,7 @@ deepen it (`--fetch`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from packaging.version import Version
 from steward.errors import UsageError
 from steward.history.git import (
     Commit,
+    Tag,
     ensure_repo,
     fetch_history,
     head_sha,
@@ -63,9 +64,11 @@ class Scope:
         return self.version.version_paths()
 
 
-def read_line(repo: Path, scope: Scope) -> Line:
-    """The release tags of ``scope`` as seen from HEAD (see `steward.release.tags.Line`)."""
-    tags = classify_tags(read_tags(repo), scope.version, scope.tag_pattern)
+def read_line(repo: Path, scope: Scope, all_tags: Sequence[Tag] | None = None) -> Line:
+    """The release tags of ``scope`` as seen from HEAD (see `steward.release.tags.Line`);
+    ``all_tags`` saves reading the tags again for each package."""
+    raw = read_tags(repo) if all_tags is None else all_tags
+    tags = classify_tags(raw, scope.version, scope.tag_pattern)
     head = head_sha(repo)
     on_line: set[str] = set()
     if head is not None and tags.releases:
@@ -150,6 +153,42 @@ def unreleased_changes(repo: Path, scope: Scope, line: Line) -> list[Change]:
     return out
 
 
+def unreleased_by_scope(
+    repo: Path, scopes: Sequence[Scope], lines: Sequence[Line]
+) -> list[list[Change]]:
+    """`unreleased_changes` for every package in one `git log --name-only` pass.
+
+    In topological order (children first), each commit inherits from its children whether
+    HEAD reaches it and which packages' releases do (a bit each): it is unreleased for a
+    package when HEAD reaches it, none of that package's releases does, and it touches the
+    package's paths.
+    """
+    head = head_sha(repo)
+    if head is None:
+        return [[] for _ in scopes]
+    own: dict[str, int] = {}
+    for bit, line in enumerate(lines):
+        for sha in final_tips(line):
+            own[sha] = own.get(sha, 0) | (1 << bit)
+    out: list[list[Change]] = [[] for _ in scopes]
+    inherited: dict[str, tuple[bool, int]] = {head: (True, 0)}
+    tips = [head, *own]
+    for commit in iter_commits(repo, tips, topo=True, files=True):
+        from_head, mask = inherited.pop(commit.sha, (False, 0))
+        mask |= own.get(commit.sha, 0)
+        for parent in commit.parents:
+            h, m = inherited.get(parent, (False, 0))
+            inherited[parent] = (h or from_head, m | mask)
+        if not from_head:
+            continue
+        for bit, scope in enumerate(scopes):
+            if not mask & (1 << bit) and touches(commit, scope.paths):
+                cfg = scope.changelog
+                types = STANDARD_TYPES | set(cfg.sections) | set(scope.version.minor_types)
+                out[bit].extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
+    return out
+
+
 def next_version_of(
     repo: Path,
     scope: Scope,
@@ -157,13 +196,15 @@ def next_version_of(
     line: Line | None = None,
     prerelease: Phase | None = None,
     initial: Version | None = None,
+    changes: list[Change] | None = None,
 ) -> NextVersion:
-    """The next version of HEAD's line (see `steward.release.version.next_version`)."""
+    """The next version of HEAD's line (see `steward.release.version.next_version`);
+    ``changes``: the unreleased changes when already read (see `unreleased_by_scope`)."""
     line = line or read_line(repo, scope)
     base = line.current_final
     return next_version(
         base.version if base else None,
-        unreleased_changes(repo, scope, line),
+        changes if changes is not None else unreleased_changes(repo, scope, line),
         line.versions,
         scope.version,
         prerelease=prerelease,

@@ -104,7 +104,7 @@ def classify_tags(
             if pattern is None:
                 out.ignored.append((tag.name, f"does not match {scheme.pattern!r}"))
             continue
-        if ignore is not None and ignore.search(tag.name):
+        if ignore.matches(tag.name):
             out.ignored.append((tag.name, "matches version.ignore_tags"))
             continue
         v = try_normalize(text)
