@@ -273,3 +273,15 @@ sweep:
 def test_schema_validates_the_effective_defaults() -> None:
     validator = jsonschema.Draft202012Validator(config_schema())
     assert list(validator.iter_errors(StewardConfig().effective())) == []
+
+
+def test_version_constant_matches_the_package_metadata() -> None:
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import steward
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert steward.__version__ == declared == version("repo-steward")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,9 +12,10 @@ from steward.cli.intel import fetch_option, package_option, scope_for, tag_notic
 from steward.errors import UsageError
 from steward.history.progress import Progress
 from steward.release import repository
-from steward.release.changelog import Changelog
 from steward.release.changelog_file import update_changelog
-from steward.release.render import load_template, render, render_chunks
+from steward.release.changelog_text import ChangelogText, changelog_text
+from steward.release.render import BUILTIN, load_template
+from steward.release.tags import Line
 
 
 @click.command()
@@ -42,6 +42,12 @@ from steward.release.render import load_template, render, render_chunks
     help="Override changelog.template (github, keepachangelog, or a Jinja2 file).",
 )
 @fetch_option
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read the whole history; neither use nor update the cache of released sections "
+    "(.git/steward/), which lets a run after a full one read only what is new.",
+)
 @click.option("--dry-run", is_flag=True, help="With --output: say whether it would change.")
 def changelog(  # noqa: PLR0917 (click passes options positionally)
     repo: Path,
@@ -53,6 +59,7 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     unreleased: bool,
     template: str | None,
     fetch: bool,
+    no_cache: bool,
     dry_run: bool,
 ) -> None:
     """Group the history into releases (one per release tag, newest first, after an
@@ -78,56 +85,45 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     repository.require_complete(repo, fetch=fetch)
     config = resolve_config(config_file, repo)
     scope = scope_for(config, package)
-    cfg = scope.changelog
-    tmpl = None if as_json else load_template(template or cfg.template, repo)
-    line = repository.read_line(repo, scope)
-    tag_notice(line)
-    data = repository.changelog(
-        repo, scope, line=line, unreleased_only=unreleased, progress=Progress("changelog")
+    name = template or scope.changelog.template
+    tmpl = None if as_json else load_template(name, repo)
+    result = changelog_text(
+        repo,
+        scope,
+        template=tmpl,
+        template_id="json" if as_json else (name if name in BUILTIN else None),
+        unreleased_only=unreleased,
+        use_cache=not no_cache,
+        progress=Progress("changelog"),
     )
-    _notices(data)
-    if as_json:
-        _write_json(data)
-        return
-    assert tmpl is not None
-    if output is None:
-        for chunk in render_chunks(data, tmpl):
+    tag_notice(result.line)
+    _notices(result)
+    if output is None or as_json:
+        for chunk in result.chunks:
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
-    text = render(data, tmpl)
-    outcome = update_changelog(output, text, _names(data), root=repo, force=force, dry_run=dry_run)
+    outcome = update_changelog(
+        output, result.text, _names(result.line), root=repo, force=force, dry_run=dry_run
+    )
     path = output if output.is_absolute() else repo / output
     click.echo(f"{path}: {outcome}", err=True)
 
 
-def _write_json(data: Changelog) -> None:
-    """`{"versions": [...]}`, one release a line: a long history is never one big string."""
-    out = sys.stdout
-    out.write('{"versions": [\n')
-    for i, block in enumerate(data.versions):
-        out.write((",\n" if i else "") + json.dumps(block.to_json(), ensure_ascii=False))
-    out.write("\n]}\n")
-    out.flush()
-
-
-def _names(data: Changelog) -> dict[str, str]:
+def _names(line: Line) -> dict[str, str]:
+    """Every release's tag name and version, for splicing into an existing file."""
     names: dict[str, str] = {}
-    for v in data.releases:
-        assert v.tag is not None
-        names[v.tag] = v.tag
-        if v.version is not None:
-            names.setdefault(v.version, v.tag)
+    for r in line.shown:
+        names[r.tag.name] = r.tag.name
+        names.setdefault(str(r.version), r.tag.name)
     return names
 
 
-def _notices(data: Changelog) -> None:
-    if not data.tagged:
+def _notices(result: ChangelogText) -> None:
+    if not result.line.shown:
         click.echo("note: no release tags yet: every change is Unreleased", err=True)
-    if data.nonconforming_count:
-        shown = "; ".join(f"{sha[:7]} {subj[:60]}" for sha, subj in data.nonconforming[:3])
-        more = " ..." if data.nonconforming_count > 3 else ""
-        click.echo(
-            f"note: {data.nonconforming_count} non-conventional commit(s) left out: {shown}{more}",
-            err=True,
-        )
+    count = result.nonconforming_count
+    if count:
+        shown = "; ".join(f"{sha[:7]} {subj[:60]}" for sha, subj in result.nonconforming[:3])
+        more = " ..." if count > 3 else ""
+        click.echo(f"note: {count} non-conventional commit(s) left out: {shown}{more}", err=True)

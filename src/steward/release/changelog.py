@@ -70,6 +70,7 @@ class Changelog:
     repository_url: str | None
     nonconforming: list[tuple[str, str]] = field(default_factory=list)
     nonconforming_count: int = 0
+    nonconforming_unreleased: int = 0
     commits: int = 0
     ignored_tags: list[tuple[str, str]] = field(default_factory=list)
     tagged: bool = True
@@ -97,6 +98,7 @@ class Collector:
         self.notes: dict[int, list[str]] = {}
         self.nonconforming: list[tuple[str, str]] = []
         self.nonconforming_count = 0
+        self.nonconforming_unreleased = 0
         self.commits = 0
 
     def add(self, rank: int, commit: Commit) -> None:
@@ -112,6 +114,8 @@ class Collector:
                 self.notes.setdefault(rank, []).extend(n or c.subject for n in c.notes)
             if c.kind == "other":
                 self.nonconforming_count += 1
+                if rank == UNRELEASED:
+                    self.nonconforming_unreleased += 1
                 if len(self.nonconforming) < 1000:
                     self.nonconforming.append((c.sha, c.line[:200]))
                 if not c.breaking:
@@ -220,6 +224,7 @@ def build_changelog(
         repository_url=repository_url,
         nonconforming=collector.nonconforming,
         nonconforming_count=collector.nonconforming_count,
+        nonconforming_unreleased=collector.nonconforming_unreleased,
         commits=collector.commits,
         ignored_tags=list(ignored_tags),
         tagged=bool(releases),

@@ -26,7 +26,7 @@ from steward.history.git import (
     read_tags,
     remote_url,
 )
-from steward.history.lines import tags_on_line
+from steward.history.lines import LineState, extend_line, tags_on_line
 from steward.history.progress import Progress
 from steward.release.changelog import Changelog, build_changelog
 from steward.release.changes import STANDARD_TYPES, Change, changes_of, touches
@@ -64,16 +64,28 @@ class Scope:
         return self.version.version_paths()
 
 
-def read_line(repo: Path, scope: Scope, all_tags: Sequence[Tag] | None = None) -> Line:
+def read_line(
+    repo: Path,
+    scope: Scope,
+    all_tags: Sequence[Tag] | None = None,
+    *,
+    known: LineState | None = None,
+) -> Line:
     """The release tags of ``scope`` as seen from HEAD (see `steward.release.tags.Line`);
-    ``all_tags`` saves reading the tags again for each package."""
+    ``all_tags`` saves reading the tags again for each package; ``known``, the line found
+    at an earlier HEAD (a cache), saves the walk when HEAD descends from it."""
     raw = read_tags(repo) if all_tags is None else all_tags
     tags = classify_tags(raw, scope.version, scope.tag_pattern)
     head = head_sha(repo)
-    on_line: set[str] = set()
+    state: LineState | None = None
     if head is not None and tags.releases:
-        on_line = tags_on_line(repo, head, [r.tag for r in tags.releases], scope.version_paths())
-    return select_line(tags, on_line)
+        if known is not None:
+            state = extend_line(repo, known, head, {r.tag.name: r.tag for r in tags.releases})
+        if state is None:
+            state = tags_on_line(repo, head, [r.tag for r in tags.releases], scope.version_paths())
+    line = select_line(tags, state.on_line if state else set())
+    line.state = state
+    return line
 
 
 def _commits(
@@ -115,9 +127,11 @@ def changelog(
         include, exclude = ([head] if head else []), tips
     else:
         include, exclude = [*tips, *([head] if head else [])], []
+    # Unreleased alone needs no topological order (every commit has one rank), and git's
+    # topological sort against many excluded tags is most of a warm run's time.
     data = build_changelog(
-        _commits(repo, include, exclude, scope, topo=True, progress=progress),
-        [] if unreleased_only else releases,
+        _commits(repo, include, exclude, scope, topo=not unreleased_only, progress=progress),
+        releases,
         cfg,
         repository_url=cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo),
         ignored_tags=line.tags.ignored,

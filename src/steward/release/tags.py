@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -130,6 +131,11 @@ class Line:
     tags: ReleaseTags
     on_line: list[Release]
     shown: list[Release]
+    state: Any = None  # how it was found (`steward.history.lines.LineState`), for a cache
+
+    def signature(self) -> list[tuple[str, str]]:
+        """The shown releases by tag name and object: what a cached render depends on."""
+        return [(r.tag.name, r.tag.oid) for r in self.shown]
 
     @property
     def current(self) -> Release | None:

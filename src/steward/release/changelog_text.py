@@ -1,0 +1,129 @@
+"""A changelog's text (a template's rendering, or JSON) for a repository, through the cache
+of released sections when it holds (see `steward.release.cache`).
+
+A full run renders everything, then also renders the Unreleased part alone: when the full
+text starts with it (true of the built-in templates and JSON, whose released sections never
+depend on what is unreleased), the rest is cached. A warm run reads only the unreleased
+commits, renders them, and appends the cached rest: byte for byte what a full run prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from steward.history.git import read_tags, remote_url
+from steward.history.progress import Progress
+from steward.release import repository
+from steward.release.cache import ChangelogCache, Entry, cache_key, tags_signature
+from steward.release.changelog import Changelog
+from steward.release.render import render
+from steward.release.repository import Scope
+from steward.release.tags import Line
+
+
+@dataclass(slots=True)
+class ChangelogText:
+    """What a run produced: the text's pieces, the data (for notices), and the counts of
+    commits left out (the released ones from the cache on a warm run)."""
+
+    chunks: list[str]
+    data: Changelog
+    line: Line
+    nonconforming_count: int
+    nonconforming: list[tuple[str, str]] = field(default_factory=list)
+    warm: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+def json_chunks(data: Changelog) -> list[str]:
+    """`{"versions": [...]}` one release a line: the first two pieces are the Unreleased
+    part, the rest the released one."""
+    lines = [json.dumps(v.to_json(), ensure_ascii=False) for v in data.versions]
+    if not lines:
+        return ['{"versions": [\n', "", "\n]}\n"]
+    return ['{"versions": [\n', lines[0], *(",\n" + ln for ln in lines[1:]), "\n]}\n"]
+
+
+def _head(data: Changelog) -> Changelog:
+    return Changelog(versions=data.versions[:1], repository_url=data.repository_url)
+
+
+def changelog_text(
+    repo: Path,
+    scope: Scope,
+    *,
+    template: jinja2.Template | None,
+    template_id: str | None,
+    unreleased_only: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> ChangelogText:
+    """The changelog of ``scope`` rendered with ``template`` (``None``: JSON).
+
+    ``template_id`` names the output form in the cache (a built-in template, or "json");
+    ``None`` (a repository's own template, whose released part may depend on anything)
+    is never cached.
+    """
+    cfg = scope.changelog
+    all_tags = read_tags(repo)
+    url = cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo)
+    cacheable = use_cache and not unreleased_only and template_id is not None
+    cache = ChangelogCache(repo, scope.name) if cacheable else None
+    key = cache_key(
+        scope.version.model_dump(mode="json"),
+        cfg.model_dump(mode="json"),
+        list(scope.paths),
+        scope.tag_pattern,
+        url,
+    )
+    sig = tags_signature(all_tags)
+    entry = cache.load(key, sig) if cache is not None else None
+    line = repository.read_line(repo, scope, all_tags, known=entry.state if entry else None)
+    tail = None
+    if entry is not None and template_id is not None and entry.shown == line.signature():
+        assert cache is not None
+        tail = cache.tail(entry, template_id)
+
+    def pieces(data: Changelog, *, head_only: bool = False) -> list[str]:
+        """The text; ``head_only``: just what comes before the released part."""
+        if template is not None:
+            return [render(data, template)]
+        chunks = json_chunks(data)
+        return chunks[:2] if head_only else chunks
+
+    if tail is not None and entry is not None and template_id is not None:
+        data = repository.changelog(repo, scope, line=line, unreleased_only=True, progress=progress)
+        head = "".join(pieces(data, head_only=True))
+        if cache is not None and line.state is not None and line.state.head != entry.state.head:
+            entry.state = line.state  # the next run walks from this HEAD
+            cache.save(entry)
+        return ChangelogText(
+            [head, tail],
+            data,
+            line,
+            data.nonconforming_unreleased + entry.nonconforming_released,
+            (data.nonconforming + entry.nonconforming)[:3],
+            warm=True,
+        )
+    data = repository.changelog(
+        repo, scope, line=line, unreleased_only=unreleased_only, progress=progress
+    )
+    chunks = pieces(data)
+    if cache is not None and template_id is not None and line.state is not None:
+        full = "".join(chunks)
+        head = "".join(pieces(_head(data), head_only=True))
+        if full.startswith(head):
+            fresh = Entry(key, sig, line.state, line.signature())
+            fresh.nonconforming_released = data.nonconforming_count - data.nonconforming_unreleased
+            fresh.nonconforming = data.nonconforming[:3]
+            if entry is not None and entry.shown == line.signature():
+                fresh.tails.update(entry.tails)
+            cache.save(fresh, template_id, full[len(head) :])
+    return ChangelogText(chunks, data, line, data.nonconforming_count, data.nonconforming[:3])
