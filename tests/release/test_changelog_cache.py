@@ -58,7 +58,7 @@ def test_warm_runs_print_what_a_full_run_prints(
     assert warm == cold
     assert "after the cache was made" in warm
     # the non-conventional count includes the released ones the warm run did not read
-    code, _, err = run(["changelog", "--repo", str(history.path), *form], capsys)
+    _code, _, err = run(["changelog", "--repo", str(history.path), *form], capsys)
     assert "3 non-conventional commit(s) left out" in err
 
 

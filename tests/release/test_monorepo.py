@@ -96,7 +96,8 @@ def test_unknown_package_and_single_package_repos(
 ) -> None:
     code, _, err = run(["version", "next", "--repo", str(mono.path), "--package", "web"], capsys)
     assert code == 2
-    assert "no such package" in err and "core, cli" in err
+    assert "no such package" in err
+    assert "core, cli" in err
     single = Repo(tmp_path / "single")
     single.commit("feat: a")
     code, _, err = run(["version", "next", "--repo", str(single.path), "--all"], capsys)

@@ -80,7 +80,7 @@ def test_ignore_tags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     r.tag("v9.0.0")
     r.commit("fix: after")
     assert next_version(r, capsys) == "2.0.0"  # the breaking change is unreleased: 1.0.0 -> 2
-    code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert "v9.0.0 (matches version.ignore_tags)" in err
 
@@ -101,7 +101,7 @@ def test_maintenance_branch_has_its_own_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     r = maintenance_repo(tmp_path)
-    code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert next_version(r, capsys) == "1.0.1"
     assert entries(r, capsys) == {
@@ -127,7 +127,7 @@ def test_release_bump_off_the_trunk_is_on_the_line(
     r.tag("v1.0.0")
     r.git("checkout", "-q", "main")
     r.commit("fix: after the release", file="app.py")
-    code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert next_version(r, capsys) == "1.0.1"
 
@@ -165,7 +165,7 @@ def test_breaking_change_of_any_type_is_never_dropped(
         ("Breaking Changes", "new runner"),
         ("Breaking Changes", "drop py3.8"),
     ]
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
     assert "## Breaking Changes" in out
     assert "## BREAKING CHANGE\n\nthe workflow needs a new secret\n" in out
 
@@ -207,7 +207,7 @@ def test_github_reverts_cancel_in_the_unreleased_range(
     # a revert of something already released is a change of its own (git-chglog's Reverts)
     r.tag("v1.0.1")
     r.commit('Revert "docs: explain (#12)" (#13)')
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
     assert "## Reverts\n* docs: explain (#12)\n" in out
     assert next_version(r, capsys) == "1.0.2"
 
@@ -247,6 +247,6 @@ def test_two_types_under_one_title_share_a_heading(
     r.commit("feat: a")
     r.commit("feature: b")
     r.commit("fix: c")
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
     assert out.count("## Features") == 1
     assert "* b\n* a\n" in out  # newest first within the heading

@@ -82,10 +82,7 @@ def test_bump_levels() -> None:
     assert levels("fix: a") == "patch"
     assert levels("docs: a", "feat(x): b") == "minor"
     assert levels("fix!: a") == "major"
-    assert (
-        bump_level(change("fix: a", "BREAKING-CHANGE: gone"), CFG, Version("1.0.0"))
-        == "major"
-    )
+    assert bump_level(change("fix: a", "BREAKING-CHANGE: gone"), CFG, Version("1.0.0")) == "major"
     assert levels("ci: a", "test: b") is None
     assert levels("just words") is None  # non-conventional: releases nothing by default
     assert levels("just words", cfg=VersionConfig(nonconventional="patch")) == "patch"
@@ -291,5 +288,6 @@ def test_cli_version_next_write_and_no_tags(
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["version", "next", "--repo", str(tmp_path)], capsys)
     assert code == 1
-    assert err.startswith("error: ") and "not a git repository" in err
+    assert err.startswith("error: ")
+    assert "not a git repository" in err
     assert "Traceback" not in err
