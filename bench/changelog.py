@@ -2,10 +2,13 @@
 
 Histories of 4,000, 50,000 and 200,000 conventional commits with a tag every 100 commits are
 generated with `git fast-import` (seconds) and cached under bench/.cache/. Each tool then
-writes a full changelog of the same repository: `git log` alone, `steward changelog`,
-commitizen (`cz changelog`), git-cliff and python-semantic-release. Medians of a few runs,
-ratios to the floor, and steward's peak memory (largest process of its tree, from the
-kernel's rusage). A peer that cannot run on a generated repository is reported and skipped.
+writes a full changelog of the same repository: `git log` alone, `steward changelog` cold
+(`--no-cache`: the whole history), with `--json`, and warm (one new commit after a full
+run, through the cache of released sections), commitizen (`cz changelog`), git-cliff and
+python-semantic-release. Medians of a few runs, ratios to the floor, and peak memory
+(largest process of the tree, from the kernel's rusage). A peer that cannot run on a
+generated repository is reported and skipped. Every tool runs as a user would run it: with
+Python's bytecode cache on (PYTHONDONTWRITEBYTECODE is cleared for the measured commands).
 
 `python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some,
 BENCH_TOOLS=git,steward some tools (first word of the name), BENCH_TIMEOUT the seconds
@@ -124,8 +127,11 @@ def _peer_configs(repo: Path) -> None:
         subprocess.run([exe, "--init"], cwd=repo, capture_output=True, check=False)
 
 
-def _time(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int, str | None]:
-    """Median wall time, peak RSS (KiB) of the largest process, and an error if it failed."""
+def _time(
+    cmd: list[str], cwd: Path, runs: int, before: Callable[[], None] | None = None
+) -> tuple[float, int, str | None]:
+    """Median wall time, peak RSS (KiB) of the largest process, and an error if it failed;
+    ``before`` runs ahead of each measured run, untimed."""
     probe = (
         "import resource,subprocess,sys,time\n"
         "t=time.perf_counter()\n"
@@ -140,13 +146,17 @@ def _time(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int, str | None]
     )
     times: list[float] = []
     peak = 0
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     for _ in range(runs):
+        if before is not None:
+            before()
         out = subprocess.run(
             [sys.executable, "-c", probe, *cmd],
             cwd=cwd,
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         )
         if out.stdout.strip() == "timeout":
             return 0.0, 0, f"stopped after {PEER_TIMEOUT}s"
@@ -165,21 +175,64 @@ def _tool(name: str) -> str | None:
     return shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
 
 
-def tools() -> list[tuple[str, Callable[[Path], list[str]] | None]]:
+def _new_commit(repo: Path) -> Callable[[], None]:
+    """One more commit on the generated history, as the next push would bring."""
+    counter = iter(range(1, 1_000_000))
+
+    def commit() -> None:
+        n = next(counter)
+        subprocess.run(
+            ["git", "-C", str(repo), "commit", "-q", "--allow-empty", "-m", f"fix: warm {n}"],
+            check=True,
+            env={
+                **os.environ,
+                "GIT_AUTHOR_NAME": "B",
+                "GIT_AUTHOR_EMAIL": "b@example.com",
+                "GIT_COMMITTER_NAME": "B",
+                "GIT_COMMITTER_EMAIL": "b@example.com",
+            },
+        )
+
+    return commit
+
+
+Tool = tuple[str, Callable[[Path], list[str]] | None, bool]  # name, command, warm
+
+
+def tools() -> list[Tool]:
     steward = _tool("steward")
     cz = _tool("cz")
     cliff = _tool("git-cliff")
     psr = _tool("semantic-release")
+
+    def st(*extra: str) -> Callable[[Path], list[str]] | None:
+        if steward is None:
+            return None
+        return lambda r: [str(steward), "changelog", "--repo", str(r), *extra]
+
     return [
-        ("git log (floor)", lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"]),
+        ("git log (floor)", lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"], False),
+        ("steward changelog (cold)", st("--no-cache"), False),
+        ("steward --json (cold)", st("--no-cache", "--json"), False),
+        ("steward changelog (warm)", st(), True),
+        ("steward --json (warm)", st("--json"), True),
+        ("commitizen", (lambda r: [str(cz), "changelog", "--dry-run"]) if cz else None, False),
+        ("git-cliff", (lambda r: [str(cliff), "-o", "-"]) if cliff else None, False),
         (
-            "steward changelog",
-            (lambda r: [str(steward), "changelog", "--repo", str(r)]) if steward else None,
+            "python-semantic-release",
+            (lambda r: [str(psr), "--noop", "changelog"]) if psr else None,
+            False,
         ),
-        ("commitizen", (lambda r: [str(cz), "changelog", "--dry-run"]) if cz else None),
-        ("git-cliff", (lambda r: [str(cliff), "-o", "-"]) if cliff else None),
-        ("python-semantic-release", (lambda r: [str(psr), "--noop", "changelog"]) if psr else None),
     ]
+
+
+def _warm_copy(repo: Path) -> Path:
+    """A clone the warm runs may add commits to (the cached history stays as generated)."""
+    work = repo.parent / f"{repo.name}-warm"
+    shutil.rmtree(work, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(repo), str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "fetch", "-q", "--tags"], check=True)
+    return work
 
 
 def main() -> None:
@@ -193,13 +246,22 @@ def main() -> None:
         print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
         floor: float | None = None
         wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by first word
-        for name, make in tools():
+        warm_repo: Path | None = None
+        for name, make, warm in tools():
             if wanted and name.split()[0] not in wanted.split(","):
                 continue
             if make is None:
                 print(f"  {name:<26}  not installed (make bench syncs the bench group)")
                 continue
-            seconds, peak_kib, error = _time(make(repo), repo, runs)
+            where, before = repo, None
+            if warm:
+                warm_repo = warm_repo or _warm_copy(repo)
+                where = warm_repo
+                _time(make(where), where, 1)  # the full run that fills the cache
+                before = _new_commit(where)
+            seconds, peak_kib, error = _time(
+                make(where), where, max(runs, 3 if warm else 1), before
+            )
             if error is not None:
                 print(f"  {name:<26}  failed: {error}")
                 continue
@@ -207,6 +269,8 @@ def main() -> None:
                 floor = seconds
             ratio = seconds / floor if floor else float("nan")
             print(f"  {name:<26}{seconds:>9.2f}{ratio:>9.2f}{peak_kib / 1024:>9.0f}", flush=True)
+        if warm_repo is not None:
+            shutil.rmtree(warm_repo, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ commits, renders them, and appends the cached rest: byte for byte what a full ru
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from steward.history.progress import Progress
 from steward.release import repository
 from steward.release.cache import ChangelogCache, Entry, cache_key, tags_signature
 from steward.release.changelog import Changelog
-from steward.release.render import render
+from steward.release.render import render_chunks
 from steward.release.repository import Scope
 from steward.release.tags import Line
 
@@ -30,7 +32,7 @@ class ChangelogText:
     """What a run produced: the text's pieces, the data (for notices), and the counts of
     commits left out (the released ones from the cache on a warm run)."""
 
-    chunks: list[str]
+    chunks: Iterable[str]  # a generator when nothing is cached: printed as it is made
     data: Changelog
     line: Line
     nonconforming_count: int
@@ -42,13 +44,15 @@ class ChangelogText:
         return "".join(self.chunks)
 
 
-def json_chunks(data: Changelog) -> list[str]:
+def json_chunks(data: Changelog) -> Iterator[str]:
     """`{"versions": [...]}` one release a line: the first two pieces are the Unreleased
     part, the rest the released one."""
-    lines = [json.dumps(v.to_json(), ensure_ascii=False) for v in data.versions]
-    if not lines:
-        return ['{"versions": [\n', "", "\n]}\n"]
-    return ['{"versions": [\n', lines[0], *(",\n" + ln for ln in lines[1:]), "\n]}\n"]
+    yield '{"versions": [\n'
+    for i, v in enumerate(data.versions):
+        yield ("" if i == 0 else ",\n") + json.dumps(v.to_json(), ensure_ascii=False)
+    if not data.versions:
+        yield ""
+    yield "\n]}\n"
 
 
 def _head(data: Changelog) -> Changelog:
@@ -91,12 +95,12 @@ def changelog_text(
         assert cache is not None
         tail = cache.tail(entry, template_id)
 
-    def pieces(data: Changelog, *, head_only: bool = False) -> list[str]:
+    def pieces(data: Changelog, *, head_only: bool = False) -> Iterator[str]:
         """The text; ``head_only``: just what comes before the released part."""
         if template is not None:
-            return [render(data, template)]
+            return render_chunks(data, template)
         chunks = json_chunks(data)
-        return chunks[:2] if head_only else chunks
+        return itertools.islice(chunks, 2) if head_only else chunks
 
     if tail is not None and entry is not None and template_id is not None:
         data = repository.changelog(repo, scope, line=line, unreleased_only=True, progress=progress)
@@ -115,9 +119,10 @@ def changelog_text(
     data = repository.changelog(
         repo, scope, line=line, unreleased_only=unreleased_only, progress=progress
     )
-    chunks = pieces(data)
+    chunks: Iterable[str] = pieces(data)
     if cache is not None and template_id is not None and line.state is not None:
         full = "".join(chunks)
+        chunks = [full]
         head = "".join(pieces(_head(data), head_only=True))
         if full.startswith(head):
             fresh = Entry(key, sig, line.state, line.signature())
