@@ -135,9 +135,10 @@ def test_shallow_clone_render_cannot_erase_history(
 
 
 def test_cli_output_with_a_tagless_clone(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`git clone --no-tags` is complete history without tags: every change looks unreleased."""
+    """`git clone --no-tags` is complete history without tags: every change looks unreleased.
+    The CLI refuses such a clone first; the file layer must hold on its own all the same."""
     full = four_releases(tmp_path / "full", unreleased=True)
     code, _, err = run(["changelog", "--repo", str(full.path), "--output", "CHANGELOG.md"], capsys)
     assert (code, err.strip().splitlines()[-1]) == (0, f"{full.path / 'CHANGELOG.md'}: created")
@@ -146,6 +147,11 @@ def test_cli_output_with_a_tagless_clone(
     tagless = clone(full.path, tmp_path / "tagless", "--no-tags")
     (tagless / "CHANGELOG.md").write_bytes(written)
     argv = ["changelog", "--repo", str(tagless), "--output", "CHANGELOG.md"]
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "")
+    assert "cloned without tags" in err
+    assert (tagless / "CHANGELOG.md").read_bytes() == written
+    monkeypatch.setattr("steward.release.repository.require_complete", lambda *a, **k: None)
     code, out, err = run(argv, capsys)
     assert code == 2
     assert out == ""

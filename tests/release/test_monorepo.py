@@ -79,6 +79,14 @@ def test_changelog_and_notes_per_package(mono: Repo, capsys: pytest.CaptureFixtu
     }
     assert got == {None: ["core bug", "both at once"], "1.0.0": ["first core"]}
     assert "cli/v1.0.0" not in err  # another package's tags are not "ignored"
+    # --output without a value writes the package's own changelog ({path}/CHANGELOG.md)
+    code, _, err = run(
+        ["changelog", "--repo", str(mono.path), "--package", "core", "--output"], capsys
+    )
+    assert code == 0, err
+    written = (mono.path / "packages" / "core" / "CHANGELOG.md").read_text()
+    assert "core bug" in written
+    assert "first cli" not in written
     code, out, err = run(
         ["release", "notes", "--from-git", "--path", str(mono.path), "--package", "cli", "--json"],
         capsys,

@@ -81,3 +81,17 @@ def test_shallow_version_next_is_refused(
         assert "shallow clone" in err
     code, out, err = run(["version", "next", "--repo", str(work), "--fetch"], capsys)
     assert (code, out) == (0, "1.3.0\n")
+
+
+def test_a_clone_without_tags_is_refused_until_fetched(
+    upstream: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "notags"
+    subprocess.run(
+        ["git", "clone", "-q", "--no-tags", f"file://{upstream.path}", str(work)], check=True
+    )
+    code, out, err = run(["version", "next", "--repo", str(work)], capsys)
+    assert (code, out) == (2, "")
+    assert "without tags" in err
+    code, out, err = run(["version", "next", "--repo", str(work), "--fetch"], capsys)
+    assert (code, out) == (0, "1.3.0\n")

@@ -25,9 +25,12 @@ from steward.release.tags import Line
 @click.option(
     "--output",
     "output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    is_flag=False,
+    flag_value="",
     help="Write this file (relative paths are inside REPO), keeping the released sections "
-    "it already has as they are.",
+    "it already has as they are. Without a value: `changelog.output`, or the package's "
+    "`changelog` with --package.",
 )
 @click.option(
     "--force",
@@ -53,7 +56,7 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     repo: Path,
     config_file: Path | None,
     package: str | None,
-    output: Path | None,
+    output: str | None,
     force: bool,
     as_json: bool,
     unreleased: bool,
@@ -85,6 +88,7 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     repository.require_complete(repo, fetch=fetch)
     config = resolve_config(config_file, repo)
     scope = scope_for(config, package)
+    target = None if output is None else Path(output or scope.changelog.output)
     name = template or scope.changelog.template
     tmpl = None if as_json else load_template(name, repo)
     result = changelog_text(
@@ -98,15 +102,15 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     )
     tag_notice(result.line)
     _notices(result)
-    if output is None or as_json:
+    if target is None or as_json:
         for chunk in result.chunks:
             sys.stdout.write(chunk)
         sys.stdout.flush()
         return
     outcome = update_changelog(
-        output, result.text, _names(result.line), root=repo, force=force, dry_run=dry_run
+        target, result.text, _names(result.line), root=repo, force=force, dry_run=dry_run
     )
-    path = output if output.is_absolute() else repo / output
+    path = target if target.is_absolute() else repo / target
     click.echo(f"{path}: {outcome}", err=True)
 
 

@@ -148,6 +148,11 @@ def is_shallow(repo: Path) -> bool:
     return _try(repo, "rev-parse", "--is-shallow-repository") == "true"
 
 
+def fetches_no_tags(repo: Path, remote: str = "origin") -> bool:
+    """True when ``remote`` is set never to fetch tags (`git clone --no-tags`)."""
+    return _try(repo, "config", "--get", f"remote.{remote}.tagOpt") == "--no-tags"
+
+
 def fetch_history(repo: Path, remote: str = "origin") -> None:
     """Deepen a shallow clone to the whole history and fetch every tag (``--fetch``)."""
     if _try(repo, "remote", "get-url", remote) is None:

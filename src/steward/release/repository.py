@@ -20,6 +20,7 @@ from steward.history.git import (
     Tag,
     ensure_repo,
     fetch_history,
+    fetches_no_tags,
     head_sha,
     is_shallow,
     iter_commits,
@@ -41,13 +42,23 @@ SHALLOW_HINT = (
 )
 
 
+NO_TAGS_HINT = (
+    "{repo} was cloned without tags (remote.origin.tagOpt is --no-tags): its releases are "
+    "unknown, so versions and changelogs computed from it would be wrong. Run with --fetch "
+    "to fetch them."
+)
+
+
 def require_complete(repo: Path, *, fetch: bool = False) -> None:
-    """Refuse a shallow clone (exit 2), or deepen it and fetch tags when ``fetch``."""
+    """Refuse a shallow clone or one without tags (exit 2), or deepen it and fetch the
+    tags when ``fetch``."""
     ensure_repo(repo)
     if fetch:
         fetch_history(repo)
     elif is_shallow(repo):
         raise UsageError(SHALLOW_HINT.format(repo=repo))
+    elif fetches_no_tags(repo) and not read_tags(repo):
+        raise UsageError(NO_TAGS_HINT.format(repo=repo))
 
 
 @dataclass(slots=True)
