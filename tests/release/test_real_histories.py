@@ -250,3 +250,16 @@ def test_two_types_under_one_title_share_a_heading(
     _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
     assert out.count("## Features") == 1
     assert "* b\n* a\n" in out  # newest first within the heading
+
+
+def test_a_backtracking_pattern_cannot_hang_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`(a+)+$` against `fix: aaaa…!` took over a minute with a backtracking engine."""
+    r = Repo(tmp_path / "r")
+    config(r, "changelog:\n  exclude: ['(a+)+$']\nversion:\n  ignore_tags: ['(x+x+)+y']\n")
+    r.commit("fix: " + "a" * 900 + "!")
+    r.commit("fix: ends with a")  # excluded: the pattern still means what it says
+    r.tag("v1.0.0")
+    r.tag("v" + "x" * 200)  # a ref name stays under the 255-byte file-name limit
+    assert [s for _, s in entries(r, capsys)["1.0.0"]] == ["a" * 900 + "!"]
