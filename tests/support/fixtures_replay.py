@@ -39,6 +39,8 @@ class ReplayServer:
     exchanges: list[dict[str, Any]]
     seen: list[tuple[str, str]] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    # the request headers of each request, in order (e.g. to see where the token went)
+    headers_seen: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._next = 0
@@ -60,9 +62,12 @@ class ReplayServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def answer(self, method: str, target: str) -> tuple[int, dict[str, str], bytes]:
+    def answer(
+        self, method: str, target: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.seen.append((method, target))
+            self.headers_seen.append(dict(headers or {}))
             if self._next >= len(self.exchanges):
                 self.mismatches.append(f"unexpected extra request {method} {target}")
                 return 599, {}, b""
@@ -88,7 +93,8 @@ def _handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             if length:
                 self.rfile.read(length)
-            status, headers, payload = server.answer(self.command, self.path)
+            sent = {k.lower(): v for k, v in self.headers.items()}
+            status, headers, payload = server.answer(self.command, self.path, sent)
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)

@@ -15,7 +15,6 @@ honouring `retry-after` and `x-ratelimit-reset`, within a total wait budget.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,19 +24,14 @@ from urllib.parse import quote
 import httpx
 
 from steward import __version__
-from steward.errors import (
-    AuthError,
-    GitHubError,
-    NotFoundError,
-    RateLimitError,
-    ValidationFailed,
-)
+from steward.errors import GitHubError, RateLimitError
+from steward.forge import sansio
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
-_LINK_NEXT = re.compile(r'<(?P<url>[^>]+)>;\s*rel="next"')
+IDEMPOTENT = sansio.IDEMPOTENT
+MAX_REDIRECTS = 5
 
 
 @dataclass(slots=True)
@@ -56,8 +50,19 @@ class CallLog:
 
 
 def path(template: str, **parts: str | int) -> str:
-    """Fill ``{name}`` placeholders, URL-quoting each part (label names contain spaces, `/`)."""
-    return template.format(**{k: quote(str(v), safe="") for k, v in parts.items()})
+    """Fill ``{name}`` placeholders, percent-encoding each part as one path segment.
+
+    ``/`` and every other reserved character are encoded (label names contain spaces and
+    ``/``), and so are the dot segments ``.`` and ``..``, which a URL parser would otherwise
+    resolve (``/repos/../evil`` is ``/evil``).
+    """
+    return template.format(**{k: segment(v) for k, v in parts.items()})
+
+
+def segment(value: str | int) -> str:
+    """One path segment, percent-encoded; never a dot segment."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text in {".", ".."} else text
 
 
 class GitHubClient:
@@ -81,8 +86,14 @@ class GitHubClient:
         }
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self._secrets = (token,) if token else ()
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+            base_url=self.base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,  # redirects are followed here, same origin only
         )
         self.max_retries = max_retries
         self.backoff = backoff
@@ -100,6 +111,9 @@ class GitHubClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _absolute(self, url: str) -> str:
+        return url if "://" in url else f"{self.base_url}{url}"
+
     # -- core -----------------------------------------------------------------------------
 
     def request(
@@ -113,89 +127,98 @@ class GitHubClient:
     ) -> httpx.Response:
         """Send one request, retrying where safe; raise a `GitHubError` on failure.
 
-        ``ok_statuses`` are error statuses the caller handles itself (e.g. 404 on delete).
+        ``url`` is a path under the API URL, or an absolute URL on the API's origin (a
+        pagination link); any other origin is refused before a byte is sent, since every
+        request carries the token. ``ok_statuses`` are error statuses the caller handles
+        itself (e.g. 404 on delete).
         """
         method = method.upper()
+        target = self._absolute(url)
+        if not sansio.same_origin(target, self.base_url):
+            raise GitHubError(
+                f"{sansio.where(method, target)}: refusing to send the token to "
+                f"{sansio.origin(target).host}, which is not the API's host"
+            )
         attempt = 0
+        redirects = 0
         waited = 0.0
         while True:
-            self.log.calls.append((method, _path_only(url)))
+            at = sansio.where(method, target)
+            self.log.calls.append((method, _path_only(target)))
             try:
-                resp = self._http.request(method, url, params=params, json=json)
+                resp = self._http.request(method, target, params=params, json=json)
             except httpx.TransportError as exc:
                 if attempt < self.max_retries and (
                     method in IDEMPOTENT or isinstance(exc, httpx.ConnectError)
                 ):
                     delay = self.backoff * 2**attempt
-                    log.warning("%s %s: %s; retrying in %.1fs", method, url, exc, delay)
+                    log.warning("%s: %s; retrying in %.1fs", at, _exc_text(exc), delay)
                     self._sleep(delay)
                     attempt += 1
                     continue
-                raise GitHubError(f"{method} {url}: cannot reach GitHub: {exc}") from None
+                raise GitHubError(f"{at}: cannot reach GitHub: {_exc_text(exc)}") from None
             status = resp.status_code
+            if status in sansio.REDIRECTS:
+                if redirects >= MAX_REDIRECTS:
+                    raise GitHubError(f"{at}: more than {MAX_REDIRECTS} redirects", status=status)
+                target = sansio.redirect_target(method, status, resp.headers, target, self.base_url)
+                redirects += 1
+                params = None  # the Location carries its own query
+                continue
             if status < 400 or status in ok_statuses:
                 return resp
-            wait = self._rate_limit_wait(resp)
+            wait = sansio.rate_limit_wait(status, resp.headers, resp.content, self._clock())
             if wait is not None:
                 if waited + wait > self.max_wait or attempt >= self.max_retries:
+                    msg = sansio.message(resp.content, resp.reason_phrase, self._secrets)
                     raise RateLimitError(
-                        f"{method} {url}: rate limited by GitHub ({_message(resp)}); "
+                        f"{at}: rate limited by GitHub ({msg}); "
                         f"would need to wait {wait:.0f}s more",
                         status=status,
                     )
-                log.warning("%s %s: rate limited; waiting %.0fs", method, url, wait)
+                log.warning("%s: rate limited; waiting %.0fs", at, wait)
                 self._sleep(wait)
                 waited += wait
                 attempt += 1
                 continue
-            if status >= 500 and method in IDEMPOTENT and attempt < self.max_retries:
+            if sansio.retryable(method, status) and attempt < self.max_retries:
                 delay = self.backoff * 2**attempt
-                log.warning("%s %s: HTTP %d; retrying in %.1fs", method, url, status, delay)
+                log.warning("%s: HTTP %d; retrying in %.1fs", at, status, delay)
                 self._sleep(delay)
                 attempt += 1
                 continue
-            raise _error(method, url, resp)
+            raise sansio.error_for(
+                method,
+                target,
+                status,
+                resp.headers,
+                resp.content,
+                reason=resp.reason_phrase,
+                secrets=self._secrets,
+            )
 
-    def _rate_limit_wait(self, resp: httpx.Response) -> float | None:
-        if resp.status_code not in {403, 429}:
-            return None
-        retry_after = resp.headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                return max(0.0, float(retry_after))
-            except ValueError:
-                return 60.0
-        if resp.headers.get("x-ratelimit-remaining") == "0":
-            reset = resp.headers.get("x-ratelimit-reset")
-            if reset is not None:
-                try:
-                    at = float(reset)
-                except ValueError:
-                    return 60.0
-                if at > 1e11:  # some recordings give milliseconds
-                    at /= 1000.0
-                return max(1.0, at - self._clock() + 1.0)
-            return 60.0
-        if "secondary rate limit" in _message(resp).lower() or resp.status_code == 429:
-            return 60.0
-        return None
+    def _json(self, method: str, url: str, resp: httpx.Response) -> Any:
+        return sansio.decode_json(
+            resp.status_code, resp.headers, resp.content, sansio.where(method, url)
+        )
 
     # -- conveniences ---------------------------------------------------------------------
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> Any:
-        return self.request("GET", url, params=params).json()
+        return self._json("GET", url, self.request("GET", url, params=params))
+
+    def get_object(self, url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET a JSON object; a list, text or HTML instead is one clear error."""
+        return sansio.expect_object(self.get(url, params), sansio.where("GET", url))
 
     def post(self, url: str, json: Any = None) -> Any:
-        resp = self.request("POST", url, json=json)
-        return resp.json() if resp.content else None
+        return self._json("POST", url, self.request("POST", url, json=json))
 
     def patch(self, url: str, json: Any = None) -> Any:
-        resp = self.request("PATCH", url, json=json)
-        return resp.json() if resp.content else None
+        return self._json("PATCH", url, self.request("PATCH", url, json=json))
 
     def put(self, url: str, json: Any = None) -> Any:
-        resp = self.request("PUT", url, json=json)
-        return resp.json() if resp.content else None
+        return self._json("PUT", url, self.request("PUT", url, json=json))
 
     def delete(self, url: str, *, missing_ok: bool = False) -> bool:
         """DELETE; returns ``False`` when ``missing_ok`` and the resource was already gone."""
@@ -207,72 +230,24 @@ class GitHubClient:
     def paginate(
         self, url: str, params: dict[str, Any] | None = None, *, items_key: str | None = None
     ) -> Iterator[Any]:
-        """Yield items across pages, following `Link: rel="next"` (100 per page)."""
+        """Yield items across pages, following `Link: rel="next"` (100 per page) on the API's
+        own origin only: a link elsewhere stops with a `GitHubError` before any request."""
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
         next_url: str | None = url
         while next_url is not None:
+            at = sansio.where("GET", next_url)
             resp = self.request("GET", next_url, params=query)
-            data = resp.json()
-            items = data.get(items_key, []) if items_key and isinstance(data, dict) else data
-            if not isinstance(items, list):
-                raise GitHubError(f"GET {next_url}: expected a list, got {type(items).__name__}")
-            yield from items
-            m = _LINK_NEXT.search(resp.headers.get("link", ""))
-            next_url = m.group("url") if m else None
+            data = self._json("GET", next_url, resp)
+            yield from sansio.page_items(data, items_key, at)
+            next_url = sansio.next_page(
+                resp.headers.get("link"), str(resp.request.url), self.base_url, at
+            )
             query = None  # the next link carries its own query
 
 
 def _path_only(url: str) -> str:
-    return httpx.URL(url).path if url.startswith("http") else url.split("?", 1)[0]
+    return httpx.URL(url).path if "://" in url else url.split("?", 1)[0]
 
 
-def _message(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-    except ValueError:
-        return resp.text[:200] or resp.reason_phrase
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])[:300]
-    return resp.reason_phrase
-
-
-def _error(method: str, url: str, resp: httpx.Response) -> GitHubError:
-    status = resp.status_code
-    msg = _message(resp)
-    where = f"{method} {_path_only(url)}"
-    if status == 401:
-        return AuthError(
-            f"{where}: GitHub rejected the credentials (401 {msg}); check GITHUB_TOKEN",
-            status=status,
-        )
-    if status == 403:
-        needs = resp.headers.get("x-accepted-github-permissions")
-        hint = f"; the token needs: {needs}" if needs else ""
-        return AuthError(f"{where}: forbidden (403 {msg}){hint}", status=status)
-    if status == 404:
-        return NotFoundError(
-            f"{where}: not found (404); the resource does not exist or the token cannot see it",
-            status=status,
-        )
-    if status == 422:
-        details = ""
-        try:
-            errors = resp.json().get("errors")
-            if errors:
-                details = "; " + "; ".join(_describe(e) for e in errors)[:300]
-        except (ValueError, AttributeError):
-            pass
-        return ValidationFailed(
-            f"{where}: GitHub refused the request (422 {msg}){details}", status=status
-        )
-    return GitHubError(f"{where}: HTTP {status} {msg}", status=status)
-
-
-def _describe(error: Any) -> str:
-    """One entry of a 422's ``errors``: its message, else ``Resource.field code``."""
-    if not isinstance(error, dict):
-        return str(error)
-    if error.get("message"):
-        return str(error["message"])
-    where = ".".join(str(error[k]) for k in ("resource", "field") if error.get(k))
-    return f"{where} {error.get('code', 'invalid')}".strip()
+def _exc_text(exc: Exception) -> str:
+    return sansio.one_line(str(exc) or type(exc).__name__)
