@@ -1,0 +1,124 @@
+"""Config for the docs stage (`release.docs:` in .github/steward.yml) and the docs hotfix.
+
+The playbook's "Docs" section: versioned documentation built with MkDocs and published with
+mike to the documentation branch (`mike deploy --push --update-aliases VERSION latest`), and
+a pull request that updates the Lambda layer ARNs shown in the docs. Off until configured:
+a repository without MkDocs has nothing for the stage to do, and it says so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from steward.config.base import Section
+
+LayerArnFormat = Literal["markdown", "replace", "json"]
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _check_placeholders(value: str, allowed: set[str], what: str) -> str:
+    unknown = sorted(set(_PLACEHOLDER.findall(value)) - allowed)
+    if unknown:
+        names = ", ".join("{" + n + "}" for n in sorted(allowed))
+        raise ValueError(f"{what}: unknown placeholder {{{unknown[0]}}}; allowed: {names}")
+    return value
+
+
+def _inside_repository(value: str) -> str:
+    if not value or value.startswith("/") or ".." in value.replace("\\", "/").split("/"):
+        raise ValueError("must be a relative path inside the repository")
+    return value
+
+
+class LayerArnsConfig(Section):
+    """The docs file that lists the published layer ARNs, and the PR that updates it."""
+
+    file: str | None = Field(
+        None,
+        description="docs file (relative to the repository) that lists the layer ARNs; "
+        "unset: no layer ARN pull request",
+    )
+    format: LayerArnFormat = Field(
+        "markdown",
+        description="markdown: a table between <!-- steward:layer-arns:start/end --> markers; "
+        "replace: every ARN of a published layer in the file gets the new version number "
+        "(the playbook's sed); json: the whole file is {version, layers: {name: {region: arn}}}",
+    )
+    marker: str = Field(
+        "layer-arns",
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="name in the markdown markers <!-- steward:NAME:start --> / :end -->",
+    )
+    source_stage: str = Field(
+        "layer-prod",
+        description="the stage whose recorded details hold the published layer ARNs",
+    )
+    branch: str = Field(
+        "steward/layer-arns-{version}", description="branch the ARN update is pushed to"
+    )
+    title: str = Field(
+        "docs(layers): update layer ARNs for {tag}", description="title of the ARN update PR"
+    )
+
+    @field_validator("branch", "title")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        return _check_placeholders(value, {"version", "tag"}, "layer_arns")
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        return None if value is None else _inside_repository(value)
+
+
+def _default_mike() -> list[str]:
+    return ["mike"]
+
+
+class DocsConfig(Section):
+    """Versioned docs (MkDocs + mike) and the layer ARN pull request."""
+
+    enabled: bool = Field(
+        False, description="deploy the versioned docs; off: the docs stage records a skip"
+    )
+    mkdocs_config: str = Field(
+        "mkdocs.yml", description="MkDocs config file, relative to the repository"
+    )
+    mike_command: list[str] = Field(
+        default_factory=_default_mike,
+        min_length=1,
+        description="how to run mike (the project's docs toolchain, e.g. [poetry, run, mike])",
+    )
+    remote: str | None = Field(
+        None, description="git remote of the documentation branch (default: release.remote)"
+    )
+    branch: str = Field("gh-pages", min_length=1, description="the documentation branch")
+    alias: str = Field("latest", min_length=1, description="alias moved to each final release")
+    version_name: str = Field(
+        "{version}",
+        description="docs version deployed: {version}, {major}, {minor}, {micro} "
+        "(e.g. '{major}.{minor}' for one docs version per minor release)",
+    )
+    set_default: bool = Field(
+        True, description="make the alias the site's default page (mike set-default)"
+    )
+    include_prereleases: bool = Field(
+        False,
+        description="deploy the docs of pre-releases too (never moving the alias); "
+        "off: the stage records a skip for them",
+    )
+    timeout: float = Field(900.0, gt=0, description="seconds before a mike command fails")
+    layer_arns: LayerArnsConfig = Field(default_factory=LayerArnsConfig)
+
+    @field_validator("version_name")
+    @classmethod
+    def _version_name(cls, value: str) -> str:
+        return _check_placeholders(value, {"version", "major", "minor", "micro"}, "version_name")
+
+    @field_validator("mkdocs_config")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return _inside_repository(value)

@@ -1,0 +1,439 @@
+"""Docs: the playbook's "Create PR (Layer ARN)" and "Release versioned docs".
+
+1. When the layer stages recorded layer ARNs and ``release.docs.layer_arns.file`` is set, the
+   docs file is rendered with them (a pure function of the file and the ARNs), committed on
+   the base branch with git plumbing, pushed to its own branch, and a pull request opened
+   through the GitHub client (once: an open PR from that branch is reused).
+2. The docs are built from the sealed source (with the same ARNs already in place) and
+   deployed with mike: ``mike deploy --push --update-aliases VERSION latest`` to the
+   documentation branch, then ``mike set-default --push latest``.
+
+Re-running it changes nothing: the same content makes no commit on the documentation branch,
+the ARN commit is rebuilt from recorded inputs (same id) and the open PR is found again.
+Off until configured (``release.docs.enabled``); pre-releases are skipped unless
+``include_prereleases`` (and never move the alias).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import tarfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steward.errors import GitError, ReleaseError
+from steward.forge.client import GitHubClient, path
+from steward.fsutil import atomic_write_text
+from steward.history.git import git, git_bytes, remote_ref
+from steward.release import docs_site
+from steward.release.pipeline import archive
+from steward.release.pipeline.context import Context
+from steward.release.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
+from steward.release.pipeline.stages.bump_pr import repository
+from steward.release.pipeline.stages.seal import SOURCE
+from steward.release.pipeline.state import ReleaseState, StageRecord
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]{0,20}):lambda:(?P<region>[a-z]{2}(?:-[a-z]+){1,3}-[0-9]|\{region\})"
+    r":(?P<account>[0-9]{12}):layer:(?P<name>[A-Za-z0-9_-]{1,140}):(?P<version>[0-9]{1,9})"
+)
+MAX_PR_LINES = 200
+
+
+# -- layer ARNs: pure ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class LayerArn:
+    name: str
+    region: str
+    partition: str
+    account: str
+    version: int
+
+    @classmethod
+    def parse(cls, text: str) -> LayerArn | None:
+        m = _ARN.fullmatch(text.strip())
+        if m is None or m["region"] == "{region}":
+            return None
+        return cls(m["name"], m["region"], m["partition"], m["account"], int(m["version"]))
+
+    @property
+    def arn(self) -> str:
+        return (
+            f"arn:{self.partition}:lambda:{self.region}:{self.account}:layer:"
+            f"{self.name}:{self.version}"
+        )
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def recorded_layer_arns(state: ReleaseState, stage: str) -> list[LayerArn]:
+    """Every layer ARN the completed ``stage`` recorded in its details (any shape: a list of
+    ARNs, a region -> ARN map, records with an ``arn`` field), sorted by layer and region."""
+    rec = state.stages.get(stage)
+    if rec is None or rec.status != "completed":
+        return []
+    found = {arn for s in _strings(rec.details) if (arn := LayerArn.parse(s)) is not None}
+    return sorted(found)
+
+
+def _markdown_tables(arns: Sequence[LayerArn]) -> str:
+    by_name: dict[str, list[LayerArn]] = {}
+    for a in sorted(arns):
+        by_name.setdefault(a.name, []).append(a)
+    blocks = []
+    for name, items in by_name.items():
+        rows = ["| Region | Layer ARN |", "| ------ | --------- |"]
+        rows += [f"| `{a.region}` | `{a.arn}` |" for a in items]
+        table = "\n".join(rows)
+        blocks.append(f"**{name}**\n\n{table}" if len(by_name) > 1 else table)
+    return "\n\n".join(blocks)
+
+
+def render_layer_arns(
+    text: str | None,
+    arns: Sequence[LayerArn],
+    fmt: LayerArnFormat,
+    *,
+    marker: str = "layer-arns",
+    version: str = "",
+    where: str = "the layer ARN file",
+) -> str:
+    """The docs file ``text`` (None: it does not exist) updated with ``arns``.
+
+    ``markdown`` replaces what lies between ``<!-- steward:MARKER:start -->`` and
+    ``<!-- steward:MARKER:end -->`` with one table per layer; ``replace`` gives every ARN of a
+    published layer (same partition, region, account and name; ``{region}`` placeholders
+    too, when all regions share one version) the new version number; ``json`` is the whole
+    file. Rendering the result again with the same ARNs returns it unchanged.
+    """
+    if fmt == "json":
+        layers: dict[str, dict[str, str]] = {}
+        for a in sorted(arns):
+            layers.setdefault(a.name, {})[a.region] = a.arn
+        return json.dumps({"version": version, "layers": layers}, indent=2) + "\n"
+    if text is None:
+        raise docs_site.DocsError(f"{where} does not exist")
+    if fmt == "markdown":
+        start, end = f"<!-- steward:{marker}:start -->", f"<!-- steward:{marker}:end -->"
+        i = text.find(start)
+        j = text.find(end, i + len(start)) if i >= 0 else -1
+        if i < 0 or j < 0:
+            raise docs_site.DocsError(
+                f"{where} has no {start} ... {end} markers around its layer ARN table"
+            )
+        return f"{text[: i + len(start)]}\n{_markdown_tables(arns)}\n{text[j:]}"
+    return _replace_arns(text, arns, where)
+
+
+def _replace_arns(text: str, arns: Sequence[LayerArn], where: str) -> str:
+    exact = {(a.partition, a.region, a.account, a.name): a.version for a in arns}
+    per_layer: dict[tuple[str, str, str], set[int]] = {}
+    for a in arns:
+        per_layer.setdefault((a.partition, a.account, a.name), set()).add(a.version)
+    matched = 0
+
+    def swap(m: re.Match[str]) -> str:
+        nonlocal matched
+        if m["region"] == "{region}":
+            versions = per_layer.get((m["partition"], m["account"], m["name"]), set())
+            new = next(iter(versions)) if len(versions) == 1 else None
+        else:
+            new = exact.get((m["partition"], m["region"], m["account"], m["name"]))
+        if new is None:
+            return m.group(0)
+        matched += 1
+        return m.group(0)[: m.start("version") - m.start()] + str(new)
+
+    out = _ARN.sub(swap, text)
+    if matched == 0:
+        raise docs_site.DocsError(f"{where} names none of the published layers' ARNs")
+    return out
+
+
+# -- the layer ARN pull request --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileCommit:
+    base: str  # the base branch's commit on the remote
+    commit: str | None  # the commit updating the file; None when it was already up to date
+    text: str  # the file as the commit has it
+
+
+def commit_file_update(
+    ctx: Context, base_branch: str, rel: str, render: Callable[[str | None], str], message: str
+) -> FileCommit:
+    """A commit on the remote's ``base_branch`` with ``rel`` rendered anew, made with git
+    plumbing from recorded inputs (so a retry gives the same id); the worktree, the index
+    and the current branch are not touched."""
+    root, remote = ctx.root, ctx.cfg.remote
+    base = remote_ref(root, remote, f"refs/heads/{base_branch}")
+    if base is None:
+        raise ReleaseError(f"stage docs: {remote} has no branch {base_branch} to open a PR to")
+    git(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{base_branch}")
+    current = _read_blob(root, base, rel)
+    new = render(current)
+    if new == current:
+        return FileCommit(base, None, new)
+    blob = git(root, "hash-object", "-w", "--stdin", stdin=new.encode())
+    index = ctx.work("docs.index")
+    index.parent.mkdir(parents=True, exist_ok=True)
+    env = {"GIT_INDEX_FILE": str(index)}
+    git(root, "read-tree", base, env=env)
+    git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+    tree = git(root, "write-tree", env=env)
+    index.unlink()
+    date = f"{ctx.epoch} +0000"
+    name, email = ctx.cfg.git_user_name, ctx.cfg.git_user_email
+    ident = {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_COMMITTER_DATE": date,
+    }
+    commit = git(root, "commit-tree", tree, "-p", base, "-m", message, env=ident)
+    return FileCommit(base, commit, new)
+
+
+def _read_blob(root: Path, rev: str, rel: str) -> str | None:
+    try:
+        data = git_bytes(root, "show", f"{rev}:{rel}")
+    except GitError:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def push_branch(ctx: Context, branch: str, commit: str, rel: str, text: str) -> bool:
+    """Push ``commit`` to ``branch`` unless the remote's branch already has ``rel`` as
+    ``text`` (a rerun); the branch is steward's own, so an older update is replaced."""
+    root, remote, ref = ctx.root, ctx.cfg.remote, f"refs/heads/{branch}"
+    there = remote_ref(root, remote, ref)
+    if there == commit:
+        return False
+    if there is not None:
+        git(root, "fetch", "--quiet", "--no-tags", remote, ref)
+        if _read_blob(root, there, rel) == text:
+            return False
+    lease = f"--force-with-lease={ref}:{there or ''}"
+    git(root, "push", "--quiet", "--no-verify", lease, remote, f"{commit}:{ref}")
+    return True
+
+
+def open_pull_request(
+    client: GitHubClient, full_name: str, *, head: str, base: str, title: str, body: str
+) -> tuple[int, bool]:
+    """(number, opened now) of the open PR from ``head`` into ``base``; opened only when
+    none is open, so a rerun finds the same PR."""
+    owner, repo = full_name.split("/")
+    url = path("/repos/{owner}/{repo}/pulls", owner=owner, repo=repo)
+    for pr in client.paginate(url, {"state": "open", "head": f"{owner}:{head}"}):
+        return int(pr["number"]), False
+    created = client.post(url, {"title": title, "head": head, "base": base, "body": body})
+    return int(created["number"]), True
+
+
+def _pr_body(tag: str, arns: Sequence[LayerArn], rel: str) -> str:
+    lines = [f"Layer ARNs published by {tag}, for `{rel}`:", ""]
+    lines += [f"- `{a.arn}`" for a in arns[:MAX_PR_LINES]]
+    if len(arns) > MAX_PR_LINES:
+        lines.append(f"- ... and {len(arns) - MAX_PR_LINES} more")
+    lines += ["", "Opened by `steward release run` (docs stage)."]
+    return "\n".join(lines)
+
+
+# -- the stage -------------------------------------------------------------------------------
+
+
+def docs_config(ctx: Context) -> DocsConfig:
+    """The ``release.docs`` section, or the defaults (off) while the config has none."""
+    cfg = getattr(ctx.cfg, "docs", None)
+    return cfg if isinstance(cfg, DocsConfig) else DocsConfig()
+
+
+class DocsStage:
+    name = "docs"
+    title = "Versioned docs and layer ARNs"
+
+    def __init__(self, config: DocsConfig | None = None) -> None:
+        self._config = config
+
+    def config(self, ctx: Context) -> DocsConfig:
+        return self._config if self._config is not None else docs_config(ctx)
+
+    def _skip_reason(self, ctx: Context, cfg: DocsConfig) -> str | None:
+        if not cfg.enabled:
+            return "docs are not configured (release.docs.enabled is false)"
+        if ctx.prerelease and not cfg.include_prereleases:
+            return "pre-release (release.docs.include_prereleases is false)"
+        return None
+
+    def _target(self, ctx: Context, cfg: DocsConfig) -> docs_site.DocsTarget:
+        return docs_site.DocsTarget(ctx.root, cfg.remote or ctx.cfg.remote, cfg.branch)
+
+    def _build(self, ctx: Context, cfg: DocsConfig, source: Path) -> docs_site.DocsBuild:
+        name = docs_site.docs_version_name(cfg.version_name, ctx.version)
+        return docs_site.DocsBuild(
+            source=source,
+            config_file=cfg.mkdocs_config,
+            version=name,
+            alias=None if ctx.prerelease else cfg.alias,
+            set_default=cfg.set_default,
+            epoch=ctx.epoch,
+            message=f"docs: deploy {name} from {ctx.commit[:12]} ({ctx.tag})",
+            mike=tuple(cfg.mike_command),
+            committer=(ctx.cfg.git_user_name, ctx.cfg.git_user_email),
+            timeout=cfg.timeout,
+        )
+
+    def plan(self, ctx: Context) -> list[str]:
+        cfg = self.config(ctx)
+        reason = self._skip_reason(ctx, cfg)
+        if reason is not None:
+            return [f"nothing: {reason}"]
+        lines = []
+        arn = cfg.layer_arns
+        if arn.file:
+            branch = arn.branch.format(version=ctx.version, tag=ctx.tag)
+            lines.append(
+                f"layer ARNs recorded by {arn.source_stage} into {arn.file} ({arn.format}); "
+                f"push {branch} and open a PR to {ctx.cfg.base_branch}"
+            )
+        lines.append(f"restore {SOURCE} (or the release commit) into {ctx.work('docs')}")
+        build = self._build(ctx, cfg, ctx.work("docs"))
+        return lines + docs_site.describe(self._target(ctx, cfg), build)
+
+    def preflight(self, ctx: Context) -> list[str]:
+        """What the stage will need but cannot have (for the runner's check before a
+        release starts)."""
+        cfg = self.config(ctx)
+        if self._skip_reason(ctx, cfg) is not None:
+            return []
+        problems = []
+        try:
+            docs_site.resolve_command(cfg.mike_command, ctx.env)
+        except docs_site.DocsError as exc:
+            problems.append(f"docs: {exc}")
+        if cfg.layer_arns.file:
+            if ctx.github is None:
+                problems.append("the layer ARN PR needs GITHUB_TOKEN (or --skip docs)")
+            elif not (ctx.cfg.repository or ctx.env.get("GITHUB_REPOSITORY")):
+                problems.append("set release.repository or GITHUB_REPOSITORY (OWNER/NAME)")
+        return problems
+
+    def run(self, ctx: Context, rec: StageRecord) -> None:
+        cfg = self.config(ctx)
+        reason = self._skip_reason(ctx, cfg)
+        if reason is not None:
+            rec.details["skipped"] = reason
+            ctx.echo(f"  nothing to do: {reason}")
+            return
+        tree = self._source(ctx)
+        if cfg.layer_arns.file:
+            self._layer_arns(ctx, cfg.layer_arns, rec, tree)
+        build = self._build(ctx, cfg, tree)
+        target = self._target(ctx, cfg)
+        result = docs_site.deploy(target, build, ctx.env)
+        rec.details.update(
+            {
+                "docs_version": build.version,
+                "alias": build.alias,
+                "remote": target.remote,
+                "branch": target.branch,
+                "commit": result.after,
+                "changed": result.changed,
+            }
+        )
+        state = "deployed" if result.changed else "already deployed, nothing changed"
+        ctx.echo(f"  docs {build.version} on {target.remote} {target.branch}: {state}")
+
+    def _source(self, ctx: Context) -> Path:
+        """The sealed source restored (its hash checked), else the release commit."""
+        dest = ctx.work("docs")
+        seal = ctx.state.stages.get("seal")
+        if seal is not None and seal.status == "completed":
+            src, sha = ctx.sealed("seal", SOURCE, self.name)
+            return archive.restore(src, sha, dest, self.name)
+        data = git_bytes(ctx.root, "archive", "--format=tar", ctx.commit)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            tar.extractall(dest, filter="data")
+        return dest
+
+    def _layer_arns(self, ctx: Context, cfg: LayerArnsConfig, rec: StageRecord, tree: Path) -> None:
+        assert cfg.file is not None
+        arns = recorded_layer_arns(ctx.state, cfg.source_stage)
+        if not arns:
+            rec.details["layer_arns"] = f"none recorded by stage {cfg.source_stage}"
+            ctx.echo(f"  layer ARNs: none recorded by stage {cfg.source_stage}; no PR")
+            return
+        rel = cfg.file
+
+        def render(text: str | None) -> str:
+            return render_layer_arns(
+                text, arns, cfg.format, marker=cfg.marker, version=ctx.version, where=rel
+            )
+
+        # The deployed docs show the new ARNs at once; the PR brings them to the trunk.
+        built = tree / rel
+        current = built.read_text(encoding="utf-8") if built.is_file() else None
+        if built.parent.is_dir():
+            atomic_write_text(built, render(current), root=tree, newline="")
+        if ctx.github is None:
+            raise ReleaseError("stage docs: the layer ARN PR needs GitHub access (GITHUB_TOKEN)")
+        title = cfg.title.format(version=ctx.version, tag=ctx.tag)
+        branch = cfg.branch.format(version=ctx.version, tag=ctx.tag)
+        update = commit_file_update(ctx, ctx.cfg.base_branch, rel, render, title)
+        rec.details["layer_arns"] = [a.arn for a in arns]
+        if update.commit is None:
+            rec.details["layer_arn_pr"] = f"{rel} on {ctx.cfg.base_branch} is up to date"
+            ctx.echo(f"  layer ARNs: {rel} on {ctx.cfg.base_branch} already up to date; no PR")
+            return
+        pushed = push_branch(ctx, branch, update.commit, rel, update.text)
+        number, opened = open_pull_request(
+            ctx.github(),
+            repository(ctx),
+            head=branch,
+            base=ctx.cfg.base_branch,
+            title=title,
+            body=_pr_body(ctx.tag, arns, rel),
+        )
+        rec.details["layer_arn_pr"] = number
+        rec.details["layer_arn_branch"] = branch
+        what = "opened" if opened else "already open"
+        ctx.echo(
+            f"  layer ARNs: {branch} {'pushed' if pushed else 'up to date'}; PR #{number} {what}"
+        )
+
+    def verify(self, ctx: Context, rec: StageRecord) -> None:
+        """The documentation branch on the remote still holds the deployed version."""
+        if "skipped" in rec.details or "docs_version" not in rec.details:
+            return
+        target = docs_site.DocsTarget(
+            ctx.root, str(rec.details["remote"]), str(rec.details["branch"])
+        )
+        version = str(rec.details["docs_version"])
+        sha = docs_site.fetch_branch(target)
+        if sha is None or not docs_site.has_version(ctx.root, sha, version):
+            raise ReleaseError(
+                f"stage docs: {target.remote} {target.branch} no longer holds docs {version}"
+            )
