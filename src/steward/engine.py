@@ -1,43 +1,25 @@
 """Run the policies for an event and merge what they plan.
 
-Two stages: the first decides labels, comments and statuses from the event alone; the second
-(merge gate, large PR) looks at the labels the PR will carry once the first stage applies, so
-one run reaches the final state and a second run finds nothing to do.
+The policies come from the registry (`steward.policies.registry`). Two stages: ``labels``
+decides labels, comments and statuses from the event alone; ``gate`` (merge gate, large PR)
+looks at the labels the PR will carry once the first stage applies, so one run reaches the
+final state and a second run finds nothing to do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from steward.config.model import StewardConfig
 from steward.domain.events import Event, Ignored, IssueEvent, PullRequestEvent
-from steward.domain.models import Snapshot
 from steward.plan import AddLabels, Plan, RemoveLabel
-from steward.policies import (
-    areas,
-    large_pr,
-    merge_gate,
-    missing_sections,
-    pending_release,
-    post_release,
-    semantic_title,
-    size,
-    triage,
-)
+from steward.policies import registry
 from steward.policies.context import Context
+from steward.policies.policy import Policy, Stage
 
-FIRST_STAGE: tuple[ModuleType, ...] = (
-    size,
-    areas,
-    semantic_title,
-    missing_sections,
-    pending_release,
-    post_release,
-    triage,
-)
-SECOND_STAGE: tuple[ModuleType, ...] = (merge_gate, large_pr)
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
+    from steward.domain.models import Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +27,6 @@ class Decision:
     plan: Plan
     ignored: str | None = None
     policies: tuple[str, ...] = field(default_factory=tuple)
-
-
-def handles(module: ModuleType, event: Event) -> bool:
-    table: dict[str, set[str]] = module.HANDLES
-    return event.action in table.get(event.name, set())
 
 
 def skip_reason(event: Event | Ignored, config: StewardConfig) -> str | None:
@@ -71,21 +48,25 @@ def decide(event: Event | Ignored, snapshot: Snapshot, config: StewardConfig) ->
     reason = skip_reason(event, config)
     if reason is not None or isinstance(event, Ignored):
         return Decision(Plan(), ignored=reason)
+    handling = registry.handling(event)
     ran: list[str] = []
 
-    def run(stage: tuple[ModuleType, ...], ctx: Context) -> list[Plan]:
+    def run(stage: Stage, ctx: Context) -> list[Plan]:
         plans: list[Plan] = []
-        for module in stage:
-            if handles(module, event):
-                evaluate: Callable[[Context], Plan] = module.evaluate
-                plans.append(evaluate(ctx))
-                ran.append(module.__name__.rsplit(".", 1)[-1])
+        for policy in _in_stage(handling, stage):
+            assert policy.evaluate is not None  # registry.handling keeps evaluating ones
+            plans.append(policy.evaluate(ctx))
+            ran.append(policy.name)
         return plans
 
-    first = Plan.merge(run(FIRST_STAGE, Context(event, snapshot, config)))
+    first = Plan.merge(run("labels", Context(event, snapshot, config)))
     labels_after = _labels_after(event, first)
-    second = run(SECOND_STAGE, Context(event, snapshot, config, labels_after))
+    second = run("gate", Context(event, snapshot, config, labels_after))
     return Decision(Plan.merge([first, *second]), policies=tuple(ran))
+
+
+def _in_stage(policies: tuple[Policy[Any], ...], stage: Stage) -> list[Policy[Any]]:
+    return [p for p in policies if p.stage == stage]
 
 
 def _labels_after(event: Event, plan: Plan) -> frozenset[str]:

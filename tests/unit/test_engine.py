@@ -55,7 +55,8 @@ def test_handled_real_events_run_their_policies() -> None:
         "size",
         "areas",
         "semantic_title",
-        "missing_sections",
+        "related_issue",
+        "acknowledgement",
         "triage",
         "merge_gate",
     }

@@ -1,12 +1,15 @@
-"""Related issue and acknowledgement sections of a new PR's description."""
+"""Related issue and acknowledgement sections of a new PR's description (two policies that
+share the block label, run together as the engine runs them)."""
 
 from __future__ import annotations
 
 import pytest
 
 from steward.config.loader import parse_config
-from steward.policies import missing_sections
+from steward.plan import Plan
+from steward.policies import acknowledgement, related_issue
 from steward.policies.common import related_issues, strip_html_comments
+from steward.policies.context import Context
 from tests.unit._payloads import added, comments, context, pr_event, removed
 
 REPO = "Codertocat/Hello-World"  # the examples' repository
@@ -27,9 +30,13 @@ def template(issue_line: str) -> str:
     )
 
 
+def both(ctx: Context) -> Plan:
+    return Plan.merge([related_issue.evaluate(ctx), acknowledgement.evaluate(ctx)])
+
+
 def run(body: str, action: str = "opened", labels: tuple[str, ...] = (), cfg=None):  # type: ignore[no-untyped-def]
     ev = pr_event(action, body=body, labels=labels)
-    return missing_sections.evaluate(context(ev, config=cfg))
+    return both(context(ev, config=cfg))
 
 
 @pytest.mark.parametrize(
@@ -138,7 +145,7 @@ def test_messages_and_labels_are_configurable() -> None:
 
 def test_merged_prs_are_left_alone() -> None:
     ev = pr_event("closed", body="no issue", merged=True, labels=())
-    assert missing_sections.evaluate(context(ev)).actions == []
+    assert both(context(ev)).actions == []
 
 
 def test_a_pr_naming_only_itself_has_no_related_issue() -> None:

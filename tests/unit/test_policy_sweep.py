@@ -10,7 +10,7 @@ import pytest
 from steward.config.loader import parse_config
 from steward.domain.events import IssueEvent
 from steward.domain.models import Issue
-from steward.errors import ConfigError, UsageError
+from steward.errors import ConfigError
 from steward.plan import Plan
 from steward.policies.sweep import SweepConfig, plan_sweep
 from tests.unit._payloads import added, comments, issue_event, kinds
@@ -106,7 +106,7 @@ def test_disabled_and_bad_config() -> None:
 
 
 def test_naive_now_is_refused_and_offsets_are_respected() -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(ValueError, match="timezone-aware"):
         plan_sweep([item(16, 100)], NOW.replace(tzinfo=None), SweepConfig(), TEAM)
     plus2 = NOW.astimezone(timezone(timedelta(hours=2)))
     assert kinds(plan_sweep([item(16, 60)], plus2, SweepConfig(), TEAM))[0] == ("add_labels", 16)

@@ -7,13 +7,16 @@ a validation error from pydantic (which knows paths, not lines) can name file, l
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
-from steward.config.model import StewardConfig
+from steward.config.model import config_model
 from steward.errors import ConfigError
+
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
 
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
 MAX_CONFIG_BYTES = 1_000_000
@@ -35,7 +38,7 @@ def find_config(root: Path) -> Path | None:
 def load_config(path: Path | None) -> StewardConfig:
     """Load and validate ``path``; ``None`` means the playbook's defaults."""
     if path is None:
-        return StewardConfig()
+        return config_model()()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -63,7 +66,7 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
         raise ConfigError("the top level must be a mapping of sections", path=source, line=1)
     lines = _line_map(node, source)
     try:
-        return StewardConfig.model_validate(data)
+        return config_model().model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: PathKey = tuple(err["loc"])

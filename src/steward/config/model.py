@@ -1,25 +1,22 @@
 """The whole config file: one section per policy or capability, each with the playbook's
 defaults, so an empty (or absent) `.github/steward.yml` behaves like the Powertools automation.
+
+The policies' sections come from the policy registry: the model is assembled on first use
+(`config_model()`, or importing ``StewardConfig`` from here), never at import time, so this
+package imports no policy while it loads and no module depends on import order. Code that
+needs a policy's section reads it typed with ``POLICY.of(config)``; ``config.<name>`` works
+too and is typed ``Any``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, create_model, field_validator
 
 from steward.config.base import Section
 from steward.config.labels import LabelSpec, playbook_labels
-from steward.policies.areas import AreasConfig
-from steward.policies.large_pr import LargePrConfig
-from steward.policies.merge_gate import MergeGateConfig
-from steward.policies.missing_sections import AcknowledgementConfig, RelatedIssueConfig
-from steward.policies.pending_release import PendingReleaseConfig
-from steward.policies.post_release import PostReleaseConfig
-from steward.policies.semantic_title import SemanticTitleConfig
-from steward.policies.size import SizeConfig
-from steward.policies.sweep import SweepConfig
-from steward.policies.triage import TriageConfig
 from steward.release.config import (
     ChangelogConfig,
     PackageConfig,
@@ -28,12 +25,14 @@ from steward.release.config import (
 )
 from steward.release.pipeline.config import PipelineConfig
 
+_HEAD = ("ignore_authors", "labels")  # shown before the policies' sections
+
 
 def _default_ignore() -> list[str]:
     return ["dependabot[bot]", "renovate[bot]", "github-actions[bot]", "pre-commit-ci[bot]"]
 
 
-class StewardConfig(Section):
+class ConfigCore(Section):
     """`.github/steward.yml`. Every key is optional; unknown keys are errors."""
 
     ignore_authors: list[str] = Field(
@@ -41,17 +40,6 @@ class StewardConfig(Section):
         description="PR/issue authors the automation leaves alone (bots)",
     )
     labels: list[LabelSpec] = Field(default_factory=playbook_labels)
-    size: SizeConfig = Field(default_factory=SizeConfig)
-    areas: AreasConfig = Field(default_factory=AreasConfig)
-    semantic_title: SemanticTitleConfig = Field(default_factory=SemanticTitleConfig)
-    related_issue: RelatedIssueConfig = Field(default_factory=RelatedIssueConfig)
-    acknowledgement: AcknowledgementConfig = Field(default_factory=AcknowledgementConfig)
-    merge_gate: MergeGateConfig = Field(default_factory=MergeGateConfig)
-    large_pr: LargePrConfig = Field(default_factory=LargePrConfig)
-    pending_release: PendingReleaseConfig = Field(default_factory=PendingReleaseConfig)
-    post_release: PostReleaseConfig = Field(default_factory=PostReleaseConfig)
-    triage: TriageConfig = Field(default_factory=TriageConfig)
-    sweep: SweepConfig = Field(default_factory=SweepConfig)
     version: VersionConfig = Field(default_factory=VersionConfig)
     changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
     release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
@@ -60,6 +48,10 @@ class StewardConfig(Section):
         default_factory=list,
         description="a monorepo's packages; empty: the repository is one package",
     )
+
+    if TYPE_CHECKING:
+        # The policies' sections, added from the registry by `config_model()`.
+        def __getattr__(self, name: str) -> Any: ...
 
     @field_validator("packages")
     @classmethod
@@ -82,29 +74,57 @@ class StewardConfig(Section):
         return value
 
     def effective(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True)
+        """The config as plain data: the core's head, the policies in order, the rest."""
+        from steward.policies.registry import policies
+
+        data = self.model_dump(mode="json", by_alias=True)
+        order = [*_HEAD, *(p.name for p in policies())]
+        return {**{k: data[k] for k in order if k in data}, **data}
 
     def label_names(self) -> set[str]:
         return {spec.name for spec in self.labels}
 
-    def policy_labels(self) -> set[str]:
-        """Every label the enabled policies may apply, for `config check` to compare with
-        ``labels`` (GitHub would create a missing one grey and without a description)."""
-        out: set[str] = set(self.merge_gate.block_labels)
-        if self.size.enabled:
-            out.update(self.size.all_labels())
-        if self.areas.enabled:
-            out.update(self.areas.labels())
-        if self.semantic_title.enabled:
-            out.update(self.semantic_title.type_labels(), self.semantic_title.scope_labels.values())
-            out.add(self.semantic_title.breaking_label)
-        for section in (self.related_issue, self.acknowledgement):
+    def labels_by_policy(self) -> dict[str, str]:
+        """Every label an enabled policy applies or acts on -> the first such policy, for
+        `config check` to compare with ``labels`` (GitHub would create a missing one grey
+        and without a description)."""
+        from steward.policies.registry import policies
+
+        out: dict[str, str] = {}
+        for policy in policies():
+            section = policy.of(self)
             if section.enabled:
-                out.update((section.block_label, section.reason_label))
-        if self.pending_release.enabled:
-            out.add(self.pending_release.label)
-        if self.triage.enabled:
-            out.add(self.triage.label)
-        if self.sweep.enabled:
-            out.add(self.sweep.stale_label)
+                for label in policy.labels(section):
+                    out.setdefault(label, policy.name)
         return out
+
+    def policy_labels(self) -> set[str]:
+        return set(self.labels_by_policy())
+
+
+@cache
+def config_model() -> type[ConfigCore]:
+    """The config model: the core plus one section per registered policy."""
+    from steward.policies.registry import policies
+
+    sections: dict[str, Any] = {
+        p.name: (p.section, Field(default_factory=p.section, description=p.help))
+        for p in policies()
+    }
+    return create_model(
+        "StewardConfig",
+        __base__=ConfigCore,
+        __module__=__name__,
+        __doc__=ConfigCore.__doc__,
+        **sections,
+    )
+
+
+if TYPE_CHECKING:
+    StewardConfig = ConfigCore
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "StewardConfig":
+            return config_model()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

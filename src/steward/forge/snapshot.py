@@ -1,24 +1,43 @@
-"""Read what the policies need beyond the payload, and no more."""
+"""Read what the policies need beyond the payload, and no more.
+
+Each policy says what it needs read (`Policy.reads`); only the enabled policies that handle
+the event are asked, so an event no policy reads for costs no API call.
+"""
 
 from __future__ import annotations
 
-from steward.config.model import StewardConfig
-from steward.domain.events import Event, PullRequestEvent, ReleaseEvent
+from typing import TYPE_CHECKING
+
+from steward.domain.events import Event, PullRequestEvent
 from steward.domain.models import ChangedFile, Issue, Snapshot
 from steward.errors import NotFoundError
-from steward.forge.repo_api import RepoApi
+from steward.policies import registry
 from steward.policies.common import related_issues
+from steward.policies.policy import ChangedFiles, LabelledIssues, NamedIssues, Read
 
-FILE_ACTIONS = frozenset({"opened", "reopened", "synchronize", "edited"})
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
+    from steward.forge.repo_api import RepoApi
+
+
+def needed(event: Event, config: StewardConfig) -> list[Read]:
+    """What the enabled policies that handle ``event`` need read, in registry order."""
+    out: list[Read] = []
+    for policy in registry.handling(event):
+        section = policy.of(config)
+        if section.enabled:
+            out.extend(r for r in policy.reads(section) if r not in out)
+    return out
 
 
 def needs_files(event: Event, config: StewardConfig) -> bool:
-    """Changed files are read when the diff may have changed: not for a title or body edit."""
-    if not isinstance(event, PullRequestEvent) or event.action not in FILE_ACTIONS:
+    """Changed files are read when a policy wants them and the diff may have changed: not
+    for a title or body edit."""
+    if not isinstance(event, PullRequestEvent):
         return False
     if event.action == "edited" and not event.base_changed:
         return False
-    return config.size.enabled or config.areas.enabled
+    return any(isinstance(r, ChangedFiles) for r in needed(event, config))
 
 
 def gather(
@@ -31,21 +50,28 @@ def gather(
     snap_files: tuple[ChangedFile, ...] | None = tuple(files) if files is not None else None
     issues: dict[int, Issue] = {}
     pending: tuple[Issue, ...] | None = None
+    reads = needed(event, config)
     if snap_files is None and api is not None and needs_files(event, config):
-        snap_files = tuple(api.pr_files(event.pull_request.number))  # type: ignore[union-attr]
+        assert isinstance(event, PullRequestEvent)
+        snap_files = tuple(api.pr_files(event.pull_request.number))
     if (
         api is not None
         and isinstance(event, PullRequestEvent)
         and event.action == "closed"
         and event.pull_request.merged
-        and config.pending_release.enabled
+        and any(isinstance(r, NamedIssues) for r in reads)
     ):
         for n in related_issues(event.pull_request.body, event.repo.full_name):
             try:
                 issues[n] = api.issue(n)
             except NotFoundError:
                 continue
-    if isinstance(event, ReleaseEvent) and config.post_release.enabled and api is not None:
+    labels = [r.label for r in reads if isinstance(r, LabelledIssues)]
+    if labels and api is not None:
         # All states: an issue GitHub closed through "Fixes #N" still waits for its notice.
-        pending = tuple(api.issues_with_label(config.post_release.label, state="all"))
+        found: dict[int, Issue] = {}
+        for label in labels:
+            for issue in api.issues_with_label(label, state="all"):
+                found.setdefault(issue.number, issue)
+        pending = tuple(found.values())
     return Snapshot(files=snap_files, issues=issues, pending_release_issues=pending)

@@ -15,8 +15,7 @@ from steward.domain.models import ChangedFile
 from steward.globs import match_any
 from steward.plan import AddLabels, Plan
 from steward.policies.context import Context
-
-HANDLES = {"pull_request": {"opened", "reopened", "synchronize"}}
+from steward.policies.policy import ChangedFiles, Policy, PolicySection, handles
 
 
 class AreaRule(Section):
@@ -78,8 +77,7 @@ def _default_rules() -> list[AreaRule]:
     ]
 
 
-class AreasConfig(Section):
-    enabled: bool = True
+class AreasConfig(PolicySection):
     rules: list[AreaRule] = Field(default_factory=_default_rules)
 
     def labels(self) -> list[str]:
@@ -96,7 +94,7 @@ class AreasConfig(Section):
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.areas
+    cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
     if not cfg.enabled or not isinstance(ev, PullRequestEvent):
@@ -108,3 +106,15 @@ def evaluate(ctx: Context) -> Plan:
     if wanted:
         plan.add(AddLabels(ev.pull_request.number, wanted))
     return plan
+
+
+POLICY = Policy(
+    name="areas",
+    section=AreasConfig,
+    help="area labels (tests, documentation, dependencies, ...) from changed-file globs",
+    order=20,
+    evaluate=evaluate,
+    events=handles(pull_request={"opened", "reopened", "synchronize"}),
+    reads=lambda _: (ChangedFiles(),),
+    labels=lambda cfg: cfg.labels(),
+)

@@ -1,10 +1,17 @@
-"""Helpers shared by several policies: reading untrusted PR text, label arithmetic."""
+"""Helpers shared by several policies: reading untrusted PR text, the reason checks."""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
+from steward.domain.events import PullRequestEvent
+from steward.plan import AddLabels, Comment, Plan, RemoveLabel
+from steward.policies.policy import PolicySection
 from steward.text import MAX_BODY, cap
+
+if TYPE_CHECKING:
+    from steward.policies.context import Context
 
 # Closing keywords GitHub recognises, followed by #N, owner/repo#N or an issue URL.
 _CLOSING = re.compile(
@@ -84,3 +91,49 @@ def related_issues(body: str, repo_full_name: str) -> tuple[int, ...]:
 def has_text(body: str, needle: str) -> bool:
     """Case-insensitive substring test (no regex: the needle comes from config)."""
     return needle.casefold() in cap(body, MAX_BODY).casefold()
+
+
+class ReasonSection(PolicySection):
+    """A check that blocks a new PR with `block_label` plus its own `reason_label` and one
+    comment, and lifts them once the author fixes the description."""
+
+    block_label: str = "do-not-merge"
+    reason_label: str
+    clear_when_fixed: bool = True
+    message: str
+
+
+def reason_plan(ctx: Context, cfg: ReasonSection, present: bool, key: str) -> Plan:
+    """The plan of one reason check for a PR event; ``present``: the description passes it.
+
+    On `opened` a missing piece gets the comment and both labels; once present again the
+    reason label goes, and the block label too unless another enabled reason check's label
+    is still on the PR (whatever policy that is: they are found in the registry).
+    """
+    from steward.policies import registry
+
+    plan = Plan()
+    ev = ctx.event
+    if not isinstance(ev, PullRequestEvent):
+        return plan
+    pr = ev.pull_request
+    if not present and ev.action == "opened":
+        text = cfg.message.format(
+            author=pr.author.login, block_label=cfg.block_label, reason_label=cfg.reason_label
+        )
+        plan.add(Comment(pr.number, key, text))
+        missing = tuple(x for x in (cfg.block_label, cfg.reason_label) if x not in pr.labels)
+        if missing:
+            plan.add(AddLabels(pr.number, missing))
+    elif present and cfg.clear_when_fixed and cfg.reason_label in pr.labels:
+        plan.add(RemoveLabel(pr.number, cfg.reason_label))
+        others = {
+            section.reason_label
+            for p in registry.policies()
+            if isinstance(section := p.of(ctx.config), ReasonSection)
+            and section is not cfg
+            and section.enabled
+        }
+        if cfg.block_label in pr.labels and not (others & set(pr.labels)):
+            plan.add(RemoveLabel(pr.number, cfg.block_label))
+    return plan

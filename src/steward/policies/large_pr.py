@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
 from steward.plan import Comment, Plan
 from steward.policies.context import Context
+from steward.policies.policy import Policy, PolicySection, handles
 
-HANDLES = {"pull_request": {"opened", "reopened", "synchronize", "labeled"}}
 
-
-class LargePrConfig(Section):
-    enabled: bool = True
+class LargePrConfig(PolicySection):
     label: str = "size/XXL"
     message: str = (
         "### ⚠️ Large pull request ⚠️\n\n"
@@ -23,7 +20,7 @@ class LargePrConfig(Section):
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.large_pr
+    cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
     if not cfg.enabled or not isinstance(ev, PullRequestEvent):
@@ -35,3 +32,15 @@ def evaluate(ctx: Context) -> Plan:
     if newly and cfg.label in ctx.labels_after:
         plan.add(Comment(pr.number, "large-pr", cfg.message.format(author=pr.author.login)))
     return plan
+
+
+POLICY = Policy(
+    name="large_pr",
+    section=LargePrConfig,
+    help="one comment suggesting a split once a PR is labelled size/XXL",
+    order=20,
+    evaluate=evaluate,
+    events=handles(pull_request={"opened", "reopened", "synchronize", "labeled"}),
+    stage="gate",
+    labels=lambda cfg: (cfg.label,),
+)

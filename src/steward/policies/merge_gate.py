@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
 from steward.plan import Plan, SetStatus
 from steward.policies.context import Context
+from steward.policies.policy import Policy, PolicySection, handles
 
-HANDLES = {"pull_request": {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled"}}
 
-
-class MergeGateConfig(Section):
-    enabled: bool = True
+class MergeGateConfig(PolicySection):
     block_labels: list[str] = Field(default_factory=lambda: ["do-not-merge"])
     status_context: str = "steward/do-not-merge"
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.merge_gate
+    cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
     if not cfg.enabled or not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
@@ -45,3 +42,17 @@ def evaluate(ctx: Context) -> Plan:
     return plan.add(
         SetStatus(pr.number, pr.head_sha, "success", cfg.status_context, "no blocking label")
     )
+
+
+POLICY = Policy(
+    name="merge_gate",
+    section=MergeGateConfig,
+    help="a failing commit status while a blocking label (do-not-merge) is on",
+    order=10,
+    evaluate=evaluate,
+    events=handles(
+        pull_request={"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled"}
+    ),
+    stage="gate",
+    labels=lambda cfg: cfg.block_labels,
+)

@@ -4,17 +4,14 @@ related issue, one comment on the PR tells the maintainers' team to link one by 
 
 from __future__ import annotations
 
-from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
 from steward.plan import AddLabels, Comment, Plan
 from steward.policies.common import related_issues
 from steward.policies.context import Context
+from steward.policies.policy import NamedIssues, Policy, PolicySection, handles
 
-HANDLES = {"pull_request": {"closed"}}
 
-
-class PendingReleaseConfig(Section):
-    enabled: bool = True
+class PendingReleaseConfig(PolicySection):
     label: str = "pending-release"
     maintainers_team: str = "@maintainers"
     missing_issue_message: str = (
@@ -26,7 +23,7 @@ class PendingReleaseConfig(Section):
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.pending_release
+    cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
     if not cfg.enabled or not isinstance(ev, PullRequestEvent):
@@ -50,3 +47,15 @@ def evaluate(ctx: Context) -> Plan:
             continue
         plan.add(AddLabels(n, (cfg.label,)))
     return plan
+
+
+POLICY = Policy(
+    name="pending_release",
+    section=PendingReleaseConfig,
+    help="a merged PR's related issues get pending-release (no issue: one comment)",
+    order=60,
+    evaluate=evaluate,
+    events=handles(pull_request={"closed"}),
+    reads=lambda _: (NamedIssues(),),
+    labels=lambda cfg: (cfg.label,),
+)

@@ -8,17 +8,14 @@ gets the comment and loses the label too, so its author hears about the release 
 
 from __future__ import annotations
 
-from steward.config.base import Section
 from steward.domain.events import ReleaseEvent
 from steward.domain.models import Issue
 from steward.plan import CloseIssue, Comment, Plan, RemoveLabel
 from steward.policies.context import Context
+from steward.policies.policy import LabelledIssues, Policy, PolicySection, handles
 
-HANDLES = {"release": {"published"}}
 
-
-class PostReleaseConfig(Section):
-    enabled: bool = True
+class PostReleaseConfig(PolicySection):
     label: str = "pending-release"
     include_prereleases: bool = False
     close_issues: bool = True
@@ -45,7 +42,7 @@ def post_release_plan(
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.post_release
+    cfg = POLICY.of(ctx.config)
     ev = ctx.event
     if not cfg.enabled or not isinstance(ev, ReleaseEvent):
         return Plan()
@@ -56,3 +53,15 @@ def evaluate(ctx: Context) -> Plan:
     if issues is None:
         return Plan().note("post-release: pending-release issues were not read")
     return post_release_plan(rel.tag, rel.html_url, issues, cfg)
+
+
+POLICY = Policy(
+    name="post_release",
+    section=PostReleaseConfig,
+    help="on a published release, pending-release issues are told, unlabelled and closed",
+    order=70,
+    evaluate=evaluate,
+    events=handles(release={"published"}),
+    reads=lambda cfg: (LabelledIssues(cfg.label),),
+    labels=lambda cfg: (cfg.label,),
+)

@@ -13,20 +13,19 @@ import re
 
 from pydantic import Field
 
-from steward.config.base import Section
 from steward.conventional import Header, is_wip, parse_header
 from steward.domain.events import PullRequestEvent
 from steward.plan import AddLabels, Plan, RemoveLabel, SetStatus
+from steward.policies.areas import POLICY as AREAS
 from steward.policies.common import strip_html_comments
 from steward.policies.context import Context
+from steward.policies.policy import Policy, PolicySection, handles
 from steward.text import MAX_BODY, cap
 
-HANDLES = {"pull_request": {"opened", "reopened", "edited", "synchronize"}}
 _BREAKING_NOTE = re.compile(r"^BREAKING[ -]CHANGE:", re.MULTILINE)
 
 
-class SemanticTitleConfig(Section):
-    enabled: bool = True
+class SemanticTitleConfig(PolicySection):
     types: dict[str, str | None] = Field(
         default_factory=lambda: {
             "feat": "feature",
@@ -69,7 +68,7 @@ def check(title: str, cfg: SemanticTitleConfig) -> tuple[Header | None, str]:
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.semantic_title
+    cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
     if not cfg.enabled or not isinstance(ev, PullRequestEvent):
@@ -107,7 +106,7 @@ def evaluate(ctx: Context) -> Plan:
         if before is not None and before.breaking:
             plan.add(RemoveLabel(pr.number, cfg.breaking_label))
     if cfg.scope_to_area:
-        areas = {a.casefold(): a for a in ctx.config.areas.labels()}
+        areas = {a.casefold(): a for a in AREAS.of(ctx.config).labels()}
         for scope in header.scopes:
             label = cfg.scope_labels.get(scope) or areas.get(scope.casefold())
             if label:
@@ -131,7 +130,7 @@ def _owned_by_title(
     previous title is what put them there. Otherwise the two policies would undo each other
     on every event.
     """
-    areas = ctx.config.areas
+    areas = AREAS.of(ctx.config)
     if label not in areas.labels():
         return True
     files = ctx.snapshot.files
@@ -139,3 +138,18 @@ def _owned_by_title(
         return label not in areas.matching(files)
     before = parse_header(ev.previous_title) if ev.previous_title is not None else None
     return before is not None and cfg.types.get(before.type) == label
+
+
+def _labels(cfg: SemanticTitleConfig) -> list[str]:
+    return [*cfg.type_labels(), *cfg.scope_labels.values(), cfg.breaking_label]
+
+
+POLICY = Policy(
+    name="semantic_title",
+    section=SemanticTitleConfig,
+    help="the title is a conventional commit: a status, a change-type label, breaking-change",
+    order=30,
+    evaluate=evaluate,
+    events=handles(pull_request={"opened", "reopened", "edited", "synchronize"}),
+    labels=_labels,
+)

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
 from steward.domain.models import ChangedFile
 from steward.globs import match_any
 from steward.plan import AddLabels, Plan, RemoveLabel
 from steward.policies.context import Context
+from steward.policies.policy import ChangedFiles, Policy, PolicySection, handles
 
-HANDLES = {"pull_request": {"opened", "reopened", "synchronize", "edited"}}
 
-
-class SizeConfig(Section):
-    enabled: bool = True
+class SizeConfig(PolicySection):
     prefix: str = "size/"
     bands: dict[str, int] = Field(
         default_factory=lambda: {"XS": 0, "S": 10, "M": 30, "L": 100, "XL": 500, "XXL": 1000},
@@ -66,7 +63,7 @@ def count_lines(files: tuple[ChangedFile, ...], ignore: list[str]) -> int:
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.size
+    cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
     if not cfg.enabled or not isinstance(ev, PullRequestEvent):
@@ -82,3 +79,15 @@ def evaluate(ctx: Context) -> Plan:
         if stale != wanted and stale in pr.labels:
             plan.add(RemoveLabel(pr.number, stale))
     return plan
+
+
+POLICY = Policy(
+    name="size",
+    section=SizeConfig,
+    help="size/XS..size/XXL by lines changed (lock and generated files left out)",
+    order=10,
+    evaluate=evaluate,
+    events=handles(pull_request={"opened", "reopened", "synchronize", "edited"}),
+    reads=lambda _: (ChangedFiles(),),
+    labels=lambda cfg: cfg.all_labels(),
+)

@@ -15,7 +15,8 @@ exempts only from the stale rules, and a revisit item is never marked stale. Com
 keyed by the activity date they answer, so a rerun in the same state plans nothing new, while
 an item that goes idle again later is told again.
 
-Pure: the shell lists the open items and passes ``now``; no clock is read here.
+Pure: the shell (`steward sweep`) lists the open items and passes ``now``; no clock is read
+here. A scheduled policy: the engine never runs it on an event.
 """
 
 from __future__ import annotations
@@ -25,14 +26,12 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
-from steward.config.base import Section
 from steward.domain.models import Issue
-from steward.errors import UsageError
 from steward.plan import AddLabels, CloseIssue, Comment, Plan
+from steward.policies.policy import Policy, PolicySection
 
 
-class SweepConfig(Section):
-    enabled: bool = True
+class SweepConfig(PolicySection):
     stale_label: str = Field(default="stale", min_length=1, max_length=50)
     days_before_stale: int = Field(default=60, ge=1, le=3650)
     days_before_close: int = Field(default=7, ge=1, le=3650)
@@ -73,7 +72,7 @@ def plan_sweep(items: Iterable[Issue], now: datetime, cfg: SweepConfig, team: st
     ``team``: the handle to mention, e.g. ``@org/maintainers``.
     """
     if now.tzinfo is None:
-        raise UsageError("sweep: 'now' must be timezone-aware")
+        raise ValueError("sweep: 'now' must be timezone-aware")
     plan = Plan()
     if not cfg.enabled:
         return plan.note("sweep: disabled in config")
@@ -113,3 +112,13 @@ def plan_sweep(items: Iterable[Issue], now: datetime, cfg: SweepConfig, team: st
             body = cfg.stale_message.format(**fields, label=cfg.stale_label)
             plan.add(Comment(item.number, f"sweep-stale:{since}", body))
     return plan
+
+
+POLICY = Policy(
+    name="sweep",
+    section=SweepConfig,
+    help="scheduled (steward sweep): remind revisit items, mark idle items stale, close them",
+    order=10,
+    stage="scheduled",
+    labels=lambda cfg: (cfg.stale_label,),
+)

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from steward.config.base import Section
 from steward.domain.events import IssueEvent, PullRequestEvent
 from steward.domain.models import FIRST_TIME_ASSOCIATIONS
 from steward.plan import AddLabels, Comment, Plan
 from steward.policies.context import Context
+from steward.policies.policy import Policy, PolicySection, handles
 
-HANDLES = {"issues": {"opened", "closed"}, "pull_request": {"opened", "closed"}}
 
-
-class TriageConfig(Section):
-    enabled: bool = True
+class TriageConfig(PolicySection):
     label: str = "triage"
     first_time_associations: list[str] = Field(
         default_factory=lambda: sorted(FIRST_TIME_ASSOCIATIONS)
@@ -41,7 +38,7 @@ class TriageConfig(Section):
 
 
 def evaluate(ctx: Context) -> Plan:
-    cfg = ctx.config.triage
+    cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
     if not cfg.enabled:
@@ -65,3 +62,14 @@ def evaluate(ctx: Context) -> Plan:
         elif ev.action == "closed" and pr.merged and cfg.welcome_merge:
             plan.add(Comment(pr.number, "welcome-merge", cfg.welcome_merge))
     return plan
+
+
+POLICY = Policy(
+    name="triage",
+    section=TriageConfig,
+    help="new issues get triage; first-time contributors are welcomed; closed-issue notice",
+    order=80,
+    evaluate=evaluate,
+    events=handles(issues={"opened", "closed"}, pull_request={"opened", "closed"}),
+    labels=lambda cfg: (cfg.label,),
+)
