@@ -81,11 +81,14 @@ class IssueRec:
     state: str = "open"
     state_reason: str | None = None
     labels: list[str] = field(default_factory=list)
-    author: str = "octocat"
+    author: str | None = "octocat"  # None: a deleted account (GitHub answers `user: null`)
     is_pr: bool = False
     comments: list[dict[str, Any]] = field(default_factory=list)
     # Last activity; every write to the issue moves it to the current time, as on GitHub.
     updated_at: str = "2011-04-22T13:33:48Z"
+    # How the issue's labels are listed; the description allows all three: "object" (what
+    # GitHub usually sends), "string" (plain names) and "nameless" (objects without `name`).
+    label_style: str = "object"
 
     def touch(self) -> None:
         self.updated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -117,10 +120,16 @@ def _invalid(resource: str, code: str, fld: str) -> HttpReply:
 class GitHubServer:
     """``with GitHubServer() as gh:`` starts it on a free port; ``gh.url`` is the API base."""
 
-    def __init__(self, repo: str = REPO, token: str = "test-token") -> None:
+    def __init__(
+        self, repo: str = REPO, token: str = "test-token", login: str = "steward-bot"
+    ) -> None:
         self.repo = repo
         self.owner, self.name = repo.split("/")
         self.token = token
+        self.login = login  # the token's user: `GET /user` answers it; comments are its own
+        # Items repeated at the start of each next page (a listing that shifted while it was
+        # paged, as GitHub's offset pagination does when items move): 0 for none.
+        self.page_overlap = 0
         self.labels: dict[str, dict[str, Any]] = {}  # casefolded name -> label record
         self.issues: dict[int, IssueRec] = {}
         self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> newest first
@@ -188,7 +197,7 @@ class GitHubServer:
         labels: tuple[str, ...] = (),
         state: str = "open",
         body: str = "",
-        author: str = "octocat",
+        author: str | None = "octocat",
         is_pr: bool = False,
     ) -> IssueRec:
         for name in labels:
@@ -215,7 +224,7 @@ class GitHubServer:
         self.files[number] = [self._file(n, a, d) for n, a, d in files]
         return rec
 
-    def add_comment(self, number: int, body: str, author: str = "octocat") -> None:
+    def add_comment(self, number: int, body: str, author: str | None = "octocat") -> None:
         self.issues[number].comments.append(self._comment_rec(body, author))
 
     def add_status(self, sha: str, state: str, context: str, description: str = "") -> None:
@@ -394,6 +403,7 @@ class GitHubServer:
             ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", self._list_files),
             ("GET", "/repos/{owner}/{repo}/commits/{ref}/status", self._combined_status),
             ("POST", "/repos/{owner}/{repo}/statuses/{sha}", self._create_status),
+            ("GET", "/user", self._get_user),
         ]
         routes = []
         for method, template, fn in table:
@@ -406,7 +416,10 @@ class GitHubServer:
             match = rx.match(path)
             if m == method and match:
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
-                if (params["owner"], params["repo"]) != (self.owner, self.name):
+                if "owner" in params and (params["owner"], params["repo"]) != (
+                    self.owner,
+                    self.name,
+                ):
                     raise_404 = self._not_this_repo
                     return template, raise_404, params
                 return template, fn, params
@@ -446,10 +459,13 @@ class GitHubServer:
             updated_at=rec.updated_at,
             url=self._api(f"/issues/{rec.number}"),
             html_url=f"https://github.com/{self.repo}/{kind}/{rec.number}",
-            labels=[self._label_obj(self._label_rec(n)) for n in rec.labels],
+            labels=self._issue_labels(rec),
             closed_at="2024-01-01T00:00:00Z" if rec.state == "closed" else None,
         )
-        obj["user"]["login"] = rec.author
+        if rec.author is None:
+            obj["user"] = None
+        else:
+            obj["user"]["login"] = rec.author
         if rec.is_pr:
             obj["pull_request"] = {
                 "url": self._api(f"/pulls/{rec.number}"),
@@ -462,7 +478,16 @@ class GitHubServer:
             obj.pop("pull_request", None)
         return obj
 
-    def _comment_rec(self, body: str, author: str) -> dict[str, Any]:
+    def _issue_labels(self, rec: IssueRec) -> list[Any]:
+        if rec.label_style == "string":
+            return list(rec.labels)
+        objs = [self._label_obj(self._label_rec(n)) for n in rec.labels]
+        if rec.label_style == "nameless":
+            for obj in objs:
+                del obj["name"]
+        return objs
+
+    def _comment_rec(self, body: str, author: str | None) -> dict[str, Any]:
         return {"id": self._next_id(), "body": body, "author": author}
 
     def _comment_obj(self, number: int, rec: dict[str, Any]) -> dict[str, Any]:
@@ -474,7 +499,10 @@ class GitHubServer:
             issue_url=self._api(f"/issues/{number}"),
             html_url=f"https://github.com/{self.repo}/issues/{number}#issuecomment-{rec['id']}",
         )
-        obj["user"]["login"] = rec["author"]
+        if rec["author"] is None:
+            obj["user"] = None  # a deleted account
+        else:
+            obj["user"]["login"] = rec["author"]
         return obj
 
     def _file(self, name: str, additions: int, deletions: int) -> dict[str, Any]:
@@ -521,7 +549,8 @@ class GitHubServer:
         per_page = min(int(query.get("per_page", "30")), 100)
         page = max(int(query.get("page", "1")), 1)
         last = max(1, -(-len(items) // per_page))
-        chunk = items[(page - 1) * per_page : page * per_page]
+        start = max(0, (page - 1) * per_page - (self.page_overlap if page > 1 else 0))
+        chunk = items[start : page * per_page]
         links = []
 
         def link(n: int, rel: str) -> str:
@@ -638,7 +667,7 @@ class GitHubServer:
 
     def _comment(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
         rec = self._issue_rec(p)
-        comment = self._comment_rec(str(body["body"]), "steward[bot]")
+        comment = self._comment_rec(str(body["body"]), self.login)
         rec.comments.append(comment)
         rec.touch()
         return 201, self._comment_obj(rec.number, comment), {}
@@ -672,6 +701,16 @@ class GitHubServer:
             statuses=[self._status_obj(sha, s) for s in latest.values()],
             url=self._api(f"/commits/{sha}/status"),
             commit_url=self._api(f"/commits/{sha}"),
+        )
+        return 200, obj, {}
+
+    def _get_user(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        obj = openapi.example("private-user-response-with-public-and-private-profile-information")
+        obj.update(
+            login=self.login,
+            user_view_type="private",  # the description's discriminator; GitHub sends it
+            url=f"https://api.github.com/users/{self.login}",
+            html_url=f"https://github.com/{self.login}",
         )
         return 200, obj, {}
 

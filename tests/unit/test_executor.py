@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -10,8 +11,10 @@ from steward.forge.client import GitHubClient
 from steward.forge.executor import Executor, comment_markers
 from steward.forge.repo_api import RepoApi
 from steward.plan import AddLabels, CloseIssue, Comment, Plan, RemoveLabel, SetStatus, marker
+from tests.support import openapi
 from tests.support.github_material import REPO
-from tests.support.github_server import GitHubServer
+from tests.support.github_server import Fault, GitHubServer
+from tests.support.raw_server import Answer, RawServer
 
 R = f"/repos/{REPO}"
 
@@ -24,8 +27,10 @@ def gh() -> Iterator[GitHubServer]:
 
 
 def run(gh: GitHubServer, *actions: object) -> list[str]:
+    """Apply ``actions`` as the server's token user (steward's identity, given)."""
     with GitHubClient("test-token", gh.url) as client:
-        result = Executor(RepoApi(client, REPO)).apply(Plan(actions=list(actions)))  # type: ignore[arg-type]
+        executor = Executor(RepoApi(client, REPO), identity=gh.login)
+        result = executor.apply(Plan(actions=list(actions)))  # type: ignore[arg-type]
     return result.applied
 
 
@@ -44,7 +49,7 @@ def test_only_missing_labels_are_added_in_one_call(gh: GitHubServer):
 
 def test_present_state_costs_no_write(gh: GitHubServer):
     gh.add_issue(1, "x", labels=("bug",), state="closed")
-    gh.add_comment(1, f"earlier\n\n{marker('welcome')}")
+    gh.add_comment(1, f"earlier\n\n{marker('welcome')}", author=gh.login)
     gh.add_status("abc", "success", "ctx", "fine")
     applied = run(
         gh,
@@ -81,3 +86,108 @@ def test_known_issues_are_not_read_again(gh: GitHubServer):
         ("PATCH", f"{R}/issues/1"),
     ]
     assert gh.reads() == []
+
+
+# -- markers count only on steward's own comments ---------------------------------------------
+
+
+@pytest.fixture
+def no_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+def apply_default(gh: GitHubServer, *actions: object) -> list[str]:
+    """Apply with the CLI's default identity (no identity passed)."""
+    with GitHubClient("test-token", gh.url) as client:
+        result = Executor(RepoApi(client, REPO)).apply(Plan(actions=list(actions)))  # type: ignore[arg-type]
+    return result.applied
+
+
+def test_a_marker_typed_by_anyone_else_does_not_stop_stewards_comment(
+    gh: GitHubServer, no_actions: None
+):
+    gh.add_issue(1, "x")
+    gh.add_comment(1, f"I know the trick {marker('related-issue')}", author="mallory")
+    applied = apply_default(gh, Comment(1, "related-issue", "Please link an issue."))
+    assert applied == ["#1 comment [related-issue]"]
+    assert gh.comment_bodies(1)[-1].startswith("Please link an issue.")
+    gh.reset_calls()
+    assert apply_default(gh, Comment(1, "related-issue", "Please link an issue.")) == []
+    assert gh.writes() == []
+
+
+def test_the_token_user_is_read_once_and_only_when_a_marker_needs_it(
+    gh: GitHubServer, no_actions: None
+):
+    gh.add_issue(1, "x")
+    gh.add_issue(2, "y")
+    gh.add_comment(1, f"done {marker('a')}", author=gh.login)
+    gh.add_comment(2, f"done {marker('b')}", author=gh.login)
+    gh.add_comment(2, "a plain comment", author="octocat")
+    applied = apply_default(gh, Comment(1, "a", "x"), Comment(2, "b", "y"))
+    assert applied == []
+    assert gh.reads().count(("GET", "/user")) == 1
+
+    gh.reset_calls()
+    gh.add_issue(3, "z")
+    gh.add_comment(3, "no markers here", author="octocat")
+    assert apply_default(gh, Comment(3, "c", "z")) == ["#3 comment [c]"]
+    assert ("GET", "/user") not in gh.reads()  # no marker to check: no identity needed
+
+
+def test_in_actions_steward_is_github_actions_bot_without_a_read(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with GitHubServer(login="github-actions[bot]") as gh:
+        gh.add_issue(1, "x")
+        gh.add_comment(1, f"done {marker('a')}", author="github-actions[bot]")
+        gh.add_comment(1, f"fake {marker('b')}", author="steward-bot")
+        applied = apply_default(gh, Comment(1, "a", "x"), Comment(1, "b", "y"))
+        assert applied == ["#1 comment [b]"]
+        assert ("GET", "/user") not in gh.reads()
+        gh.assert_clean()
+
+
+def test_a_deleted_account_never_carries_a_trusted_marker(gh: GitHubServer):
+    gh.add_issue(1, "x")
+    gh.add_comment(1, f"old {marker('a')}", author=None)
+    assert run(gh, Comment(1, "a", "x")) == ["#1 comment [a]"]
+
+
+def test_when_the_token_user_cannot_be_read_only_bot_comments_count(
+    gh: GitHubServer, no_actions: None, caplog: pytest.LogCaptureFixture
+):
+    gh.faults.append(
+        Fault(
+            403,
+            {"message": "Resource not accessible by integration"},
+            method="GET",
+            path_contains="/user",
+        )
+    )
+    gh.add_issue(1, "x")
+    gh.add_comment(1, f"by a person {marker('a')}", author="mallory")
+    applied = apply_default(gh, Comment(1, "a", "x"))
+    assert applied == ["#1 comment [a]"]
+    assert "cannot tell which account steward comments as" in caplog.text
+
+
+def test_an_item_answered_in_a_shape_github_never_sends_is_skipped_and_the_rest_applied():
+    issue = openapi.example("issue")
+    issue.update(number=2, labels=[], comments=0)
+    with RawServer() as api:
+        api.answers["/repos/o/r/issues/1"] = Answer(200, b"[]")  # a list, not an issue
+        api.answers["/repos/o/r/issues/2"] = Answer(200, json.dumps(issue).encode())
+        api.answers["/repos/o/r/issues/2/labels"] = Answer(
+            200, json.dumps([openapi.example("label")]).encode()
+        )
+        with GitHubClient("test-token", api.url, max_retries=0) as client:
+            result = Executor(RepoApi(client, "o/r"), identity="steward-bot").apply(
+                Plan(actions=[AddLabels(1, ("bug",)), AddLabels(2, ("bug",))])
+            )
+    assert result.applied == ["#2 +labels bug"]
+    assert result.skipped == [
+        "#1: add_labels skipped: GET /repos/o/r/issues/1: expected a JSON object from GitHub, "
+        "got a list"
+    ]

@@ -8,12 +8,14 @@ Unsupported events and actions are not errors: they become `Ignored` with a one-
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steward.domain.api import count, issue_from_api
 from steward.domain.models import Issue, PullRequest, Release, Repo, User
+from steward.domain.names import check_full_name
 from steward.errors import PayloadError
 from steward.text import MAX_BODY, MAX_TITLE, cap
 
@@ -193,11 +195,17 @@ def _opt_int(parent: dict[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _opt_count(parent: dict[str, Any], key: str, where: str) -> int | None:
+    """A line or file count; negative ones are 0 (with a warning), so no policy sees them."""
+    value = _opt_int(parent, key)
+    return None if value is None else count(value, f"{where}.{key}")
+
+
 def _repo(payload: dict[str, Any]) -> Repo:
+    """The repository, its OWNER/NAME checked against GitHub's rules: it goes into URLs."""
     repo = _obj(payload, "repository")
-    return Repo(
-        full_name=_str(repo, "full_name", "repository"), html_url=_opt_str(repo, "html_url")
-    )
+    name = check_full_name(_str(repo, "full_name", "repository"), "repository.full_name")
+    return Repo(full_name=name, html_url=_opt_str(repo, "html_url"))
 
 
 def _user(obj: dict[str, Any], where: str) -> User:
@@ -241,9 +249,9 @@ def _pull_request(pr: dict[str, Any]) -> PullRequest:
         base_ref=_opt_str(base, "ref") if isinstance(base, dict) else "",
         html_url=_opt_str(pr, "html_url"),
         author_association=_opt_str(pr, "author_association") or "NONE",
-        additions=_opt_int(pr, "additions"),
-        deletions=_opt_int(pr, "deletions"),
-        changed_files=_opt_int(pr, "changed_files"),
+        additions=_opt_count(pr, "additions", where),
+        deletions=_opt_count(pr, "deletions", where),
+        changed_files=_opt_count(pr, "changed_files", where),
     )
 
 
@@ -276,9 +284,14 @@ def _opt_time(parent: dict[str, Any], key: str, where: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def issue_from_api(obj: dict[str, Any]) -> Issue:
-    """An issue from the REST API's issue object (same shape as the webhook's), with its
-    comment count, which only a fresh read may be trusted for."""
-    issue = _issue(obj)
-    count = _opt_int(obj, "comments")
-    return replace(issue, comments=count) if count is not None else issue
+__all__ = [
+    "Event",
+    "Ignored",
+    "IssueEvent",
+    "PullRequestEvent",
+    "ReleaseEvent",
+    "issue_from_api",  # REST issues: `domain.api`, re-exported for existing callers
+    "load_payload",
+    "parse_event",
+    "read_json",
+]

@@ -2,17 +2,24 @@
 
 Per target the executor reads the current state once (labels and state; comments only when
 the plan comments; statuses only when it sets one) and writes only the difference: one call
-for all missing labels, a comment only if none carries its marker, a status only if the
+for all missing labels, a comment only if none of steward's own comments carries its marker
+(a marker typed by anyone else does not count: see `forge.identity`), a status only if the
 context's state or description differs, a close only for an open issue.
+
+One action on one item never stops the others: an item GitHub no longer has, or answers
+with data steward cannot read, is skipped with the reason.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from steward.domain.api import IssueComment
 from steward.domain.models import Issue
-from steward.errors import NotFoundError
+from steward.errors import NotFoundError, PayloadError
+from steward.forge.identity import Identity, default_identity
 from steward.forge.repo_api import RepoApi
 from steward.plan import (
     MARKER_PREFIX,
@@ -24,6 +31,8 @@ from steward.plan import (
     RemoveLabel,
     SetStatus,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -39,29 +48,46 @@ def comment_markers(body: str) -> set[str]:
 
 class Executor:
     """Applies plans; ``known`` holds issues already read in this run (the snapshot's), so
-    they are not read a second time (a release with 20 pending issues saves 20 reads)."""
+    they are not read a second time (a release with 20 pending issues saves 20 reads).
 
-    def __init__(self, api: RepoApi, known: Mapping[int, Issue] | None = None) -> None:
+    ``identity`` is steward's account (a login, or an `Identity`); by default the CLI's
+    (`forge.identity.default_identity`), resolved only if a marker needs checking.
+    """
+
+    def __init__(
+        self,
+        api: RepoApi,
+        known: Mapping[int, Issue] | None = None,
+        identity: Identity | str | None = None,
+    ) -> None:
         self.api = api
         self._issues: dict[int, Issue] = dict(known or {})
-        self._markers: dict[int, set[str]] = {}
+        # per item: the comments that carry any marker, and the keys posted in this run
+        self._marked: dict[int, list[tuple[set[str], IssueComment]]] = {}
+        self._posted: dict[int, set[str]] = {}
         self._statuses: dict[str, dict[str, tuple[str, str]]] = {}
+        if isinstance(identity, str):
+            identity = Identity(identity)
+        self.identity = identity or default_identity(api.authenticated_login)
 
     def _issue(self, n: int) -> Issue:
         if n not in self._issues:
             self._issues[n] = self.api.issue(n)
         return self._issues[n]
 
-    def _seen(self, n: int) -> set[str]:
-        known = self._issues.get(n)
-        if n not in self._markers and known is not None and known.comments == 0:
-            self._markers[n] = set()  # a fresh read said it has no comments at all
-        if n not in self._markers:
-            found: set[str] = set()
-            for c in self.api.comments(n):
-                found |= comment_markers(c.get("body") or "")
-            self._markers[n] = found
-        return self._markers[n]
+    def _has_marker(self, n: int, key: str) -> bool:
+        """Whether steward already posted comment ``key`` on ``n`` (its own comments only)."""
+        if key in self._posted.get(n, set()):
+            return True
+        if n not in self._marked:
+            known = self._issues.get(n)
+            if known is not None and known.comments == 0:
+                self._marked[n] = []  # a fresh read said it has no comments at all
+            else:
+                self._marked[n] = [
+                    (keys, c) for c in self.api.comments(n) if (keys := comment_markers(c.body))
+                ]
+        return any(key in keys and self.identity.wrote(c) for keys, c in self._marked[n])
 
     def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -70,6 +96,9 @@ class Executor:
                 self._apply_one(action, result)
             except NotFoundError as exc:
                 result.skipped.append(f"#{action.number}: {exc}")
+            except PayloadError as exc:
+                log.warning("#%d: %s; %s skipped", action.number, exc, action.kind)
+                result.skipped.append(f"#{action.number}: {action.kind} skipped: {exc}")
         return result
 
     def _apply_one(self, a: Action, result: ApplyResult) -> None:
@@ -98,11 +127,11 @@ class Executor:
                 self._statuses[a.sha][a.context] = (a.state, a.description[:140])
                 result.applied.append(f"#{a.number} status {a.context}={a.state}")
         elif isinstance(a, Comment):
-            if a.key in self._seen(a.number):
+            if self._has_marker(a.number, a.key):
                 result.skipped.append(f"#{a.number} comment [{a.key}] already posted")
             else:
                 api.comment(a.number, a.full_body)
-                self._markers[a.number].add(a.key)
+                self._posted.setdefault(a.number, set()).add(a.key)
                 result.applied.append(f"#{a.number} comment [{a.key}]")
         elif isinstance(a, CloseIssue):
             if self._issue(a.number).state == "open":
@@ -112,5 +141,5 @@ class Executor:
                 result.skipped.append(f"#{a.number} already closed")
 
 
-def apply(plan: Plan, api: RepoApi) -> ApplyResult:
-    return Executor(api).apply(plan)
+def apply(plan: Plan, api: RepoApi, identity: Identity | str | None = None) -> ApplyResult:
+    return Executor(api, identity=identity).apply(plan)

@@ -1,20 +1,43 @@
-"""The handful of GitHub REST operations steward's automation uses, on one repository."""
+"""The one GitHub adapter: every REST operation steward sends, on one repository.
+
+Automation (labels, comments, statuses, issues), release notes (releases, search), the
+release pipeline (releases, the bump PR, pending issues) and identity (`GET /user`) all go
+through here, over the one `GitHubClient` (transport, retries, rate limits, same-origin
+pagination) and its pure protocol core (`forge.sansio`). Responses become domain records at
+this edge (`domain.api`): unusual but valid data is normalised, an item that is not what
+GitHub documents is skipped with a warning naming it, and a listing that served an item
+twice (it shifted while being paged) yields it once.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
-from steward.domain.events import issue_from_api
+from steward.domain.api import (
+    IssueComment,
+    comment_from_api,
+    file_from_api,
+    files_from_api,
+    is_pull_request,
+    issue_from_api,
+    parse_items,
+)
 from steward.domain.models import ChangedFile, Issue
+from steward.domain.names import check_full_name
 from steward.errors import PayloadError
+from steward.forge import sansio
 from steward.forge.client import GitHubClient, path
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RepoApi", "files_from_api"]
 
 
 class RepoApi:
     def __init__(self, client: GitHubClient, full_name: str) -> None:
-        if full_name.count("/") != 1 or not all(full_name.split("/")):
-            raise PayloadError(f"repository must be OWNER/NAME, got {full_name!r}")
+        check_full_name(full_name)
         self.client = client
         self.owner, self.name = full_name.split("/")
         self.full_name = full_name
@@ -26,12 +49,16 @@ class RepoApi:
 
     def pr_files(self, number: int) -> list[ChangedFile]:
         url = self._p("/repos/{owner}/{repo}/pulls/{n}/files", n=number)
-        return files_from_api(list(self.client.paginate(url)))
+        return parse_items(
+            self.client.paginate(url),
+            file_from_api,
+            f"{self.full_name}#{number} changed files:",
+            key=lambda f: f.filename,
+        )
 
     def issue(self, number: int) -> Issue:
-        return issue_from_api(
-            self.client.get(self._p("/repos/{owner}/{repo}/issues/{n}", n=number))
-        )
+        url = self._p("/repos/{owner}/{repo}/issues/{n}", n=number)
+        return issue_from_api(self.client.get_object(url))
 
     def open_issues_with_label(self, label: str) -> list[Issue]:
         return self.issues_with_label(label, state="open")
@@ -40,26 +67,67 @@ class RepoApi:
         """Issues (not PRs) carrying ``label``; ``state`` is open, closed or all."""
         url = self._p("/repos/{owner}/{repo}/issues")
         items = self.client.paginate(url, {"state": state, "labels": label})
-        return [issue_from_api(i) for i in items if "pull_request" not in i]
+        return self._issues((i for i in items if not is_pull_request(i)), f"issues with {label}")
 
     def open_items(self) -> list[Issue]:
         """Every open issue and pull request (the sweep's input), with `updated_at`."""
         url = self._p("/repos/{owner}/{repo}/issues")
-        return [issue_from_api(i) for i in self.client.paginate(url, {"state": "open"})]
+        return self._issues(self.client.paginate(url, {"state": "open"}), "open issues")
 
-    def comments(self, number: int) -> Iterator[dict[str, Any]]:
-        return self.client.paginate(self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number))
+    def _issues(self, items: Iterator[Any], what: str) -> list[Issue]:
+        return parse_items(items, issue_from_api, f"{self.full_name} {what}:", key=_number)
+
+    def comments(self, number: int) -> Iterator[IssueComment]:
+        url = self._p("/repos/{owner}/{repo}/issues/{n}/comments", n=number)
+        for i, raw in enumerate(self.client.paginate(url)):
+            try:
+                yield comment_from_api(raw)
+            except PayloadError as exc:
+                log.warning("%s#%d comment %d skipped: %s", self.full_name, number, i, exc)
 
     def combined_status(self, sha: str) -> dict[str, tuple[str, str]]:
         """Latest status per context on ``sha``: context -> (state, description)."""
-        data = self.client.get(self._p("/repos/{owner}/{repo}/commits/{ref}/status", ref=sha))
+        url = self._p("/repos/{owner}/{repo}/commits/{ref}/status", ref=sha)
+        data = self.client.get_object(url)
+        statuses = data.get("statuses")
         out: dict[str, tuple[str, str]] = {}
-        for s in data.get("statuses", []):
-            out.setdefault(s["context"], (s["state"], s.get("description") or ""))
+        for s in statuses if isinstance(statuses, list) else []:
+            if not isinstance(s, dict):
+                continue
+            context, state = s.get("context"), s.get("state")
+            if isinstance(context, str) and isinstance(state, str):
+                description = s.get("description")
+                out.setdefault(
+                    context, (state, description if isinstance(description, str) else "")
+                )
         return out
 
     def labels(self) -> list[dict[str, Any]]:
-        return list(self.client.paginate(self._p("/repos/{owner}/{repo}/labels")))
+        """The repository's labels as ``{name, color, description}``, one per name."""
+        out: dict[str, dict[str, Any]] = {}
+        for i, lbl in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/labels"))):
+            name = lbl.get("name") if isinstance(lbl, dict) else None
+            if not isinstance(name, str) or not name:
+                log.warning("%s label %d has no name; ignored", self.full_name, i)
+                continue
+            color, description = lbl.get("color"), lbl.get("description")
+            out.setdefault(
+                name.casefold(),
+                {
+                    "name": name,
+                    "color": color if isinstance(color, str) else "",
+                    "description": description if isinstance(description, str) else None,
+                },
+            )
+        return list(out.values())
+
+    def authenticated_login(self) -> str:
+        """The login of the token's user (`GET /user`)."""
+        data = self.client.get_object("/user")
+        login = data.get("login")
+        if not isinstance(login, str) or not login:
+            raise PayloadError("GET /user: the answer has no login")
+        return login
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -108,26 +176,90 @@ class RepoApi:
             self._p("/repos/{owner}/{repo}/labels/{name}", name=name), missing_ok=True
         )
 
+    # -- releases -------------------------------------------------------------------------
 
-def files_from_api(items: list[Any]) -> list[ChangedFile]:
-    """Parse GitHub's "list pull request files" response (also what `--files` reads)."""
-    if not isinstance(items, list):
-        raise PayloadError("changed files must be a JSON list (GitHub's list-files response)")
-    out: list[ChangedFile] = []
-    for i, f in enumerate(items):
-        if not isinstance(f, dict) or not isinstance(f.get("filename"), str):
-            raise PayloadError(f"changed files[{i}].filename is missing or not a string")
-        adds, dels = f.get("additions"), f.get("deletions")
-        if not isinstance(adds, int) or not isinstance(dels, int):
-            raise PayloadError(f"changed files[{i}]: additions/deletions must be integers")
-        prev = f.get("previous_filename")
-        out.append(
-            ChangedFile(
-                filename=f["filename"],
-                additions=adds,
-                deletions=dels,
-                status=str(f.get("status", "modified")),
-                previous_filename=prev if isinstance(prev, str) else None,
-            )
+    def releases_page(self) -> list[dict[str, Any]]:
+        """The first page (100) of releases, newest first; non-objects dropped."""
+        url = self._p("/repos/{owner}/{repo}/releases")
+        data = sansio.expect_list(self.client.get(url, {"per_page": 100}), f"GET {url}")
+        return _objects(data, f"{self.full_name} releases")
+
+    def releases(self) -> Iterator[dict[str, Any]]:
+        """Every release, newest first, page by page."""
+        for i, rel in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/releases"))):
+            if isinstance(rel, dict):
+                yield rel
+            else:
+                log.warning("%s release %d is not an object; skipped", self.full_name, i)
+
+    def release_by_tag(self, tag: str) -> dict[str, Any]:
+        url = self._p("/repos/{owner}/{repo}/releases/tags/{tag}", tag=tag)
+        return self.client.get_object(url)
+
+    def create_release(self, fields: dict[str, Any]) -> dict[str, Any]:
+        made = self.client.post(self._p("/repos/{owner}/{repo}/releases"), fields)
+        return sansio.expect_object(made, "POST releases")
+
+    def update_release(self, release_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        url = self._p("/repos/{owner}/{repo}/releases/{rid}", rid=release_id)
+        return sansio.expect_object(self.client.patch(url, fields), f"PATCH {url}")
+
+    def search_issues(self, query: str, *, limit: int) -> list[dict[str, Any]]:
+        """Search results for ``query`` (scoped to this repository by the caller's
+        ``repo:`` qualifier), oldest first, at most ``limit``, one per number."""
+        out: dict[int, dict[str, Any]] = {}
+        items = self.client.paginate(
+            "/search/issues", {"q": query, "sort": "created", "order": "asc"}, items_key="items"
         )
+        for i, item in enumerate(items):
+            number = item.get("number") if isinstance(item, dict) else None
+            if not isinstance(number, int) or isinstance(number, bool):
+                log.warning("search result %d has no number; skipped", i)
+                continue
+            out[number] = item
+            if len(out) >= limit:
+                break
+        return list(out.values())
+
+    # -- pull requests --------------------------------------------------------------------
+
+    def open_pull_from(self, branch: str) -> int | None:
+        """The number of an open PR from ``branch`` of this repository, if there is one."""
+        url = self._p("/repos/{owner}/{repo}/pulls")
+        for pr in self.client.paginate(url, {"state": "open", "head": f"{self.owner}:{branch}"}):
+            number = pr.get("number") if isinstance(pr, dict) else None
+            if isinstance(number, int) and not isinstance(number, bool):
+                return number
+        return None
+
+    def create_pull(self, *, title: str, head: str, base: str, body: str) -> int:
+        url = self._p("/repos/{owner}/{repo}/pulls")
+        made = sansio.expect_object(
+            self.client.post(url, {"title": title, "head": head, "base": base, "body": body}),
+            f"POST {url}",
+        )
+        number = made.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise PayloadError(f"POST {url}: the answer has no PR number")
+        return number
+
+    def ensure_pull(self, *, title: str, head: str, base: str, body: str) -> int:
+        """The open PR from ``head``, opened now unless one already exists."""
+        existing = self.open_pull_from(head)
+        if existing is not None:
+            return existing
+        return self.create_pull(title=title, head=head, base=base, body=body)
+
+
+def _number(issue: Issue) -> int:
+    return issue.number
+
+
+def _objects(items: list[Any], what: str) -> list[dict[str, Any]]:
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, dict):
+            out.append(item)
+        else:
+            log.warning("%s item %d is not an object; skipped", what, i)
     return out
