@@ -1,0 +1,313 @@
+"""`steward init`: the files that make a repository steward-run, the way the playbook's is.
+
+``plan_files(options)`` is pure: it renders the templates shipped in this package (Jinja2
+with ``[[ ]]`` for values, so GitHub's ``${{ }}`` expressions pass through untouched) into
+``File`` records. ``write_files(root, files, force=..., dry_run=...)`` writes them
+atomically; a file that exists with other content is kept unless ``force``, and one that
+already has the same content is not written again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import Environment, StrictUndefined
+
+from steward import __version__
+from steward.config.model import StewardConfig
+from steward.errors import UsageError
+from steward.fsutil import atomic_write_text
+from steward.release.pipeline.config import PipelineConfig
+from steward.release.pipeline.docs_config import DocsConfig
+
+Action = Literal["create", "overwrite", "unchanged", "keep"]
+_BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+_PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
+
+# (path in the repository, template, what it is)
+LAYOUT: tuple[tuple[str, str, str], ...] = (
+    (".github/steward.yml", "steward.yml.j2", "steward's config: commented defaults"),
+    (
+        ".github/workflows/steward-automation.yml",
+        "workflows/steward-automation.yml.j2",
+        "PR and issue automation (steward handle), fork-safe; merge queue statuses",
+    ),
+    (
+        ".github/workflows/steward-sweep.yml",
+        "workflows/steward-sweep.yml.j2",
+        "daily stale and revisit sweep",
+    ),
+    (
+        ".github/workflows/release.yml",
+        "workflows/release.yml.j2",
+        "release: workflow_dispatch with the version",
+    ),
+    (
+        ".github/workflows/pre-release.yml",
+        "workflows/pre-release.yml.j2",
+        "alpha pre-release on weekdays at 08:00 UTC",
+    ),
+    (
+        ".github/workflows/rebuild-latest-docs.yml",
+        "workflows/rebuild-latest-docs.yml.j2",
+        "documentation hotfix (steward docs rebuild)",
+    ),
+    (
+        ".github/workflows/run-e2e-tests.yml",
+        "workflows/run-e2e-tests.yml.j2",
+        "E2E tests on push and by hand",
+    ),
+    (
+        ".github/PULL_REQUEST_TEMPLATE.md",
+        "PULL_REQUEST_TEMPLATE.md.j2",
+        "PR template: Issue number field and acknowledgement",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/bug_report.yml",
+        "ISSUE_TEMPLATE/bug_report.yml.j2",
+        "issue form: bug report (bug, triage)",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/feature_request.yml",
+        "ISSUE_TEMPLATE/feature_request.yml.j2",
+        "issue form: feature request (feature-request, triage)",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/rfc.yml",
+        "ISSUE_TEMPLATE/rfc.yml.j2",
+        "issue form: RFC (RFC, triage)",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/static_typing.yml",
+        "ISSUE_TEMPLATE/static_typing.yml.j2",
+        "issue form: static typing (typing, triage)",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/documentation_improvements.yml",
+        "ISSUE_TEMPLATE/documentation_improvements.yml.j2",
+        "issue form: documentation (documentation, triage)",
+    ),
+    (
+        ".github/ISSUE_TEMPLATE/config.yml",
+        "ISSUE_TEMPLATE/config.yml.j2",
+        "issue chooser: forms only",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InitOptions:
+    """What the generated files depend on."""
+
+    branch: str = "main"  # the trunk: E2E on push to it, PRs target it
+    python_version: str = "3.12"  # the workflows' Python
+    steward_version: str = __version__  # pinned in every workflow
+
+    def __post_init__(self) -> None:
+        if not _BRANCH.fullmatch(self.branch) or ".." in self.branch:
+            raise UsageError(f"{self.branch!r} is not a branch name steward init can use")
+        if not _PYTHON.fullmatch(self.python_version):
+            raise UsageError(f"--python must look like 3.12, got {self.python_version!r}")
+        if not re.fullmatch(r"[0-9A-Za-z.+!-]{1,40}", self.steward_version):
+            raise UsageError(f"{self.steward_version!r} is not a version")
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    path: str  # relative to the repository, POSIX separators
+    content: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    path: str
+    action: Action
+    description: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "action": self.action, "description": self.description}
+
+
+def _has_docs_section() -> bool:
+    """Whether the release section takes `docs:` (the docs stage is registered)."""
+    return "docs" in PipelineConfig.model_fields
+
+
+def _defaults() -> dict[str, Any]:
+    data = StewardConfig().effective()
+    data["release"].setdefault("docs", DocsConfig().model_dump(mode="json"))
+    return data
+
+
+def _commented(
+    defaults: dict[str, Any],
+    path: str,
+    *keys: str,
+    open: bool = False,
+    under_open: bool = False,
+) -> str:
+    """Default values of ``keys`` of section ``path`` as commented YAML.
+
+    ``open``: the section's key is written above, uncommented, so only its keys are (each
+    "# " after the indentation); otherwise the section key is commented too, with "# " in
+    the first column, unless ``under_open``: its parent is open. Removing the "# " gives
+    valid YAML either way. Multi-line messages are left out (they are long).
+    """
+    parts = [p for p in path.split(".") if p]
+    node: Any = defaults
+    for part in parts:
+        node = node[part]
+    chosen = {k: node[k] for k in keys} if keys else dict(node)
+    chosen = {k: v for k, v in chosen.items() if not (isinstance(v, str) and "\n" in v)}
+    if open:
+        data: dict[str, Any] = chosen
+        indent = 2 * len(parts)
+    elif parts:
+        data, indent = {parts[-1]: chosen}, 2 * (len(parts) - 1)
+    else:
+        data, indent = chosen, 0
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88)
+    pad = " " * indent
+    if open or under_open:
+        return "\n".join(f"{pad}# {line}" for line in text.splitlines())
+    return "\n".join(f"# {pad}{line}" for line in text.splitlines())
+
+
+class _Dumper(yaml.SafeDumper):
+    """Mappings in block style (one key a line, easy to uncomment), lists of scalars in
+    flow style (``[a, b]``)."""
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[Any, Any]) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=False)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flat = all(not isinstance(item, dict | list) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
+
+
+def _environment() -> Environment:
+    return Environment(
+        block_start_string="{%",
+        block_end_string="%}",
+        variable_start_string="[[",
+        variable_end_string="]]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+        autoescape=False,  # noqa: S701 (YAML and Markdown from our own templates, no HTML)
+    )
+
+
+def _template(name: str) -> str:
+    return (resources.files("steward.init") / "templates" / name).read_text(encoding="utf-8")
+
+
+def plan_files(options: InitOptions) -> list[File]:
+    """Every file `steward init` writes, rendered (pure: nothing is read but the templates)."""
+    defaults = _defaults()
+    config = StewardConfig()
+    contexts = [config.semantic_title.status_context, config.merge_gate.status_context]
+    values: dict[str, Any] = {
+        "branch": options.branch,
+        "base_branch": options.branch,
+        "python_version": options.python_version,
+        "steward": f"repo-steward=={options.steward_version}",
+        "steward_release": f"repo-steward[release]=={options.steward_version}",
+        "steward_e2e": f"repo-steward[e2e]=={options.steward_version}",
+        "status_contexts": contexts,
+        "acknowledgement": config.acknowledgement.required_text,
+        "has_docs": _has_docs_section(),
+    }
+    env = _environment()
+
+    def commented(path: str, *keys: str, open: bool = False, under_open: bool = False) -> str:
+        return _commented(defaults, path, *keys, open=open, under_open=under_open)
+
+    env.globals["commented"] = commented
+    out = []
+    for rel, template, description in LAYOUT:
+        text = env.from_string(_template(template)).render(**values)
+        out.append(File(rel, _tidy(text), description))
+    return out
+
+
+def _tidy(text: str) -> str:
+    """One trailing newline, no trailing spaces, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line == "" and tidy and tidy[-1] == "":
+            continue
+        tidy.append(line)
+    return "\n".join(tidy).strip("\n") + "\n"
+
+
+def detect_branch(root: Path) -> str | None:
+    """The branch HEAD names (even before the first commit), if ``root`` is a git repository."""
+    from steward.errors import GitError
+    from steward.history.git import git
+
+    try:
+        name = git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    except GitError:
+        return None
+    return name if _BRANCH.fullmatch(name) else None
+
+
+def write_files(
+    root: Path, files: Sequence[File], *, force: bool = False, dry_run: bool = False
+) -> list[Written]:
+    """Write ``files`` under ``root``: new files are created, files with the same content
+    left alone, files with other content kept unless ``force``. ``dry_run`` writes nothing
+    and reports what would happen."""
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory")
+    out: list[Written] = []
+    for f in files:
+        target = root / f.path
+        existing = _read(target) if target.exists() or target.is_symlink() else None
+        if existing is None:
+            action: Action = "create"
+        elif existing == f.content:
+            action = "unchanged"
+        else:
+            action = "overwrite" if force else "keep"
+        out.append(Written(f.path, action, f.description))
+        if dry_run or action not in {"create", "overwrite"}:
+            continue
+        parent = target.parent
+        if not _inside(parent, root):
+            raise UsageError(f"{f.path}: its directory is outside {root}; refusing to write")
+        parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target, f.content, root=root, newline="")
+    return out
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, base = path.resolve(), root.resolve()
+    return real == base or real.is_relative_to(base)
+
+
+def _read(path: Path) -> str | None:
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; steward init writes a file there")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:  # a dangling symlink
+        return None
+    except (OSError, UnicodeDecodeError):
+        return ""  # unreadable: different content, kept unless --force
