@@ -1,18 +1,36 @@
 """Config section for the release pipeline (`release:` in .github/steward.yml).
 
 The defaults are the playbook's "Release process visualized": seal, quality, build,
-provenance, publish, git release (tag) and post-release, in that order.
+provenance, publish, git release (tag), the Lambda layer (build, beta, prod), the Serverless
+Application Repository (beta, prod) and post-release, in that order. The layer and SAR stages
+are skipped until their sections (`layer:`, `sar:`) say what to build and where to publish.
+AWS credentials are never in this file: each account names a profile or environment
+variables.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import Section
 
-StageName = Literal["seal", "quality", "build", "provenance", "publish", "tag", "post-release"]
+StageName = Literal[
+    "seal",
+    "quality",
+    "build",
+    "provenance",
+    "publish",
+    "tag",
+    "layer-build",
+    "layer-beta",
+    "layer-prod",
+    "sar-beta",
+    "sar-prod",
+    "post-release",
+]
 STAGES: tuple[StageName, ...] = (
     "seal",
     "quality",
@@ -20,8 +38,30 @@ STAGES: tuple[StageName, ...] = (
     "provenance",
     "publish",
     "tag",
+    "layer-build",
+    "layer-beta",
+    "layer-prod",
+    "sar-beta",
+    "sar-prod",
     "post-release",
 )
+# (earlier, later): when both are listed, the later one reads what the earlier one recorded.
+ORDER: tuple[tuple[str, str], ...] = (
+    ("build", "layer-build"),
+    ("layer-build", "layer-beta"),
+    ("layer-build", "layer-prod"),
+    ("layer-beta", "layer-prod"),
+    ("layer-beta", "sar-beta"),
+    ("layer-prod", "sar-prod"),
+    ("sar-beta", "sar-prod"),
+)
+Architecture = Literal["x86_64", "arm64"]
+ARCHITECTURES: tuple[Architecture, ...] = ("x86_64", "arm64")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLATFORM = re.compile(r"manylinux(2014|_2_\d+)")
 
 
 def _default_stages() -> list[StageName]:
@@ -30,6 +70,241 @@ def _default_stages() -> list[StageName]:
 
 def _default_quality() -> list[str]:
     return ["python", "-m", "pytest", "-q"]
+
+
+def _default_architectures() -> list[Architecture]:
+    return list(ARCHITECTURES)
+
+
+class AwsAccount(Section):
+    """One AWS account to publish to: where its credentials come from, and its regions."""
+
+    profile: str | None = Field(
+        None, description="named profile in the AWS config/credentials files (AWS_CONFIG_FILE)"
+    )
+    access_key_id_env: str | None = Field(
+        None, description="env var holding the access key id (instead of a profile)"
+    )
+    secret_access_key_env: str | None = Field(
+        None, description="env var holding the secret access key (with access_key_id_env)"
+    )
+    session_token_env: str | None = Field(
+        None, description="env var holding the session token of temporary credentials"
+    )
+    role_arn: str | None = Field(
+        None, description="role assumed (sts:AssumeRole) with those credentials before publishing"
+    )
+    account_id: str | None = Field(
+        None,
+        pattern=r"^\d{12}$",
+        description="expected account id, checked (sts:GetCallerIdentity) before publishing",
+    )
+    regions: list[str] = Field(min_length=1, description="regions to publish to, in order")
+
+    @field_validator("regions")
+    @classmethod
+    def _check_regions(cls, value: list[str]) -> list[str]:
+        bad = [r for r in value if not _REGION.fullmatch(r)]
+        if bad:
+            raise ValueError(f"not AWS region names: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a region is listed twice")
+        return value
+
+    @field_validator("access_key_id_env", "secret_access_key_env", "session_token_env")
+    @classmethod
+    def _check_env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        keys = (self.access_key_id_env, self.secret_access_key_env)
+        if (keys[0] is None) != (keys[1] is None):
+            raise ValueError("set both access_key_id_env and secret_access_key_env")
+        if self.session_token_env and keys[0] is None:
+            raise ValueError("session_token_env needs access_key_id_env and secret_access_key_env")
+        if (self.profile is None) == (keys[0] is None):
+            raise ValueError(
+                "name the credentials: either profile, or access_key_id_env and "
+                "secret_access_key_env (never the keys themselves)"
+            )
+        return self
+
+    def credential_envs(self) -> list[str]:
+        """The environment variables this account's credentials are read from."""
+        names = (self.access_key_id_env, self.secret_access_key_env, self.session_token_env)
+        return [n for n in names if n]
+
+    def describe(self) -> str:
+        """Where the credentials come from (names only, never values)."""
+        where = (
+            f"profile {self.profile}" if self.profile else "$" + ", $".join(self.credential_envs())
+        )
+        role = f", role {self.role_arn}" if self.role_arn else ""
+        expected = f", account {self.account_id}" if self.account_id else ""
+        return where + role + expected
+
+
+class Accounts(Section):
+    """The beta and prod accounts; a stage whose account is not set is skipped."""
+
+    beta: AwsAccount | None = Field(None, description="account of the beta stage")
+    prod: AwsAccount | None = Field(None, description="account of the prod stage")
+
+
+class LayerCanary(Section):
+    """The canary function created with each new layer version, invoked once per region."""
+
+    enabled: bool = Field(True, description="create and invoke a canary function per region")
+    role_name: str = Field(
+        "steward-layer-canary",
+        description="IAM role (same name in every account) the canary function runs as",
+    )
+    function_name: str = Field(
+        "{layer}-canary", description="canary function name; {layer} is the layer's name"
+    )
+    memory_mb: int = Field(256, ge=128, le=10240, description="canary memory size in MB")
+    timeout_s: int = Field(60, ge=1, le=900, description="canary timeout in seconds")
+    keep_function: bool = Field(
+        False, description="keep the canary function after the invoke (else it is deleted)"
+    )
+
+
+class LayerConfig(Section):
+    """A Lambda layer per architecture from the sealed wheel and its dependencies."""
+
+    name: str = Field(
+        description="layer name; {arch} (x86_64, arm64) and {pyver} (e.g. 312) are replaced"
+    )
+    package: str | None = Field(
+        None, description="distribution to install from the sealed wheels (else the only one)"
+    )
+    extras: list[str] = Field(default_factory=list, description="extras installed with it")
+    imports: list[str] = Field(
+        default_factory=list,
+        description="modules the canaries import (default: the package's import name)",
+    )
+    python: str = Field(
+        "3.12", pattern=r"^3\.\d{1,2}$", description="Python version the layer is built for"
+    )
+    architectures: list[Architecture] = Field(
+        default_factory=_default_architectures, min_length=1, description="one zip per entry"
+    )
+    platform: str = Field(
+        "manylinux2014",
+        description="pip --platform without the machine (manylinux2014 or manylinux_2_X)",
+    )
+    index_url: str | None = Field(
+        None, description="simple index for the dependencies (else release.index_simple_url)"
+    )
+    extra_index_urls: list[str] = Field(
+        default_factory=list, description="more simple indexes for the dependencies"
+    )
+    interpreter: str | None = Field(
+        None,
+        description="python of the layer's version for the import canary "
+        "(else this one when it matches, else pythonX.Y on PATH)",
+    )
+    compatible_runtimes: list[str] | None = Field(
+        None, description="CompatibleRuntimes of each version (default [python<python>])"
+    )
+    description: str = Field(
+        "{package} {version} ({arch})",
+        max_length=200,
+        description="layer version description; {package}, {version}, {arch} are replaced",
+    )
+    license_info: str | None = Field(
+        None, max_length=512, description="LicenseInfo of each version (e.g. an SPDX id)"
+    )
+    public: bool = Field(
+        False, description="AddLayerVersionPermission: any account may use the version"
+    )
+    accounts: Accounts = Field(
+        default_factory=Accounts, description="where layer-beta and layer-prod publish"
+    )
+    canary: LayerCanary = Field(
+        default_factory=LayerCanary, description="canary function per region"
+    )
+
+    @field_validator("platform")
+    @classmethod
+    def _check_platform(cls, value: str) -> str:
+        if not _PLATFORM.fullmatch(value):
+            raise ValueError("platform must be manylinux2014 or manylinux_2_X")
+        return value
+
+    @field_validator("architectures")
+    @classmethod
+    def _unique_architectures(cls, value: list[Architecture]) -> list[Architecture]:
+        if len(set(value)) != len(value):
+            raise ValueError("an architecture is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _check_names(self) -> Self:
+        if len(self.architectures) > 1 and "{arch}" not in self.name:
+            raise ValueError("name needs {arch}: each architecture is its own layer")
+        for arch in self.architectures:
+            name = self.layer_name(arch)
+            if not _LAYER_NAME.fullmatch(name):
+                raise ValueError(f"layer name {name!r}: letters, digits, - and _ only")
+            function = self.canary.function_name.format(layer=name)
+            if self.canary.enabled and not _FUNCTION_NAME.fullmatch(function):
+                raise ValueError(
+                    f"canary function name {function!r}: up to 64 letters, digits, - and _"
+                )
+        if self.runtime not in self.runtimes:
+            raise ValueError(f"compatible_runtimes must include {self.runtime}")
+        return self
+
+    @property
+    def runtime(self) -> str:
+        """The Lambda runtime of the configured Python version (used by the canary)."""
+        return f"python{self.python}"
+
+    @property
+    def runtimes(self) -> list[str]:
+        return self.compatible_runtimes or [self.runtime]
+
+    def layer_name(self, arch: str) -> str:
+        return self.name.format(arch=arch, pyver=self.python.replace(".", ""))
+
+
+class SarConfig(Section):
+    """A Serverless Application Repository application, one version per release."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9-]{1,140}$", description="application name (created if missing)"
+    )
+    template: str = Field(
+        description="SAM template in the repository, read from the sealed source; "
+        "{{steward.version}}, {{steward.semantic_version}}, {{steward.region}} and "
+        "{{steward.layer_arn.<arch>}} are replaced"
+    )
+    author: str = Field(description="author shown in the repository")
+    description: str = Field(max_length=256, description="application description")
+    semantic_version: str | None = Field(
+        None,
+        description="SemanticVersion, {version} replaced (else the PEP 440 version as SemVer)",
+    )
+    home_page_url: str | None = Field(None, description="HomePageUrl of a new application")
+    source_code_url: str | None = Field(None, description="SourceCodeUrl of each version")
+    spdx_license_id: str | None = Field(None, description="SPDX license id of a new application")
+    license_file: str | None = Field(
+        None, description="license file in the repository (LicenseBody of a new application)"
+    )
+    readme_file: str | None = Field(
+        None, description="readme file in the repository (ReadmeBody of a new application)"
+    )
+    labels: list[str] = Field(default_factory=list, description="labels of a new application")
+    public: bool = Field(
+        False, description="PutApplicationPolicy: every account may deploy the application"
+    )
+    accounts: Accounts = Field(
+        default_factory=Accounts, description="where sar-beta and sar-prod publish"
+    )
 
 
 class PipelineConfig(Section):
@@ -83,6 +358,12 @@ class PipelineConfig(Section):
     publish_release_notes: bool = Field(
         True, description="post-release: publish the drafted GitHub release for the tag"
     )
+    layer: LayerConfig | None = Field(
+        None, description="the Lambda layer stages (skipped while unset)"
+    )
+    sar: SarConfig | None = Field(
+        None, description="the Serverless Application Repository stages (skipped while unset)"
+    )
 
     @field_validator("stages")
     @classmethod
@@ -91,4 +372,7 @@ class PipelineConfig(Section):
             raise ValueError("a stage is listed twice")
         if "seal" in value and value[0] != "seal":
             raise ValueError("seal must be the first stage")
+        for earlier, later in ORDER:
+            if earlier in value and later in value and value.index(earlier) > value.index(later):
+                raise ValueError(f"{earlier} must come before {later}")
         return value

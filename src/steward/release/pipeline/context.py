@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.forge.client import GitHubClient
 
+    from .aws import ClientFactory
     from .config import PipelineConfig
 
 
@@ -35,6 +36,16 @@ class Context:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     echo: Callable[[str], None] = _stderr
     github: Callable[[], GitHubClient] | None = None
+    aws: ClientFactory | None = None
+
+    def aws_clients(self) -> ClientFactory:
+        """Boto3 clients per (account, region, service): the injected factory, else one
+        session per account from the release's environment."""
+        if self.aws is None:
+            from .aws import Sessions
+
+            self.aws = Sessions(self.env, f"steward-release-{self.version}")
+        return self.aws
 
     @property
     def cfg(self) -> PipelineConfig:

@@ -23,8 +23,26 @@ def timings_table(state: ReleaseState) -> str:
     )
 
 
+def _subtasks(tasks: object, status: str, ident: str) -> list[str]:
+    """Bars inside a stage's section for its parts (a region, an architecture), from the
+    ``tasks`` list a stage records: ``{"title", "started", "finished"}`` in epoch seconds."""
+    if not isinstance(tasks, list):
+        return []
+    out = []
+    for k, task in enumerate(tasks, 1):
+        try:
+            start = int(float(task["started"]) * 1000)
+            end = max(int(float(task["finished"]) * 1000), start + 1)
+        except (KeyError, TypeError, ValueError):
+            continue
+        title = str(task.get("title", k)).replace(":", " ").replace("#", " ").strip()
+        out.append(f"{title} ({(end - start) / 1000:.2f}s) : {status}, {ident}_{k}, {start}, {end}")
+    return out
+
+
 def gantt(state: ReleaseState, titles: dict[str, str] | None = None) -> str:
-    """Mermaid source; times are epoch milliseconds (`dateFormat x`), one task per stage."""
+    """Mermaid source; times are epoch milliseconds (`dateFormat x`), one task per stage and
+    one per part a stage timed (regions, architectures)."""
     lines = [
         "```mermaid",
         "gantt",
@@ -42,5 +60,6 @@ def gantt(state: ReleaseState, titles: dict[str, str] | None = None) -> str:
         ident = rec.name.replace("-", "_")
         lines.append(f"section {rec.name}")
         lines.append(f"{title} ({(end - start) / 1000:.2f}s) : {status}, {ident}, {start}, {end}")
+        lines.extend(_subtasks(rec.details.get("tasks"), status, ident))
     lines.append("```")
     return "\n".join(lines)

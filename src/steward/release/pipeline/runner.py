@@ -22,12 +22,13 @@ from steward.release.pipeline import state as st
 from steward.release.pipeline.config import STAGES
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.report import gantt, timings_table
-from steward.release.pipeline.stages import Stage, all_stages
+from steward.release.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight
 from steward.release.pipeline.versioning import normalize
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.forge.client import GitHubClient
+    from steward.release.pipeline.aws import ClientFactory
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class RunOptions:
     echo: Callable[[str], None] | None = None
     github: Callable[[], GitHubClient] | None = None
     clock: Callable[[], float] = time.time
+    aws: ClientFactory | None = None  # boto3 clients per account/region (default: sessions)
 
 
 def resume_hint(version: str, root: Path) -> str:
@@ -84,7 +86,9 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
     echo = opts.echo or _default_echo
     if opts.dry_run:
         state = existing or st.ReleaseState(version, _inputs(root, version, prerelease, opts.env))
-        ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
+        ctx = Context(
+            root, version, prerelease, config, state, rdir, opts.env, echo, opts.github, opts.aws
+        )
         _print_plan(ctx, [stages[n] for n in cfg.stages], opts.skip, existing is not None)
         for problem in preflight(ctx, list(cfg.stages), opts):
             echo(f"warning: {problem}")
@@ -104,7 +108,10 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
                 f"release {version} was started before{where}; {resume_hint(version, root)}"
             )
         prerelease = bool(state.inputs.get("prerelease", prerelease))
-    ctx = Context(root, version, prerelease, config, state, rdir, opts.env, echo, opts.github)
+    ctx = Context(
+        root, version, prerelease, config, state, rdir, opts.env, echo, opts.github, opts.aws
+    )
+    _skip_unconfigured(ctx, stages)
     problems = preflight(ctx, [n for n, r in state.stages.items() if r.status == "pending"], opts)
     if problems:
         raise UsageError("cannot start the release: " + "; ".join(problems))
@@ -116,12 +123,26 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
     return state
 
 
+def _skip_unconfigured(ctx: Context, stages: dict[str, Stage]) -> None:
+    """Pending stages whose config section is unset are skipped, saying why."""
+    for name, rec in ctx.state.stages.items():
+        if rec.status == "pending" and name in stages:
+            reason = skip_reason(stages[name], ctx)
+            if reason is not None:
+                rec.status = "skipped"
+                rec.details["reason"] = reason
+
+
 def preflight(ctx: Context, pending: list[str], opts: RunOptions) -> list[str]:
     """What the stages still to run will need but cannot have: found before anything runs,
     not after the artifacts were published."""
     cfg, env = ctx.cfg, opts.env
     todo = set(pending) - set(opts.skip)
     problems = []
+    stages = all_stages()
+    for name in pending:
+        if name in todo and name in stages and skip_reason(stages[name], ctx) is None:
+            problems.extend(stage_preflight(stages[name], ctx))
     if "provenance" in todo:
         if cfg.signing_key_file:
             key = Path(cfg.signing_key_file).expanduser()
@@ -158,7 +179,8 @@ def _run_stages(ctx: Context, stages: dict[str, Stage], state_file: Path, opts: 
             ctx.echo(f"{prefix}: done before, outputs verified")
             continue
         if rec.status == "skipped":
-            ctx.echo(f"{prefix}: skipped")
+            reason = rec.details.get("reason")
+            ctx.echo(f"{prefix}: skipped" + (f" ({reason})" if reason else ""))
             continue
         if name in opts.skip:
             rec.status = "skipped"
@@ -206,6 +228,10 @@ def _print_plan(
     ctx.echo(f"state and sealed files: {ctx.dir}{' (exists: use --resume)' if started else ''}")
     ctx.echo(f"target index: {cfg.index_url}; git remote: {cfg.remote}")
     for i, stage in enumerate(stages, 1):
+        reason = skip_reason(stage, ctx)
+        if reason is not None and stage.name not in skip:
+            ctx.echo(f"[{i}] {stage.name} (skipped: {reason}): {stage.title}")
+            continue
         mark = " (skipped)" if stage.name in skip else ""
         ctx.echo(f"[{i}] {stage.name}{mark}: {stage.title}")
         for line in stage.plan(ctx):

@@ -25,14 +25,41 @@ class Stage(Protocol):
         ...
 
 
+class Configurable(Protocol):
+    """Optional parts of a stage, looked up with `getattr` by the runner."""
+
+    def unconfigured(self, ctx: Context) -> str | None:
+        """Why the stage is skipped (its config section is unset), or None to run it."""
+        ...
+
+    def preflight(self, ctx: Context) -> list[str]:
+        """What the stage will need and cannot have (credentials, tools), before anything
+        runs."""
+        ...
+
+
+def skip_reason(stage: Stage, ctx: Context) -> str | None:
+    """Why ``stage`` is skipped by configuration (None: it runs)."""
+    check = getattr(stage, "unconfigured", None)
+    return check(ctx) if check is not None else None
+
+
+def stage_preflight(stage: Stage, ctx: Context) -> list[str]:
+    check = getattr(stage, "preflight", None)
+    return list(check(ctx)) if check is not None else []
+
+
 def all_stages() -> dict[str, Stage]:
     from steward.release.pipeline.stages.build import BuildStage
     from steward.release.pipeline.stages.seal import SealStage
 
+    from .layer_build import LayerBuildStage
+    from .layer_publish import LayerPublishStage
     from .post_release import PostReleaseStage
     from .provenance import ProvenanceStage
     from .publish import PublishStage
     from .quality import QualityStage
+    from .sar import SarStage
     from .tag import TagStage
 
     stages: list[Stage] = [
@@ -42,6 +69,11 @@ def all_stages() -> dict[str, Stage]:
         ProvenanceStage(),
         PublishStage(),
         TagStage(),
+        LayerBuildStage(),
+        LayerPublishStage("beta"),
+        LayerPublishStage("prod"),
+        SarStage("beta"),
+        SarStage("prod"),
         PostReleaseStage(),
     ]
     return {s.name: s for s in stages}

@@ -1,0 +1,385 @@
+"""Layer beta and prod: publish the sealed layer zips in every region of an account.
+
+Per region and architecture: PublishLayerVersion with the compatible runtimes and the
+architecture, unless the layer already has a version whose CodeSha256 is the sealed zip's
+(a retry, or a run that stopped after publishing): that version is reused, so no duplicate is
+ever published. Then, when configured, a public AddLayerVersionPermission (skipped when the
+policy already has it), and a canary function created with the new version and invoked once:
+it imports the layer's modules and must answer the release's version.
+
+The zips are read once, after their sha256 is checked against the one layer-build sealed;
+the bytes checked are the bytes uploaded, and AWS's CodeSha256 of the upload must match.
+Regions run concurrently; one region's failure does not stop the others, whose versions are
+recorded (and reused by `--resume`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from steward.errors import ReleaseError
+from steward.release.pipeline import aws, layer_zip
+from steward.release.pipeline.aws import AccountRef, Identity
+from steward.release.pipeline.config import AwsAccount, LayerConfig
+from steward.release.pipeline.context import Context
+from steward.release.pipeline.stages.layer_build import zip_name
+from steward.release.pipeline.state import StageRecord
+
+Tier = Literal["beta", "prod"]
+CANARY_MODULE = "steward_layer_canary"
+PUBLIC_SID = "steward-public"
+# The canary's handler: imports the layer's modules, reads the package's version and
+# answers {"package", "version", "modules"}; it raises (a FunctionError) on any mismatch.
+CANARY_SOURCE = '''\
+"""steward's layer canary: the layer's modules import from the layer at the released version."""
+
+import importlib
+import importlib.metadata
+import os
+
+
+def handler(event, context):
+    root = os.path.realpath(event.get("layer_root", "/opt")) + os.sep
+    modules = {}
+    for name in event["imports"]:
+        module = importlib.import_module(name)
+        where = os.path.realpath(getattr(module, "__file__", None) or "")
+        if not where.startswith(root):
+            raise ImportError(f"{name} was imported from {where}, not from the layer")
+        modules[name] = where
+    version = importlib.metadata.version(event["package"])
+    if version != event["version"]:
+        raise RuntimeError(f"{event['package']} is {version} in the layer, not {event['version']}")
+    return {"package": event["package"], "version": version, "modules": modules}
+'''
+
+
+def code_sha256(hex_sha: str) -> str:
+    """Lambda's CodeSha256 (base64 of the digest) for a hex sha256."""
+    return base64.b64encode(bytes.fromhex(hex_sha)).decode()
+
+
+def canary_zip(epoch: int) -> bytes:
+    """The canary function's deployment package (deterministic)."""
+    return layer_zip.to_bytes([(f"{CANARY_MODULE}.py", CANARY_SOURCE.encode(), False)], epoch)
+
+
+@dataclass
+class _Region:
+    region: str
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
+
+
+@dataclass
+class _Job:
+    """What every region publishes: the same zips, names, runtimes and canary."""
+
+    stage: str
+    layer: LayerConfig
+    identity: Identity
+    package: str
+    version: str
+    imports: list[str]
+    zips: dict[str, tuple[bytes, str]]  # arch -> (bytes, hex sha256)
+    canary: bytes
+
+    def description(self, arch: str) -> str:
+        return self.layer.description.format(package=self.package, version=self.version, arch=arch)
+
+
+class LayerPublishStage:
+    def __init__(self, tier: Tier) -> None:
+        self.tier: Tier = tier
+        self.name = f"layer-{tier}"
+        self.title = f"Deploy layer to {tier}"
+
+    def _account(self, ctx: Context) -> AwsAccount | None:
+        layer = ctx.cfg.layer
+        return None if layer is None else getattr(layer.accounts, self.tier)
+
+    def unconfigured(self, ctx: Context) -> str | None:
+        if ctx.cfg.layer is None:
+            return "release.layer is not configured"
+        if self._account(ctx) is None:
+            return f"release.layer.accounts.{self.tier} is not configured"
+        return None
+
+    def preflight(self, ctx: Context) -> list[str]:
+        account = self._account(ctx)
+        if account is None:
+            return []
+        return [f"{self.name}: {p}" for p in aws.missing(account, ctx.env)]
+
+    def plan(self, ctx: Context) -> list[str]:
+        layer, account = ctx.cfg.layer, self._account(ctx)
+        if layer is None or account is None:
+            return []
+        names = ", ".join(layer.layer_name(a) for a in layer.architectures)
+        lines = [
+            f"{self.tier} account: {account.describe()}",
+            f"check {', '.join(zip_name(a) for a in layer.architectures)} against their sha256",
+            f"regions {', '.join(account.regions)}: PublishLayerVersion {names} "
+            f"(runtimes {', '.join(layer.runtimes)}), unless a version has the same CodeSha256",
+        ]
+        if layer.public:
+            lines.append("AddLayerVersionPermission lambda:GetLayerVersion for every account")
+        if layer.canary.enabled:
+            fn = layer.canary.function_name.format(layer=layer.layer_name(layer.architectures[0]))
+            lines.append(
+                f"canary function per region and architecture (e.g. {fn}, role "
+                f"{layer.canary.role_name}) with the new version, invoked once"
+            )
+        return lines
+
+    def run(self, ctx: Context, rec: StageRecord) -> None:
+        layer, account = ctx.cfg.layer, self._account(ctx)
+        if layer is None or account is None:
+            raise ReleaseError(f"stage {self.name}: {self.unconfigured(ctx)}")
+        zips: dict[str, tuple[bytes, str]] = {}
+        for arch in layer.architectures:
+            path, sha = ctx.sealed("layer-build", zip_name(arch), self.name)
+            zips[arch] = (layer_zip.read_sealed(path, sha, self.name), sha)
+        built = ctx.state.stage("layer-build").details
+        ref = AccountRef(self.name, self.tier, account)
+        factory = ctx.aws_clients()
+        ident = aws.identity(factory, ref)
+        job = _Job(
+            self.name,
+            layer,
+            ident,
+            str(built["package"]),
+            ctx.version,
+            list(built["imports"]),
+            zips,
+            canary_zip(ctx.epoch),
+        )
+        clients = {region: factory(ref, region, "lambda") for region in account.regions}
+        rec.details.update({"account": ident.account_id, "layers": {}})
+        with ThreadPoolExecutor(max_workers=min(8, len(clients))) as pool:
+            done = list(pool.map(lambda r: _publish_region(job, r, clients[r]), account.regions))
+        failed = {r.region: r.error for r in done if r.error}
+        for result in done:
+            if result.layers:
+                rec.details["layers"][result.region] = result.layers
+            for machine, info in result.layers.items():
+                how = "reused" if info["reused"] else "published"
+                ctx.echo(f"  {result.region} {machine}: {how} {info['arn']}")
+        rec.details["tasks"] = [
+            {"title": r.region, "started": r.started, "finished": r.finished} for r in done
+        ]
+        if failed:
+            rec.details["failed"] = failed
+            listed = "; ".join(f"{region}: {err}" for region, err in failed.items())
+            raise ReleaseError(
+                f"stage {self.name}: failed in {len(failed)} of {len(done)} regions: {listed} "
+                "(the versions published elsewhere are recorded; a resume reuses them)"
+            )
+
+    def verify(self, ctx: Context, rec: StageRecord) -> None:
+        layer, account = ctx.cfg.layer, self._account(ctx)
+        if layer is None or account is None:
+            raise ReleaseError(f"stage {self.name}: {self.unconfigured(ctx)}")
+        expected = {}
+        for arch in layer.architectures:
+            path, sha = ctx.sealed("layer-build", zip_name(arch), self.name)
+            layer_zip.read_sealed(path, sha, self.name)
+            expected[arch] = code_sha256(sha)
+        ref = AccountRef(self.name, self.tier, account)
+        factory = ctx.aws_clients()
+        for region, layers in sorted(rec.details.get("layers", {}).items()):
+            client = factory(ref, region, "lambda")
+            for arch, info in sorted(layers.items()):
+                try:
+                    got = client.get_layer_version_by_arn(Arn=info["arn"])
+                except aws.aws_errors() as exc:
+                    raise ReleaseError(
+                        f"stage {self.name}: recorded {info['arn']} cannot be read: "
+                        f"{aws.describe_error(exc)}"
+                    ) from None
+                if got["Content"]["CodeSha256"] != expected.get(arch):
+                    raise ReleaseError(
+                        f"stage {self.name}: {info['arn']} has CodeSha256 "
+                        f"{got['Content']['CodeSha256']}, the sealed zip's is {expected.get(arch)}"
+                    )
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    return (ReleaseError, *aws.aws_errors())
+
+
+def _publish_region(job: _Job, region: str, client: Any) -> _Region:
+    out = _Region(region, started=time.time())
+    try:
+        for arch in job.layer.architectures:
+            info = _publish_arch(job, client, arch)
+            out.layers[arch] = info
+            if job.layer.public:
+                _ensure_public(client, job.layer.layer_name(arch), int(info["version"]))
+            if job.layer.canary.enabled:
+                info["canary"] = _canary(job, client, arch, str(info["arn"]))
+    except _errors() as exc:
+        message = exc.args[0] if isinstance(exc, ReleaseError) else aws.describe_error(exc)
+        out.error = str(message).removeprefix(f"stage {job.stage}: ")
+    out.finished = time.time()
+    return out
+
+
+def _publish_arch(job: _Job, client: Any, arch: str) -> dict[str, Any]:
+    name = job.layer.layer_name(arch)
+    data, sha = job.zips[arch]
+    want = code_sha256(sha)
+    found = _existing(client, name, want, job.description(arch))
+    if found is not None:
+        return {"arn": found["LayerVersionArn"], "version": found["Version"], "reused": True}
+    kwargs: dict[str, Any] = {
+        "LayerName": name,
+        "Description": job.description(arch),
+        "Content": {"ZipFile": data},
+        "CompatibleRuntimes": job.layer.runtimes,
+        "CompatibleArchitectures": [arch],
+    }
+    if job.layer.license_info:
+        kwargs["LicenseInfo"] = job.layer.license_info
+    resp = client.publish_layer_version(**kwargs)
+    got = resp["Content"]["CodeSha256"]
+    if got != want:
+        raise ReleaseError(
+            f"{name}: AWS computed CodeSha256 {got} for the upload of {resp['LayerVersionArn']}, "
+            f"the sealed zip's is {want}"
+        )
+    return {"arn": resp["LayerVersionArn"], "version": resp["Version"], "reused": False}
+
+
+def _existing(client: Any, name: str, want: str, description: str) -> dict[str, Any] | None:
+    """A version of ``name`` holding exactly the sealed zip: among the versions with this
+    release's description, and the newest, the one whose CodeSha256 is ``want``."""
+    versions: list[dict[str, Any]] = []
+    try:
+        for page in client.get_paginator("list_layer_versions").paginate(LayerName=name):
+            versions.extend(page.get("LayerVersions", []))
+    except aws.aws_errors() as exc:
+        if aws.error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    if not versions:
+        return None
+    newest = max(versions, key=lambda v: int(v["Version"]))
+    candidates = [v for v in versions if v.get("Description") == description]
+    if newest not in candidates:
+        candidates.append(newest)
+    for item in sorted(candidates, key=lambda v: -int(v["Version"])):
+        got = client.get_layer_version(LayerName=name, VersionNumber=int(item["Version"]))
+        if got["Content"]["CodeSha256"] == want:
+            return dict(got)
+    return None
+
+
+def _ensure_public(client: Any, name: str, version: int) -> None:
+    try:
+        policy = json.loads(
+            client.get_layer_version_policy(LayerName=name, VersionNumber=version)["Policy"]
+        )
+        statements = policy.get("Statement", [])
+    except aws.aws_errors() as exc:
+        if aws.error_code(exc) != "ResourceNotFoundException":
+            raise
+        statements = []
+    for st in statements:
+        actions = st.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if st.get("Principal") in ("*", {"AWS": "*"}) and "lambda:GetLayerVersion" in actions:
+            return
+    client.add_layer_version_permission(
+        LayerName=name,
+        VersionNumber=version,
+        StatementId=PUBLIC_SID,
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+    )
+
+
+def _retrying(call: Any, **kwargs: Any) -> Any:
+    """CreateFunction, retried while IAM or a deleted namesake has not settled yet."""
+    for attempt in range(6):
+        try:
+            return call(**kwargs)
+        except aws.aws_errors() as exc:
+            code = aws.error_code(exc)
+            settling = code == "ResourceConflictException" or (
+                code == "InvalidParameterValueException" and "role" in str(exc).lower()
+            )
+            if not settling or attempt == 5:
+                raise
+            time.sleep(2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _delete_function(client: Any, name: str) -> None:
+    try:
+        client.delete_function(FunctionName=name)
+    except aws.aws_errors() as exc:
+        if aws.error_code(exc) != "ResourceNotFoundException":
+            raise
+
+
+def _canary(job: _Job, client: Any, arch: str, arn: str) -> str:
+    canary, ident = job.layer.canary, job.identity
+    function = canary.function_name.format(layer=job.layer.layer_name(arch))
+    role = f"arn:{ident.partition}:iam::{ident.account_id}:role/{canary.role_name}"
+    _delete_function(client, function)  # a leftover of an earlier, failed run
+    try:
+        _retrying(
+            client.create_function,
+            FunctionName=function,
+            Runtime=job.layer.runtime,
+            Role=role,
+            Handler=f"{CANARY_MODULE}.handler",
+            Code={"ZipFile": job.canary},
+            Layers=[arn],
+            Architectures=[arch],
+            MemorySize=canary.memory_mb,
+            Timeout=canary.timeout_s,
+            Description=f"steward canary of {arn}"[:256],
+        )
+        client.get_waiter("function_active_v2").wait(
+            FunctionName=function, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
+        )
+        event = {"package": job.package, "version": job.version, "imports": job.imports}
+        resp = client.invoke(
+            FunctionName=function,
+            InvocationType="RequestResponse",
+            LogType="Tail",
+            Payload=json.dumps(event).encode(),
+        )
+        raw = resp["Payload"].read()
+    finally:
+        if not canary.keep_function:
+            _delete_function(client, function)
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        answer = raw.decode(errors="replace")
+    if (
+        resp.get("FunctionError")
+        or not isinstance(answer, dict)
+        or (
+            answer.get("package"),
+            answer.get("version"),
+        )
+        != (job.package, job.version)
+    ):
+        detail = answer.get("errorMessage", answer) if isinstance(answer, dict) else answer
+        tail = base64.b64decode(resp.get("LogResult") or b"").decode(errors="replace")
+        raise ReleaseError(
+            f"canary {function} with {arn} failed: {str(detail)[:500]}"
+            + (f" | log: {tail.strip()[-500:]}" if tail.strip() else "")
+        )
+    return f"{function} answered {job.package} {job.version}"
