@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from steward.errors import ReleaseError
-from steward.forge.client import GitHubClient, path
 from steward.forge.executor import Executor
 from steward.forge.repo_api import RepoApi
 from steward.policies.post_release import post_release_plan
@@ -16,26 +15,30 @@ from steward.release.pipeline.stages.bump_pr import repository
 from steward.release.pipeline.state import StageRecord
 
 
-def _publish_notes(ctx: Context, client: GitHubClient, full_name: str) -> tuple[str, str]:
+def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:
     """(release html_url, what was done) for the tag's drafted release."""
-    owner, repo = full_name.split("/")
-    url = path("/repos/{owner}/{repo}/releases", owner=owner, repo=repo)
     found: dict[str, Any] | None = None
-    for rel in client.paginate(url):
+    for rel in api.releases():
         if rel.get("tag_name") == ctx.tag or (rel.get("draft") and rel.get("name") == ctx.tag):
             found = rel
             break
+    default = f"https://github.com/{api.full_name}/releases/tag/{ctx.tag}"
     if found is None:
-        return f"https://github.com/{full_name}/releases/tag/{ctx.tag}", "no drafted release"
+        return default, "no drafted release"
+    url = found.get("html_url")
+    html_url = url if isinstance(url, str) and url else default
     if not found.get("draft"):
-        return str(found["html_url"]), "release already published"
+        return html_url, "release already published"
     if not ctx.cfg.publish_release_notes:
-        return str(found["html_url"]), "drafted release left as draft (config)"
-    patched = client.patch(
-        path("/repos/{owner}/{repo}/releases/{id}", owner=owner, repo=repo, id=found["id"]),
-        {"draft": False, "tag_name": ctx.tag, "prerelease": ctx.prerelease},
+        return html_url, "drafted release left as draft (config)"
+    rid = found.get("id")
+    if not isinstance(rid, int) or isinstance(rid, bool):
+        raise ReleaseError(f"stage post-release: the drafted release {ctx.tag} has no id")
+    patched = api.update_release(
+        rid, {"draft": False, "tag_name": ctx.tag, "prerelease": ctx.prerelease}
     )
-    return str(patched["html_url"]), f"published release {found['id']}"
+    url = patched.get("html_url")
+    return (url if isinstance(url, str) and url else default), f"published release {rid}"
 
 
 class PostReleaseStage:
@@ -55,9 +58,8 @@ class PostReleaseStage:
             raise ReleaseError(
                 "stage post-release: needs GitHub access: set GITHUB_TOKEN (or --skip post-release)"
             )
-        full_name = repository(ctx)
-        client = ctx.github()
-        html_url, notes = _publish_notes(ctx, client, full_name)
+        api = RepoApi(ctx.github(), repository(ctx))
+        html_url, notes = _publish_notes(ctx, api)
         rec.details["release_url"] = html_url
         rec.details["notes"] = notes
         ctx.echo(f"  {notes}: {html_url}")
@@ -65,7 +67,6 @@ class PostReleaseStage:
         if not cfg.enabled or (ctx.prerelease and not cfg.include_prereleases):
             rec.details["issues"] = "left alone (disabled or pre-release)"
             return
-        api = RepoApi(client, full_name)
         issues = tuple(api.open_issues_with_label(cfg.label))
         result = Executor(api).apply(post_release_plan(ctx.tag, html_url, issues, cfg))
         rec.details["applied"] = result.applied

@@ -85,6 +85,23 @@ def _push(ctx: Context, ref: str, sha: str) -> bool:
     return True
 
 
+def _bump_pr(ctx: Context, branch: str) -> int:
+    """The open bump PR from ``branch`` (opened now unless one exists), through the one
+    GitHub adapter."""
+    from steward.forge.repo_api import RepoApi
+    from steward.release.pipeline.stages.bump_pr import repository
+
+    if ctx.github is None:
+        raise ReleaseError("stage tag: the bump PR needs GitHub access (GITHUB_TOKEN)")
+    api = RepoApi(ctx.github(), repository(ctx))
+    return api.ensure_pull(
+        title=ctx.cfg.bump_message.format(version=ctx.version),
+        head=branch,
+        base=ctx.cfg.base_branch,
+        body=f"Version bump for {ctx.tag}, released from this commit.",
+    )
+
+
 class TagStage:
     name = "tag"
     title = "Git tag and version bump"
@@ -109,11 +126,9 @@ class TagStage:
         pushed = _push(ctx, ref, tag)
         ctx.echo(f"  {ctx.tag} -> {commit[:12]} {'pushed' if pushed else 'already on remote'}")
         if ctx.cfg.bump_pr:
-            from steward.release.pipeline.stages.bump_pr import open_bump_pr
-
             branch = ctx.cfg.bump_branch.format(version=ctx.version)
             _push(ctx, f"refs/heads/{branch}", commit)
-            rec.details["bump_pr"] = open_bump_pr(ctx, branch)
+            rec.details["bump_pr"] = _bump_pr(ctx, branch)
 
     def verify(self, ctx: Context, rec: StageRecord) -> None:
         ref = f"refs/tags/{ctx.tag}"
