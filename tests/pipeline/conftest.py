@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from steward.e2e.emulator import Emulator, start_moto
+from tests.pipeline.layer_support import reset_moto, speedups_wheels
 from tests.support.pypi_index import Index, running_index
 
 SAMPLE = Path(__file__).parent / "sample_project"
@@ -85,9 +87,38 @@ def write_config(root: Path, index: Index | None, extra: str = "", stages: str =
     )
 
 
-def make_sample(tmp_path: Path, index: Index | None, extra: str = "", stages: str = FULL) -> Sample:
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[Emulator]:
+    """One moto server (Lambda on moto's simple backend: no Docker) per test process."""
+    emulator = start_moto()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def moto(moto_server: Emulator) -> Emulator:
+    """The moto server, emptied: every account, region and queued invoke result reset."""
+    reset_moto(moto_server)
+    return moto_server
+
+
+@pytest.fixture(scope="session")
+def speedups(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """sample-speedups' compiled (x86_64, aarch64) and pure wheels, built once."""
+    return speedups_wheels(tmp_path_factory.mktemp("speedups"))
+
+
+def make_sample(
+    tmp_path: Path,
+    index: Index | None,
+    extra: str = "",
+    stages: str = FULL,
+    prepare: Callable[[Path], None] | None = None,
+) -> Sample:
     root = tmp_path / "repo"
     shutil.copytree(SAMPLE, root)
+    if prepare is not None:
+        prepare(root)
     write_config(root, index, extra, stages)
     (root / ".gitignore").write_text(".steward/\n")
     git(root, "init", "-q", "-b", "develop")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from steward.errors import ReleaseError
@@ -26,7 +26,7 @@ class AccountRef:
 
     stage: str
     tier: str
-    config: AwsAccount
+    config: AwsAccount = field(compare=False, hash=False)  # hashed by stage and tier
 
 
 _FILES = (("AWS_CONFIG_FILE", "config_file"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials_file"))

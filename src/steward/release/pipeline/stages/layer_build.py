@@ -51,7 +51,7 @@ root = os.path.realpath(root)
 sys.path.insert(0, root)
 def inside(path):
     path = os.path.realpath(path)
-    return path.startswith(root + os.sep)
+    return path == root or path.startswith(root + os.sep)
 modules = {}
 for name in names:
     module = importlib.import_module(name)

@@ -198,7 +198,8 @@ class LayerPublishStage:
             client = factory(ref, region, "lambda")
             for arch, info in sorted(layers.items()):
                 try:
-                    got = client.get_layer_version_by_arn(Arn=info["arn"])
+                    layer_arn, number = str(info["arn"]).rsplit(":", 1)
+                    got = client.get_layer_version(LayerName=layer_arn, VersionNumber=int(number))
                 except aws.aws_errors() as exc:
                     raise ReleaseError(
                         f"stage {self.name}: recorded {info['arn']} cannot be read: "
