@@ -1,7 +1,8 @@
 """The record of one release: per stage its status, inputs, output hashes and timings.
 
 Kept as JSON in `<repo>/.steward/releases/<version>/state.json`, written atomically after
-every change, so a crash or a failed stage leaves an accurate record to resume from.
+every change, so a crash or a failed stage leaves an accurate record to resume from. The file
+is private to its owner (0600, whatever the umask): it records the release's inputs.
 """
 
 from __future__ import annotations
@@ -84,10 +85,21 @@ def load(path: Path) -> ReleaseState | None:
         raise ReleaseError(f"{path}: unreadable release state: {exc}") from None
 
 
+PRIVATE = 0o600
+
+
 def save(state: ReleaseState, path: Path) -> None:
+    """Write ``state`` atomically (a temporary file renamed over ``path``), mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state.to_json(), indent=2) + "\n", encoding="utf-8")
+    data = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, PRIVATE)
+    try:
+        os.fchmod(fd, PRIVATE)  # a leftover temporary file keeps its mode otherwise
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 
