@@ -1,13 +1,15 @@
 """A generated project using the plugin the way a user would (the playbook's tests/e2e tree).
 
 Each sample test appends one JSON line (nodeid, worker, outputs) to $SAMPLE_LOG/events.jsonl,
-so the outer test can check which worker ran what.
+so the outer test can check which worker ran what; the controller appends every test report
+it receives to $SAMPLE_LOG/reports.jsonl, so the outer test can count what was reported.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,15 +19,47 @@ from typing import Any
 
 CONFTEST = """
 import json, os
-import pytest
+import boto3, pytest
+from steward.e2e.naming import stack_name
+
+def _log(line):
+    with open(os.path.join(os.environ["SAMPLE_LOG"], "events.jsonl"), "a") as fh:
+        fh.write(json.dumps(line) + "\\n")
 
 @pytest.fixture
 def record(request, infrastructure):
-    line = {"nodeid": request.node.nodeid, "outputs": infrastructure,
-            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")}
-    with open(os.path.join(os.environ["SAMPLE_LOG"], "events.jsonl"), "a") as fh:
-        fh.write(json.dumps(line) + "\\n")
+    _log({"nodeid": request.node.nodeid, "outputs": infrastructure,
+          "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")})
     return infrastructure
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "setup" and report.failed:
+        # the feature's stack as it is when its deploy error is reported: before any teardown
+        name = stack_name(os.environ["STEWARD_E2E_PREFIX"], item.path.parent.name,
+                          os.environ["STEWARD_E2E_RUN_ID"])
+        pages = boto3.client("cloudformation").get_paginator("list_stacks").paginate()
+        statuses = [s["StackStatus"] for page in pages for s in page["StackSummaries"]
+                    if s["StackName"] == name]
+        _log({"nodeid": item.nodeid, "failed_setup": name, "statuses": statuses,
+              "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")})
+    return report
+"""
+
+# the project's root conftest: loaded by the controller, which receives every report
+REPORTS = """
+import json, os
+
+def pytest_runtest_logreport(report):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    gateway = getattr(getattr(report, "node", None), "gateway", None)
+    line = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+            "worker": gateway.id if gateway is not None else "main",
+            "longrepr": "" if report.passed else str(report.longrepr)[-500:]}
+    with open(os.path.join(os.environ["SAMPLE_LOG"], "reports.jsonl"), "a") as fh:
+        fh.write(json.dumps(line) + "\\n")
 """
 
 HANDLER = "def lambda_handler(event, context):\n    return event\n"
@@ -54,10 +88,17 @@ class {cls}(BaseInfrastructure):
 
 
 def feature(
-    name: str, tests: str, *, handlers: tuple[str, ...] = ("basic_handler",), broken: bool = False
+    name: str,
+    tests: str,
+    *,
+    handlers: tuple[str, ...] = ("basic_handler",),
+    broken: bool = False,
+    stack: str | None = None,
 ) -> dict[str, str]:
+    """A feature folder; `stack` replaces the generated infrastructure.py."""
     cls = name.capitalize() + "Stack"
-    stack = (BROKEN_STACK if broken else FUNCTIONS_STACK).format(cls=cls, name=name)
+    if stack is None:
+        stack = (BROKEN_STACK if broken else FUNCTIONS_STACK).format(cls=cls, name=name)
     files = {
         f"{name}/__init__.py": "",
         f"{name}/infrastructure.py": stack,
@@ -71,6 +112,7 @@ def feature(
 def write_project(root: Path, *features: dict[str, str]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pytest.ini").write_text("[pytest]\nsteward_e2e = true\n")
+    (root / "conftest.py").write_text(REPORTS)
     e2e = root / "tests" / "e2e"
     files = {"__init__.py": "", "conftest.py": CONFTEST}
     for f in features:
@@ -133,11 +175,46 @@ def interrupt_when(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
 
-def events(log_dir: Path) -> list[dict[str, Any]]:
-    path = log_dir / "events.jsonl"
+def events(log_dir: Path, name: str = "events") -> list[dict[str, Any]]:
+    path = log_dir / f"{name}.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def reports(log_dir: Path) -> list[dict[str, Any]]:
+    """Every test report the controller received (nodeid, when, outcome, worker, longrepr)."""
+    return events(log_dir, "reports")
+
+
+def results(log_dir: Path) -> dict[str, list[str]]:
+    """nodeid -> each result pytest counted for it, as the summary line does: a failed or
+    skipped setup, the call, a failed teardown, and xdist's report of a crash (`when` ???).
+    A test reported exactly once has one entry."""
+    out: dict[str, list[str]] = {}
+    for r in reports(log_dir):
+        when, outcome = r["when"], r["outcome"]
+        if when == "setup" and outcome != "passed":
+            result = "error" if outcome == "failed" else outcome
+        elif when == "teardown" and outcome == "failed":
+            result = "error"
+        elif when in ("call", "???"):
+            result = outcome
+        else:
+            continue
+        out.setdefault(r["nodeid"], []).append(result)
+    return out
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """The closing line's counts: `1 failed, 5 passed in 3.2s` -> {"failed": 1, "passed": 5}."""
+    found = re.findall(r"^=+ (.+) in [0-9.]+s", output, re.MULTILINE)
+    assert found, output[-2000:]
+    counts = {}
+    for part in found[-1].split(", "):
+        number, word = part.split(" ", 1)
+        counts[{"errors": "error", "warnings": "warning"}.get(word, word)] = int(number)
+    return counts
 
 
 def run_stacks(cfn: Any, run_id: str) -> dict[str, list[str]]:

@@ -150,6 +150,82 @@ def test_scheduler_groups_by_feature(tmp_path: Path) -> None:
     assert sched._split_scope("tests/unit/test_c.py::test_z") == "tests/unit/test_c.py"
 
 
+class _Node:
+    """What the scheduler uses of xdist's WorkerController."""
+
+    def __init__(self, name: str) -> None:
+        self.gateway = type("Gateway", (), {"id": name})()
+        self.sent: list[list[int]] = []
+        self.shutting_down = False
+
+    def send_runtest_some(self, indices: list[int]) -> None:
+        self.sent.append(list(indices))
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+
+def test_scheduler_hands_on_only_what_a_dead_worker_did_not_start() -> None:
+    # the real crash is in test_worker_crash.py; this pins the bookkeeping step by step
+    from types import SimpleNamespace
+
+    from steward.e2e.scheduler import FeatureScheduling
+
+    reports: list[Any] = []
+
+    def logreport(report: Any) -> None:
+        reports.append(report)
+
+    class Config:
+        option = SimpleNamespace(
+            numprocesses=2, tx=None, dist="load", maxprocesses=None, loadscopereorder=False
+        )
+        hook = SimpleNamespace(pytest_runtest_logreport=logreport)
+
+        def getvalue(self, name: str) -> Any:
+            return {"tx": ["popen", "popen"], "numprocesses": 2, "dist": "load"}.get(name)
+
+    feature = [f"e2e/f/test_f.py::t{i}" for i in range(1, 6)]
+    other = ["e2e/g/test_g.py::u1", "e2e/g/test_g.py::u2"]
+    collection = feature + other
+    sched = FeatureScheduling(Config(), scope_of=lambda nodeid: nodeid.split("/test_")[0])
+    gw0, gw1, gw2, gw3 = (_Node(f"gw{i}") for i in range(4))
+    for node in (gw0, gw1):
+        sched.add_node(node)
+        sched.add_node_collection(node, collection)
+    sched.schedule()
+    assert gw0.sent == [[0, 1, 2, 3, 4]]  # the feature, whole
+    assert gw1.sent == [[5, 6]]
+
+    sched.mark_test_complete(gw0, 0)  # t1 done; gw0 dies running t2
+    sched.add_node(gw2)  # its replacement starts: no collection yet, no work
+    assert sched.remove_node(gw0) == feature[1]  # reported failed by xdist, once
+    assert list(sched.workqueue.items()) == [("e2e/f", dict.fromkeys(feature[2:], False))]
+    sched.add_node_collection(gw2, collection)
+    sched.schedule()
+    assert gw2.sent == [[2, 3, 4]]  # t3..t5 only: not t1 (done), not t2 (crashed)
+    assert not sched.workqueue
+
+    # the feature kills gw2 too: its second crash; t4 and t5 are reported, not handed on
+    sched.add_node(gw3)
+    sched.add_node_collection(gw3, collection)
+    assert sched.remove_node(gw2) == feature[2]
+    assert not sched.workqueue
+    assert gw3.sent == []
+    assert sched.crashes == {"e2e/f": [feature[1], feature[2]]}
+    assert [(r.nodeid, r.outcome, r.when) for r in reports] == [
+        (feature[3], "skipped", "setup"),
+        (feature[4], "skipped", "setup"),
+    ]
+    assert "2 workers died in e2e/f" in reports[0].longrepr[2]
+
+    # a worker that finished normally has nothing pending
+    sched.mark_test_complete(gw1, 5)
+    sched.mark_test_complete(gw1, 6)
+    assert sched.remove_node(gw1) is None
+    assert sched.tests_finished
+
+
 @pytest.mark.parametrize(
     ("ini", "args", "active"),
     [

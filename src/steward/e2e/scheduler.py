@@ -4,6 +4,14 @@
 plugin installs this scheduler instead: every test of a feature goes to the same worker,
 which deploys the feature's stack once. Tests outside any feature are grouped by module, as
 `--dist loadscope` would.
+
+A worker that dies (`os._exit`, a segfault, the OOM killer) is handled here, not by
+`LoadScopeScheduling.remove_node`: that one puts the dead worker's whole work unit back in
+the queue, the test it died on included, so a test that kills its worker every time is run
+(and reported failed) by each replacement worker until xdist's restart budget is spent, and
+the rest of its feature never runs. Here the test it died on counts as done (xdist reports it
+failed, once), and only the tests that never started go back, at the head of the queue: the
+next worker takes them and adopts the feature's stack (see `CloudFormationDeployer.deploy`).
 """
 
 from __future__ import annotations
@@ -11,18 +19,92 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+# After this many workers died inside one feature, its tests that have not run are reported
+# skipped instead of being handed to yet another worker: a feature whose deploy kills its
+# worker every time must not use up xdist's restart budget (4 per worker) and stop the session.
+MAX_CRASHES_PER_SCOPE = 2
 
 
 class FeatureScheduling(LoadScopeScheduling):  # type: ignore[misc]
     """LoadScopeScheduling keyed by feature: `scope_of(nodeid)` names the group."""
 
     def __init__(
-        self, config: Any, log: Any = None, *, scope_of: Callable[[str], str | None]
+        self,
+        config: Any,
+        log: Any = None,
+        *,
+        scope_of: Callable[[str], str | None],
+        max_crashes: int = MAX_CRASHES_PER_SCOPE,
     ) -> None:
         super().__init__(config, log)
         self._scope_of = scope_of
+        self.max_crashes = max_crashes
+        self.crashes: dict[str, list[str]] = {}  # scope -> the tests its workers died on
 
     def _split_scope(self, nodeid: str) -> str:
         scope = self._scope_of(nodeid)
         return scope if scope is not None else nodeid.rsplit("::", 1)[0]
+
+    def remove_node(self, node: Any) -> str | None:
+        """Forget a worker; when it died with tests pending, return the test it died on.
+
+        Called by the dsession at a worker's normal shutdown (nothing pending: None) and when
+        it died; the dsession reports the returned test as failed. The worker ran its tests
+        in the order they were assigned, so that test is the first one not completed.
+        """
+        workload: dict[str, dict[str, bool]] = self.assigned_work.pop(node)
+        pending = [
+            (scope, nodeid)
+            for scope, unit in workload.items()
+            for nodeid, completed in unit.items()
+            if not completed
+        ]
+        if not pending:
+            return None
+        crash_scope, crashitem = pending[0]
+        crashes = self.crashes.setdefault(crash_scope, [])
+        crashes.append(crashitem)
+
+        requeue: dict[str, dict[str, bool]] = {}
+        for scope, nodeid in pending[1:]:
+            if scope == crash_scope and len(crashes) >= self.max_crashes:
+                self._report_not_run(node, nodeid, crash_scope)
+            else:
+                requeue.setdefault(scope, {})[nodeid] = False
+        # at the head of the queue, in their order: the stack the dead worker deployed is
+        # adopted (and torn down) as soon as possible
+        for scope in reversed(requeue):
+            self.workqueue[scope] = requeue[scope]
+            self.workqueue.move_to_end(scope, last=False)
+        for other in self.assigned_work:
+            self._reschedule(other)
+        return crashitem
+
+    def _reschedule(self, node: Any) -> None:
+        # A replacement worker is in `assigned_work` from its start, but it can take work
+        # only once its collection is in: LoadScopeScheduling would look its collection up
+        # and raise KeyError, which the dsession takes for "unknown node" and then never
+        # reports the crash. `schedule()` gives the new worker its share when it is ready.
+        if node in self.registered_collections:
+            super()._reschedule(node)
+
+    def _report_not_run(self, node: Any, nodeid: str, scope: str) -> None:
+        fspath = nodeid.split("::", maxsplit=1)[0]
+        died_on = ", ".join(self.crashes[scope])
+        reason = (
+            f"Skipped: {len(self.crashes[scope])} workers died in {scope} "
+            f"(on {died_on}); its other tests are not run"
+        )
+        report = pytest.TestReport(
+            nodeid=nodeid,
+            location=(fspath, None, fspath),
+            keywords={},
+            outcome="skipped",
+            longrepr=(fspath, None, reason),  # type: ignore[arg-type]  # no line: never ran
+            when="setup",
+        )
+        report.node = node  # type: ignore[attr-defined]  # what xdist's reports carry
+        self.config.hook.pytest_runtest_logreport(report=report)
