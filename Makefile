@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(UV) ## Install steward and its tools into .venv (locked versions).
 	$(SYNC)
 
-setup: install node_modules/.installed ## install, plus GitHub's published material for tests.
+setup: install node_modules/.installed ## install, plus GitHub's published material and the CDK CLI for tests.
 
 lint: setup ## ruff (lint and format check).
 	$(UV) run --no-sync ruff check src tests bench
