@@ -45,7 +45,7 @@ def run_cli(args: list[str], env: dict[str, str] | None = None) -> Outcome:
 
 
 def invoke(sample: Sample, *args: str) -> Outcome:
-    return run_cli([*args, "--root", str(sample.root)], sample.env())
+    return run_cli([*args, "--path", str(sample.root)], sample.env())
 
 
 def state(sample: Sample, version: str = VERSION) -> dict:
@@ -156,11 +156,11 @@ def test_full_release_installs_tags_and_reruns_as_a_no_op(tmp_path: Path, pypi: 
     assert {p.name: p.stat().st_mtime_ns for p in pypi.packages.iterdir()} == index_before
     assert git(sample.remote, "rev-parse", "refs/tags/v1.2.0") == tag_obj
 
-    status = invoke(sample, "status", VERSION)
+    status = invoke(sample, "status", "--version", VERSION)
     assert status.exit_code == 0
     assert "release 1.2.0: finished" in status.output
     assert "```mermaid" in status.output
-    as_json = json.loads(invoke(sample, "status", VERSION, "--json").output)
+    as_json = json.loads(invoke(sample, "status", "--version", VERSION, "--json").output)
     assert as_json["finished"] is True
     assert as_json["inputs"]["commit"] == sample.commit
     assert as_json["inputs"]["epoch"] == COMMIT_EPOCH

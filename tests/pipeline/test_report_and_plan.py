@@ -89,12 +89,12 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     skip = invoke(sample, "run", "--version", "1.2.0", "--skip", "deploy")
     assert skip.exit_code == 2
     assert not (sample.root / ".steward").exists()
-    status = invoke(sample, "status", "9.9.9")
+    status = invoke(sample, "status", "--version", "9.9.9")
     assert status.exit_code == 2
     env = {
         k: v for k, v in sample.env().items() if k not in {"STEWARD_SIGNING_KEY", "TWINE_PASSWORD"}
     }
-    nokey = run_cli(["run", "--version", "1.2.0", "--root", str(sample.root)], env)
+    nokey = run_cli(["run", "--version", "1.2.0", "--path", str(sample.root)], env)
     assert nokey.exit_code == 2
     assert "set STEWARD_SIGNING_KEY" in nokey.output
     assert "set TWINE_PASSWORD" in nokey.output
@@ -141,7 +141,7 @@ def test_the_steward_command_prints_one_line_and_exits_2(tmp_path: Path) -> None
             "run",
             "--version",
             "v1..2",
-            "--root",
+            "--path",
             str(sample.root),
         ],
         capture_output=True,
