@@ -336,8 +336,24 @@ class Accounts:
         }
 
     def layer_versions(self, account: str, region: str, name: str) -> list[dict[str, Any]]:
+        """Every version of layer ``name`` in that account and region (none: [])."""
         lam = self.client("lambda", account, region)
-        return list(lam.list_layer_versions(LayerName=name)["LayerVersions"])
+        try:
+            return list(lam.list_layer_versions(LayerName=name)["LayerVersions"])
+        except lam.exceptions.ResourceNotFoundException:
+            return []
+
+    def all_versions(self, regions: dict[str, list[str]]) -> dict[tuple[str, str, str], list[str]]:
+        """(account, region, layer) -> version ARNs, for ``{account: regions}``."""
+        return {
+            (account, region, f"sample-311-{arch}"): [
+                v["LayerVersionArn"]
+                for v in self.layer_versions(account, region, f"sample-311-{arch}")
+            ]
+            for account, names in regions.items()
+            for region in names
+            for arch in ("x86_64", "arm64")
+        }
 
 
 @dataclass

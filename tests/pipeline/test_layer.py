@@ -275,7 +275,7 @@ def test_layer_and_sar_release_on_moto_and_a_local_index(
         assert info["wheel"] == f"sample-{VERSION}-py3-none-any.whl"
     x86 = build["details"]["layers"]["x86_64"]
     assert x86["imported"] == {"sample": "sample/__init__.py"}
-    assert "(sample 1.2.0, 1 native modules)" in x86["canary"]
+    assert x86["canary"] == "imported sample (sample 1.2.0, 1 native modules) with Python 3.11"
     assert build["details"]["layers"]["arm64"]["canary"] == (
         "wheel tags and 1 ELF files checked for arm64"
     )

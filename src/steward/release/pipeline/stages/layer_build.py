@@ -417,9 +417,10 @@ class LayerBuildStage:
         if arch == machine_arch():
             result = import_check(ctx, root, package, ctx.version)
             info["imported"] = result["modules"]
+            info["interpreter"] = result["python"]
             info["canary"] = (
                 f"imported {', '.join(result['modules'])} ({package} {result['version']}, "
-                f"{len(result['native'])} native modules) with {Path(result['python']).name}"
+                f"{len(result['native'])} native modules) with Python {layer.python}"
             )
         else:
             info["canary"] = f"wheel tags and {len(native)} ELF files checked for {arch}"
