@@ -27,7 +27,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from steward.errors import GitError, ReleaseError
-from steward.history.git import git, git_bytes, remote_ref
+from steward.history.git import git, git_bytes, ref_sha, remote_ref
 
 VERSIONS_FILE = "versions.json"
 
@@ -162,6 +162,9 @@ def fetch_branch(target: DocsTarget) -> str | None:
             target.remote,
             f"+refs/heads/{target.branch}:{target.tracking_ref}",
         )
+    elif ref_sha(target.repo, target.tracking_ref) is not None:
+        # The remote deleted the branch: mike must not build on what it once held.
+        git(target.repo, "update-ref", "-d", target.tracking_ref)
     return sha
 
 
