@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from steward.config.loader import load_config
 from steward.errors import ReleaseError, TamperedArtifactError
 from steward.release.pipeline import layer_zip
 from steward.release.pipeline.config import LayerConfig
@@ -24,7 +22,7 @@ from steward.release.pipeline.stages.layer_build import (
 )
 from tests.pipeline.conftest import Index
 from tests.pipeline.test_layer import layer_sample, release
-from tests.pipeline.test_release_run import VERSION, state
+from tests.pipeline.test_release_run import state
 
 EPOCH = 1_700_000_000
 
@@ -168,17 +166,14 @@ def test_config_refuses_what_cannot_be_published() -> None:
 def test_two_checkouts_of_a_release_build_byte_identical_layers(
     tmp_path: Path, pypi: Index, speedups: list[Path]
 ) -> None:
+    """Another directory, another run: pip's paths and times leave no trace in the zips."""
     hashes = []
     for name in ("first", "second-checkout-elsewhere"):
         base = tmp_path / name
         base.mkdir()
         sample = layer_sample(base, pypi, speedups, stages="[seal, build, layer-build]")
-        if name == "first":
-            speedups = []  # already on the index
         release(sample, sample.env())
         rec = next(s for s in state(sample)["stages"] if s["name"] == "layer-build")
         hashes.append(rec["outputs"])
-        assert load_config(sample.root / ".github" / "steward.yml").release.layer is not None
-        shutil.rmtree(sample.root / ".steward" / "releases" / VERSION / "work", ignore_errors=True)
     assert hashes[0] == hashes[1]
     assert sorted(hashes[0]) == ["layer-arm64.zip", "layer-x86_64.zip"]
