@@ -64,6 +64,7 @@ def release(
     env: dict[str, str],
     stubs: SarStubs | None = None,
     lines: list[str] | None = None,
+    version: str = VERSION,
     **opts: Any,
 ) -> str:
     """Run the release in-process (RunOptions as the CLI builds them); return what it printed."""
@@ -72,7 +73,7 @@ def release(
     run_release(
         sample.root,
         config,
-        RunOptions(version=VERSION, env=env, echo=out.append, aws=stubs, **opts),
+        RunOptions(version=version, env=env, echo=out.append, aws=stubs, **opts),
     )
     return "\n".join(out)
 
