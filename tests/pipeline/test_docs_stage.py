@@ -520,3 +520,27 @@ def test_docs_rebuild_dry_run_touches_nothing(repo: DocsRepo) -> None:
     assert code == 0, out
     assert "mike deploy" in out
     assert repo.docs_branch() is None
+
+
+def test_recorded_layer_arns_read_the_layer_prod_stages_record() -> None:
+    """The shape layer-prod records: region -> architecture -> {arn, reused}."""
+    state = ReleaseState("1.0.0")
+    rec = state.stage("layer-prod")
+    rec.status = "completed"
+    rec.details = {
+        "account": "017000801446",
+        "layers": {
+            "us-east-1": {
+                "x86_64": {"arn": ARNS["us-east-1"], "reused": False},
+                "arm64": {
+                    "arn": "arn:aws:lambda:us-east-1:017000801446:layer:SampleLayer-Arm64:7",
+                    "reused": True,
+                },
+            },
+        },
+        "tasks": [{"title": "us-east-1", "started": 1.0, "finished": 2.0}],
+    }
+    assert [a.arn for a in recorded_layer_arns(state, "layer-prod")] == [
+        ARNS["us-east-1"],
+        "arn:aws:lambda:us-east-1:017000801446:layer:SampleLayer-Arm64:7",
+    ]

@@ -142,7 +142,8 @@ def _has_docs_section() -> bool:
 
 def _defaults() -> dict[str, Any]:
     data = StewardConfig().effective()
-    data["release"].setdefault("docs", DocsConfig().model_dump(mode="json"))
+    if not isinstance(data["release"].get("docs"), dict):
+        data["release"]["docs"] = DocsConfig().model_dump(mode="json")
     return data
 
 
