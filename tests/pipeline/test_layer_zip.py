@@ -18,6 +18,7 @@ from steward.release.pipeline.stages.layer_build import (
     check_tags,
     elf_files,
     pick_wheel,
+    redact,
     target_tags,
 )
 from tests.pipeline.conftest import Index
@@ -127,6 +128,12 @@ def test_wheels_are_chosen_and_checked_by_tag() -> None:
         )
 
 
+def test_index_passwords_are_never_printed() -> None:
+    cmd = "pip install --index-url https://ci:s3cret@pypi.example/simple/ x"
+    assert redact(cmd) == "pip install --index-url https://ci:***@pypi.example/simple/ x"
+    assert redact("https://pypi.org/simple/") == "https://pypi.org/simple/"
+
+
 def test_elf_files_must_be_built_for_the_architecture(tmp_path: Path) -> None:
     def elf(machine: int) -> bytes:
         head = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
@@ -157,6 +164,13 @@ def test_config_refuses_what_cannot_be_published() -> None:
         LayerConfig.model_validate(
             {"name": "l-{arch}", "accounts": {"beta": {"profile": "p", "regions": ["mars-1"]}}}
         )
+    for name in ("l-{arch}-{0}", "l-{arch", "l-{arch!r}", "l-{region}-{arch}"):
+        with pytest.raises(ValueError, match=r"layer\.name"):
+            LayerConfig.model_validate({"name": name})
+    with pytest.raises(ValueError, match=r"layer\.description"):
+        LayerConfig.model_validate({"name": "l-{arch}", "description": "{package} {sha}"})
+    with pytest.raises(ValueError, match=r"canary\.function_name"):
+        LayerConfig.model_validate({"name": "l-{arch}", "canary": {"function_name": "{name}"}})
     from steward.release.pipeline.config import PipelineConfig
 
     with pytest.raises(ValueError, match="layer-build must come before layer-beta"):

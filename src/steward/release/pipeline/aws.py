@@ -135,7 +135,13 @@ class Sessions:
     def _session(self, account: AccountRef) -> Any:
         with self._lock:
             if account not in self._sessions:
-                self._sessions[account] = self._make(account)
+                try:
+                    self._sessions[account] = self._make(account)
+                except aws_errors() as exc:
+                    raise ReleaseError(
+                        f"stage {account.stage}: no AWS session for the {account.tier} account "
+                        f"({account.config.describe()}): {describe_error(exc)}"
+                    ) from None
             return self._sessions[account]
 
     def _make(self, account: AccountRef) -> Any:

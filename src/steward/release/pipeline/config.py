@@ -11,6 +11,7 @@ variables.
 from __future__ import annotations
 
 import re
+import string
 from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
@@ -62,6 +63,20 @@ _LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLATFORM = re.compile(r"manylinux(2014|_2_\d+)")
+
+
+def _placeholders(value: str, allowed: set[str], what: str) -> str:
+    """``value`` when its only ``{...}`` fields are plain names from ``allowed`` (so that
+    str.format with those names cannot fail)."""
+    names = ", ".join("{" + n + "}" for n in sorted(allowed))
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    for _, name, spec, conversion in parsed:
+        if name is not None and (name not in allowed or spec or conversion):
+            raise ValueError(f"{what}: only the placeholders {names} may be used")
+    return value
 
 
 def _default_stages() -> list[StageName]:
@@ -171,6 +186,11 @@ class LayerCanary(Section):
         False, description="keep the canary function after the invoke (else it is deleted)"
     )
 
+    @field_validator("function_name")
+    @classmethod
+    def _function_placeholders(cls, value: str) -> str:
+        return _placeholders(value, {"layer"}, "canary.function_name")
+
 
 class LayerConfig(Section):
     """A Lambda layer per architecture from the sealed wheel and its dependencies."""
@@ -227,6 +247,16 @@ class LayerConfig(Section):
     canary: LayerCanary = Field(
         default_factory=LayerCanary, description="canary function per region"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _name_placeholders(cls, value: str) -> str:
+        return _placeholders(value, {"arch", "pyver"}, "layer.name")
+
+    @field_validator("description")
+    @classmethod
+    def _description_placeholders(cls, value: str) -> str:
+        return _placeholders(value, {"package", "version", "arch"}, "layer.description")
 
     @field_validator("platform")
     @classmethod
@@ -305,6 +335,11 @@ class SarConfig(Section):
     accounts: Accounts = Field(
         default_factory=Accounts, description="where sar-beta and sar-prod publish"
     )
+
+    @field_validator("semantic_version")
+    @classmethod
+    def _semver_placeholders(cls, value: str | None) -> str | None:
+        return None if value is None else _placeholders(value, {"version"}, "sar.semantic_version")
 
 
 class PipelineConfig(Section):

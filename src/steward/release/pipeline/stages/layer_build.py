@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -43,6 +44,7 @@ MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 ELF_MACHINES = {"x86_64": 62, "arm64": 183}  # e_machine: EM_X86_64, EM_AARCH64
 MAX_ZIP = 50 * 1024 * 1024  # PublishLayerVersion's direct upload limit
 MAX_UNZIPPED = 250 * 1024 * 1024  # a function and its layers, unzipped
+_USERINFO = re.compile(r"(://[^/\s:@]+):[^/\s@]+@")
 
 _IMPORT_CHECK = """
 import importlib, importlib.metadata as md, json, os, sys
@@ -152,6 +154,11 @@ def _index_args(ctx: Context) -> list[str]:
     for url in layer.extra_index_urls:
         args += ["--extra-index-url", url]
     return args
+
+
+def redact(text: str) -> str:
+    """``text`` without the passwords of any URLs in it (user:password@host)."""
+    return _USERINFO.sub(r"\1:***@", text)
 
 
 def pip_command(ctx: Context, arch: str, requirement: str, target: Path) -> list[str]:
@@ -275,7 +282,11 @@ def import_check(ctx: Context, root: Path, package: str, version: str) -> dict[s
     if proc.returncode != 0:
         out = (proc.stdout + proc.stderr).decode(errors="replace").strip()
         raise ReleaseError(f"stage layer-build: the layer does not import: {out[-1500:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    try:
+        result: dict[str, Any] = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        out = proc.stdout.decode(errors="replace").strip()
+        raise ReleaseError(f"stage layer-build: the import canary printed {out[-500:]!r}") from None
     result["python"] = python
     return result
 
@@ -306,7 +317,7 @@ class LayerBuildStage:
         lines = [f"restore {DIST} after checking its sha256; take {what}"]
         for arch in layer.architectures:
             cmd = pip_command(ctx, arch, "<sealed wheel>", ctx.work(f"layer-{arch}") / "python")
-            lines.append(f"{arch}: {shlex.join(cmd)}")
+            lines.append(f"{arch}: {redact(shlex.join(cmd))}")
             check = (
                 f"import {', '.join(layer.imports) or 'the package'} in a clean python"
                 f"{layer.python}"
@@ -368,7 +379,9 @@ class LayerBuildStage:
         )
         if proc.returncode != 0:
             out = (proc.stdout + proc.stderr).decode(errors="replace").strip()
-            raise ReleaseError(f"stage layer-build: pip install for {arch} failed: {out[-1500:]}")
+            raise ReleaseError(
+                f"stage layer-build: pip install for {arch} failed: {redact(out[-1500:])}"
+            )
         _clean_tree(tree / "python")
         unzipped = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         if unzipped > MAX_UNZIPPED:

@@ -158,7 +158,7 @@ class SarStage:
     def _semver(self, ctx: Context) -> str:
         sar = ctx.cfg.sar
         if sar is not None and sar.semantic_version:
-            return sar.semantic_version.format(version=ctx.version)
+            return sar.semantic_version.replace("{version}", ctx.version)
         return semantic_version(ctx.version)
 
     def plan(self, ctx: Context) -> list[str]:
