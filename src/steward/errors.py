@@ -1,7 +1,10 @@
 """One exception hierarchy, so the CLI can turn any failure into a message and an exit code.
 
-Exit codes: 2 for usage and config errors (the user must change what they asked for), 1 for
-failures of the work itself (an API refused, a git command failed, an artifact was tampered).
+Exit codes, the same for every command: 2 for usage, config and input errors (the user must
+change what they asked for or wrote: an option, the config, a template, a path), 1 for
+failures of the work itself (an API refused, a git command failed, an artifact was tampered,
+data that comes from GitHub, such as an event payload, does not have its documented shape).
+Core code raises these, never a CLI (click) error.
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ pydantic v1 models are no longer accepted
 
 def test_github_layout_byte_for_byte(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = powertools_like(tmp_path / "r")
-    code, out, err = run(["changelog", "--repo", str(r.path)], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path)], capsys)
     assert code == 0
     assert out == EXPECTED_GITHUB
     assert "1 non-conventional commit(s) left out" in err
@@ -121,7 +121,7 @@ def test_github_layout_byte_for_byte(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_keepachangelog_unreleased(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = powertools_like(tmp_path / "r")
     code, out, _ = run(
-        ["changelog", "--repo", str(r.path), "--unreleased", "--template", "keepachangelog"], capsys
+        ["changelog", "--path", str(r.path), "--unreleased", "--template", "keepachangelog"], capsys
     )
     assert code == 0
     assert out.endswith(
@@ -134,7 +134,7 @@ def test_keepachangelog_unreleased(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = powertools_like(tmp_path / "r")
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--json"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--json"], capsys)
     assert code == 0
     data = json.loads(out)
     assert list(data) == ["versions"]
@@ -181,7 +181,7 @@ def test_release_tag_off_trunk(tmp_path: Path, capsys: pytest.CaptureFixture[str
     r.commit("fix: only in the second release")
     r.tag("v1.1.0")
     r.commit("docs: unreleased")
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--json"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--json"], capsys)
     assert code == 0
     got = {
         v["version"]: [e["subject"] for s in v["sections"] for e in s["entries"]]
@@ -206,7 +206,7 @@ def test_merges_and_prereleases(tmp_path: Path, capsys: pytest.CaptureFixture[st
     r.tag("v1.0.1a0")
     r.commit("perf: faster")
     r.tag("v1.0.1")
-    code, out, err = run(["changelog", "--repo", str(r.path), "--json"], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path), "--json"], capsys)
     assert code == 0
     versions = json.loads(out)["versions"]
     assert [v["version"] for v in versions] == [None, "1.0.1", "1.0.0"]
@@ -218,7 +218,7 @@ def test_merges_and_prereleases(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_no_tags_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = Repo(tmp_path / "r")
     r.commit("feat: hello")
-    code, out, err = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path), "--unreleased"], capsys)
     assert code == 0
     assert "# Unreleased\n\n## Features\n\n* hello\n" in out
     assert "no release tags yet" in err
@@ -226,7 +226,7 @@ def test_no_tags_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 def test_output_keeps_released_sections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     r = powertools_like(tmp_path / "r")
-    code, _, err = run(["changelog", "--repo", str(r.path), "--output", "CHANGELOG.md"], capsys)
+    code, _, err = run(["changelog", "--path", str(r.path), "--output", "CHANGELOG.md"], capsys)
     assert code == 0
     assert "created" in err
     path = r.path / "CHANGELOG.md"
@@ -236,7 +236,7 @@ def test_output_keeps_released_sections(tmp_path: Path, capsys: pytest.CaptureFi
     )
     path.write_text(edited)
     r.tag("v1.2.0")
-    code, _, err = run(["changelog", "--repo", str(r.path), "--output", "CHANGELOG.md"], capsys)
+    code, _, err = run(["changelog", "--path", str(r.path), "--output", "CHANGELOG.md"], capsys)
     assert "updated" in err
     text = path.read_text()
     assert "(thanks to our first contributor!)" in text
@@ -251,7 +251,7 @@ def test_output_keeps_released_sections(tmp_path: Path, capsys: pytest.CaptureFi
     # the released blocks are the hand-edited file's, byte for byte
     old_released = edited[edited.index('<a name="v1.1.0">') : edited.index("[Unreleased]:")]
     assert old_released in text
-    code, _, err = run(["changelog", "--repo", str(r.path), "--output", "CHANGELOG.md"], capsys)
+    code, _, err = run(["changelog", "--path", str(r.path), "--output", "CHANGELOG.md"], capsys)
     assert "up to date" in err
     assert path.read_text() == text
 
@@ -264,15 +264,15 @@ def test_custom_template_and_bad_template(
         "{% for v in releases %}{{ v.tag }}:{% for s in v.sections %} {{ s.title }}"
         "{% endfor %}\n\n{% endfor %}"  # trim_blocks eats the first newline
     )
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--template", "cl.j2"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--template", "cl.j2"], capsys)
     assert (code, out) == (
         0,
         "v1.1.0: Bug Fixes Documentation Features\nv1.0.0: Bug Fixes Features Maintenance\n",
     )
     (r.path / "bad.j2").write_text("{% for %}")
-    code, _, err = run(["changelog", "--repo", str(r.path), "--template", "bad.j2"], capsys)
+    code, _, err = run(["changelog", "--path", str(r.path), "--template", "bad.j2"], capsys)
     assert code == 2
     assert "template syntax" in err
-    code, _, err = run(["changelog", "--repo", str(r.path), "--template", "nope.j2"], capsys)
+    code, _, err = run(["changelog", "--path", str(r.path), "--template", "nope.j2"], capsys)
     assert code == 2
     assert "built-ins are github, keepachangelog" in err

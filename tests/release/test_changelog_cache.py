@@ -21,9 +21,9 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def both(r: Repo, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[str, str]:
     """(through the cache, without it) for the same command."""
-    code, warm, err = run(["changelog", "--repo", str(r.path), *extra], capsys)
+    code, warm, err = run(["changelog", "--path", str(r.path), *extra], capsys)
     assert code == 0, err
-    code, cold, err = run(["changelog", "--repo", str(r.path), "--no-cache", *extra], capsys)
+    code, cold, err = run(["changelog", "--path", str(r.path), "--no-cache", *extra], capsys)
     assert code == 0, err
     return warm, cold
 
@@ -58,7 +58,7 @@ def test_warm_runs_print_what_a_full_run_prints(
     assert warm == cold
     assert "after the cache was made" in warm
     # the non-conventional count includes the released ones the warm run did not read
-    _code, _, err = run(["changelog", "--repo", str(history.path), *form], capsys)
+    _code, _, err = run(["changelog", "--path", str(history.path), *form], capsys)
     assert "3 non-conventional commit(s) left out" in err
 
 
@@ -117,6 +117,6 @@ def test_damaged_cache_is_a_miss_and_files_are_private(
 def test_no_cache_neither_reads_nor_writes(
     history: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, _ = run(["changelog", "--repo", str(history.path), "--no-cache"], capsys)
+    code, _, _ = run(["changelog", "--path", str(history.path), "--no-cache"], capsys)
     assert code == 0
     assert cache_files(history) == []

@@ -23,7 +23,7 @@ URL = "https://github.com/octo/app"
 
 def render(repo: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     with pytest.raises(SystemExit) as exc:
-        main(["changelog", "--repo", str(repo), *extra])
+        main(["changelog", "--path", str(repo), *extra])
     out = capsys.readouterr()
     assert exc.value.code in (0, None), out.err
     return out.out
@@ -140,13 +140,13 @@ def test_cli_output_with_a_tagless_clone(
     """`git clone --no-tags` is complete history without tags: every change looks unreleased.
     The CLI refuses such a clone first; the file layer must hold on its own all the same."""
     full = four_releases(tmp_path / "full", unreleased=True)
-    code, _, err = run(["changelog", "--repo", str(full.path), "--output", "CHANGELOG.md"], capsys)
+    code, _, err = run(["changelog", "--path", str(full.path), "--output", "CHANGELOG.md"], capsys)
     assert (code, err.strip().splitlines()[-1]) == (0, f"{full.path / 'CHANGELOG.md'}: created")
     written = (full.path / "CHANGELOG.md").read_bytes()
 
     tagless = clone(full.path, tmp_path / "tagless", "--no-tags")
     (tagless / "CHANGELOG.md").write_bytes(written)
-    argv = ["changelog", "--repo", str(tagless), "--output", "CHANGELOG.md"]
+    argv = ["changelog", "--path", str(tagless), "--output", "CHANGELOG.md"]
     code, out, err = run(argv, capsys)
     assert (code, out) == (2, "")
     assert "cloned without tags" in err

@@ -52,11 +52,11 @@ def mono(tmp_path: Path) -> Repo:
 
 
 def test_version_next_per_package_and_all(mono: Repo, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["version", "next", "--repo", str(mono.path), "--package", "cli"], capsys)
+    code, out, err = run(["version", "next", "--path", str(mono.path), "--package", "cli"], capsys)
     assert (code, out) == (0, "1.1.0\n"), err
-    code, out, _ = run(["version", "next", "--repo", str(mono.path), "--package", "core"], capsys)
+    code, out, _ = run(["version", "next", "--path", str(mono.path), "--package", "core"], capsys)
     assert out == "2.0.0\n"
-    code, out, _ = run(["version", "next", "--repo", str(mono.path), "--all", "--json"], capsys)
+    code, out, _ = run(["version", "next", "--path", str(mono.path), "--all", "--json"], capsys)
     data = json.loads(out)
     assert data["to_release"] == ["core", "cli"]
     assert [(p["package"], p["current"], p["version"], p["tag"]) for p in data["packages"]] == [
@@ -64,13 +64,13 @@ def test_version_next_per_package_and_all(mono: Repo, capsys: pytest.CaptureFixt
         ("cli", "1.0.0", "1.1.0", "cli/v1.1.0"),
     ]
     mono.tag("cli/v1.1.0")
-    code, out, _ = run(["version", "next", "--repo", str(mono.path), "--all", "--json"], capsys)
+    code, out, _ = run(["version", "next", "--path", str(mono.path), "--all", "--json"], capsys)
     assert json.loads(out)["to_release"] == ["core"]
 
 
 def test_changelog_and_notes_per_package(mono: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
-        ["changelog", "--repo", str(mono.path), "--package", "core", "--json"], capsys
+        ["changelog", "--path", str(mono.path), "--package", "core", "--json"], capsys
     )
     assert code == 0, err
     got = {
@@ -81,7 +81,7 @@ def test_changelog_and_notes_per_package(mono: Repo, capsys: pytest.CaptureFixtu
     assert "cli/v1.0.0" not in err  # another package's tags are not "ignored"
     # --output without a value writes the package's own changelog ({path}/CHANGELOG.md)
     code, _, err = run(
-        ["changelog", "--repo", str(mono.path), "--package", "core", "--output"], capsys
+        ["changelog", "--path", str(mono.path), "--package", "core", "--output"], capsys
     )
     assert code == 0, err
     written = (mono.path / "packages" / "core" / "CHANGELOG.md").read_text()
@@ -102,12 +102,12 @@ def test_changelog_and_notes_per_package(mono: Repo, capsys: pytest.CaptureFixtu
 def test_unknown_package_and_single_package_repos(
     mono: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(["version", "next", "--repo", str(mono.path), "--package", "web"], capsys)
+    code, _, err = run(["version", "next", "--path", str(mono.path), "--package", "web"], capsys)
     assert code == 2
     assert "no such package" in err
     assert "core, cli" in err
     single = Repo(tmp_path / "single")
     single.commit("feat: a")
-    code, _, err = run(["version", "next", "--repo", str(single.path), "--all"], capsys)
+    code, _, err = run(["version", "next", "--path", str(single.path), "--all"], capsys)
     assert code == 2
     assert "no `packages:`" in err

@@ -109,9 +109,7 @@ def test_from_git_cli(
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)
     r = history(tmp_path / "r")
-    code, out, err = run(
-        ["release", "notes", "--from-git", "--dry-run", "--path", str(r.path)], capsys
-    )
+    code, out, err = run(["release", "notes", "--from-git", "--path", str(r.path)], capsys)
     assert code == 0
     assert out == (
         "## Summary\n\n**[Human readable summary of changes]**\n\n## Changes\n\n"

@@ -57,7 +57,7 @@ def bullets(text: str) -> dict[str, Counter[str]]:
 def test_changelog_reproduces_git_chglog(
     powertools: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["changelog", "--repo", str(powertools)], capsys)
+    code, out, err = run(["changelog", "--path", str(powertools)], capsys)
     assert code == 0, err
     theirs = bullets((FIXTURES / "powertools-CHANGELOG.md").read_text(encoding="utf-8"))
     ours = bullets(out)
@@ -84,8 +84,8 @@ def test_current_version_at_develop_is_the_last_bump_release(
         check=False,
     )
     assert tagged.returncode == 1
-    code, out, err = run(["version", "current", "--repo", str(powertools), "--json"], capsys)
+    code, out, err = run(["version", "current", "--path", str(powertools), "--json"], capsys)
     assert code == 0, err
     assert json.loads(out)["version"] == "3.2.0"
-    code, out, err = run(["version", "next", "--repo", str(powertools)], capsys)
+    code, out, err = run(["version", "next", "--path", str(powertools)], capsys)
     assert (code, out) == (0, "3.2.1\n")  # fixes since 3.2.0, no feature

@@ -25,7 +25,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 def entries(r: Repo, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str | None, list]:
     """version -> [(section title, subject), ...] from `changelog --json`."""
-    code, out, err = run(["changelog", "--repo", str(r.path), "--json", *extra], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path), "--json", *extra], capsys)
     assert code == 0, err
     return {
         v["version"]: [(s["title"], e["subject"]) for s in v["sections"] for e in s["entries"]]
@@ -34,7 +34,7 @@ def entries(r: Repo, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[st
 
 
 def next_version(r: Repo, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
-    code, out, err = run(["version", "next", "--repo", str(r.path), *extra], capsys)
+    code, out, err = run(["version", "next", "--path", str(r.path), *extra], capsys)
     assert code == 0, err
     return out.strip()
 
@@ -61,12 +61,12 @@ def test_floating_tags_are_not_releases(tmp_path: Path, capsys: pytest.CaptureFi
         "1.0.1": [("Bug Fixes", "two")],
         "1.0.0": [("Features", "one")],
     }
-    code, out, err = run(["changelog", "--repo", str(r.path)], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path)], capsys)
     assert code == 0
     assert err.count("not releases") == 1
     assert "v1 (not a complete X.Y.Z version (a floating tag))" in err
     assert "v1.1 (not a complete" in err
-    code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
+    code, out, err = run(["version", "current", "--path", str(r.path)], capsys)
     assert (code, out) == (0, "1.1.0\n")
     assert err.count("not releases") == 1  # said once, not twice
 
@@ -80,7 +80,7 @@ def test_ignore_tags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     r.tag("v9.0.0")
     r.commit("fix: after")
     assert next_version(r, capsys) == "2.0.0"  # the breaking change is unreleased: 1.0.0 -> 2
-    _code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, err = run(["version", "current", "--path", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert "v9.0.0 (matches version.ignore_tags)" in err
 
@@ -101,7 +101,7 @@ def test_maintenance_branch_has_its_own_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     r = maintenance_repo(tmp_path)
-    _code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, _ = run(["version", "current", "--path", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert next_version(r, capsys) == "1.0.1"
     assert entries(r, capsys) == {
@@ -127,7 +127,7 @@ def test_release_bump_off_the_trunk_is_on_the_line(
     r.tag("v1.0.0")
     r.git("checkout", "-q", "main")
     r.commit("fix: after the release", file="app.py")
-    _code, out, _ = run(["version", "current", "--repo", str(r.path)], capsys)
+    _code, out, _ = run(["version", "current", "--path", str(r.path)], capsys)
     assert out == "1.0.0\n"
     assert next_version(r, capsys) == "1.0.1"
 
@@ -165,7 +165,7 @@ def test_breaking_change_of_any_type_is_never_dropped(
         ("Breaking Changes", "new runner"),
         ("Breaking Changes", "drop py3.8"),
     ]
-    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--path", str(r.path), "--unreleased"], capsys)
     assert "## Breaking Changes" in out
     assert "## BREAKING CHANGE\n\nthe workflow needs a new secret\n" in out
 
@@ -178,7 +178,7 @@ def test_empty_breaking_footer_and_record_separator_read_alike(
     r.tag("v1.0.0")
     r.commit("fix(api): tighten the schema (#7)\n\nsee \x1e here\n\nBREAKING CHANGE:")
     assert next_version(r, capsys) == "2.0.0"
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--json"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--json"], capsys)
     unreleased = json.loads(out)["versions"][0]
     (entry,) = unreleased["sections"][0]["entries"]
     assert entry["breaking"] is True
@@ -207,7 +207,7 @@ def test_github_reverts_cancel_in_the_unreleased_range(
     # a revert of something already released is a change of its own (git-chglog's Reverts)
     r.tag("v1.0.1")
     r.commit('Revert "docs: explain (#12)" (#13)')
-    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--path", str(r.path), "--unreleased"], capsys)
     assert "## Reverts\n* docs: explain (#12)\n" in out
     assert next_version(r, capsys) == "1.0.2"
 
@@ -247,7 +247,7 @@ def test_two_types_under_one_title_share_a_heading(
     r.commit("feat: a")
     r.commit("feature: b")
     r.commit("fix: c")
-    _code, out, _ = run(["changelog", "--repo", str(r.path), "--unreleased"], capsys)
+    _code, out, _ = run(["changelog", "--path", str(r.path), "--unreleased"], capsys)
     assert out.count("## Features") == 1
     assert "* b\n* a\n" in out  # newest first within the heading
 

@@ -40,7 +40,7 @@ def test_the_classic_payload_is_refused(tmp_path: Path, capsys: pytest.CaptureFi
     r = repo_with_template(
         tmp_path / "r", "{{ cycler.__init__.__globals__.os.popen('id').read() }}\n"
     )
-    code, out, err = run(["changelog", "--repo", str(r.path)], capsys)
+    code, out, err = run(["changelog", "--path", str(r.path)], capsys)
     assert code == 2
     assert out == ""
     assert "uid=" not in err
@@ -71,7 +71,7 @@ def test_payloads_run_nothing(
 ) -> None:
     r = repo_with_template(tmp_path / "r", payload + "\n")
     monkeypatch.chdir(r.path)  # where `touch MARKER` would write
-    code, out, _ = run(["changelog", "--repo", str(r.path)], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path)], capsys)
     assert code == 2
     assert out == ""
     assert not (r.path / "MARKER").exists()
@@ -131,11 +131,11 @@ def test_builtin_templates_render_in_the_sandbox(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     r = repo_with_template(tmp_path / "r", "unused\n")
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--template", "github"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--template", "github"], capsys)
     assert code == 0
     assert '<a name="v1.0.0"></a>\n## v1.0.0 - ' in out
     assert "* something" in out
-    code, out, _ = run(["changelog", "--repo", str(r.path), "--template", "keepachangelog"], capsys)
+    code, out, _ = run(["changelog", "--path", str(r.path), "--template", "keepachangelog"], capsys)
     assert code == 0
     assert "## [1.0.0] - " in out
     assert "- something" in out

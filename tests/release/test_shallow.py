@@ -46,11 +46,11 @@ def clone(upstream: Repo, dest: Path, depth: int) -> Path:
 def test_shallow_changelog_output_is_refused_and_the_file_kept(
     upstream: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, full, _ = run(["changelog", "--repo", str(upstream.path)], capsys)
+    code, full, _ = run(["changelog", "--path", str(upstream.path)], capsys)
     assert code == 0
     work = clone(upstream, tmp_path / "ci", depth=1)
     (work / "CHANGELOG.md").write_text(full)
-    code, out, err = run(["changelog", "--repo", str(work), "--output", "CHANGELOG.md"], capsys)
+    code, out, err = run(["changelog", "--path", str(work), "--output", "CHANGELOG.md"], capsys)
     assert (code, out) == (2, "")
     assert "shallow clone" in err
     assert "fetch-depth: 0" in err
@@ -59,7 +59,7 @@ def test_shallow_changelog_output_is_refused_and_the_file_kept(
     assert (work / "CHANGELOG.md").read_text() == full
     # --fetch deepens it (and fetches the tags): the result is the full history's
     code, _out, err = run(
-        ["changelog", "--repo", str(work), "--output", "CHANGELOG.md", "--fetch"], capsys
+        ["changelog", "--path", str(work), "--output", "CHANGELOG.md", "--fetch"], capsys
     )
     assert code == 0, err
     assert (work / "CHANGELOG.md").read_text() == full
@@ -75,11 +75,11 @@ def test_shallow_version_next_is_refused(
         ["changelog", "--unreleased"],
         ["release", "notes", "--from-git", "--path", str(work)],
     ):
-        args = argv if "--path" in argv else [*argv, "--repo", str(work)]
+        args = argv if "--path" in argv else [*argv, "--path", str(work)]
         code, out, err = run(args, capsys)
         assert (code, out) == (2, ""), argv
         assert "shallow clone" in err
-    code, out, err = run(["version", "next", "--repo", str(work), "--fetch"], capsys)
+    code, out, err = run(["version", "next", "--path", str(work), "--fetch"], capsys)
     assert (code, out) == (0, "1.3.0\n")
 
 
@@ -90,8 +90,8 @@ def test_a_clone_without_tags_is_refused_until_fetched(
     subprocess.run(
         ["git", "clone", "-q", "--no-tags", f"file://{upstream.path}", str(work)], check=True
     )
-    code, out, err = run(["version", "next", "--repo", str(work)], capsys)
+    code, out, err = run(["version", "next", "--path", str(work)], capsys)
     assert (code, out) == (2, "")
     assert "without tags" in err
-    code, out, err = run(["version", "next", "--repo", str(work), "--fetch"], capsys)
+    code, out, err = run(["version", "next", "--path", str(work), "--fetch"], capsys)
     assert (code, out) == (0, "1.3.0\n")

@@ -259,34 +259,34 @@ def test_cli_version_next_write_and_no_tags(
     r = Repo(tmp_path / "r")
     (r.path / "pyproject.toml").write_text(PYPROJECT.replace("1.2.3", "0.1.0"))
     r.commit("feat: start")
-    code, out, err = run(["version", "next", "--repo", str(r.path)], capsys)
+    code, out, err = run(["version", "next", "--path", str(r.path)], capsys)
     assert (code, out) == (0, "0.1.0\n")
     assert "no release yet" in err
-    code, out, err = run(["version", "current", "--repo", str(r.path)], capsys)
+    code, out, err = run(["version", "current", "--path", str(r.path)], capsys)
     assert (code, out) == (0, "0.1.0\n")
     assert "no release on HEAD's line" in err
     r.tag("v0.1.0")
     r.commit("fix: x")
     code, out, err = run(
-        ["version", "next", "--repo", str(r.path), "--prerelease", "a", "--write", "--dry-run"],
+        ["version", "next", "--path", str(r.path), "--prerelease", "a", "--write", "--dry-run"],
         capsys,
     )
     assert (code, out) == (0, "0.1.1a0\n")
     assert "would set pyproject.toml" in err
     assert 'version = "0.1.0"' in (r.path / "pyproject.toml").read_text()
     code, out, err = run(
-        ["version", "next", "--repo", str(r.path), "--prerelease", "a", "--write"], capsys
+        ["version", "next", "--path", str(r.path), "--prerelease", "a", "--write"], capsys
     )
     assert code == 0
     assert 'version = "0.1.1a0"  # bumped by steward' in (r.path / "pyproject.toml").read_text()
     code, out, err = run(
-        ["version", "next", "--repo", str(r.path), "--prerelease", "a", "--write"], capsys
+        ["version", "next", "--path", str(r.path), "--prerelease", "a", "--write"], capsys
     )
     assert "already at 0.1.1a0" in err
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["version", "next", "--repo", str(tmp_path)], capsys)
+    code, _, err = run(["version", "next", "--path", str(tmp_path)], capsys)
     assert code == 1
     assert err.startswith("error: ")
     assert "not a git repository" in err

@@ -95,7 +95,7 @@ def test_cli_version_next_write_keeps_crlf(
     r.tag("v0.1.0")
     r.commit("feat: more")
     with pytest.raises(SystemExit) as exc:
-        main(["version", "next", "--repo", str(r.path), "--write"])
+        main(["version", "next", "--path", str(r.path), "--write"])
     out = capsys.readouterr()
     assert exc.value.code in (0, None), out.err
     assert out.out == "0.2.0\n"

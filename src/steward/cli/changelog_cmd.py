@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, git_repo_option, resolve_config
+from steward.cli.common import config_option, path_option, resolve_config
 from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
 from steward.errors import UsageError
 from steward.history.progress import Progress
@@ -19,8 +19,8 @@ from steward.release.tags import Line
 
 
 @click.command()
-@git_repo_option
-@config_option("REPO")
+@path_option("--repo", dest="repo")
+@config_option()
 @package_option
 @click.option(
     "--output",
@@ -28,7 +28,7 @@ from steward.release.tags import Line
     metavar="FILE",
     is_flag=False,
     flag_value="",
-    help="Write this file (relative paths are inside REPO), keeping the released sections "
+    help="Write this file (relative paths are inside PATH), keeping the released sections "
     "it already has as they are. Without a value: `changelog.output`, or the package's "
     "`changelog` with --package.",
 )

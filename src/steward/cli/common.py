@@ -1,4 +1,6 @@
-"""Options and helpers shared by several commands."""
+"""Options and helpers shared by several commands: one definition of each word of the CLI's
+vocabulary (``--repo OWNER/NAME``, ``--path DIR``, ``--config FILE``, ``--json``,
+``--dry-run``), so they mean the same everywhere."""
 
 from __future__ import annotations
 
@@ -8,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from steward.cli.main import echo_json
 from steward.config.loader import find_config, load_config
-from steward.config.model import StewardConfig
 from steward.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -19,14 +21,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from steward.config.model import StewardConfig
     from steward.domain.models import Issue
     from steward.forge.client import GitHubClient
     from steward.forge.repo_api import RepoApi
     from steward.plan import Plan
 
+# Deprecated spellings are accepted until this version, with a warning.
+REMOVED_IN = "0.3"
 
-def config_option(root: str = "") -> Callable[[F], F]:
-    """The `--config FILE` option; ``root`` names the option that sets the repository."""
+
+def deprecated(old: str, new: str) -> None:
+    """The one-line warning a deprecated spelling prints on stderr."""
+    click.echo(f"warning: {old} is deprecated (removed in {REMOVED_IN}); use {new}", err=True)
+
+
+def config_option(root: str = "PATH") -> Callable[[F], F]:
+    """The `--config FILE` option; ``root`` names the option that sets the checkout."""
     where = f"{root}/.github/steward.yml" if root else ".github/steward.yml"
     return click.option(
         "--config",
@@ -37,19 +48,78 @@ def config_option(root: str = "") -> Callable[[F], F]:
     )
 
 
-git_repo_option = click.option(
-    "--repo",
-    "repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    show_default=True,
-    help="The git repository.",
-)
+def path_option(
+    *old: str, dest: str = "path", help: str = "The local git checkout."
+) -> Callable[[F], F]:
+    """`--path DIR` (default: the current directory) into the parameter ``dest``.
+
+    Each of ``old`` is a former spelling (``--root``, or ``--repo`` where it named a
+    directory): hidden, still accepted for one minor version, and warned about on stderr.
+    """
+    key = f"steward.path_alias.{dest}"
+
+    def take_alias(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+        if value is None:
+            return
+        spelling = param.opts[0]
+        if ctx.get_parameter_source(dest) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"{spelling} is the old spelling of --path: give only --path")
+        deprecated(f"{spelling} DIR", "--path DIR")
+        ctx.meta[key] = (spelling, value)
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+        alias: tuple[str, Path] | None = ctx.meta.get(key)
+        if alias is None:
+            return value
+        if ctx.get_parameter_source(dest) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"{alias[0]} is the old spelling of --path: give only --path")
+        return alias[1]
+
+    def decorate(f: F) -> F:
+        for spelling in old:
+            f = click.option(
+                spelling,
+                f"deprecated_{spelling.lstrip('-')}",  # its own name: dest may be "repo"
+                type=click.Path(path_type=Path, file_okay=False),
+                hidden=True,
+                expose_value=False,
+                callback=take_alias,
+            )(f)
+        return click.option(
+            "--path",
+            dest,
+            type=click.Path(path_type=Path, file_okay=False),
+            default=".",
+            show_default=True,
+            metavar="DIR",
+            callback=resolve,
+            help=help,
+        )(f)
+
+    return decorate
+
+
+def repo_option(help: str = "GitHub repository. Default: $GITHUB_REPOSITORY.") -> Callable[[F], F]:
+    """`--repo OWNER/NAME`: a GitHub repository, never a directory."""
+    return click.option("--repo", "repo", metavar="OWNER/NAME", help=help)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
+def dry_run_option(help: str = "Print the plan; change nothing.") -> Callable[[F], F]:
+    return click.option("--dry-run", "dry_run", is_flag=True, help=help)
+
+
+def dry_run_needs(dry_run: bool, gate: bool, option: str) -> None:
+    """A `--dry-run` that would gate nothing is a usage error: without ``option`` the
+    command changes nothing anyway."""
+    if dry_run and not gate:
+        raise UsageError(f"--dry-run goes with {option} (without {option} nothing is changed)")
+
+
 def resolve_config(config_file: Path | None, root: Path | None = None) -> StewardConfig:
-    """An explicit file, else the repository's `.github/steward.yml`, else the defaults."""
+    """An explicit file, else the checkout's `.github/steward.yml`, else the defaults."""
     if config_file is not None:
         return load_config(config_file)
     return load_config(find_config(root or Path()))

@@ -7,10 +7,13 @@ from typing import Any
 
 import click
 
-from steward.cli.common import config_option, resolve_config
+from steward.cli.common import config_option, json_option, path_option, resolve_config
 from steward.cli.main import echo_json
 from steward.config.loader import as_yaml, find_config, load_config
 from steward.config.model import StewardConfig
+from steward.errors import UsageError
+
+_CHECKOUT = "The checkout whose .github/steward.yml is meant."
 
 
 @click.group()
@@ -20,28 +23,51 @@ def config() -> None:
 
 @config.command("check")
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
-def check(file: Path | None) -> None:
-    """Validate FILE (default: .github/steward.yml); errors name file, line and key.
+@path_option(help=_CHECKOUT)
+@config_option()
+@json_option
+def check(file: Path | None, path: Path, config_file: Path | None, as_json: bool) -> None:
+    """Validate FILE (or --config FILE; default: PATH/.github/steward.yml); errors name
+    file, line and key.
 
     Also warns about labels a policy applies that the `labels` taxonomy lacks (GitHub would
     create them grey, with no description).
     """
-    path = file or find_config(Path())  # relative, so errors read .github/steward.yml:LINE
-    if path is None:
-        click.echo("no .github/steward.yml here: the playbook's defaults apply")
+    if file is not None and config_file is not None:
+        raise UsageError("give the file once: as FILE or as --config FILE")
+    # Relative to the checkout, so errors read .github/steward.yml:LINE.
+    target = file or config_file or find_config(path)
+    if target is None:
+        message = f"no .github/steward.yml in {path}: the playbook's defaults apply"
+        if as_json:
+            echo_json({"file": None, "ok": True, "warnings": [], "note": message})
+        else:
+            click.echo(message)
         return
-    cfg = load_config(path)
-    for name in sorted(cfg.policy_labels() - cfg.label_names()):
-        click.echo(f"warning: label {name!r} is applied by a policy but not in 'labels'", err=True)
-    click.echo(f"{path}: ok")
+    cfg = load_config(target)
+    missing = cfg.labels_by_policy()
+    warnings = [
+        {"label": name, "policy": missing[name]}
+        for name in sorted(set(missing) - cfg.label_names())
+    ]
+    if as_json:
+        echo_json({"file": str(target), "ok": True, "warnings": warnings})
+        return
+    for w in warnings:
+        click.echo(
+            f"warning: label {w['label']!r} is applied by policy {w['policy']} but not in 'labels'",
+            err=True,
+        )
+    click.echo(f"{target}: ok")
 
 
 @config.command("show")
+@path_option(help=_CHECKOUT)
 @config_option()
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
-def show(config_file: Path | None, as_json: bool) -> None:
+def show(path: Path, config_file: Path | None, as_json: bool) -> None:
     """Print the effective config: the file's values over the playbook's defaults."""
-    data = resolve_config(config_file).effective()
+    data = resolve_config(config_file, path).effective()
     if as_json:
         echo_json(data)
     else:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from steward.cli.common import dry_run_option, json_option
 from steward.e2e.naming import DEFAULT_PREFIX, RUN_TAG
 from steward.errors import StewardError
 
 if TYPE_CHECKING:
-    from steward.e2e.deployer import CloudFormationDeployer
+    from steward.e2e.deployer import CloudFormationDeployer, StackInfo
 
 
 @click.group()
@@ -28,8 +29,9 @@ def e2e() -> None:
     help="Only stacks created longer ago than this (90s, 30m, 2h, 1d): spares running sessions.",
 )
 @click.option("--prefix", default=DEFAULT_PREFIX, show_default=True, help="Stack name prefix.")
-@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
-def janitor(older_than: str, prefix: str, dry_run: bool) -> None:
+@dry_run_option("List what would be deleted; delete nothing.")
+@json_option
+def janitor(older_than: str, prefix: str, dry_run: bool, as_json: bool) -> None:
     """Delete E2E stacks leaked by earlier runs (a killed CI job, a lost network).
 
     Only stacks the plugin tagged with a run id are considered. The AWS account, region and
@@ -42,6 +44,11 @@ def janitor(older_than: str, prefix: str, dry_run: bool) -> None:
     deployer = _deployer()
     try:
         doomed = leaked(deployer.stacks(), now=datetime.now(UTC), older_than=grace, prefix=prefix)
+        if as_json:
+            if doomed and not dry_run:
+                deployer.sweep(lambda s: s.name in {d.name for d in doomed})
+            _echo_json(doomed, dry_run)
+            return
         if not doomed:
             click.echo(f"no leaked E2E stacks (prefix {prefix!r}, older than {older_than})")
             return
@@ -59,6 +66,25 @@ def janitor(older_than: str, prefix: str, dry_run: bool) -> None:
         raise StewardError(
             f"AWS: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from exc
+
+
+def _echo_json(doomed: list[StackInfo], dry_run: bool) -> None:
+    from steward.cli.main import echo_json
+
+    echo_json(
+        {
+            "dry_run": dry_run,
+            "deleted": [] if dry_run else [s.name for s in doomed],
+            "stacks": [
+                {
+                    "name": s.name,
+                    "run": s.tags.get(RUN_TAG),
+                    "created": s.created.isoformat(timespec="seconds") if s.created else None,
+                }
+                for s in doomed
+            ],
+        }
+    )
 
 
 def _deployer() -> CloudFormationDeployer:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from steward.cli.common import (
     apply_or_print,
     config_option,
+    dry_run_option,
     github_client,
     json_option,
+    path_option,
     resolve_config,
 )
 from steward.cli.main import echo_json
-from steward.config.model import StewardConfig
 from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
 from steward.domain.models import ChangedFile
 from steward.engine import decide, skip_reason
@@ -23,8 +25,23 @@ from steward.errors import UsageError
 from steward.forge.repo_api import RepoApi, files_from_api
 from steward.forge.snapshot import gather
 
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
 
-@click.command()
+
+class _WithPolicies(click.Command):
+    """Its help lists the policies from the registry, so it cannot fall behind them."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from steward.policies.registry import policies
+
+        rows = [(p.name, p.help) for p in policies() if p.evaluate is not None]
+        with formatter.section("Policies (config sections of the same name)"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_WithPolicies)
 @click.option(
     "--event-name",
     envvar="GITHUB_EVENT_NAME",
@@ -46,23 +63,24 @@ from steward.forge.snapshot import gather
     metavar="FILE",
     help="JSON of GitHub's 'list pull request files' response; with it a dry run needs no network.",
 )
+@path_option(help="The checkout whose .github/steward.yml applies.")
 @config_option()
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@dry_run_option()
 @json_option
 def handle(  # noqa: PLR0917 (click passes one argument per option)
     event_name: str | None,
     payload_path: Path | None,
     files_path: Path | None,
+    path: Path,
     config_file: Path | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Run the PR and issue automation for one GitHub event.
 
-    Policies (size, areas, semantic title, related issue, acknowledgement, merge gate,
-    large PR, pending release, post-release, triage) turn the event into a plan of
-    actions; the plan is applied with the fewest API calls, and applying the same event
-    twice changes nothing the second time.
+    The policies (listed below) turn the event into a plan of actions; the plan is
+    applied with the fewest API calls, and applying the same event twice changes nothing
+    the second time.
 
     In a GitHub Actions job every option defaults from the environment
     (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN).
@@ -76,7 +94,7 @@ def handle(  # noqa: PLR0917 (click passes one argument per option)
         raise UsageError("no event name: pass --event-name or set GITHUB_EVENT_NAME")
     if payload_path is None:
         raise UsageError("no payload: pass --payload FILE or set GITHUB_EVENT_PATH")
-    config = resolve_config(config_file)
+    config = resolve_config(config_file, path)
     event = parse_event(event_name, load_payload(payload_path))
     files = None
     if files_path is not None:

@@ -1,4 +1,10 @@
-"""`steward`: the command line. Each noun lives in its own module, loaded on first use."""
+"""`steward`: the command line. Each noun lives in its own module, loaded on first use.
+
+The contract every command keeps: ``--repo OWNER/NAME`` names a GitHub repository,
+``--path DIR`` the local checkout, ``--config FILE`` the config file, ``--json`` machine
+output, and ``--dry-run`` appears only where it gates a change. Exit codes: 0 done, 2 usage,
+config and input errors, 1 runtime failures (`steward.errors`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import importlib.util
 import logging
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -14,42 +22,99 @@ import click
 from steward import __version__
 from steward.errors import StewardError
 
-# noun -> (module, attribute, one-line help)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "handle": ("steward.cli.handle", "handle", "Run the PR/issue automation for one event."),
-    "config": ("steward.cli.config_cmd", "config", "Check, show or export the config."),
-    "labels": ("steward.cli.labels_cmd", "labels", "List or sync the label taxonomy."),
-    "sweep": ("steward.cli.sweep_cmd", "sweep", "Stale and revisit sweep of open items."),
-    "version": ("steward.cli.version_cmd", "version", "Current and next version (PEP 440)."),
-    "changelog": ("steward.cli.changelog_cmd", "changelog", "Write the CHANGELOG from git."),
-    "release": ("steward.cli.release_cmd", "release", "Release notes and the release pipeline."),
-    "e2e": ("steward.cli.e2e_cmd", "e2e", "E2E infrastructure helpers (janitor)."),
-}
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A command of a `LazyGroup`: where it lives, its one-line help, the extra it needs."""
+
+    module: str
+    attr: str
+    help: str
+    extra: str | None = None
+    """The optional dependency group (``pip install 'repo-steward[EXTRA]'``) it needs."""
+    needs: tuple[str, ...] = ()
+    """Top-level modules of that extra; a missing one means the extra is not installed."""
+
+    def missing(self) -> list[str]:
+        return [m for m in self.needs if importlib.util.find_spec(m) is None]
 
 
 class LazyGroup(click.Group):
+    """A group whose commands are imported on first use, from a table of `Entry`."""
+
+    def __init__(self, *args: Any, entries: Mapping[str, Entry], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.entries = dict(entries)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n in COMMANDS if _available(n))
+        return sorted(n for n, e in self.entries.items() if _available(e))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in COMMANDS or not _available(cmd_name):
+        entry = self.entries.get(cmd_name)
+        if entry is None or not _available(entry):
             return None
-        module, attr, _ = COMMANDS[cmd_name]
-        cmd = getattr(importlib.import_module(module), attr)
+        if entry.missing():
+            return _needs_extra(cmd_name, entry, ctx)
+        cmd = getattr(importlib.import_module(entry.module), entry.attr)
         assert isinstance(cmd, click.Command)
         return cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(n, COMMANDS[n][2]) for n in self.list_commands(ctx)]
+        rows = [(n, self.entries[n].help) for n in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
 
-def _available(name: str) -> bool:
-    return importlib.util.find_spec(COMMANDS[name][0]) is not None
+def _available(entry: Entry) -> bool:
+    return importlib.util.find_spec(entry.module) is not None
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _needs_extra(name: str, entry: Entry, parent: click.Context) -> click.Command:
+    """Stands in for a command whose extra is not installed: any use says how to get it."""
+    where = " ".join([*parent.command_path.split(), name])
+
+    def fail() -> None:
+        raise StewardError(
+            f"{where} needs the {entry.extra!r} extra ({', '.join(entry.missing())} missing): "
+            f"pip install 'repo-steward[{entry.extra}]'"
+        )
+
+    return click.Command(
+        name,
+        callback=fail,
+        help=f"{entry.help} (needs: pip install 'repo-steward[{entry.extra}]')",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        add_help_option=False,
+    )
+
+
+COMMANDS: dict[str, Entry] = {
+    "init": Entry("steward.cli.init_cmd", "init", "Set a repository up the playbook's way."),
+    "handle": Entry("steward.cli.handle", "handle", "Run the PR/issue automation for one event."),
+    "config": Entry("steward.cli.config_cmd", "config", "Check, show or export the config."),
+    "labels": Entry("steward.cli.labels_cmd", "labels", "List or sync the label taxonomy."),
+    "sweep": Entry("steward.cli.sweep_cmd", "sweep", "Stale and revisit sweep of open items."),
+    "version": Entry("steward.cli.version_cmd", "version", "Current and next version (PEP 440)."),
+    "changelog": Entry("steward.cli.changelog_cmd", "changelog", "Write the CHANGELOG from git."),
+    "release": Entry(
+        "steward.cli.release_cmd", "release", "Release notes and the release pipeline."
+    ),
+    "docs": Entry("steward.cli.docs_cmd", "docs", "Rebuild a released version's docs (hotfix)."),
+    "e2e": Entry(
+        "steward.cli.e2e_cmd",
+        "e2e",
+        "E2E infrastructure helpers (janitor).",
+        extra="e2e",
+        needs=("boto3",),
+    ),
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    entries=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="steward")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def cli(verbose: int) -> None:
@@ -58,6 +123,11 @@ def cli(verbose: int) -> None:
     Triage and PR automation (handle, labels), release intelligence (version, changelog,
     release notes), the sealed release pipeline (release run) and E2E helpers (e2e).
     Configuration lives in .github/steward.yml; with none, the playbook's defaults apply.
+
+    \b
+    Every command: --repo OWNER/NAME is a GitHub repository, --path DIR the local
+    checkout, --config FILE the config file, --json machine output. Exit codes: 2 for
+    usage, config and input errors, 1 when the work itself fails.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

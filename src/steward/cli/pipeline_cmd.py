@@ -1,6 +1,7 @@
 """`steward release run|status|verify`: the sealed release pipeline's commands.
 
-`register(group)` adds them to the `release` group (see `release_cmd.py`).
+`steward.cli.release_cmd` registers them in the `release` group, loaded on first use;
+`register(group)` adds them to any other group (tests do).
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from steward.cli.common import config_option
+from steward.cli.common import (
+    config_option,
+    deprecated,
+    dry_run_option,
+    json_option,
+    path_option,
+)
+from steward.errors import UsageError
 from steward.release.pipeline.config import STAGES
 
 if TYPE_CHECKING:
     from steward.forge.client import GitHubClient
 
-_root_option = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The repository to release.",
-)
+_path_option = path_option("--root", dest="root", help="The repository to release.")
 
 
 def _github_factory() -> Callable[[], GitHubClient] | None:
@@ -46,13 +48,10 @@ def _github_factory() -> Callable[[], GitHubClient] | None:
     help="Skip a stage (repeatable).",
 )
 @click.option("--resume", is_flag=True, help="Verify completed stages, continue from the rest.")
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Print the plan (stages, commands, files, index, remote) and touch nothing.",
-)
-@_root_option
-@config_option("ROOT")
+@dry_run_option("Print the plan (stages, commands, files, index, remote) and touch nothing.")
+@_path_option
+@config_option()
+@json_option
 def run_cmd(  # noqa: PLR0917 (one parameter per click option)
     version: str,
     prerelease: bool,
@@ -61,17 +60,22 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
     dry_run: bool,
     root: Path,
     config_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Seal, check, build, attest, publish, tag and announce a release.
 
     Stages run in the configured order (the playbook's by default). Every stage after seal
     restores the sealed archive into a clean directory and checks its sha256 first. State
-    lives in ROOT/.steward/releases/VERSION; a failed stage says how to resume.
+    lives in PATH/.steward/releases/VERSION; a failed stage says how to resume.
+
+    Progress goes to stderr; with --json, stdout gets the release's recorded state.
     """
     from steward.cli.common import resolve_config
+    from steward.history.git import ensure_repo
     from steward.release.pipeline.runner import RunOptions, run_release
 
     root = root.resolve()
+    ensure_repo(root)
     config = resolve_config(config_file, root)
     factory = _github_factory()
     opts = RunOptions(
@@ -82,19 +86,43 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
         dry_run=dry_run,
         github=factory,
     )
-    run_release(root, config, opts)
+    state = run_release(root, config, opts)
+    if as_json:
+        from steward.cli.main import echo_json
+
+        echo_json({**state.to_json(), "finished": state.finished, "dry_run": dry_run})
 
 
 @click.command("status")
-@click.argument("version", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print the recorded state as JSON.")
-@_root_option
-@config_option("ROOT")
-def status_cmd(version: str | None, as_json: bool, root: Path, config_file: Path | None) -> None:
-    """Show recorded releases, or one release's stages, timings and Gantt chart."""
+@click.argument("version_arg", metavar="[VERSION]", required=False)
+@click.option(
+    "--version",
+    "version",
+    metavar="VERSION",
+    help="One release's stages, timings and Gantt chart (default: every recorded release).",
+)
+@json_option
+@_path_option
+@config_option()
+def status_cmd(
+    version_arg: str | None,
+    version: str | None,
+    as_json: bool,
+    root: Path,
+    config_file: Path | None,
+) -> None:
+    """Show recorded releases, or one release's stages, timings and Gantt chart.
+
+    (A bare VERSION argument is the deprecated spelling of --version.)
+    """
     from steward.cli.common import resolve_config
     from steward.release.pipeline.runner import status_json, status_report
 
+    if version_arg is not None:
+        if version is not None:
+            raise UsageError("give the version once: --version VERSION")
+        deprecated("`release status VERSION`", "`release status --version VERSION`")
+        version = version_arg
     root = root.resolve()
     config = resolve_config(config_file, root)
     if as_json:
@@ -121,7 +149,8 @@ def status_cmd(version: str | None, as_json: bool, root: Path, config_file: Path
     type=click.Path(path_type=Path),
     help="PEM Ed25519 public key the provenance was signed with.",
 )
-def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path) -> None:
+@json_option
+def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path, as_json: bool) -> None:
     """Check DIST_DIR against signed provenance: the signature, then every artifact's sha256.
 
     Fails on any changed, missing or extra artifact and on any change to the provenance.
@@ -130,6 +159,19 @@ def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path) -> None:
     from steward.release.pipeline.verify import verify_dist
 
     result = verify_dist(dist_dir, provenance_file, public_key)
+    if as_json:
+        from steward.cli.main import echo_json
+
+        echo_json(
+            {
+                "verified": True,
+                "envelopes": result.envelopes,
+                "artifacts": [
+                    {"name": name, "sha256": sha} for name, sha in sorted(result.subjects.items())
+                ],
+            }
+        )
+        return
     for name, sha in sorted(result.subjects.items()):
         click.echo(f"ok  {name}  sha256:{sha}")
     click.echo(
@@ -138,6 +180,6 @@ def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path) -> None:
 
 
 def register(group: click.Group) -> None:
-    """Add `run`, `status` and `verify` to the `release` group."""
+    """Add `run`, `status` and `verify` to ``group``."""
     for cmd in (run_cmd, status_cmd, verify_cmd):
         group.add_command(cmd)

@@ -9,13 +9,24 @@ from typing import Any
 import click
 from packaging.version import Version
 
-from steward.cli.common import config_option, github_client, json_option, repo_name, resolve_config
+from steward.cli.common import (
+    config_option,
+    dry_run_needs,
+    dry_run_option,
+    github_client,
+    json_option,
+    path_option,
+    repo_name,
+    repo_option,
+    resolve_config,
+)
 from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
-from steward.cli.main import echo_json
+from steward.cli.main import Entry, LazyGroup, echo_json
 from steward.config.model import StewardConfig
 from steward.errors import ConfigError, UsageError
 from steward.forge.client import GitHubClient
 from steward.history.git import remote_url
+from steward.policies import semantic_title
 from steward.release import repository
 from steward.release.notes import Notes, draft_notes
 from steward.release.notes_git import pulls_from_commits
@@ -30,28 +41,32 @@ from steward.release.notes_github import (
 from steward.release.tags import TagScheme, normalize
 from steward.release.version_file import read_version
 
+_PIPELINE = "steward.cli.pipeline_cmd"
+# The release group's commands, registered like the top-level ones (`steward.cli.main`): the
+# pipeline's live in their own module, and `run` needs the `release` extra (build, twine).
+COMMANDS: dict[str, Entry] = {
+    "notes": Entry(__name__, "notes", "Draft the release notes (merged PRs or git history)."),
+    "run": Entry(
+        _PIPELINE,
+        "run_cmd",
+        "Seal, check, build, attest, publish, tag and announce a release.",
+        extra="release",
+        needs=("build", "twine"),
+    ),
+    "status": Entry(_PIPELINE, "status_cmd", "Recorded releases, or one release's stages."),
+    "verify": Entry(_PIPELINE, "verify_cmd", "Check a dist directory against its provenance."),
+}
 
-@click.group()
+
+@click.group(cls=LazyGroup, entries=COMMANDS)
 def release() -> None:
     """Release notes and the release pipeline."""
 
 
-@release.command("notes")
-@click.option(
-    "--repo",
-    "repo",
-    metavar="OWNER/NAME",
-    help="GitHub repository. Default: $GITHUB_REPOSITORY, else the origin remote.",
-)
-@click.option(
-    "--path",
-    "workdir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=".",
-    show_default=True,
-    help="The local git repository.",
-)
-@config_option("PATH")
+@click.command("notes")
+@repo_option("GitHub repository. Default: $GITHUB_REPOSITORY, else the origin remote.")
+@path_option(dest="workdir")
+@config_option()
 @click.option(
     "--since",
     "since",
@@ -70,7 +85,7 @@ def release() -> None:
 )
 @package_option
 @fetch_option
-@click.option("--dry-run", is_flag=True, help="With --publish: say what would change only.")
+@dry_run_option("With --publish: say what would change only.")
 @json_option
 def notes(  # noqa: PLR0917 (click passes options positionally)
     repo: str | None,
@@ -95,9 +110,10 @@ def notes(  # noqa: PLR0917 (click passes options positionally)
 
     \b
     Examples:
-      steward release notes --from-git --dry-run
+      steward release notes --from-git
       steward release notes --repo OWNER/NAME --publish
     """
+    dry_run_needs(dry_run, publish, "--publish")
     config = resolve_config(config_file, workdir)
     scheme = TagScheme(config.version.tag_pattern)
     has_token = bool(os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN"))
@@ -166,7 +182,7 @@ def _from_git(
                 "commit is in these notes",
                 err=True,
             )
-    st = config.semantic_title
+    st = semantic_title.POLICY.of(config)
     commits = list(repository.commits_since(workdir, scope, exclude))
     pulls = list(pulls_from_commits(commits, st.types, st.breaking_label))
     initial = None
@@ -201,11 +217,3 @@ def _from_github(
     base = scheme.parse(last.tag) if last else None
     existing = [v for r in releases if (v := scheme.parse(str(r.get("tag_name") or "")))]
     return draft_notes(pulls, config.release_notes, config.version, base=base, existing=existing)
-
-
-try:  # the release pipeline's commands live in their own module
-    from steward.cli.pipeline_cmd import register as _register_pipeline
-except ImportError:  # pragma: no cover
-    pass
-else:
-    _register_pipeline(release)

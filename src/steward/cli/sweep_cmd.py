@@ -10,15 +10,20 @@ import click
 from steward.cli.common import (
     apply_or_print,
     config_option,
+    dry_run_option,
     github_client,
     json_option,
+    path_option,
     repo_name,
+    repo_option,
     resolve_config,
 )
 from steward.domain.events import issue_from_api, read_json
 from steward.domain.models import Issue
 from steward.errors import PayloadError, UsageError
 from steward.forge.repo_api import RepoApi
+from steward.policies import pending_release
+from steward.policies import sweep as sweep_policy
 from steward.policies.sweep import plan_sweep
 
 
@@ -46,7 +51,8 @@ def _now(text: str | None) -> datetime:
 
 
 @click.command()
-@click.option("--repo", metavar="OWNER/NAME", help="Default: $GITHUB_REPOSITORY.")
+@repo_option()
+@path_option(help="The checkout whose .github/steward.yml applies.")
 @config_option()
 @click.option(
     "--items",
@@ -56,10 +62,11 @@ def _now(text: str | None) -> datetime:
     "the open issues and PRs from GitHub (with --dry-run: fully offline).",
 )
 @click.option("--now", "now_text", metavar="TIME", help="Judge idleness as of TIME (ISO 8601).")
-@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@dry_run_option()
 @json_option
 def sweep(  # noqa: PLR0917 - one parameter per click option
     repo: str | None,
+    path: Path,
     config_file: Path | None,
     items_path: Path | None,
     now_text: str | None,
@@ -76,7 +83,7 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
     labels and messages come from the `sweep` config section. Run it on a schedule; a second
     run the same day changes nothing.
     """
-    config = resolve_config(config_file)
+    config = resolve_config(config_file, path)
     now = _now(now_text)
     if items_path is not None:
         items = _load_items(items_path)
@@ -87,7 +94,8 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
         items = api.open_items()
         known = {i.number: i for i in items}
     try:
-        plan = plan_sweep(items, now, config.sweep, config.pending_release.maintainers_team)
+        team = pending_release.POLICY.of(config).maintainers_team
+        plan = plan_sweep(items, now, sweep_policy.POLICY.of(config), team)
         apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)
     finally:
         if api is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from steward.cli.common import config_option, git_repo_option, json_option, resolve_config
+from steward.cli.common import config_option, json_option, path_option, resolve_config
 from steward.cli.intel import fetch_option, package_option, package_scope, scope_for, tag_notice
 from steward.cli.main import echo_json
 from steward.errors import ConfigError, UsageError
@@ -37,8 +37,8 @@ def version() -> None:
 
 
 @version.command("current")
-@git_repo_option
-@config_option("REPO")
+@path_option("--repo", dest="repo")
+@config_option()
 @package_option
 @fetch_option
 @json_option
@@ -77,8 +77,8 @@ def current(
 
 
 @version.command("next")
-@git_repo_option
-@config_option("REPO")
+@path_option("--repo", dest="repo")
+@config_option()
 @package_option
 @click.option(
     "--all",
