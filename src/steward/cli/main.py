@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
         if entry is None or not _available(entry):
             return None
         if entry.missing():
-            return _needs_extra(cmd_name, entry, ctx)
+            return NeedsExtra(cmd_name, entry, ctx)
         cmd = getattr(importlib.import_module(entry.module), entry.attr)
         assert isinstance(cmd, click.Command)
         return cmd
@@ -69,23 +69,26 @@ def _available(entry: Entry) -> bool:
     return importlib.util.find_spec(entry.module) is not None
 
 
-def _needs_extra(name: str, entry: Entry, parent: click.Context) -> click.Command:
+class NeedsExtra(click.Command):
     """Stands in for a command whose extra is not installed: any use says how to get it."""
-    where = " ".join([*parent.command_path.split(), name])
 
-    def fail() -> None:
-        raise StewardError(
-            f"{where} needs the {entry.extra!r} extra ({', '.join(entry.missing())} missing): "
-            f"pip install 'repo-steward[{entry.extra}]'"
+    def __init__(self, name: str, entry: Entry, parent: click.Context) -> None:
+        where = " ".join([*parent.command_path.split(), name])
+        self.extra = entry.extra
+
+        def fail() -> None:
+            raise StewardError(
+                f"{where} needs the {entry.extra!r} extra ({', '.join(entry.missing())} "
+                f"missing): pip install 'repo-steward[{entry.extra}]'"
+            )
+
+        super().__init__(
+            name,
+            callback=fail,
+            help=f"{entry.help} (needs: pip install 'repo-steward[{entry.extra}]')",
+            context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+            add_help_option=False,
         )
-
-    return click.Command(
-        name,
-        callback=fail,
-        help=f"{entry.help} (needs: pip install 'repo-steward[{entry.extra}]')",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        add_help_option=False,
-    )
 
 
 COMMANDS: dict[str, Entry] = {

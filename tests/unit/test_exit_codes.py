@@ -1,0 +1,414 @@
+"""The CLI contract, for every command found by walking the click tree from `steward.cli.main.cli`:
+exit 2 for usage, config and input errors, 1 for runtime failures, with one line on stderr;
+``--repo`` means OWNER/NAME, ``--path`` a directory, ``--json`` wherever a command reports,
+and a ``--dry-run`` that would gate nothing is a usage error.
+
+A command added without a line in the tables below fails `test_every_command_is_classified`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import click
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from steward.cli.main import NeedsExtra, cli, main
+from steward.release.pipeline.config import PipelineConfig
+from steward.release.pipeline.state import release_dir
+from tests.unit._payloads import pr_payload
+
+# ---- the command tree ----
+
+
+def _walk(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, click.Command]]:
+    ctx = click.Context(group, info_name=path[-1] if path else "steward")
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
+        yield " ".join((*path, name)), cmd
+        if isinstance(cmd, click.Group):
+            yield from _walk(cmd, (*path, name))
+
+
+COMMANDS = dict(_walk(cli))
+# A command whose extra is not installed here stands in as one `NeedsExtra` (tested below).
+NEEDS_EXTRA = {name for name, cmd in COMMANDS.items() if isinstance(cmd, NeedsExtra)}
+LEAVES = {
+    name: cmd for name, cmd in COMMANDS.items() if not isinstance(cmd, click.Group | NeedsExtra)
+}
+WITH_CONFIG = sorted(n for n, c in LEAVES.items() if any(p.name == "config_file" for p in c.params))
+
+
+# ---- the world the commands run in: all offline ----
+
+
+@dataclass(frozen=True)
+class World:
+    tmp: Path
+    notgit: Path  # a directory that is not a git repository
+    repo: Path  # a git repository with one commit, no tags, no remote
+    bad_config: Path  # a config file with an unknown key
+    payload: Path  # a real pull_request/opened payload
+    refusing_api: str  # an API (GitHub's, AWS's) that answers 401 to everything
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        body = b'{"message": "Bad credentials"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def refusing_api() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_api: str) -> World:
+    for var in (
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_API_URL",
+        "STEWARD_DEBUG",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    notgit = tmp_path / "notgit"
+    notgit.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "feat: first"], check=True)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("nonsense: 1\n", encoding="utf-8")
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps(pr_payload("opened")), encoding="utf-8")
+    return World(tmp_path, notgit, repo, bad, payload, refusing_api)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+def one_error_line(err: str) -> str:
+    """The last line of stderr (warnings and notes may precede it), which names the error."""
+    lines = err.strip().splitlines()
+    assert lines, "nothing on stderr"
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+# ---- the tables: what each command needs to reach its config, and how it fails at run time ----
+
+Args = Callable[[World], list[str]]
+
+# The arguments that take each command past its own checks to the point of reading the config.
+BEFORE_CONFIG: dict[str, Args] = {
+    "changelog": lambda w: ["--path", str(w.repo)],
+    "config check": lambda w: [],
+    "config show": lambda w: [],
+    "docs rebuild": lambda w: ["--version", "1.0.0", "--path", str(w.repo)],
+    "handle": lambda w: [
+        "--event-name",
+        "pull_request",
+        "--payload",
+        str(w.payload),
+        "--dry-run",
+    ],
+    "labels list": lambda w: [],
+    "labels sync": lambda w: ["--repo", "octo/app"],
+    "release notes": lambda w: ["--from-git", "--path", str(w.repo)],
+    "release run": lambda w: ["--version", "1.0.0", "--path", str(w.repo)],
+    "release status": lambda w: ["--path", str(w.tmp)],
+    "sweep": lambda w: [],
+    "version current": lambda w: ["--path", str(w.repo)],
+    "version next": lambda w: ["--path", str(w.repo)],
+}
+
+
+def _github(w: World, mp: pytest.MonkeyPatch) -> None:
+    mp.setenv("GITHUB_TOKEN", "not-a-valid-token")
+    mp.setenv("GITHUB_API_URL", w.refusing_api)
+
+
+def _aws(w: World, mp: pytest.MonkeyPatch) -> None:
+    for key, value in {
+        "AWS_ENDPOINT_URL": w.refusing_api,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "standard",
+    }.items():
+        mp.setenv(key, value)
+    mp.delenv("AWS_PROFILE", raising=False)
+
+
+def _corrupt_state(w: World, mp: pytest.MonkeyPatch) -> None:
+    state = release_dir(w.tmp, PipelineConfig().state_dir, "1.0.0") / "state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text("{not json", encoding="utf-8")
+
+
+def _bad_provenance(w: World, mp: pytest.MonkeyPatch) -> None:
+    key = Ed25519PrivateKey.generate().public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (w.tmp / "key.pem").write_bytes(pem)
+    (w.tmp / "dist").mkdir()
+    (w.tmp / "prov.jsonl").write_text("not an envelope\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Failure:
+    args: Args
+    setup: Callable[[World, pytest.MonkeyPatch], None] | None = None
+
+
+# A failure of the work itself, triggered offline: a path that is not a git repository, a
+# GitHub and an AWS that refuse the credentials, a damaged state file, a
+# provenance file that is not signed envelopes.
+AT_RUN_TIME: dict[str, Failure] = {
+    "changelog": Failure(lambda w: ["--path", str(w.notgit)]),
+    "docs rebuild": Failure(lambda w: ["--version", "1.0.0", "--path", str(w.repo)]),  # no remote
+    "e2e janitor": Failure(lambda w: ["--older-than", "1s"], _aws),
+    "handle": Failure(
+        lambda w: ["--event-name", "pull_request", "--payload", str(w.payload)], _github
+    ),
+    "labels sync": Failure(lambda w: ["--repo", "octo/app"], _github),
+    "release notes": Failure(lambda w: ["--from-git", "--path", str(w.notgit)]),
+    "release run": Failure(lambda w: ["--version", "1.0.0", "--path", str(w.notgit)]),
+    "release status": Failure(
+        lambda w: ["--version", "1.0.0", "--path", str(w.tmp)], _corrupt_state
+    ),
+    "release verify": Failure(
+        lambda w: [
+            str(w.tmp / "dist"),
+            "--provenance",
+            str(w.tmp / "prov.jsonl"),
+            "--public-key",
+            str(w.tmp / "key.pem"),
+        ],
+        _bad_provenance,
+    ),
+    "sweep": Failure(lambda w: ["--repo", "octo/app"], _github),
+    "version current": Failure(lambda w: ["--path", str(w.notgit)]),
+    "version next": Failure(lambda w: ["--path", str(w.notgit)]),
+}
+
+# Commands with no runtime failure to trigger offline, and why.
+NO_RUNTIME_FAILURE = {
+    "config check": "reads one file: every failure is the file's (2)",
+    "config show": "reads one file: every failure is the file's (2)",
+    "config schema": "prints a constant",
+    "labels list": "reads the config only",
+    "init": "writes templates into PATH: a path that cannot take them is the user's (2)",
+}
+# Commands with no --config: nothing to read but their arguments.
+NO_CONFIG = {"config schema", "e2e janitor", "init", "release verify"}
+
+
+# ---- the tests ----
+
+
+def _present(commands: set[str] | dict[str, object]) -> set[str]:
+    """Those not behind a missing extra here."""
+    return {c for c in commands if not any(c.startswith(n) for n in NEEDS_EXTRA)}
+
+
+def test_every_command_is_classified() -> None:
+    assert {"handle", "version next", "release verify"} <= set(LEAVES)
+    assert set(WITH_CONFIG) == _present(set(BEFORE_CONFIG)), "add it to BEFORE_CONFIG"
+    assert set(LEAVES) - set(WITH_CONFIG) == _present(NO_CONFIG)
+    unclassified = set(LEAVES) - set(AT_RUN_TIME) - set(NO_RUNTIME_FAILURE)
+    assert unclassified == set(), "add them to AT_RUN_TIME or NO_RUNTIME_FAILURE"
+    assert not set(AT_RUN_TIME) & set(NO_RUNTIME_FAILURE)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_an_unknown_option_exits_2(
+    command: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run([*command.split(), "--no-such-option"], capsys)
+    if command in NEEDS_EXTRA:  # whatever it is given, it says which extra to install
+        assert code == 1
+        assert "pip install 'repo-steward[" in one_error_line(err)
+        return
+    assert code == 2, err
+    assert "No such option '--no-such-option'" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("command", WITH_CONFIG)
+def test_a_bad_config_file_exits_2(
+    command: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*command.split(), *BEFORE_CONFIG[command](world), "--config", str(world.bad_config)]
+    code, _, err = run(args, capsys)
+    assert code == 2, err
+    assert one_error_line(err) == f"error: {world.bad_config}:1: nonsense: unknown key"
+
+
+@pytest.mark.parametrize("command", WITH_CONFIG)
+def test_a_missing_config_file_exits_2(
+    command: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = world.tmp / "missing.yml"
+    args = [*command.split(), *BEFORE_CONFIG[command](world), "--config", str(missing)]
+    code, _, err = run(args, capsys)
+    assert code == 2, err
+    assert one_error_line(err) == f"error: {missing}: config file not found"
+
+
+@pytest.mark.parametrize("command", sorted(_present(AT_RUN_TIME)))
+def test_a_runtime_failure_exits_1(
+    command: str,
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failure = AT_RUN_TIME[command]
+    if failure.setup is not None:
+        failure.setup(world, monkeypatch)
+    code, _, err = run([*command.split(), *failure.args(world)], capsys)
+    assert code == 1, err
+    assert one_error_line(err).startswith("error: ")
+
+
+# ---- the rest of the contract ----
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["release", "notes", "--from-git", "--dry-run"],
+        ["version", "next", "--dry-run"],
+        ["changelog", "--dry-run"],
+    ],
+    ids=" ".join,
+)
+def test_a_dry_run_that_gates_nothing_is_a_usage_error(
+    argv: list[str], world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run([*argv, "--path", str(world.repo)], capsys)
+    assert code == 2, err
+    assert out == ""
+    line = one_error_line(err)
+    assert line.startswith("error: --dry-run ")
+    assert " go with --" in line or " goes with --" in line
+
+
+def test_every_command_that_reports_has_json() -> None:
+    lacking = {n for n, c in LEAVES.items() if not any(p.name == "as_json" for p in c.params)}
+    assert lacking == {"config schema"}  # its output is JSON
+
+
+def test_repo_is_always_owner_name_and_path_always_a_directory() -> None:
+    for name, cmd in LEAVES.items():
+        for param in cmd.params:
+            if not isinstance(param, click.Option) or param.hidden:
+                continue
+            if "--repo" in param.opts:
+                assert param.metavar == "OWNER/NAME", name
+                assert not isinstance(param.type, click.Path), name
+            if "--path" in param.opts:
+                assert isinstance(param.type, click.Path), name
+                assert not param.type.file_okay, name
+            assert "--root" not in param.opts, name
+
+
+@pytest.mark.parametrize(
+    ("argv", "old"),
+    [
+        (["version", "current", "--repo", "{repo}"], "--repo DIR"),
+        (["changelog", "--unreleased", "--repo", "{repo}"], "--repo DIR"),
+        (["release", "status", "--root", "{repo}"], "--root DIR"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else v,
+)
+def test_a_deprecated_spelling_still_works_and_warns_once(
+    argv: list[str], old: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [a.format(repo=world.repo) for a in argv]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert warnings == [f"warning: {old} is deprecated (removed in 0.3); use --path DIR"]
+    new = [("--path" if a in {"--repo", "--root"} else a) for a in args]
+    assert run(new, capsys)[1] == out  # the same result under the new spelling
+
+
+def test_release_status_takes_version_as_an_option(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--path", str(world.tmp)]
+    code, _, err = run(["release", "status", "--version", "9.9.9", *where], capsys)
+    assert code == 2
+    assert one_error_line(err).startswith("error: no release 9.9.9 recorded")
+    code, _, err = run(["release", "status", "9.9.9", *where], capsys)
+    assert code == 2
+    assert "warning: `release status VERSION` is deprecated" in err
+
+
+def test_an_old_and_a_new_spelling_together_are_a_usage_error(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        ["version", "current", "--repo", str(world.repo), "--path", str(world.repo)], capsys
+    )
+    assert code == 2
+    assert "--repo is the old spelling of --path: give only --path" in err
+
+
+def test_a_missing_extra_is_one_line_naming_it(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def without_twine(name: str, package: str | None = None):  # type: ignore[no-untyped-def]
+        return None if name == "twine" else real(name, package)
+
+    monkeypatch.setattr("steward.cli.main.importlib.util.find_spec", without_twine)
+    code, out, err = run(["release", "run", "--version", "1.0.0"], capsys)
+    assert code == 1
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "error: steward release run needs the 'release' extra (twine missing): "
+        "pip install 'repo-steward[release]'"
+    ]
