@@ -39,7 +39,7 @@ unit: setup ## The pytest suite.
 test: lint typecheck unit ## Everything CI runs: lint, types, the whole test suite.
 
 demo: install ## steward's main job, offline, on this repository.
-	$(UV) run --no-sync steward release notes --from-git --dry-run
+	$(UV) run --no-sync steward release notes --from-git
 	$(UV) run --no-sync steward version next
 	$(UV) run --no-sync steward changelog --unreleased
 
