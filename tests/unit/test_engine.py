@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from steward.config.loader import parse_config
+from steward.config.model import StewardConfig
 from steward.domain.events import Ignored, PullRequestEvent, parse_event
 from steward.domain.models import ChangedFile, Snapshot
 from steward.engine import decide
 from steward.plan import AddLabels, Comment, RemoveLabel
+from steward.policies.registry import policies
 from tests.unit._payloads import _examples, issue_event, pr_event, release_event
 
 CONFIG = parse_config("")
@@ -213,3 +219,102 @@ def test_decide_is_idempotent(
     assert [a for a in second.actions if isinstance(a, AddLabels | RemoveLabel)] == []
     first_keys = {(c.number, c.key) for c in first.actions if isinstance(c, Comment)}
     assert {(c.number, c.key) for c in second.actions if isinstance(c, Comment)} <= first_keys
+
+
+# ---- the registry: adding a policy is one new file ----
+
+NEW_POLICY = """
+from steward.domain.events import IssueEvent
+from steward.plan import AddLabels, Plan
+from steward.policies.context import Context
+from steward.policies.policy import Policy, PolicySection, handles
+
+
+class GreetConfig(PolicySection):
+    label: str = "greeted"
+
+
+def evaluate(ctx: Context) -> Plan:
+    cfg = POLICY.of(ctx.config)
+    if not cfg.enabled or not isinstance(ctx.event, IssueEvent):
+        return Plan()
+    return Plan().add(AddLabels(ctx.event.issue.number, (cfg.label,)))
+
+
+POLICY = Policy(
+    name="greet",
+    section=GreetConfig,
+    help="new issues get a greeting label",
+    order=90,
+    evaluate=evaluate,
+    events=handles(issues={"opened"}),
+    labels=lambda cfg: (cfg.label,),
+)
+"""
+
+PROBE = """
+import json, sys
+import steward.policies
+steward.policies.__path__.append(sys.argv[1])  # the new file's directory, as if in the package
+from click.testing import CliRunner
+from steward.cli.main import cli
+from steward.config.loader import parse_config
+from steward.config.model import StewardConfig
+from steward.domain.models import Snapshot
+from steward.engine import decide
+from tests.unit._payloads import issue_event
+
+cfg = parse_config("greet:\\n  label: hello\\n")
+decision = decide(issue_event("opened"), Snapshot(), cfg)
+print(json.dumps({
+    "section": cfg.greet.label,
+    "ran": list(decision.policies),
+    "labels": [list(a.labels) for a in decision.plan.actions if a.kind == "add_labels"],
+    "unlisted": sorted(set(cfg.labels_by_policy().items()) - {(n, n) for n in cfg.label_names()}),
+    "help": CliRunner().invoke(cli, ["handle", "--help"]).output,
+    "schema": "greet" in cfg.model_json_schema()["properties"],
+}))
+"""
+
+
+def test_a_new_policy_file_is_all_it_takes(tmp_path: Path) -> None:
+    """The engine, the config model, `config check`'s label list and --help find it."""
+    (tmp_path / "greet.py").write_text(NEW_POLICY, encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert found["section"] == "hello"
+    assert found["ran"] == ["triage", "greet"]
+    assert found["labels"] == [["triage", "hello"]]  # one label call for both policies
+    assert ["hello", "greet"] in found["unlisted"]
+    assert "greet" in found["help"]
+    assert "new issues get a greeting label" in found["help"]
+    assert found["schema"] is True
+
+
+def test_the_registry_has_every_policy_in_stage_order() -> None:
+    found = [(p.name, p.stage) for p in policies()]
+    assert found == [
+        ("size", "labels"),
+        ("areas", "labels"),
+        ("semantic_title", "labels"),
+        ("related_issue", "labels"),
+        ("acknowledgement", "labels"),
+        ("pending_release", "labels"),
+        ("post_release", "labels"),
+        ("triage", "labels"),
+        ("merge_gate", "gate"),
+        ("large_pr", "gate"),
+        ("sweep", "scheduled"),
+    ]
+    fields = StewardConfig.model_fields
+    for p in policies():
+        assert fields[p.name].annotation is p.section
+        assert isinstance(p.of(StewardConfig()), p.section)
