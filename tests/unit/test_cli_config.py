@@ -119,3 +119,31 @@ def test_check_warns_about_labels_missing_from_the_taxonomy(
     warned = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warned) == 6  # lines/XS .. lines/XXL; `dependencies` is in the taxonomy
     assert "'lines/XXL'" in err
+
+
+def test_check_json_names_the_policy_of_each_unlisted_label(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = repo / "steward.yml"
+    f.write_text("triage:\n  label: needs-triage\n")
+    code, out, err = run(["config", "check", "--config", str(f), "--json"], capsys)
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "file": str(f),
+        "ok": True,
+        "warnings": [{"label": "needs-triage", "policy": "triage"}],
+    }
+    code, _, err = run(["config", "check", str(f), "--config", str(f)], capsys)
+    assert code == 2
+    assert "give the file once" in err
+
+
+def test_check_looks_in_path(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = repo / "other"
+    (other / ".github").mkdir(parents=True)
+    (other / ".github" / "steward.yml").write_text("size:\n  enabled: false\n")
+    code, out, _ = run(["config", "check", "--path", str(other)], capsys)
+    assert code == 0
+    assert out == f"{other / '.github' / 'steward.yml'}: ok\n"
+    code, out, _ = run(["config", "show", "--path", str(other), "--json"], capsys)
+    assert json.loads(out)["size"]["enabled"] is False
