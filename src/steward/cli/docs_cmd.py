@@ -31,8 +31,7 @@ def docs() -> None:
 
 
 def _docs_config(config: StewardConfig) -> DocsConfig:
-    cfg = getattr(config.release, "docs", None)
-    return cfg if isinstance(cfg, DocsConfig) else DocsConfig()
+    return config.release.docs
 
 
 @docs.command("rebuild")

@@ -23,8 +23,6 @@ from steward import __version__
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.fsutil import atomic_write_text
-from steward.release.pipeline.config import PipelineConfig
-from steward.release.pipeline.docs_config import DocsConfig
 
 Action = Literal["create", "overwrite", "unchanged", "keep"]
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
@@ -135,15 +133,8 @@ class Written:
         return {"path": self.path, "action": self.action, "description": self.description}
 
 
-def _has_docs_section() -> bool:
-    """Whether the release section takes `docs:` (the docs stage is registered)."""
-    return "docs" in PipelineConfig.model_fields
-
-
 def _defaults() -> dict[str, Any]:
     data = StewardConfig().effective()
-    if not isinstance(data["release"].get("docs"), dict):
-        data["release"]["docs"] = DocsConfig().model_dump(mode="json")
     return data
 
 
@@ -231,7 +222,7 @@ def plan_files(options: InitOptions) -> list[File]:
         "steward_e2e": f"repo-steward[e2e]=={options.steward_version}",
         "status_contexts": contexts,
         "acknowledgement": config.acknowledgement.required_text,
-        "has_docs": _has_docs_section(),
+        "has_docs": True,
     }
     env = _environment()
 

@@ -17,6 +17,7 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import Section
+from steward.release.pipeline.docs_config import DocsConfig
 
 StageName = Literal[
     "seal",
@@ -30,6 +31,7 @@ StageName = Literal[
     "layer-prod",
     "sar-beta",
     "sar-prod",
+    "docs",
     "post-release",
 ]
 STAGES: tuple[StageName, ...] = (
@@ -44,6 +46,7 @@ STAGES: tuple[StageName, ...] = (
     "layer-prod",
     "sar-beta",
     "sar-prod",
+    "docs",
     "post-release",
 )
 # (earlier, later): when both are listed, the later one reads what the earlier one recorded.
@@ -55,6 +58,7 @@ ORDER: tuple[tuple[str, str], ...] = (
     ("layer-beta", "sar-beta"),
     ("layer-prod", "sar-prod"),
     ("sar-beta", "sar-prod"),
+    ("layer-prod", "docs"),
 )
 Architecture = Literal["x86_64", "arm64"]
 ARCHITECTURES: tuple[Architecture, ...] = ("x86_64", "arm64")
@@ -395,6 +399,10 @@ class PipelineConfig(Section):
     )
     layer: LayerConfig | None = Field(
         None, description="the Lambda layer stages (skipped while unset)"
+    )
+    docs: DocsConfig = Field(
+        default_factory=DocsConfig,
+        description="the docs stage: versioned docs with mkdocs and mike, and the layer ARN PR",
     )
     sar: SarConfig | None = Field(
         None, description="the Serverless Application Repository stages (skipped while unset)"

@@ -53,6 +53,7 @@ def all_stages() -> dict[str, Stage]:
     from steward.release.pipeline.stages.build import BuildStage
     from steward.release.pipeline.stages.seal import SealStage
 
+    from .docs import DocsStage
     from .layer_build import LayerBuildStage
     from .layer_publish import LayerPublishStage
     from .post_release import PostReleaseStage
@@ -74,6 +75,7 @@ def all_stages() -> dict[str, Stage]:
         LayerPublishStage("prod"),
         SarStage("beta"),
         SarStage("prod"),
+        DocsStage(),
         PostReleaseStage(),
     ]
     return {s.name: s for s in stages}

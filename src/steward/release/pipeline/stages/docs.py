@@ -263,9 +263,8 @@ def _pr_body(tag: str, arns: Sequence[LayerArn], rel: str) -> str:
 
 
 def docs_config(ctx: Context) -> DocsConfig:
-    """The ``release.docs`` section, or the defaults (off) while the config has none."""
-    cfg = getattr(ctx.cfg, "docs", None)
-    return cfg if isinstance(cfg, DocsConfig) else DocsConfig()
+    """The ``release.docs`` section."""
+    return ctx.cfg.docs
 
 
 class DocsStage:
