@@ -6,8 +6,8 @@ upload auth on 127.0.0.1 (also serving the layer's compiled dependency), hatchli
 isolation: the build backend is installed), pip installing the layers for x86_64 and arm64,
 Lambda and STS on a moto server with two accounts (beta: two regions, prod: three), SAR
 through botocore Stubbers (moto has no SAR; every request is validated against botocore's
-model), and, once the docs stage is wired into the pipeline, MkDocs + mike pushing to the
-bare remote and the layer ARN PR against the local GitHub test server.
+model), and MkDocs + mike pushing to the bare remote and the layer ARN PR against the local
+GitHub test server.
 
 Each stage's wall time is printed beside the playbook's published time for the same steps
 ("Release process visualized" Gantt), with the ratio playbook / steward. The playbook
@@ -44,7 +44,7 @@ from tests.support.pypi_index import running_index
 
 from steward.config.loader import load_config
 from steward.e2e.emulator import start_moto
-from steward.release.pipeline.config import STAGES, PipelineConfig
+from steward.release.pipeline.config import STAGES
 from steward.release.pipeline.runner import RunOptions, run_release
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "pipeline" / "sample_project"
@@ -82,11 +82,6 @@ DOCS_INDEX = """# sample
 """
 
 
-def docs_wired() -> bool:
-    """Whether this pipeline has the docs stage (its slot in STAGES and its config)."""
-    return "docs" in STAGES and "docs" in PipelineConfig.model_fields
-
-
 def _git(cwd: Path, *args: str) -> None:
     subprocess.run(
         ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True
@@ -95,7 +90,7 @@ def _git(cwd: Path, *args: str) -> None:
 
 def _stages() -> list[str]:
     wanted = {"seal", "build", "provenance", "publish", "tag", *list(PLAYBOOK)}
-    return [s for s in STAGES if s in wanted and (s != "docs" or docs_wired())]
+    return [s for s in STAGES if s in wanted]
 
 
 def _sample(base: Path, simple_url: str, port: int, github: bool) -> Path:
@@ -110,14 +105,14 @@ def _sample(base: Path, simple_url: str, port: int, github: bool) -> Path:
         f"  index_url: http://127.0.0.1:{port}/\n"
         f"  index_simple_url: {simple_url}\n" + layer_config(simple_url, sar=True)
     )
-    if docs_wired():
-        (root / "mkdocs.yml").write_text("site_name: sample\nnav:\n  - Home: index.md\n")
-        (root / "docs").mkdir()
-        (root / "docs" / "index.md").write_text(DOCS_INDEX)
-        config += "  docs:\n    enabled: true\n"
-        if github:
-            config += "    layer_arns: {file: docs/index.md, format: markdown}\n"
-            config += "  repository: octo-org/sample\n"
+    # the docs stage: MkDocs + mike pushing to the bare remote
+    (root / "mkdocs.yml").write_text("site_name: sample\nnav:\n  - Home: index.md\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text(DOCS_INDEX)
+    config += "  docs:\n    enabled: true\n"
+    if github:
+        config += "    layer_arns: {file: docs/index.md, format: markdown}\n"
+        config += "  repository: octo-org/sample\n"
     (root / ".github" / "steward.yml").write_text(config)
     _git(base, "init", "-q", "--bare", "remote.git")
     _git(root, "init", "-q", "-b", "develop")
@@ -141,9 +136,7 @@ def _sar_stubs(stubs: SarStubs) -> None:
 
 
 def _github(stack: ExitStack) -> tuple[Any, dict[str, Any]]:
-    """The local GitHub test server when the docs stage opens its ARN PR, else nothing."""
-    if not docs_wired():
-        return None, {}
+    """The local GitHub test server the docs stage opens its ARN PR on."""
     from tests.pipeline.github_releases import ReleaseGitHub
 
     from steward.forge.client import GitHubClient
@@ -198,9 +191,6 @@ def main() -> None:
         steps, ref = PLAYBOOK[name]
         secs = rec.seconds or 0.0
         print(f"{name:<12} {secs:>10.2f} {ref:>11d} {ref / max(secs, 1e-3):>6.0f}x  {steps}")
-    if not docs_wired():
-        steps, ref = PLAYBOOK["docs"]
-        print(f"{'docs':<12} {'-':>10} {ref:>11d} {'':>7}  {steps} (stage not wired yet)")
     ref_total = sum(PLAYBOOK[n][1] for n in state.stages)
     print(
         f"{'total':<12} {total:>10.2f} {ref_total:>11d} {ref_total / total:>6.0f}x  "
