@@ -193,3 +193,101 @@ def test_load_payload(tmp_path: Path) -> None:
 
     with pytest.raises(PayloadError, match="cannot read"):
         load_payload(tmp_path / "missing.json")
+
+
+# -- names from payloads ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil",
+        "Codertocat/..",
+        "Codertocat/.",
+        "a/b/c",
+        "/r",
+        "o/",
+        "o/r%2F",
+        "o/r?x",
+        "-o/r",
+        "o/r x",
+        "",
+    ],
+)
+def test_a_repository_name_outside_githubs_rules_is_a_payload_error(name: str) -> None:
+    p = pr_payload("opened")
+    p["repository"]["full_name"] = name
+    with pytest.raises(PayloadError, match=r"repository\.full_name must be OWNER/NAME"):
+        parse_event("pull_request", p)
+
+
+@pytest.mark.parametrize(
+    "name", ["Codertocat/Hello-World", "octo-org/.github", "a_emu/x.y_z-1", "O/R"]
+)
+def test_names_github_allows_are_accepted(name: str) -> None:
+    p = pr_payload("opened")
+    p["repository"]["full_name"] = name
+    ev = parse_event("pull_request", p)
+    assert isinstance(ev, PullRequestEvent)
+    assert ev.repo.full_name == name
+
+
+def test_negative_counts_in_a_pull_request_are_zero(caplog: pytest.LogCaptureFixture) -> None:
+    p = pr_payload("opened")
+    p["pull_request"].update(additions=-3, deletions=-1, changed_files=-2)
+    ev = parse_event("pull_request", p)
+    assert isinstance(ev, PullRequestEvent)
+    pr = ev.pull_request
+    assert (pr.additions, pr.deletions, pr.changed_files) == (0, 0, 0)
+    assert "pull_request.additions is -3; counted as 0" in caplog.text
+
+
+# -- REST issues: what the OpenAPI description allows beyond the webhooks ---------------------
+
+
+def _rest_issue(**changes: object) -> dict[str, object]:
+    from tests.support import openapi
+
+    obj = openapi.example("issue")
+    obj.update(changes)
+    return obj
+
+
+def test_rest_issue_of_a_deleted_account_is_ghost() -> None:
+    from steward.domain.events import issue_from_api
+
+    issue = issue_from_api(_rest_issue(user=None))
+    assert issue.author.login == "ghost"
+
+
+def test_rest_labels_as_strings_or_without_names(caplog: pytest.LogCaptureFixture) -> None:
+    from steward.domain.events import issue_from_api
+
+    issue = issue_from_api(
+        _rest_issue(number=7, labels=["bug", {"id": 1}, {"name": "help wanted"}, "bug", 3])
+    )
+    assert issue.labels == ("bug", "help wanted")
+    assert "issue #7.labels[1] has no name; ignored" in caplog.text
+    assert "issue #7.labels[4] has no name; ignored" in caplog.text
+
+
+def test_rest_odd_timestamps_and_counts_are_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    from steward.domain.events import issue_from_api
+
+    issue = issue_from_api(_rest_issue(number=7, updated_at="1990-12-31T23:59:60Z", comments=-1))
+    assert issue.updated_at is None
+    assert issue.comments is None  # unknown: the executor lists the comments
+    assert "issue #7.updated_at is not a timestamp" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [([], "issue is not an object"), ({"title": "x"}, r"issue\.number"), ({"number": 1}, "title")],
+)
+def test_rest_issue_without_what_github_requires_is_a_payload_error(
+    obj: object, message: str
+) -> None:
+    from steward.domain.events import issue_from_api
+
+    with pytest.raises(PayloadError, match=message):
+        issue_from_api(obj)

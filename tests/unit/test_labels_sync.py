@@ -52,3 +52,12 @@ def test_rename_is_skipped_when_the_new_name_already_exists():
         prune=False,
     )
     assert changes == []  # both exist: nothing renamed, the old one left for --prune
+
+
+def test_labels_without_a_name_are_left_alone_and_duplicates_count_once():
+    changes = plan_sync(
+        [spec("bug")],
+        [{"color": "aaaaaa"}, {"name": None}, have("bug"), have("BUG", "bbbbbb")],
+        prune=True,
+    )
+    assert changes == []

@@ -74,3 +74,44 @@ def test_operations_round_trip_through_the_spec_checked_server(gh: GitHubServer)
         api.close_issue(4, "completed")
         assert api.issue(4).state == "closed"
         assert api.open_issues_with_label("pending-release") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"), [("..", "%2E%2E"), (".", "%2E"), ("a/../b", "a%2F..%2Fb")]
+)
+def test_dot_segments_are_encoded_so_no_path_leaves_its_prefix(value: str, encoded: str):
+    assert path("/repos/{owner}/x", owner=value) == f"/repos/{encoded}/x"
+
+
+@pytest.mark.parametrize("name", ["../evil", "o/..", "o/r/x", "o /r"])
+def test_the_adapter_refuses_names_outside_githubs_rules(name: str):
+    with pytest.raises(PayloadError, match="OWNER/NAME"):
+        RepoApi(GitHubClient("t"), name)
+
+
+def test_negative_counts_in_changed_files_are_zero(caplog: pytest.LogCaptureFixture):
+    [f] = files_from_api([{"filename": "a.py", "additions": -5, "deletions": 2}])
+    assert (f.additions, f.deletions) == (0, 2)
+    assert "changed file 'a.py': additions is -5; counted as 0" in caplog.text
+
+
+def test_a_listing_that_serves_an_item_twice_yields_it_once(gh: GitHubServer):
+    for n in range(1, 131):
+        gh.add_issue(n, f"i{n}", labels=("pending-release",))
+    gh.page_overlap = 3
+    with GitHubClient("test-token", gh.url) as client:
+        api = RepoApi(client, REPO)
+        numbers = [i.number for i in api.issues_with_label("pending-release")]
+        assert sorted(numbers) == list(range(1, 131))
+        assert len(api.open_items()) == 130
+
+
+def test_labels_are_normalised_and_nameless_ones_skipped(gh: GitHubServer):
+    gh.add_label("bug", "d73a4a", None)
+    gh.add_label("Help Wanted", "008672", "extra attention")
+    with GitHubClient("test-token", gh.url) as client:
+        labels = RepoApi(client, REPO).labels()
+    assert labels == [
+        {"name": "bug", "color": "d73a4a", "description": None},
+        {"name": "Help Wanted", "color": "008672", "description": "extra attention"},
+    ]

@@ -29,8 +29,13 @@ def plan_sync(
     wanted: list[LabelSpec], existing: list[dict[str, Any]], *, prune: bool
 ) -> list[LabelChange]:
     """Pure: the changes that make ``existing`` match ``wanted`` (names compare case-blind,
-    as GitHub's do)."""
-    have = {str(lbl["name"]).casefold(): lbl for lbl in existing}
+    as GitHub's do). Existing labels without a name (the description allows them) are left
+    alone: they cannot be matched, renamed or deleted by name."""
+    have: dict[str, dict[str, Any]] = {}
+    for lbl in existing:
+        name = lbl.get("name")
+        if isinstance(name, str) and name:
+            have.setdefault(name.casefold(), lbl)
     claimed: set[str] = set()
     changes: list[LabelChange] = []
     for spec in wanted:
