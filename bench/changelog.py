@@ -208,7 +208,7 @@ def tools() -> list[Tool]:
     def st(*extra: str) -> Callable[[Path], list[str]] | None:
         if steward is None:
             return None
-        return lambda r: [str(steward), "changelog", "--repo", str(r), *extra]
+        return lambda r: [str(steward), "changelog", "--path", str(r), *extra]
 
     return [
         ("git log (floor)", lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"], False),
