@@ -1,64 +1,52 @@
-"""Path globs with `**` semantics (as actions/labeler and boring-cyborg use them).
+"""Path globs with gitignore's `**` semantics (as actions/labeler and boring-cyborg read them),
+matched by pathspec, a maintained implementation of git's wildmatch.
 
 `**` matches any number of path segments, including none; `*` and `?` never cross `/`;
-`[...]` is a character class; dotfiles match like any other file. A pattern without `/`
-matches the basename anywhere (so `*.md` labels docs at any depth), like .gitignore.
+`[...]` is a character class (`[!...]` negated); dotfiles match like any other file; a
+pattern without `/` matches the basename anywhere (so `*.md` labels docs at any depth); a
+trailing `/` means everything below; a leading `!` excludes what an earlier pattern of the
+same list matched. Patterns compile once, and an invalid one (`[z-a]`) is a `ValueError`
+naming it, which the config model turns into an error at load and at `config check`.
+Matching never backtracks without bound: pathspec folds `**/**` runs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
+
+import pathspec
+
+_UNCLOSED = re.compile(r"\[(?![^\]]*\])")
+
+
+def _normalise(pattern: str) -> str:
+    pat = pattern.strip().removeprefix("./")
+    return _UNCLOSED.sub(r"\\[", pat)  # an unclosed `[` is a literal bracket
 
 
 @lru_cache(maxsize=1024)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    pat = pattern.strip().removeprefix("./")
-    if "/" not in pat.rstrip("/"):
-        pat = "**/" + pat
-    if pat.endswith("/"):
-        pat += "**"
-    out: list[str] = []
-    i, n = 0, len(pat)
-    while i < n:
-        c = pat[i]
-        if c == "*":
-            if pat.startswith("**", i):
-                at_start = i == 0 or pat[i - 1] == "/"
-                at_end = i + 2 == n or pat[i + 2] == "/"
-                if at_start and at_end:
-                    if i + 2 == n:
-                        out.append(".*")
-                        i += 2
-                    else:
-                        out.append("(?:[^/]*/)*")
-                        i += 3
-                    continue
-                out.append("[^/]*")
-                i += 2
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pat.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = pat[i + 1 : j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out))
+def compile_globs(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
+    """One matcher for ``patterns``; ``ValueError`` names an invalid pattern."""
+    for p in patterns:
+        try:
+            pathspec.PathSpec.from_lines("gitignore", [_normalise(p)])
+        except (re.error, ValueError, TypeError) as exc:
+            raise ValueError(f"invalid glob {p!r}: {exc}") from None
+    return pathspec.PathSpec.from_lines("gitignore", [_normalise(p) for p in patterns])
+
+
+def validate_globs(patterns: Sequence[str]) -> list[str]:
+    """``patterns`` unchanged when every one compiles (for config validators)."""
+    compile_globs(tuple(patterns))
+    return list(patterns)
 
 
 def match(pattern: str, path: str) -> bool:
-    return compile_glob(pattern).fullmatch(path) is not None
+    return compile_globs((pattern,)).match_file(path)
 
 
-def match_any(patterns: list[str] | tuple[str, ...], path: str) -> bool:
-    return any(match(p, path) for p in patterns)
+def match_any(patterns: Sequence[str], path: str) -> bool:
+    return bool(patterns) and compile_globs(tuple(patterns)).match_file(path)

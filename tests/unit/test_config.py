@@ -285,3 +285,40 @@ def test_version_constant_matches_the_package_metadata() -> None:
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
     assert steward.__version__ == declared == version("repo-steward")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("size:\n  bands: " + "[" * 500 + "]" * 500 + "\n", "nested more than 64 levels"),
+        ("size: " + "{a: " * 500 + "1" + "}" * 500 + "\n", "nested more than 64 levels"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+            )
+            + "size: {ignore: *i}\n",
+            "YAML aliases",
+        ),
+    ],
+    ids=["list-500-deep", "map-500-deep", "alias-bomb"],
+)
+def test_hostile_yaml_is_one_config_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text, source=".github/steward.yml")
+
+
+@pytest.mark.parametrize("glob", ["[z-a]", "src/[9-0].py"])
+def test_an_invalid_glob_fails_at_load_naming_it(glob: str) -> None:
+    with pytest.raises(ConfigError, match=r"invalid glob") as exc:
+        parse_config(f"areas:\n  rules:\n    - label: x\n      any: ['{glob}']\n", source="c.yml")
+    assert "c.yml:4" in str(exc.value)
+    with pytest.raises(ConfigError, match=r"invalid glob"):
+        parse_config(f"size:\n  ignore: ['{glob}']\n", source="c.yml")
+
+
+def test_deep_globstars_match_in_linear_time() -> None:
+    from steward.globs import match
+
+    assert not match("**/" * 40 + "x.py", "a/" * 200 + "y.py")
+    assert match("**/" * 40 + "x.py", "a/" * 200 + "x.py")

@@ -53,6 +53,7 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"config is over {MAX_CONFIG_BYTES} bytes", path=source)
     try:
+        _check_depth(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -78,6 +79,31 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
         raise ConfigError(f"{key}: {msg}{suffix}", path=source, line=line) from None
+
+
+MAX_DEPTH = 64
+MAX_ALIASES = 32
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse YAML nested deeper than any config needs before the (recursive) composer
+    sees it (PyYAML's event parser is iterative, its composer is not), and alias bombs."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1  # each may stand for a whole subtree: a few nested ones explode
+            if aliases > MAX_ALIASES:
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise ConfigError(f"more than {MAX_ALIASES} YAML aliases", path=source, line=line)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark is not None else None
+                raise ConfigError(
+                    f"nested more than {MAX_DEPTH} levels deep", path=source, line=line
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _line_map(node: yaml.Node | None, source: str) -> dict[PathKey, int]:

@@ -7,12 +7,12 @@ only added: a maintainer's correction is never undone.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import Section
 from steward.domain.events import PullRequestEvent
 from steward.domain.models import ChangedFile
-from steward.globs import match_any
+from steward.globs import match_any, validate_globs
 from steward.plan import AddLabels, Plan
 from steward.policies.context import Context
 from steward.policies.policy import ChangedFiles, Policy, PolicySection, handles
@@ -22,6 +22,11 @@ class AreaRule(Section):
     label: str = Field(min_length=1, max_length=50)
     any: list[str] = Field(default_factory=list, description="label if any file matches")
     all: list[str] = Field(default_factory=list, description="label if all files match")
+
+    @field_validator("any", "all")
+    @classmethod
+    def _globs_compile(cls, value: list[str]) -> list[str]:
+        return validate_globs(value)
 
     @model_validator(mode="after")
     def _one_kind(self) -> AreaRule:

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from steward.domain.events import PullRequestEvent
 from steward.domain.models import ChangedFile
-from steward.globs import match_any
+from steward.globs import match_any, validate_globs
 from steward.plan import AddLabels, Plan, RemoveLabel
 from steward.policies.context import Context
 from steward.policies.policy import ChangedFiles, Policy, PolicySection, handles
@@ -38,6 +38,11 @@ class SizeConfig(PolicySection):
         ],
         description="globs of generated or lock files left out of the count",
     )
+
+    @field_validator("ignore")
+    @classmethod
+    def _globs_compile(cls, value: list[str]) -> list[str]:
+        return validate_globs(value)
 
     @field_validator("bands")
     @classmethod
