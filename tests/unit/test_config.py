@@ -295,7 +295,8 @@ def test_version_constant_matches_the_package_metadata() -> None:
         (
             "a: &a [x, x, x, x, x, x, x, x, x]\n"
             + "".join(
-                f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+                f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
+                for p, c in zip("abcdefgh", "bcdefghi", strict=True)
             )
             + "size: {ignore: *i}\n",
             "YAML aliases",
