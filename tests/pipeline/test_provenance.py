@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from steward.cli.main import main
 from steward.errors import TamperedArtifactError
 from steward.release.pipeline import dsse, provenance
 from steward.release.pipeline.verify import verify_dist
@@ -102,6 +103,36 @@ def test_verify_refuses_an_extra_or_missing_file(signed: tuple[Path, Path, Path]
     (dist / "demo-1.0.0-py3-none-any.whl").unlink()
     with pytest.raises(TamperedArtifactError, match="missing"):
         verify_dist(dist, prov, pub)
+
+
+def test_verify_sees_files_in_subdirectories_and_links(signed: tuple[Path, Path, Path]) -> None:
+    """A wheel hidden one directory down was ignored: every file, at any depth, counts."""
+    dist, prov, pub = signed
+    (dist / "extra").mkdir()
+    (dist / "extra" / "evil-1.0.0-py3-none-any.whl").write_bytes(b"x")
+    with pytest.raises(
+        TamperedArtifactError, match=r"extra/evil-1\.0\.0-py3-none-any\.whl: not in"
+    ):
+        verify_dist(dist, prov, pub)
+    (dist / "extra" / "evil-1.0.0-py3-none-any.whl").unlink()
+    (dist / "extra" / "link").symlink_to(dist / "demo-1.0.0.tar.gz")
+    with pytest.raises(TamperedArtifactError, match=r"extra/link: a link, not a file"):
+        verify_dist(dist, prov, pub)
+
+
+def test_verify_refuses_a_provenance_file_that_is_not_text(
+    signed: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dist, prov, pub = signed
+    prov.write_bytes(b"\xff\xfe" + prov.read_bytes())
+    with pytest.raises(TamperedArtifactError, match="not UTF-8"):
+        verify_dist(dist, prov, pub)
+    with pytest.raises(SystemExit) as exc:
+        main(["release", "verify", str(dist), "--provenance", str(prov), "--public-key", str(pub)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 1
+    assert "not UTF-8" in err
+    assert "Traceback" not in err
 
 
 def test_verify_refuses_a_changed_payload(signed: tuple[Path, Path, Path]) -> None:

@@ -85,9 +85,19 @@ def check_statement(payload: bytes) -> dict[str, str]:
 
 
 def check_artifacts(subjects: Mapping[str, str], dist: Path) -> list[str]:
-    """Every file in ``dist`` must be a subject with the same sha256, and vice versa."""
-    files = {p.name: p for p in sorted(dist.iterdir()) if p.is_file()} if dist.is_dir() else {}
+    """Every file in ``dist``, at any depth, must be a subject with the same sha256, and
+    vice versa; a link or anything but a regular file is a problem of its own."""
+    files: dict[str, Path] = {}
     problems: list[str] = []
+    if dist.is_dir():
+        for path in sorted(dist.rglob("*")):
+            name = path.relative_to(dist).as_posix()
+            if path.is_symlink():
+                problems.append(f"{name}: a link, not a file")
+            elif path.is_file():
+                files[name] = path
+            elif not path.is_dir():
+                problems.append(f"{name}: not a regular file")
     for name, path in files.items():
         if name not in subjects:
             problems.append(f"{name}: not in the provenance")

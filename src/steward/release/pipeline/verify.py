@@ -16,6 +16,9 @@ from steward.errors import TamperedArtifactError, UsageError
 from steward.release.pipeline import dsse, provenance
 
 
+MAX_PROVENANCE_BYTES = 16 << 20  # a release's attestation is kilobytes
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     subjects: dict[str, str]
@@ -29,9 +32,17 @@ def verify_dist(dist: Path, provenance_file: Path, public_key_file: Path) -> Ver
     if not dist.is_dir():
         raise UsageError(f"{dist}: not a directory")
     key = dsse.load_public_key(public_key_file.read_bytes())
+    if provenance_file.stat().st_size > MAX_PROVENANCE_BYTES:
+        raise TamperedArtifactError(f"{provenance_file}: over {MAX_PROVENANCE_BYTES} bytes")
+    try:
+        text = provenance_file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TamperedArtifactError(
+            f"{provenance_file}: not UTF-8 text (byte {exc.start}): not a provenance file"
+        ) from None
     subjects: dict[str, str] = {}
     count = 0
-    for n, line in enumerate(provenance_file.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
