@@ -40,6 +40,13 @@ class PayloadError(StewardError):
     """An event payload or API response does not have the shape GitHub documents."""
 
 
+class InputError(StewardError):
+    """An input file the user named cannot be read as what it must be (missing, over its
+    size cap, not UTF-8, not JSON, nested beyond reason): the user must change the input."""
+
+    exit_code = 2
+
+
 class GitHubError(StewardError):
     """The GitHub API answered with an error (after retries where retrying is safe)."""
 

@@ -400,6 +400,6 @@ def test_unreadable_files_json_is_one_clear_error(steward: Steward, tmp_path: Pa
         "handle", "--event-name", "pull_request", "--payload", str(payload),
         "--files", str(files), "--dry-run",
     )  # fmt: skip
-    assert run.code == 1
-    assert run.err.strip() == f"error: {files}: changed files is not UTF-8: truncated data"
+    assert run.code == 2  # an input the user must change
+    assert run.err.strip() == f"error: {files}: changed files is not UTF-8: invalid start byte"
     assert "Traceback" not in run.err

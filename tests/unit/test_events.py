@@ -16,7 +16,7 @@ from steward.domain.events import (
     load_payload,
     parse_event,
 )
-from steward.errors import PayloadError
+from steward.errors import InputError, PayloadError
 from steward.text import MAX_BODY, MAX_TITLE
 from tests.unit._payloads import example, issue_payload, pr_payload, release_payload
 
@@ -172,7 +172,7 @@ def test_load_payload(tmp_path: Path) -> None:
 
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "action": "opened",\n  oops\n}')
-    with pytest.raises(PayloadError, match=r"broken.json:3:3: payload is not valid JSON"):
+    with pytest.raises(InputError, match=r"broken.json:3:3: payload is not valid JSON"):
         load_payload(broken)
 
     array = tmp_path / "array.json"
@@ -182,17 +182,26 @@ def test_load_payload(tmp_path: Path) -> None:
 
     latin = tmp_path / "latin.json"
     latin.write_bytes(b'{"a": "\xe9"}')
-    with pytest.raises(PayloadError, match="UTF-8"):
+    with pytest.raises(InputError, match="UTF-8"):
         load_payload(latin)
 
     huge = tmp_path / "huge.json"
     with huge.open("wb") as fh:
         fh.truncate(26 * 1024 * 1024)  # sparse: no real 26 MB written
-    with pytest.raises(PayloadError, match="25 MB"):
+    with pytest.raises(InputError, match="25 MB"):
         load_payload(huge)
 
-    with pytest.raises(PayloadError, match="cannot read"):
+    with pytest.raises(InputError, match="cannot read"):
         load_payload(tmp_path / "missing.json")
+
+    # a size the file system cannot tell in advance is capped while reading
+    with pytest.raises(InputError, match="25 MB"):
+        load_payload(Path("/dev/zero"))
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested deeper"):
+        load_payload(deep)
 
 
 # -- names from payloads ----------------------------------------------------------------------

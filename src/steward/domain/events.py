@@ -16,7 +16,7 @@ from typing import Any
 from steward.domain.api import count, issue_from_api
 from steward.domain.models import Issue, PullRequest, Release, Repo, User
 from steward.domain.names import check_full_name
-from steward.errors import PayloadError
+from steward.errors import InputError, PayloadError
 from steward.text import MAX_BODY, MAX_TITLE, cap
 
 PR_ACTIONS = frozenset(
@@ -75,25 +75,30 @@ Event = PullRequestEvent | IssueEvent | ReleaseEvent
 def read_json(path: Path, what: str = "payload") -> Any:
     """Read a JSON input file (a payload, GitHub's files or issues list).
 
-    Every way it can be bad (missing, over GitHub's 25 MB payload cap, not UTF-8, not JSON)
-    is a `PayloadError` naming the file, and for JSON errors the line and column.
+    Every way it can be unreadable (missing, over GitHub's 25 MB payload cap even when the
+    size is not known in advance, such as /dev/zero or a pipe; not UTF-8, not JSON, nested
+    deeper than the JSON decoder can follow) is an `InputError` (exit 2) naming the file, and
+    for JSON errors the line and column.
     """
     try:
-        size = path.stat().st_size
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PAYLOAD_BYTES + 1)
     except OSError as exc:
-        raise PayloadError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadError(f"{path}: {what} is {size} bytes, over GitHub's 25 MB limit")
+        raise InputError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise InputError(f"{path}: {what} is over GitHub's 25 MB limit")
     try:
-        return json.loads(path.read_bytes())
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: {what} is not UTF-8: {exc.reason}") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PayloadError(
+        raise InputError(
             f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON: {exc.msg}"
         ) from None
-    except UnicodeDecodeError as exc:
-        raise PayloadError(f"{path}: {what} is not UTF-8: {exc.reason}") from None
-    except OSError as exc:
-        raise PayloadError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except RecursionError:  # the decoder recurses once per level of nesting
+        raise InputError(f"{path}: {what} is nested deeper than any GitHub document") from None
 
 
 def load_payload(path: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from steward.errors import TamperedArtifactError, UsageError
 from steward.release.pipeline import dsse, provenance
 
-
 MAX_PROVENANCE_BYTES = 16 << 20  # a release's attestation is kilobytes
 
 
