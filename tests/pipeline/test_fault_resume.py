@@ -4,10 +4,11 @@ archives are changed between runs; --resume refuses tampering and never uploads 
 from __future__ import annotations
 
 import hashlib
+import json
 import stat
 from pathlib import Path
 
-from steward.errors import TamperedArtifactError
+from steward.errors import ReleaseError, TamperedArtifactError
 from tests.pipeline.conftest import COMMIT_EPOCH, PASSWORD, Index, git, make_sample
 from tests.pipeline.test_release_run import VERSION, invoke, state, statuses
 
@@ -97,3 +98,48 @@ def test_tag_push_fails_after_publish_then_resume_finishes_without_reupload(
         f"{COMMIT_EPOCH} +0000"
     )
     assert PASSWORD not in failed.output + resumed.output
+
+
+def test_resume_notices_a_deleted_public_key_and_a_damaged_state(
+    tmp_path: Path, pypi: Index
+) -> None:
+    sample = make_sample(tmp_path, pypi)
+    hook = sample.remote / "hooks" / "pre-receive"
+    hook.write_text(REJECT_TAGS)
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    assert invoke(sample, "run", "--version", VERSION).exit_code == 1  # stops at the tag
+    rdir = sample.release_dir / VERSION
+
+    key = rdir / "provenance.pub.pem"
+    original_key = key.read_bytes()
+    key.unlink()
+    refused = invoke(sample, "run", "--version", VERSION, "--resume")
+    assert refused.exit_code == 1
+    assert isinstance(refused.exception, TamperedArtifactError)
+    assert "provenance.pub.pem" in refused.output
+    key.write_bytes(original_key)
+
+    state_file = rdir / "state.json"
+    original_state = state_file.read_text()
+    recorded = json.loads(original_state)
+    without_outputs = json.loads(original_state)
+    for rec in without_outputs["stages"]:
+        rec["outputs"] = {}
+    unknown_stage = json.loads(original_state)
+    unknown_stage["stages"][0]["name"] = "no-such-stage"
+    for damaged in (
+        "[]",
+        original_state[: len(original_state) // 2],
+        json.dumps({**recorded, "stages": "seal"}),
+        json.dumps(without_outputs),
+        json.dumps(unknown_stage),
+    ):
+        state_file.write_text(damaged)
+        result = invoke(sample, "run", "--version", VERSION, "--resume")
+        assert result.exit_code == 1, damaged[:80]
+        assert isinstance(result.exception, ReleaseError), repr(result.exception)
+        assert "state" in str(result.exception)
+        assert "Traceback" not in result.output
+    state_file.write_text(original_state)
+    hook.unlink()
+    assert invoke(sample, "run", "--version", VERSION, "--resume").exit_code == 0

@@ -172,10 +172,20 @@ def _run_stages(ctx: Context, stages: dict[str, Stage], state_file: Path, opts: 
     changed = False
     for i, name in enumerate(names, 1):
         rec = state.stages[name]
-        stage = stages[name]
+        stage = stages.get(name)
+        if stage is None:
+            raise ReleaseError(
+                f"{state_file}: names a stage steward does not have ({name!r}): damaged state"
+            )
         prefix = f"[{i}/{len(names)}] {name}"
         if rec.status == "completed":
-            stage.verify(ctx, rec)
+            try:
+                stage.verify(ctx, rec)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ReleaseError(
+                    f"{state_file}: the recorded outputs of stage {name} are damaged ({exc!r}); "
+                    "move the state aside to start the release over"
+                ) from None
             ctx.echo(f"{prefix}: done before, outputs verified")
             continue
         if rec.status == "skipped":

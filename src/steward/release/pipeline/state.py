@@ -62,13 +62,20 @@ class ReleaseState:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReleaseState:
+    def from_json(cls, data: Any) -> ReleaseState:
+        if not isinstance(data, dict):
+            raise ReleaseError("release state is not a JSON object")
         if data.get("format") != FORMAT:
             raise ReleaseError(f"release state format {data.get('format')!r} is not {FORMAT}")
         state = cls(str(data["version"]), dict(data.get("inputs") or {}))
-        for item in data.get("stages") or []:
+        stages = data.get("stages") or []
+        if not isinstance(stages, list) or not all(isinstance(i, dict) for i in stages):
+            raise ReleaseError("release state: stages is not a list of records")
+        for item in stages:
             rec = StageRecord(**item)
-            state.stages[rec.name] = rec
+            if not isinstance(rec.outputs, dict) or not isinstance(rec.details, dict):
+                raise ReleaseError(f"release state: stage {rec.name!r} has damaged records")
+            state.stages[str(rec.name)] = rec
         return state
 
 
@@ -81,8 +88,10 @@ def load(path: Path) -> ReleaseState | None:
         return None
     try:
         return ReleaseState.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ReleaseError(f"{path}: unreadable release state: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError, ReleaseError) as exc:
+        raise ReleaseError(
+            f"{path}: unreadable release state ({exc}); move it aside to start the release over"
+        ) from None
 
 
 PRIVATE = 0o600

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from steward.errors import ReleaseError
+from steward.errors import ReleaseError, TamperedArtifactError
 from steward.history.git import remote_get_url as remote_url
 from steward.release.pipeline import archive, dsse, provenance
 from steward.release.pipeline.context import Context
@@ -71,8 +71,15 @@ class ProvenanceStage:
         out.write_text(dsse.dumps_line(envelope), encoding="utf-8")
         (ctx.dir / PUBLIC_KEY).write_bytes(dsse.public_pem(key.public_key()))
         rec.outputs[ATTESTATION] = archive.sha256_file(out)
+        rec.outputs[PUBLIC_KEY] = archive.sha256_file(ctx.dir / PUBLIC_KEY)
         rec.details["keyid"] = envelope["signatures"][0]["keyid"]
         ctx.echo(f"  signed {ATTESTATION} (key {rec.details['keyid'][:16]})")
 
     def verify(self, ctx: Context, rec: StageRecord) -> None:
+        """The attestation and the public key it is checked with are both still as made."""
         archive.verify(ctx.dir / ATTESTATION, rec.outputs[ATTESTATION], self.name)
+        key = ctx.dir / PUBLIC_KEY
+        if PUBLIC_KEY in rec.outputs:
+            archive.verify(key, rec.outputs[PUBLIC_KEY], self.name)
+        elif not key.is_file():  # a state recorded before the key's hash was
+            raise TamperedArtifactError(f"stage {self.name}: {key} is missing")
