@@ -5,10 +5,10 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 UV_VERSION := 0.13.9
-SYNC := $(UV) sync --locked --extra e2e --extra release --extra cdk
+SYNC := $(UV) sync --locked --extra e2e --extra release --extra cdk --extra server
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help install setup test lint typecheck unit demo e2e-example bench clean
+.PHONY: help install setup postgres test lint typecheck unit demo e2e-example bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,15 @@ node_modules/.installed: package.json package-lock.json
 install: $(UV) ## Install steward and its tools into .venv (locked versions).
 	$(SYNC)
 
-setup: install node_modules/.installed ## install, plus GitHub's published material and the CDK CLI for tests.
+setup: install node_modules/.installed postgres ## install, plus GitHub's published material and the CDK CLI for tests.
+
+# The server tests start their own PostgreSQL cluster from these binaries (no system service).
+postgres: ## PostgreSQL's server binaries (Debian's package), installed only when absent.
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
 
 lint: setup ## ruff (lint and format check).
 	$(UV) run --no-sync ruff check src tests bench
