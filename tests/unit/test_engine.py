@@ -34,6 +34,7 @@ HANDLED = {
     },
     "issues": {"opened", "labeled", "closed"},
     "release": {"published"},
+    "merge_group": {"checks_requested"},
 }
 
 

@@ -8,6 +8,7 @@ Unsupported events and actions are not errors: they become `Ignored` with a one-
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,15 @@ PR_ACTIONS = frozenset(
 )
 ISSUE_ACTIONS = frozenset({"opened", "labeled", "closed"})
 RELEASE_ACTIONS = frozenset({"published"})
+MERGE_GROUP_ACTIONS = frozenset({"checks_requested"})
+# A merge group's head ref, as GitHub names it: the queue's base branch (which may hold
+# slashes) and the pull request the group was made for, e.g.
+# refs/heads/gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64.
+_QUEUE_REF = re.compile(
+    r"^refs/heads/gh-readonly-queue/(?P<base>[^\r\n]{1,255})"
+    r"/pr-(?P<num>[0-9]{1,9})-[0-9a-f]{7,64}$"
+)
+_SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB.
 
 
@@ -63,13 +73,35 @@ class ReleaseEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeGroupEvent:
+    """A merge queue asks for the checks of a merge group (``checks_requested``).
+
+    ``head_sha`` is the group's commit, where the required statuses must be reported;
+    ``pull_number`` the pull request the group was made for, named by the group's head ref
+    (``None`` when the ref does not have GitHub's documented form). A group also holds the
+    pull requests ahead of it in the queue, but each of those has its own group, checked
+    when it was made.
+    """
+
+    action: str
+    repo: Repo
+    sender: User
+    head_sha: str
+    head_ref: str
+    base_ref: str
+    pull_number: int | None
+
+    name = "merge_group"
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     event_name: str
     action: str | None
     reason: str
 
 
-Event = PullRequestEvent | IssueEvent | ReleaseEvent
+Event = PullRequestEvent | IssueEvent | ReleaseEvent | MergeGroupEvent
 
 
 def read_json(path: Path, what: str = "payload") -> Any:
@@ -166,7 +198,35 @@ def parse_event(event_name: str, payload: dict[str, Any]) -> Event | Ignored:
                 draft=bool(rel.get("draft", False)),
             ),
         )
+    if event_name == "merge_group":
+        if action not in MERGE_GROUP_ACTIONS:
+            return Ignored(event_name, action, f"merge_group action {action!r} is not handled")
+        return _merge_group(payload, action)
     return Ignored(event_name, action, f"event {event_name!r} is not handled")
+
+
+def queued_pull(head_ref: str) -> int | None:
+    """The pull request a merge group's head ref names, or ``None`` if it names none."""
+    m = _QUEUE_REF.match(head_ref) if len(head_ref) <= 400 else None
+    return int(m.group("num")) if m is not None and int(m.group("num")) > 0 else None
+
+
+def _merge_group(payload: dict[str, Any], action: str) -> MergeGroupEvent:
+    where = "merge_group"
+    group = _obj(payload, where)
+    head_sha = _str(group, "head_sha", where)
+    if not _SHA.match(head_sha):
+        raise PayloadError(f"{where}.head_sha is not a commit SHA")
+    head_ref = _str(group, "head_ref", where)
+    return MergeGroupEvent(
+        action=action,
+        repo=_repo(payload),
+        sender=_user(_obj(payload, "sender"), "sender"),
+        head_sha=head_sha,
+        head_ref=head_ref,
+        base_ref=_str(group, "base_ref", where),
+        pull_number=queued_pull(head_ref),
+    )
 
 
 def _obj(parent: dict[str, Any], key: str, where: str = "payload") -> dict[str, Any]:
@@ -237,6 +297,14 @@ def _label_name(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def pull_request_from(pr: Any) -> PullRequest:
+    """A pull request object, as webhooks and the REST API (``GET .../pulls/{n}``) both send
+    it; a field steward needs that is missing or mistyped is a `PayloadError`."""
+    if not isinstance(pr, dict):
+        raise PayloadError("pull_request is not an object")
+    return _pull_request(pr)
+
+
 def _pull_request(pr: dict[str, Any]) -> PullRequest:
     where = "pull_request"
     head = pr.get("head")
@@ -272,6 +340,7 @@ def _issue(obj: dict[str, Any]) -> Issue:
         html_url=_opt_str(obj, "html_url"),
         author_association=_opt_str(obj, "author_association") or "NONE",
         updated_at=_opt_time(obj, "updated_at", where),
+        created_at=_opt_time(obj, "created_at", where),
     )
 
 
@@ -293,10 +362,13 @@ __all__ = [
     "Event",
     "Ignored",
     "IssueEvent",
+    "MergeGroupEvent",
     "PullRequestEvent",
     "ReleaseEvent",
     "issue_from_api",  # REST issues: `domain.api`, re-exported for existing callers
     "load_payload",
     "parse_event",
+    "pull_request_from",
+    "queued_pull",
     "read_json",
 ]

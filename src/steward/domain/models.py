@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -60,6 +61,9 @@ class Issue:
     author_association: str = "NONE"
     # Last activity (GitHub's `updated_at`), for the scheduled sweep; ``None`` if unknown.
     updated_at: datetime | None = None
+    # When it was opened (GitHub's `created_at`): where the sweep's clock starts when no
+    # person acted on it since; ``None`` if unknown.
+    created_at: datetime | None = None
     # Comment count from a fresh API read (never from a payload, which is stale on a rerun);
     # 0 lets the executor skip listing comments when it looks for its markers.
     comments: int | None = None
@@ -86,14 +90,35 @@ class ChangedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class Activity:
+    """Who last acted on an item, from its timeline (the sweep's fair clock).
+
+    ``human``: the latest activity by a person (neither steward's own account nor a bot);
+    ``None`` when the whole timeline holds none. ``steward``: steward's own latest activity
+    (its reminders). ``labeled``: label name -> when it was last added, by anyone.
+    """
+
+    human: datetime | None = None
+    steward: datetime | None = None
+    labeled: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What the shell read beyond the payload, so policies stay pure.
 
     ``files`` is ``None`` when the changed files were not read (then size and area policies
     plan nothing rather than guess). ``issues`` holds issues the event refers to (a merged
-    PR's related issue, the open ``pending-release`` issues on a release), keyed by number.
+    PR's related issue), keyed by number; ``pending_release_issues`` the issues in any state
+    that still carry ``pending-release`` (on a release). ``first_issues``: for an issue author
+    the search was run for (casefolded login), the number of their oldest issue in the
+    repository, ``None`` when the search found none yet (its index lags behind a new issue);
+    an author missing from it was not searched for. ``pulls``: the pull requests a merge
+    group holds, read fresh, by number.
     """
 
     files: tuple[ChangedFile, ...] | None = None
     issues: dict[int, Issue] = field(default_factory=dict)
     pending_release_issues: tuple[Issue, ...] | None = None
+    first_issues: Mapping[str, int | None] = field(default_factory=dict)
+    pulls: Mapping[int, PullRequest] = field(default_factory=dict)
