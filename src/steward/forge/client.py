@@ -10,6 +10,11 @@ Retries: connection errors and 5xx are retried with exponential backoff for idem
 methods only (GET, HEAD, PUT, DELETE), so a POST is never sent twice; primary and secondary
 rate limits are waited out for every method (GitHub did not act on a rate-limited request),
 honouring `retry-after` and `x-ratelimit-reset`, within a total wait budget.
+
+Optional hooks (`forge.budget`; without them nothing changes): ``etags``, a store shared by
+every worker, makes GETs conditional (``If-None-Match``; a 304 is answered from the store
+and costs no rate limit); ``pacer``, one per installation, spaces and serialises writes and
+waits out rate-limit pauses that another request ran into.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ import httpx
 
 from steward import __version__
 from steward.errors import GitHubError, RateLimitError
-from steward.forge import sansio
+from steward.forge import budget, sansio
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 IDEMPOTENT = sansio.IDEMPOTENT
 MAX_REDIRECTS = 5
+# headers of a 304 that describe its own (empty) body, not the stored one
+_FRAMING = frozenset({"content-length", "content-encoding", "transfer-encoding", "content-type"})
 
 
 @dataclass(slots=True)
@@ -39,6 +46,8 @@ class CallLog:
     """Every request the client sent, for tests and the API-call benchmark."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)
+    # GETs answered 304 Not Modified and served from the ETag store (no rate limit spent)
+    not_modified: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def writes(self) -> list[tuple[str, str]]:
@@ -78,6 +87,9 @@ class GitHubClient:
         timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        etags: budget.EtagStore | None = None,
+        etag_scope: str = "",
+        pacer: budget.WritePacer | None = None,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -100,6 +112,9 @@ class GitHubClient:
         self.max_wait = max_wait
         self._sleep = sleep
         self._clock = clock
+        self._etags = etags
+        self._etag_scope = etag_scope
+        self._pacer = pacer
         self.log = CallLog()
 
     def close(self) -> None:
@@ -146,7 +161,7 @@ class GitHubClient:
             at = sansio.where(method, target)
             self.log.calls.append((method, _path_only(target)))
             try:
-                resp = self._http.request(method, target, params=params, json=json)
+                resp = self._send(method, target, params, json)
             except httpx.TransportError as exc:
                 if attempt < self.max_retries and (
                     method in IDEMPOTENT or isinstance(exc, httpx.ConnectError)
@@ -196,6 +211,40 @@ class GitHubClient:
                 reason=resp.reason_phrase,
                 secrets=self._secrets,
             )
+
+    def _send(
+        self, method: str, target: str, params: dict[str, Any] | None, json: Any
+    ) -> httpx.Response:
+        """One HTTP exchange, through the hooks when there are any."""
+        if self._etags is None and self._pacer is None:
+            return self._http.request(method, target, params=params, json=json)
+        request = self._http.build_request(method, target, params=params, json=json)
+        key = None
+        stored = None
+        if self._etags is not None:
+            key = budget.cache_key(self._etag_scope, method, str(request.url))
+            stored = self._etags.get(key) if key is not None else None
+            if stored is not None:
+                request.headers["If-None-Match"] = stored[0]
+        if self._pacer is not None:
+            with self._pacer.slot(method):
+                resp = self._http.send(request)
+            self._pacer.observe(resp.status_code, resp.headers, resp.content)
+        else:
+            resp = self._http.send(request)
+        if key is None or self._etags is None:
+            return resp
+        if resp.status_code == 304 and stored is not None:
+            self.log.not_modified.append((method, _path_only(target)))
+            kept, body = budget.unpack(stored[1])
+            fresh = {  # the 304's own headers (rate limit, date), but not its framing
+                k: v for k, v in resp.headers.items() if k.lower() not in _FRAMING
+            }
+            return httpx.Response(200, headers={**fresh, **kept}, content=body, request=request)
+        etag = budget.etag_to_store(resp.status_code, resp.headers, resp.content)
+        if etag is not None:
+            self._etags.put(key, etag, budget.pack(resp.headers, resp.content))
+        return resp
 
     def _json(self, method: str, url: str, resp: httpx.Response) -> Any:
         return sansio.decode_json(
