@@ -1,0 +1,237 @@
+"""GitHub App authentication: the App's JWT, installation tokens, and clients per installation.
+
+How GitHub documents it: the App signs a JWT with its private key (RS256; ``iat`` 60 seconds
+in the past against clock drift, ``exp`` at most 10 minutes ahead, ``iss`` the App's ID) and
+uses it for the App's own endpoints (``/app/...``): listing webhook deliveries, redelivering
+them, and ``POST /app/installations/{id}/access_tokens``, which returns an installation
+token valid for an hour. Every call on a repository goes out with that installation token.
+
+`GitHubApp` caches each installation's token until shortly before it expires (five minutes
+by default), and hands out clients (`github_for`) that share, per installation, one
+`WritePacer` (writes paced and serialised, rate-limit pauses honoured by every worker of
+that installation) and, across installations, the `EtagStore` (conditional GETs; keys are
+scoped by installation). A client is cheap: take one per job and close it.
+
+The private key and every token stay out of logs and error messages (the client redacts its
+own token; the key is never formatted).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from steward.errors import ConfigError, PayloadError
+from steward.forge.budget import Budget, EtagStore, PacingPolicy, WritePacer
+from steward.forge.client import DEFAULT_API_URL, GitHubClient, path
+
+log = logging.getLogger(__name__)
+
+JWT_BACKDATE = 60  # seconds: GitHub's advice against clock drift
+JWT_LIFETIME = 600  # seconds: GitHub refuses an exp more than 10 minutes ahead
+REFRESH_MARGIN = 300.0  # seconds before expiry at which a cached token is replaced
+APP_SCOPE = 0  # the pacer key of the App's own (JWT) requests
+
+
+def load_private_key(pem: str | bytes) -> RSAPrivateKey:
+    """The App's private key (PEM, as GitHub hands it out); a `ConfigError` otherwise."""
+    data = pem.encode() if isinstance(pem, str) else pem
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "the GitHub App's private key is not a PEM private key without a passphrase "
+            "(use the .pem file GitHub generated for the App)"
+        ) from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ConfigError("the GitHub App's private key must be an RSA key (GitHub signs RS256)")
+    return key
+
+
+def app_jwt(app_id: int | str, key: RSAPrivateKey, now: float) -> str:
+    """The App's JWT at ``now``: ``iat`` 60 s back, ``exp`` 10 minutes ahead, ``iss`` the ID."""
+    issued = int(now)
+    claims = {
+        "iat": issued - JWT_BACKDATE,
+        "exp": issued + JWT_LIFETIME,
+        "iss": str(app_id),
+    }
+    return jwt.encode(claims, key, algorithm="RS256")
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationToken:
+    token: str
+    expires_at: float  # epoch seconds
+
+    def fresh(self, now: float, margin: float) -> bool:
+        return now < self.expires_at - margin
+
+
+def token_from_api(data: Any, at: str) -> InstallationToken:
+    """The token and its expiry from ``POST /app/installations/{id}/access_tokens``."""
+    if not isinstance(data, dict):
+        raise PayloadError(f"{at}: expected the installation token object")
+    token, expires = data.get("token"), data.get("expires_at")
+    if not isinstance(token, str) or not token:
+        raise PayloadError(f"{at}: the answer has no token")
+    if not isinstance(expires, str):
+        raise PayloadError(f"{at}: the answer has no expires_at")
+    try:
+        when = datetime.fromisoformat(expires)
+    except ValueError:
+        raise PayloadError(f"{at}: expires_at is not a date-time: {expires[:40]!r}") from None
+    if when.tzinfo is None:
+        raise PayloadError(f"{at}: expires_at has no time zone: {expires[:40]!r}")
+    return InstallationToken(token, when.timestamp())
+
+
+class GitHubApp:
+    """One GitHub App: its JWT, its installations' tokens and clients, their budgets.
+
+    ``etags`` is shared by all installations' clients (the server's database table);
+    ``on_budget(installation_id, budget)`` is called after every response of an
+    installation's clients (``installation_id`` 0 for the App's own JWT requests), and
+    `budgets` returns the latest of each, for metrics. ``client_options`` go to every
+    `GitHubClient` (``max_retries``, ``backoff``, ``max_wait``, ``timeout``).
+    """
+
+    def __init__(
+        self,
+        app_id: int | str,
+        private_key: str | bytes,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        etags: EtagStore | None = None,
+        pacing: PacingPolicy | None = None,
+        on_budget: Callable[[int, Budget], None] | None = None,
+        refresh_margin: float = REFRESH_MARGIN,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.app_id = str(app_id).strip()
+        if not self.app_id:
+            raise ConfigError("the GitHub App's ID is empty")
+        self._key = load_private_key(private_key)
+        self.base_url = base_url.rstrip("/")
+        self.etags = etags
+        self.pacing = pacing or PacingPolicy()
+        self.refresh_margin = refresh_margin
+        self._on_budget = on_budget
+        self._clock = clock
+        self._sleep = sleep
+        self._options = dict(client_options or {})
+        self._lock = threading.Lock()
+        self._tokens: dict[int, InstallationToken] = {}
+        self._token_locks: dict[int, threading.Lock] = {}
+        self._pacers: dict[int, WritePacer] = {}
+        self._bot_login: str | None = None
+        self.tokens_issued = 0  # installation tokens requested from GitHub (for tests, logs)
+
+    # -- the App itself -------------------------------------------------------------------
+
+    def jwt(self) -> str:
+        """A fresh JWT for the App's own endpoints (valid for about nine minutes)."""
+        return app_jwt(self.app_id, self._key, self._clock())
+
+    def app_client(self) -> GitHubClient:
+        """A client authenticated as the App (JWT), for ``/app/...``; short-lived: the JWT
+        expires ten minutes after it was made."""
+        return self._client(self.jwt(), APP_SCOPE, etags=False)
+
+    def bot_login(self) -> str:
+        """The App's bot account (``<slug>[bot]``), the author of its comments; read once."""
+        if self._bot_login is None:
+            with self.app_client() as client:
+                slug = client.get_object("/app").get("slug")
+            if not isinstance(slug, str) or not slug:
+                raise PayloadError("GET /app: the answer has no slug")
+            self._bot_login = f"{slug}[bot]"
+        return self._bot_login
+
+    # -- installations --------------------------------------------------------------------
+
+    def installation_token(self, installation_id: int) -> str:
+        """The installation's token, from the cache while it has more than the refresh
+        margin left, else a new one (one request per installation at a time)."""
+        with self._lock:
+            lock = self._token_locks.setdefault(installation_id, threading.Lock())
+        with lock:
+            cached = self._tokens.get(installation_id)
+            if cached is not None and cached.fresh(self._clock(), self.refresh_margin):
+                return cached.token
+            url = path("/app/installations/{id}/access_tokens", id=installation_id)
+            with self.app_client() as client:
+                made = token_from_api(client.post(url), f"POST {url}")
+            self._tokens[installation_id] = made
+            self.tokens_issued += 1
+            log.info(
+                "installation %d: new token, expires at %s",
+                installation_id,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(made.expires_at)),
+            )
+            return made.token
+
+    def forget_token(self, installation_id: int) -> None:
+        """Drop the cached token (GitHub rejected it: revoked, or the App was reinstalled)."""
+        with self._lock:
+            self._tokens.pop(installation_id, None)
+
+    def github_for(self, installation_id: int) -> GitHubClient:
+        """A client acting as the installation: its token, its pacer, the shared ETag store.
+        Close it when the job is done (``with app.github_for(id) as gh: ...``)."""
+        return self._client(self.installation_token(installation_id), installation_id)
+
+    def pacer(self, installation_id: int) -> WritePacer:
+        """The installation's pacer (made on first use, then shared by its clients)."""
+        with self._lock:
+            pacer = self._pacers.get(installation_id)
+            if pacer is None:
+                pacer = WritePacer(
+                    self.pacing,
+                    clock=self._clock,
+                    sleep=self._sleep,
+                    on_budget=self._budget_hook(installation_id),
+                )
+                self._pacers[installation_id] = pacer
+            return pacer
+
+    def budgets(self) -> dict[int, Budget]:
+        """The latest budget of every installation seen (0: the App's own requests)."""
+        with self._lock:
+            pacers = dict(self._pacers)
+        return {iid: p.budget() for iid, p in pacers.items()}
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _budget_hook(self, installation_id: int) -> Callable[[Budget], None] | None:
+        hook = self._on_budget
+        if hook is None:
+            return None
+
+        def publish(budget: Budget) -> None:
+            hook(installation_id, budget)
+
+        return publish
+
+    def _client(self, token: str, scope: int, *, etags: bool = True) -> GitHubClient:
+        return GitHubClient(
+            token,
+            self.base_url,
+            sleep=self._sleep,
+            clock=self._clock,
+            etags=self.etags if etags else None,
+            etag_scope=f"installation:{scope}",
+            pacer=self.pacer(scope),
+            **self._options,
+        )
