@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import click
 
 from steward.cli.common import (
-    apply_or_print,
     config_option,
     dry_run_option,
     github_client,
@@ -20,13 +19,14 @@ from steward.cli.common import (
 from steward.cli.main import echo_json
 from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
 from steward.domain.models import ChangedFile
-from steward.engine import decide, skip_reason
+from steward.engine import skip_reason
 from steward.errors import UsageError
 from steward.forge.repo_api import RepoApi, files_from_api
-from steward.forge.snapshot import gather
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
+    from steward.forge.executor import ApplyResult
+    from steward.plan import Plan
 
 
 class _WithPolicies(click.Command):
@@ -46,7 +46,8 @@ class _WithPolicies(click.Command):
     "--event-name",
     envvar="GITHUB_EVENT_NAME",
     metavar="NAME",
-    help="Webhook event name (pull_request, issues, release). Default: $GITHUB_EVENT_NAME.",
+    help="Webhook event name (pull_request, issues, release, merge_group). "
+    "Default: $GITHUB_EVENT_NAME.",
 )
 @click.option(
     "--payload",
@@ -83,7 +84,9 @@ def handle(  # noqa: PLR0917 (click passes one argument per option)
     the second time.
 
     In a GitHub Actions job every option defaults from the environment
-    (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN).
+    (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_TOKEN). On a
+    merge_group event it reports the required statuses (steward/semantic-title,
+    steward/do-not-merge) on the group's commit, from the queued pull request.
 
     \b
     Example (offline):
@@ -130,8 +133,26 @@ def _run(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    snapshot = gather(event, config, api, files)
-    plan = decide(event, snapshot, config).plan
-    known = dict(snapshot.issues)
-    known.update((i.number, i) for i in snapshot.pending_release_issues or ())
-    apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)
+    from steward.forge.executor import handle_event
+
+    handled = handle_event(event, config, api, files, dry_run=dry_run)
+    _report(handled.decision.plan, handled.result, as_json=as_json)
+
+
+def _report(plan: Plan, result: ApplyResult | None, *, as_json: bool) -> None:
+    """The plan (not applied: dry run or offline), else what changed and what was already so."""
+    if result is None:
+        if as_json:
+            echo_json(plan.to_json())
+        else:
+            click.echo(plan.render())
+        return
+    if as_json:
+        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
+        return
+    for line in result.applied:
+        click.echo(f"done: {line}")
+    for line in result.skipped:
+        click.echo(f"unchanged: {line}")
+    if not result.applied:
+        click.echo("nothing to change")

@@ -8,6 +8,11 @@ context's state or description differs, a close only for an open issue.
 
 One action on one item never stops the others: an item GitHub no longer has, or answers
 with data steward cannot read, is skipped with the reason.
+
+`handle_event` is the one path from an event to GitHub: read the snapshot, decide, and apply
+with one executor that knows the issues already read. `steward handle` and the release
+pipeline's post-release stage both take it, so a release is announced the same way from a
+`release: published` event and from the pipeline.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from steward.domain.api import IssueComment
-from steward.domain.models import Issue
+from steward.domain.events import Event
+from steward.domain.models import ChangedFile, Issue, Snapshot
+from steward.engine import Decision, decide
 from steward.errors import NotFoundError, PayloadError
-from steward.forge.identity import Identity, default_identity
+from steward.forge.identity import Identity, comment_markers, default_identity
 from steward.forge.repo_api import RepoApi
+from steward.forge.snapshot import gather, known_issues
 from steward.plan import (
-    MARKER_PREFIX,
     Action,
     AddLabels,
     CloseIssue,
@@ -32,6 +40,9 @@ from steward.plan import (
     SetStatus,
 )
 
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -39,11 +50,6 @@ log = logging.getLogger(__name__)
 class ApplyResult:
     applied: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-def comment_markers(body: str) -> set[str]:
-    """The steward markers a comment body carries."""
-    return {part.split(" -->", 1)[0] for part in body.split(MARKER_PREFIX)[1:]}
 
 
 class Executor:
@@ -139,6 +145,40 @@ class Executor:
                 result.applied.append(f"#{a.number} closed")
             else:
                 result.skipped.append(f"#{a.number} already closed")
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """One event through `handle_event`: what was read, decided and (unless not) applied."""
+
+    snapshot: Snapshot
+    decision: Decision
+    result: ApplyResult | None  # None: not applied (a dry run, or offline)
+
+
+def handle_event(
+    event: Event,
+    config: StewardConfig,
+    api: RepoApi | None,
+    files: list[ChangedFile] | None = None,
+    *,
+    dry_run: bool = False,
+    identity: Identity | str | None = None,
+) -> Handled:
+    """Read what the policies need (`snapshot.gather`), decide (`engine.decide`) and, unless
+    ``dry_run`` or offline (``api=None``), apply the plan with one `Executor` that knows the
+    issues the snapshot read (on a release: every pending-release issue, in any state, so
+    none is read twice).
+    """
+    snapshot = gather(event, config, api, files)
+    decision = decide(event, snapshot, config)
+    if api is None or dry_run:
+        return Handled(snapshot, decision, None)
+    result = Executor(api, known_issues(snapshot), identity).apply(decision.plan)
+    return Handled(snapshot, decision, result)
+
+
+__all__ = ["ApplyResult", "Executor", "Handled", "apply", "comment_markers", "handle_event"]
 
 
 def apply(plan: Plan, api: RepoApi, identity: Identity | str | None = None) -> ApplyResult:

@@ -5,6 +5,9 @@ comment steward itself wrote; anyone can type the marker into their own comment.
 identity is injected where it is known (the App server passes its bot's login); the CLI's
 default is ``github-actions[bot]`` inside GitHub Actions, else the token's own user, read
 with one ``GET /user`` the first time a marker actually needs checking, and cached.
+
+The same identity tells the sweep's fair clock who acted on an item: a person, or steward
+itself, or another bot (`is_person`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,21 @@ from collections.abc import Callable, Mapping
 
 from steward.domain.api import IssueComment
 from steward.errors import GitHubError
+from steward.plan import MARKER_PREFIX
 
 log = logging.getLogger(__name__)
 
 ACTIONS_BOT = "github-actions[bot]"
+
+
+def comment_markers(body: str) -> set[str]:
+    """The steward markers a comment body carries."""
+    return {part.split(" -->", 1)[0] for part in body.split(MARKER_PREFIX)[1:]}
+
+
+def is_bot(login: str, account_type: str | None = None) -> bool:
+    """A bot account: GitHub's ``Bot`` type, or a login GitHub gives only apps (``[bot]``)."""
+    return account_type == "Bot" or login.casefold().endswith("[bot]")
 
 
 class Identity:
@@ -60,6 +74,18 @@ class Identity:
         if login is None:
             return comment.author_is_bot
         return comment.author.casefold() == login.casefold()
+
+    def is_self(self, login: str | None) -> bool:
+        """Whether ``login`` is steward's own account (``False`` while that is unknown)."""
+        own = self.login
+        return login is not None and own is not None and login.casefold() == own.casefold()
+
+    def is_person(self, login: str | None, account_type: str | None = None) -> bool:
+        """Whether an actor is a person: neither steward's own account nor a bot. An actor
+        GitHub no longer knows (a deleted account: no login) is not counted."""
+        if not login:
+            return False
+        return not is_bot(login, account_type) and not self.is_self(login)
 
 
 def default_identity(

@@ -12,8 +12,12 @@ twice (it shifted while being paged) yields it once.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from steward.domain.api import (
     IssueComment,
@@ -24,15 +28,21 @@ from steward.domain.api import (
     issue_from_api,
     parse_items,
 )
-from steward.domain.models import ChangedFile, Issue
+from steward.domain.events import pull_request_from
+from steward.domain.models import ChangedFile, Issue, PullRequest
 from steward.domain.names import check_full_name
-from steward.errors import PayloadError
+from steward.errors import GitHubError, PayloadError
 from steward.forge import sansio
 from steward.forge.client import GitHubClient, path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RepoApi", "files_from_api"]
+__all__ = ["RepoApi", "files_from_api", "issue_with_dates"]
+
+# A GitHub login: letters, digits and single hyphens, at most 39 characters. Only such a
+# login is put into a search query (nothing from a payload becomes search syntax).
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+MAX_PAGE = 10_000  # a `last` link beyond this is not believed
 
 
 class RepoApi:
@@ -41,6 +51,10 @@ class RepoApi:
         self.client = client
         self.owner, self.name = full_name.split("/")
         self.full_name = full_name
+        self._login: str | None = None
+        # author (casefolded) -> number of their oldest issue here; only found numbers are
+        # kept (an oldest issue stays the oldest), so one search per author and run.
+        self._first_issues: dict[str, int] = {}
 
     def _p(self, template: str, **parts: str | int) -> str:
         return path(template, owner=self.owner, repo=self.name, **parts)
@@ -70,9 +84,81 @@ class RepoApi:
         return self._issues((i for i in items if not is_pull_request(i)), f"issues with {label}")
 
     def open_items(self) -> list[Issue]:
-        """Every open issue and pull request (the sweep's input), with `updated_at`."""
+        """Every open issue and pull request (the sweep's input), with `updated_at` and
+        `created_at`."""
         url = self._p("/repos/{owner}/{repo}/issues")
-        return self._issues(self.client.paginate(url, {"state": "open"}), "open issues")
+        return parse_items(
+            self.client.paginate(url, {"state": "open"}),
+            issue_with_dates,
+            f"{self.full_name} open issues:",
+            key=_number,
+        )
+
+    def pull(self, number: int) -> PullRequest:
+        """One pull request, as it is now (``GET /repos/{owner}/{repo}/pulls/{n}``)."""
+        url = self._p("/repos/{owner}/{repo}/pulls/{n}", n=number)
+        return pull_request_from(self.client.get_object(url))
+
+    def first_issue_by(self, login: str) -> int | None:
+        """The number of the oldest issue (not PR) ``login`` opened in this repository, or
+        ``None`` when the search lists none (its index can lag behind an issue just opened).
+
+        One search read (``GET /search/issues``, sorted by creation, one result); search has
+        its own rate limit (30 requests a minute with a token), so a found number is kept for
+        this object's life. A login that is not GitHub's form is a `PayloadError`, and a
+        search that timed out before finding anything a `GitHubError`.
+        """
+        key = login.casefold()
+        if key in self._first_issues:
+            return self._first_issues[key]
+        if not _LOGIN.match(login):
+            raise PayloadError(f"{login[:60]!r} is not a GitHub login; not searched for")
+        query = f"repo:{self.full_name} is:issue author:{login}"
+        data = self.client.get_object(
+            "/search/issues", {"q": query, "sort": "created", "order": "asc", "per_page": 1}
+        )
+        items = data.get("items")
+        if not isinstance(items, list) or not items:
+            if data.get("incomplete_results") is True:
+                raise GitHubError(f"search for {login}'s issues timed out before any result")
+            return None
+        first = items[0]
+        number = first.get("number") if isinstance(first, dict) else None
+        if not isinstance(number, int) or isinstance(number, bool) or is_pull_request(first):
+            raise PayloadError(f"search for {login}'s issues: the first result is not an issue")
+        self._first_issues[key] = number
+        return number
+
+    def timeline(self, number: int) -> tuple[list[Any], bool]:
+        """An item's newest timeline events, oldest first, and whether they are all of them.
+
+        One read when the timeline fits one page (100 events), two when it fits two;
+        beyond, the first page and the last (the newest events) are read and ``False``
+        says events between them were not.
+        """
+        url = self._p("/repos/{owner}/{repo}/issues/{n}/timeline", n=number)
+        first, last = self._timeline_page(url, 1)
+        if last <= 1:
+            return first, True
+        tail, _ = self._timeline_page(url, last)
+        if last == 2:
+            return first + tail, True
+        return tail, False
+
+    def _timeline_page(self, url: str, page: int) -> tuple[list[Any], int]:
+        """One page of a listing and the number of its last page (from ``Link: rel=last``)."""
+        params: dict[str, Any] = {"per_page": 100}
+        if page > 1:
+            params["page"] = page
+        at = sansio.where("GET", url)
+        resp = self.client.request("GET", url, params=params)
+        data = sansio.decode_json(resp.status_code, resp.headers, resp.content, at)
+        items = sansio.page_items(data, None, at)
+        last = sansio.links(resp.headers.get("link")).get("last")
+        pages = parse_qs(urlsplit(last).query).get("page", []) if last else []
+        found = pages[0] if pages else ""
+        last_page = int(found) if found.isdigit() and 0 < int(found) <= MAX_PAGE else page
+        return items, max(last_page, page)
 
     def _issues(self, items: Iterator[Any], what: str) -> list[Issue]:
         return parse_items(items, issue_from_api, f"{self.full_name} {what}:", key=_number)
@@ -122,12 +208,14 @@ class RepoApi:
         return list(out.values())
 
     def authenticated_login(self) -> str:
-        """The login of the token's user (`GET /user`)."""
-        data = self.client.get_object("/user")
-        login = data.get("login")
-        if not isinstance(login, str) or not login:
-            raise PayloadError("GET /user: the answer has no login")
-        return login
+        """The login of the token's user (`GET /user`), read once for this object."""
+        if self._login is None:
+            data = self.client.get_object("/user")
+            login = data.get("login")
+            if not isinstance(login, str) or not login:
+                raise PayloadError("GET /user: the answer has no login")
+            self._login = login
+        return self._login
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -253,6 +341,21 @@ class RepoApi:
 
 def _number(issue: Issue) -> int:
     return issue.number
+
+
+def issue_with_dates(obj: Any) -> Issue:
+    """A REST issue (`domain.api.issue_from_api`) with its ``created_at`` as well (unknown
+    when it is not a timestamp)."""
+    issue = issue_from_api(obj)
+    raw = obj.get("created_at")
+    if not isinstance(raw, str) or len(raw) > 40:
+        return issue
+    try:
+        created = datetime.fromisoformat(raw)
+    except ValueError:
+        log.warning("issue #%d: created_at is not a timestamp; treated as unknown", issue.number)
+        return issue
+    return replace(issue, created_at=created if created.tzinfo else created.replace(tzinfo=UTC))
 
 
 def _objects(items: list[Any], what: str) -> list[dict[str, Any]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from steward.domain.events import PullRequestEvent
-from steward.plan import AddLabels, Comment, Plan, RemoveLabel
+from steward.domain.events import MergeGroupEvent, PullRequestEvent
+from steward.plan import AddLabels, Comment, Plan, RemoveLabel, SetStatus
 from steward.policies.policy import PolicySection
 from steward.text import MAX_BODY, cap
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from steward.domain.models import PullRequest
     from steward.policies.context import Context
 
 # Closing keywords GitHub recognises, followed by #N, owner/repo#N or an issue URL.
@@ -137,3 +140,26 @@ def reason_plan(ctx: Context, cfg: ReasonSection, present: bool, key: str) -> Pl
         if cfg.block_label in pr.labels and not (others & set(pr.labels)):
             plan.add(RemoveLabel(pr.number, cfg.block_label))
     return plan
+
+
+def merge_group_status(
+    ev: MergeGroupEvent,
+    ctx: Context,
+    context: str,
+    judge: Callable[[PullRequest, str], SetStatus],
+) -> SetStatus:
+    """A required status for a merge group's commit, judged from the pull request it was
+    made for (read fresh into the snapshot) exactly as on the pull request itself.
+
+    A group whose ref names no pull request, or whose pull request could not be read, gets
+    ``error``: a required check steward cannot judge must not let the queue merge.
+    """
+    number = ev.pull_number
+    if number is None:
+        return SetStatus(0, ev.head_sha, "error", context, "merge group names no pull request")
+    pr = ctx.snapshot.pulls.get(number)
+    if pr is None:
+        return SetStatus(
+            number, ev.head_sha, "error", context, f"pull request #{number} could not be read"
+        )
+    return judge(pr, ev.head_sha)

@@ -51,7 +51,21 @@ class LabelledIssues:
     label: str
 
 
-Read = ChangedFiles | NamedIssues | LabelledIssues
+@dataclass(frozen=True, slots=True)
+class EarlierIssues:
+    """For an issue just opened by an author whose association is one of ``associations``:
+    the number of that author's oldest issue in the repository (one search read per author
+    and run; none for a bot, nor for any other association)."""
+
+    associations: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPulls:
+    """The pull request a merge group was made for, read fresh (once per run)."""
+
+
+Read = ChangedFiles | NamedIssues | LabelledIssues | EarlierIssues | QueuedPulls
 S = TypeVar("S", bound=PolicySection)
 
 

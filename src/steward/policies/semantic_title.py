@@ -4,7 +4,8 @@ The title becomes the squash commit and so the CHANGELOG and release notes line.
 keeps exactly one change-type label (replacing a stale one when the title is edited), adds
 `breaking-change` for `!` or a BREAKING CHANGE note, maps a scope that names an area to that
 area label, and sets a commit status so the check can be required for merging. WIP titles
-leave the status pending.
+leave the status pending. In a merge queue (`merge_group: checks_requested`) the same status
+goes on the group's commit, judged from the queued pull request's current title.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import re
 from pydantic import Field
 
 from steward.conventional import Header, is_wip, parse_header
-from steward.domain.events import PullRequestEvent
+from steward.domain.events import MergeGroupEvent, PullRequestEvent
+from steward.domain.models import PullRequest
 from steward.plan import AddLabels, Plan, RemoveLabel, SetStatus
 from steward.policies.areas import POLICY as AREAS
-from steward.policies.common import strip_html_comments
+from steward.policies.common import merge_group_status, strip_html_comments
 from steward.policies.context import Context
-from steward.policies.policy import Policy, PolicySection, handles
+from steward.policies.policy import Policy, PolicySection, QueuedPulls, handles
 from steward.text import MAX_BODY, cap
 
 _BREAKING_NOTE = re.compile(r"^BREAKING[ -]CHANGE:", re.MULTILINE)
@@ -67,29 +69,35 @@ def check(title: str, cfg: SemanticTitleConfig) -> tuple[Header | None, str]:
     return header, f"{header.type}{'!' if header.breaking else ''}: semantic title"[:140]
 
 
+def title_status(pr: PullRequest, sha: str, cfg: SemanticTitleConfig) -> SetStatus:
+    """The title check's status on ``sha`` for ``pr``'s title."""
+    if is_wip(pr.title):
+        return SetStatus(
+            pr.number, sha, "pending", cfg.status_context, "work in progress: title check waits"
+        )
+    header, reason = check(pr.title, cfg)
+    return SetStatus(pr.number, sha, "success" if header else "failure", cfg.status_context, reason)
+
+
 def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
-    if not cfg.enabled or not isinstance(ev, PullRequestEvent):
+    if not cfg.enabled:
+        return plan
+    if isinstance(ev, MergeGroupEvent):
+
+        def judge(pr: PullRequest, sha: str) -> SetStatus:
+            return title_status(pr, sha, cfg)
+
+        return plan.add(merge_group_status(ev, ctx, cfg.status_context, judge))
+    if not isinstance(ev, PullRequestEvent):
         return plan
     pr = ev.pull_request
+    plan.add(title_status(pr, pr.head_sha, cfg))
     if is_wip(pr.title):
-        return plan.add(
-            SetStatus(
-                pr.number,
-                pr.head_sha,
-                "pending",
-                cfg.status_context,
-                "work in progress: title check waits",
-            )
-        )
-    header, reason = check(pr.title, cfg)
-    plan.add(
-        SetStatus(
-            pr.number, pr.head_sha, "success" if header else "failure", cfg.status_context, reason
-        )
-    )
+        return plan
+    header, _ = check(pr.title, cfg)
     if header is None:
         return plan
     wanted: list[str] = []
@@ -150,6 +158,10 @@ POLICY = Policy(
     help="the title is a conventional commit: a status, a change-type label, breaking-change",
     order=30,
     evaluate=evaluate,
-    events=handles(pull_request={"opened", "reopened", "edited", "synchronize"}),
+    events=handles(
+        pull_request={"opened", "reopened", "edited", "synchronize"},
+        merge_group={"checks_requested"},
+    ),
+    reads=lambda cfg: (QueuedPulls(),),
     labels=_labels,
 )

@@ -1,5 +1,13 @@
 """Triage: new issues get `triage`; first-time contributors are welcomed (issue, PR, first
 merge); a closed issue gets one notice that comments on closed issues are easy to miss.
+
+Who is new: GitHub's ``author_association`` says FIRST_TIMER or FIRST_TIME_CONTRIBUTOR for
+someone who never committed here, and those are welcomed as before. But most people opening
+their first issue are ``NONE`` (no commit, no membership), which says nothing about earlier
+issues. For an issue opened by an author whose association is in ``first_issue_search``
+(``NONE``), the shell runs one search (``repo:OWNER/NAME is:issue author:LOGIN``, oldest
+first, one result) and the author is welcomed when their oldest issue here is this one (or
+the search does not list any yet). MEMBER, OWNER, COLLABORATOR and CONTRIBUTOR cost no read.
 """
 
 from __future__ import annotations
@@ -7,16 +15,21 @@ from __future__ import annotations
 from pydantic import Field
 
 from steward.domain.events import IssueEvent, PullRequestEvent
-from steward.domain.models import FIRST_TIME_ASSOCIATIONS
+from steward.domain.models import FIRST_TIME_ASSOCIATIONS, Issue
 from steward.plan import AddLabels, Comment, Plan
 from steward.policies.context import Context
-from steward.policies.policy import Policy, PolicySection, handles
+from steward.policies.policy import EarlierIssues, Policy, PolicySection, handles
 
 
 class TriageConfig(PolicySection):
     label: str = "triage"
     first_time_associations: list[str] = Field(
         default_factory=lambda: sorted(FIRST_TIME_ASSOCIATIONS)
+    )
+    first_issue_search: list[str] = Field(
+        default_factory=lambda: ["NONE"],
+        description="issue authors with these associations are welcomed when one search "
+        "finds no earlier issue of theirs in the repository ([]: no search)",
     )
     welcome_issue: str | None = (
         "Thanks for opening your first issue here! We'll come back to you as soon as we can."
@@ -49,7 +62,7 @@ def evaluate(ctx: Context) -> Plan:
         if ev.action == "opened":
             if cfg.label not in issue.labels:
                 plan.add(AddLabels(issue.number, (cfg.label,)))
-            if cfg.welcome_issue and issue.author_association in first:
+            if cfg.welcome_issue and _first_issue(ctx, issue, first, cfg):
                 plan.add(Comment(issue.number, "welcome-issue", cfg.welcome_issue))
         elif ev.action == "closed" and cfg.closed_issue:
             plan.add(Comment(issue.number, "closed-issue", cfg.closed_issue))
@@ -64,6 +77,28 @@ def evaluate(ctx: Context) -> Plan:
     return plan
 
 
+def _first_issue(ctx: Context, issue: Issue, first: set[str], cfg: TriageConfig) -> bool:
+    """Whether ``issue`` is its author's first here: by association, else by the search
+    the shell ran (an author it did not search for is not guessed about)."""
+    association = issue.author_association
+    if association in first:
+        return True
+    if association not in cfg.first_issue_search or issue.author.is_bot:
+        return False
+    key = issue.author.login.casefold()
+    if key not in ctx.snapshot.first_issues:
+        return False
+    oldest = ctx.snapshot.first_issues[key]
+    return oldest is None or oldest >= issue.number
+
+
+def _reads(cfg: TriageConfig) -> tuple[EarlierIssues, ...]:
+    if not cfg.welcome_issue or not cfg.first_issue_search:
+        return ()
+    searched = frozenset(cfg.first_issue_search) - set(cfg.first_time_associations)
+    return (EarlierIssues(searched),) if searched else ()
+
+
 POLICY = Policy(
     name="triage",
     section=TriageConfig,
@@ -71,5 +106,6 @@ POLICY = Policy(
     order=80,
     evaluate=evaluate,
     events=handles(issues={"opened", "closed"}, pull_request={"opened", "closed"}),
+    reads=_reads,
     labels=lambda cfg: (cfg.label,),
 )
