@@ -1,0 +1,208 @@
+"""GitHub App auth against the spec-validating test server: the App's JWT (RS256, ``iat``
+60 s back, ``exp`` 10 minutes ahead), installation tokens cached until shortly before they
+expire, and clients per installation that act on the repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import jwt
+import pytest
+
+from steward.errors import AuthError, ConfigError, NotFoundError
+from steward.forge.repo_api import RepoApi
+from steward.server.github_app import GitHubApp, app_jwt, load_private_key, token_from_api
+from tests.support.github_app_server import APP_ID, INSTALLATION_ID, GitHubAppServer
+from tests.support.github_material import REPO
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def gh(clock: Clock) -> Iterator[GitHubAppServer]:
+    with GitHubAppServer(clock=clock) as server:
+        server.add_issue(1, "Logger drops the sampling rate", labels=("bug",))
+        yield server
+        server.assert_clean()
+
+
+def make_app(gh: GitHubAppServer, clock: Clock, **kw: object) -> GitHubApp:
+    return GitHubApp(
+        APP_ID,
+        gh.private_key_pem,
+        base_url=gh.url,
+        clock=clock,
+        sleep=clock.sleep,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_jwt_claims_are_githubs_rs256_iat_minus_60_exp_plus_10_minutes():
+    from tests.support.github_app_server import app_private_key, app_private_key_pem
+
+    key = load_private_key(app_private_key_pem())
+    token = app_jwt(APP_ID, key, 1_800_000_000.7)
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(
+        token,
+        app_private_key().public_key(),
+        algorithms=["RS256"],
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert header["alg"] == "RS256"
+    assert claims == {"iat": 1_800_000_000 - 60, "exp": 1_800_000_000 + 600, "iss": str(APP_ID)}
+
+
+def test_a_key_that_is_not_an_rsa_pem_is_a_config_error_without_the_key():
+    with pytest.raises(ConfigError, match="not a PEM private key") as exc:
+        load_private_key("-----BEGIN RSA PRIVATE KEY-----\nsecretstuff\n-----END RSA")
+    assert "secretstuff" not in str(exc.value)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    ed = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    with pytest.raises(ConfigError, match="must be an RSA key"):
+        load_private_key(ed)
+
+
+def test_the_server_accepts_the_jwt_and_the_app_reads_its_bot_login(
+    gh: GitHubAppServer, clock: Clock
+):
+    app = make_app(gh, clock)
+    assert app.bot_login() == "repo-steward[bot]"
+    assert app.bot_login() == "repo-steward[bot]"  # read once
+    assert gh.reads() == [("GET", "/app")]
+    claims = gh.jwt_claims[0]
+    assert claims["exp"] - clock.now == 600
+    assert clock.now - claims["iat"] == 60
+
+
+def test_a_jwt_for_another_app_is_refused(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    app.app_id = "1"
+    with pytest.raises(AuthError, match="401"):
+        app.bot_login()
+
+
+def test_a_jwt_too_far_in_the_future_is_refused(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    token = app.jwt()
+    clock.now -= 30  # the server's clock is behind the App's: exp is over 10 minutes ahead
+    from steward.forge.client import GitHubClient
+
+    with GitHubClient(token, gh.url) as client, pytest.raises(AuthError, match="too far"):
+        client.get("/app")
+
+
+def test_installation_token_is_issued_once_and_reused_until_near_expiry(
+    gh: GitHubAppServer, clock: Clock
+):
+    app = make_app(gh, clock)
+    first = app.installation_token(INSTALLATION_ID)
+    assert first.startswith("ghs_")
+    clock.now += 3600 - 301  # still more than five minutes left
+    assert app.installation_token(INSTALLATION_ID) == first
+    assert gh.tokens_issued == [INSTALLATION_ID]
+    clock.now += 2  # inside the refresh margin
+    second = app.installation_token(INSTALLATION_ID)
+    assert second != first
+    assert gh.tokens_issued == [INSTALLATION_ID, INSTALLATION_ID]
+    assert app.tokens_issued == 2
+
+
+def test_github_for_acts_on_the_repository_with_the_installation_token(
+    gh: GitHubAppServer, clock: Clock
+):
+    app = make_app(gh, clock)
+    with app.github_for(INSTALLATION_ID) as client:
+        api = RepoApi(client, REPO)
+        assert api.issue(1).labels == ("bug",)
+        api.add_labels(1, ["triage"])
+    with app.github_for(INSTALLATION_ID) as client:
+        RepoApi(client, REPO).comment(1, "thanks")
+    assert gh.labels_of(1) == ["bug", "triage"]
+    assert gh.tokens_issued == [INSTALLATION_ID]  # two clients, one token
+    assert gh.rate_used[f"installation:{INSTALLATION_ID}"] == 3
+
+
+def test_an_expired_token_is_refused_and_forget_token_gets_a_new_one(
+    gh: GitHubAppServer, clock: Clock
+):
+    app = make_app(gh, clock, refresh_margin=0.0)
+    with app.github_for(INSTALLATION_ID) as client:
+        clock.now += 3600  # the token died while the job ran
+        with pytest.raises(AuthError, match="401"):
+            RepoApi(client, REPO).issue(1)
+    app.forget_token(INSTALLATION_ID)
+    with app.github_for(INSTALLATION_ID) as client:
+        assert RepoApi(client, REPO).issue(1).number == 1
+    assert len(gh.tokens_issued) == 2
+
+
+def test_an_unknown_installation_is_not_found(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    with pytest.raises(NotFoundError):
+        app.github_for(999)
+
+
+def test_an_installation_sees_only_its_repositories(gh: GitHubAppServer, clock: Clock):
+    gh.add_installation(7, ())
+    app = make_app(gh, clock)
+    with app.github_for(7) as client, pytest.raises(NotFoundError):
+        RepoApi(client, REPO).issue(1)
+
+
+def test_token_and_jwt_never_appear_in_errors(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock, refresh_margin=0.0)
+    token = app.installation_token(INSTALLATION_ID)
+    clock.now += 3600
+    with app.github_for(INSTALLATION_ID) as client:
+        pass
+    with app.github_for(INSTALLATION_ID) as client:
+        gh.issued.clear()  # the token was revoked
+        with pytest.raises(AuthError) as exc:
+            client.get("/user")
+    assert token not in str(exc.value)
+    assert "ghs_" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "expected the installation token object"),
+        ({"expires_at": "2016-07-11T22:14:10Z"}, "has no token"),
+        ({"token": "ghs_x"}, "has no expires_at"),
+        ({"token": "ghs_x", "expires_at": "soon"}, "not a date-time"),
+        ({"token": "ghs_x", "expires_at": "2016-07-11T22:14:10"}, "no time zone"),
+    ],
+)
+def test_token_answers_without_the_documented_fields_are_payload_errors(data, message):
+    from steward.errors import PayloadError
+
+    with pytest.raises(PayloadError, match=message):
+        token_from_api(data, "POST /app/installations/1/access_tokens")
+
+
+def test_token_expiry_is_read_from_the_documented_example():
+    from tests.support import openapi
+
+    made = token_from_api(openapi.example("installation-token"), "x")
+    assert made.expires_at == 1468275250.0  # 2016-07-11T22:14:10Z
