@@ -1,0 +1,309 @@
+"""`steward serve`: the GitHub App server, its workers and its database.
+
+``steward serve`` alone runs the server (intake, ``/healthz``, ``/metrics`` and ``--workers``
+worker threads) under uvicorn; the subcommands are listed in `SUBCOMMANDS`, loaded lazily like
+the top-level commands (`steward.cli.main.Entry`). Add a subcommand with one line there.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from steward.cli.common import json_option
+from steward.cli.main import Entry, LazyGroup, echo_json
+from steward.errors import StewardError, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from steward.server.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SUBCOMMANDS: dict[str, Entry] = {
+    "migrate": Entry("steward.cli.serve_cmd", "migrate", "Create or upgrade the database schema."),
+    "worker": Entry("steward.cli.serve_cmd", "worker", "Run workers only (any machine)."),
+    "status": Entry("steward.cli.serve_cmd", "status", "Jobs per state and the dead letters."),
+    "retry": Entry("steward.cli.serve_cmd", "retry", "Queue dead jobs again."),
+    # The GitHub App side adds its commands here, e.g.
+    # "reconcile": Entry("steward.cli.reconcile_cmd", "reconcile", "..."),
+}
+
+
+def settings_options(f: F) -> F:
+    """``--config FILE`` and ``--database URL``: shared by every serve command."""
+    f = click.option(
+        "--database",
+        "database_url",
+        metavar="URL",
+        help="sqlite:///FILE (default sqlite:///steward-server.db) or postgresql://... "
+        "Default: $STEWARD_DATABASE_URL.",
+    )(f)
+    return click.option(
+        "--config",
+        "server_config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        metavar="FILE",
+        help="Server settings (TOML). Default: $STEWARD_SERVER_CONFIG. STEWARD_* "
+        "variables override it.",
+    )(f)
+
+
+def _settings(server_config: Path | None, **overrides: Any) -> Settings:
+    from steward.server.settings import load_settings
+
+    return load_settings(server_config, overrides=overrides)
+
+
+@contextmanager
+def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Engine]:
+    """The engine, the schema at its head (migrated unless ``migrate`` is off); a database
+    that cannot be reached is one line and exit 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steward.server import db
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        try:
+            db.ensure_schema(engine, migrate_if_needed=migrate)
+        except SQLAlchemyError as exc:
+            raise StewardError(_db_error(engine, exc)) from None
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _db_error(engine: Engine, exc: Exception) -> str:
+    from steward.forge.sansio import one_line
+    from steward.server.db import describe
+
+    reason = getattr(exc, "orig", None) or exc
+    return f"database {describe(engine)}: {one_line(str(reason), 200)}"
+
+
+def _logging(settings: Settings) -> None:
+    from steward.server import logs
+
+    logs.configure(settings.log_level, as_json=settings.log_json, secrets=settings.secrets())
+
+
+@click.group(
+    cls=LazyGroup,
+    entries=SUBCOMMANDS,
+    invoke_without_command=True,
+    epilog="Settings: STEWARD_APP_ID, STEWARD_PRIVATE_KEY_FILE, STEWARD_WEBHOOK_SECRET, "
+    "STEWARD_DATABASE_URL, STEWARD_APP_SLUG (or the same keys in --config FILE).",
+)
+@settings_options
+@click.option("--host", metavar="ADDR", help="Address to listen on. Default: 127.0.0.1.")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port. Default: 8000.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    help="Worker threads beside the intake (0: intake only). Default: 2.",
+)
+@click.pass_context
+def serve(  # noqa: PLR0917 (click passes one argument per option)
+    ctx: click.Context,
+    server_config: Path | None,
+    database_url: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+) -> None:
+    """Run the GitHub App server: verify webhooks, keep them in a durable inbox, and process
+    them with the same policies as `steward handle`.
+
+    \b
+    Deliveries are committed to the inbox (SQLite by default; PostgreSQL by URL for
+    workers on several machines) before GitHub gets its 2xx; workers claim them, retry
+    failures with backoff and keep those that keep failing as dead letters (`serve status`,
+    `serve retry`). GET /healthz and /metrics (Prometheus) are served beside the webhook.
+
+    \b
+    Example:
+      STEWARD_APP_ID=123 STEWARD_PRIVATE_KEY_FILE=app.pem STEWARD_WEBHOOK_SECRET=... \\
+        steward serve --port 8000 --database postgresql://steward@db/steward
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(
+        server_config, database_url=database_url, host=host, port=port, workers=workers
+    )
+    settings.require_app()
+    _logging(settings)
+    run_server(settings)
+
+
+def run_server(settings: Settings) -> None:
+    """The server under uvicorn, until SIGINT or SIGTERM (then the workers finish their
+    jobs and the intake its commits)."""
+    import uvicorn
+
+    from steward.server.app import create_app
+
+    with _database(settings) as engine:
+        app = create_app(settings, engine)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+            timeout_graceful_shutdown=30,
+        )
+        uvicorn.Server(config).run()
+
+
+@click.command()
+@settings_options
+@click.option("--revision", default="head", show_default=True, help="Schema revision to reach.")
+def migrate(server_config: Path | None, database_url: str | None, revision: str) -> None:
+    """Create the server's tables, or upgrade them to this version's schema (Alembic).
+
+    `steward serve` and `steward serve worker` do it too when they start; run it yourself
+    before rolling out several machines at once.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from steward.server import db
+
+    settings = _settings(server_config, database_url=database_url)
+    engine = db.make_engine(settings.database_url, pool_size=0)
+    try:
+        before = db.current_revision(engine)
+        db.migrate(engine, revision)
+        after = db.current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise StewardError(_db_error(engine, exc)) from None
+    finally:
+        engine.dispose()
+    where = db.describe(engine)
+    if before == after:
+        click.echo(f"{where}: schema at {after}, nothing to do")
+    else:
+        click.echo(f"{where}: schema {before or 'empty'} -> {after}")
+
+
+@click.command()
+@settings_options
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker threads in this process.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this process's Prometheus metrics on 127.0.0.1:PORT.",
+)
+def worker(
+    server_config: Path | None,
+    database_url: str | None,
+    concurrency: int,
+    metrics_port: int | None,
+) -> None:
+    """Run workers without the intake, against the server's database.
+
+    Start as many as the load needs, on any machine that reaches the database
+    (PostgreSQL): they share the jobs without ever running one twice at the same time,
+    and a worker that dies leaves its job to another once its lease expires.
+    """
+    settings = _settings(server_config, database_url=database_url)
+    if settings.deps_factory == "steward.server.processing:app_deps":
+        _require_credentials(settings)
+    _logging(settings)
+    run_worker_process(settings, concurrency, metrics_port)
+
+
+def _require_credentials(settings: Settings) -> None:
+    if settings.app_id is None or settings.private_key is None:
+        raise UsageError(
+            "steward serve worker needs the App id (STEWARD_APP_ID) and private key "
+            "(STEWARD_PRIVATE_KEY_FILE)"
+        )
+
+
+def run_worker_process(settings: Settings, concurrency: int, metrics_port: int | None) -> None:
+    from steward.server.inbox import Backoff, Inbox
+    from steward.server.metrics import METRICS
+    from steward.server.processing import load_factory
+    from steward.server.worker import start_workers
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with _database(settings) as engine:
+        inbox = Inbox(
+            engine,
+            max_attempts=settings.max_attempts,
+            backoff=Backoff(settings.backoff_seconds, settings.backoff_max_seconds),
+        )
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            METRICS.watch_inbox(inbox.counts)
+            start_http_server(metrics_port, addr="127.0.0.1", registry=METRICS.registry)
+        deps = load_factory(settings.deps_factory)(settings, engine)
+        threads = start_workers(inbox, deps, settings, concurrency, stop=stop)
+        while not stop.wait(0.5):
+            pass
+        for thread in threads:
+            thread.join(settings.lease_seconds)
+
+
+@click.command()
+@settings_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@json_option
+def status(server_config: Path | None, database_url: str | None, limit: int, as_json: bool) -> None:
+    """Jobs per state, and the newest dead letters with their last error."""
+    from steward.server.inbox import Inbox
+
+    settings = _settings(server_config, database_url=database_url)
+    with _database(settings, migrate=False) as engine:
+        inbox = Inbox(engine)
+        counts = inbox.counts()
+        dead = inbox.dead(limit)
+    if as_json:
+        echo_json({"jobs": counts, "dead": dead})
+        return
+    click.echo("  ".join(f"{state}: {n}" for state, n in counts.items()))
+    for row in dead:
+        what = f"{row['event']} {row['delivery_id']}" if row["delivery_id"] else row["kind"]
+        click.echo(f"dead #{row['id']} {what} ({row['subject']}): {row['last_error']}")
+
+
+@click.command()
+@settings_options
+@click.argument("job_ids", nargs=-1, type=int, metavar="[JOB_ID]...")
+@click.option("--all", "every", is_flag=True, help="Every dead job.")
+def retry(
+    server_config: Path | None, database_url: str | None, job_ids: tuple[int, ...], every: bool
+) -> None:
+    """Queue dead jobs again with fresh attempts (after fixing what killed them)."""
+    from steward.server.inbox import Inbox
+
+    if bool(job_ids) == every:
+        raise UsageError("name dead jobs (JOB_ID...) or pass --all")
+    settings = _settings(server_config, database_url=database_url)
+    with _database(settings, migrate=False) as engine:
+        n = Inbox(engine).retry(None if every else job_ids)
+    click.echo(f"{n} job(s) queued again")

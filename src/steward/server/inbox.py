@@ -1,0 +1,464 @@
+"""The durable inbox: deliveries in, jobs claimed, retried, finished or dead.
+
+Every operation is one short transaction on the tables of `db`:
+
+- `Inbox.record` stores a batch of verified deliveries and their jobs (group commit: the
+  intake's writer hands over every delivery waiting for the disk at once). A redelivery (the
+  same ``X-GitHub-Delivery`` for the same hook) is answered ``duplicate`` and makes no job.
+- `Inbox.claim` hands one job to one worker, for a lease. A job is ready when it is queued and
+  due, or running with its lease expired (its worker died mid-job: it is run again, and the
+  executor's read-before-write makes the second run write only what the first did not).
+  Jobs with the same ``subject`` (one pull request, one issue) run one at a time, oldest
+  first: a job waits while an older one of its subject is queued or running. On PostgreSQL
+  the candidate row is locked ``FOR UPDATE SKIP LOCKED``, so workers on many machines never
+  take the same job nor wait on each other; SQLite takes its one write lock.
+- `Inbox.fail` schedules a retry with exponential backoff and full jitter, or moves the job
+  to ``dead`` (keeping the last error) once its attempts are spent or the error is
+  permanent. `complete`, `fail` and `extend` act only while the caller still holds the lease.
+- `Inbox.enqueue_due` turns due schedules (each installation's sweep) into jobs, for the same
+  workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+
+from steward.server.db import aware, deliveries, is_sqlite, jobs, schedules, utcnow
+
+log = logging.getLogger(__name__)
+
+JobState = Literal["queued", "running", "done", "dead"]
+STATES: tuple[JobState, ...] = ("queued", "running", "done", "dead")
+ACTIVE: tuple[JobState, ...] = ("queued", "running")
+Recorded = Literal["queued", "recorded", "duplicate"]
+"""``queued``: stored with a job; ``recorded``: stored, nothing to do (an event no policy
+handles); ``duplicate``: a redelivery, already stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A verified delivery, as the intake stores it."""
+
+    hook_id: str
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    sender: str | None
+    subject: str
+    """Jobs of one subject run in order (``OWNER/NAME#N`` for a pull request or issue)."""
+    body: bytes
+    enqueue: bool
+    """Whether the delivery needs processing (else it is only recorded)."""
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    delivery_pk: int | None
+    installation_id: int | None
+    subject: str
+    attempts: int
+    """Attempts so far, this one included."""
+    max_attempts: int
+    worker: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    pk: int
+    hook_id: str
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    received_at: datetime
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter: attempt ``n`` waits a random time up to
+    ``base * 2**(n-1)``, capped, never less than half of it (so retries do spread out but
+    never come back at once)."""
+
+    base: float = 2.0
+    cap: float = 3600.0
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        ceiling = min(self.cap, self.base * 2.0 ** max(0, attempt - 1))
+        return float(ceiling / 2 + rng() * ceiling / 2)
+
+
+class Inbox:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_attempts: int = 8,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.engine = engine
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff()
+        self.clock = clock
+        self.rng = rng
+        self.sqlite = is_sqlite(engine)
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def record(self, items: Sequence[Incoming]) -> list[Recorded]:
+        """Store ``items`` in one transaction; what became of each, in order."""
+        if not items:
+            return []
+        now = self.clock()
+        first: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(items):
+            first.setdefault((item.hook_id, item.delivery_id), i)
+        unique = [items[i] for i in sorted(first.values())]
+        rows = [
+            {
+                "hook_id": it.hook_id,
+                "delivery_id": it.delivery_id,
+                "event": it.event,
+                "action": it.action,
+                "installation_id": it.installation_id,
+                "repository": it.repository,
+                "sender": it.sender,
+                "received_at": it.received_at or now,
+                "body": it.body,
+            }
+            for it in unique
+        ]
+        ins = (sqlite_insert if self.sqlite else pg_insert)(deliveries)
+        stmt = ins.on_conflict_do_nothing(
+            index_elements=[deliveries.c.hook_id, deliveries.c.delivery_id]
+        ).returning(deliveries.c.id, deliveries.c.hook_id, deliveries.c.delivery_id)
+        with self.engine.begin() as conn:
+            new: dict[tuple[str, str], int] = {}
+            # SQLite caps the bound parameters of one statement; 9 columns x 100 rows is safe.
+            for start in range(0, len(rows), 100):
+                chunk = rows[start : start + 100]
+                for pk, hook, guid in conn.execute(stmt.values(chunk)):
+                    new[(hook, guid)] = pk
+            job_rows = [
+                self._job_row("event", it.subject, it.installation_id, now, new[key])
+                for it in unique
+                if it.enqueue and (key := (it.hook_id, it.delivery_id)) in new
+            ]
+            if job_rows:
+                conn.execute(insert(jobs), job_rows)
+        out: list[Recorded] = []
+        for i, item in enumerate(items):
+            key = (item.hook_id, item.delivery_id)
+            if first[key] != i or key not in new:
+                out.append("duplicate")
+            else:
+                out.append("queued" if item.enqueue else "recorded")
+        return out
+
+    def _job_row(
+        self,
+        kind: str,
+        subject: str,
+        installation_id: int | None,
+        now: datetime,
+        delivery_pk: int | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "delivery_pk": delivery_pk,
+            "installation_id": installation_id,
+            "subject": subject,
+            "state": "queued",
+            "attempts": 0,
+            "max_attempts": self.max_attempts,
+            "run_after": now,
+            "created_at": now,
+        }
+
+    # -- workers --------------------------------------------------------------------------
+
+    def claim(self, worker: str, lease_seconds: float) -> Job | None:
+        """The oldest ready job whose subject has no older unfinished job, now ``worker``'s
+        for ``lease_seconds``; ``None`` when there is nothing to do.
+
+        A job whose worker died more often than its attempts allow is moved to ``dead`` here
+        instead of being handed out again.
+        """
+        while True:
+            now = self.clock()
+            earlier = jobs.alias("earlier")
+            blocked = (
+                select(literal(1))
+                .select_from(earlier)
+                .where(
+                    earlier.c.subject == jobs.c.subject,
+                    earlier.c.id < jobs.c.id,
+                    earlier.c.state.in_(ACTIVE),
+                )
+                .exists()
+            )
+            ready = or_(
+                and_(jobs.c.state == "queued", jobs.c.run_after <= now),
+                and_(jobs.c.state == "running", jobs.c.lease_until < now),
+            )
+            candidate = select(jobs.c.id).where(ready, ~blocked).order_by(jobs.c.id).limit(1)
+            if not self.sqlite:
+                candidate = candidate.with_for_update(skip_locked=True)
+            stmt = (
+                update(jobs)
+                .where(jobs.c.id == candidate.scalar_subquery())
+                .values(
+                    state="running",
+                    attempts=jobs.c.attempts + 1,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    worker=worker,
+                    started_at=now,
+                )
+                .returning(
+                    jobs.c.id,
+                    jobs.c.kind,
+                    jobs.c.delivery_pk,
+                    jobs.c.installation_id,
+                    jobs.c.subject,
+                    jobs.c.attempts,
+                    jobs.c.max_attempts,
+                    jobs.c.created_at,
+                )
+            )
+            with self.engine.begin() as conn:
+                row = conn.execute(stmt).first()
+            if row is None:
+                return None
+            job = Job(
+                id=row.id,
+                kind=row.kind,
+                delivery_pk=row.delivery_pk,
+                installation_id=row.installation_id,
+                subject=row.subject,
+                attempts=row.attempts,
+                max_attempts=row.max_attempts,
+                worker=worker,
+                created_at=aware(row.created_at) or now,
+            )
+            if job.attempts <= job.max_attempts:
+                return job
+            self.fail(
+                job,
+                f"its worker stopped mid-job {job.attempts - 1} times (lease expired)",
+                permanent=True,
+            )
+
+    def _mine(self, job: Job) -> Any:
+        return and_(jobs.c.id == job.id, jobs.c.worker == job.worker, jobs.c.state == "running")
+
+    def extend(self, job: Job, lease_seconds: float) -> bool:
+        """Keep the lease of a job still running; ``False`` if it is no longer ours."""
+        until = self.clock() + timedelta(seconds=lease_seconds)
+        with self.engine.begin() as conn:
+            done = conn.execute(update(jobs).where(self._mine(job)).values(lease_until=until))
+        return done.rowcount == 1
+
+    def complete(self, job: Job) -> bool:
+        """Mark ``job`` done; ``False`` if its lease was lost (another worker runs it)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(jobs)
+                .where(self._mine(job))
+                .values(state="done", finished_at=self.clock(), lease_until=None)
+            )
+        return done.rowcount == 1
+
+    def fail(self, job: Job, error: str, *, permanent: bool = False) -> JobState | None:
+        """Retry ``job`` later, or (attempts spent, or a ``permanent`` error) make it dead;
+        the state it is left in, ``None`` if its lease was lost."""
+        now = self.clock()
+        error = error[:4000]
+        if permanent or job.attempts >= job.max_attempts:
+            state: JobState = "dead"
+            values: dict[str, Any] = {
+                "state": "dead",
+                "last_error": error,
+                "finished_at": now,
+                "lease_until": None,
+            }
+        else:
+            state = "queued"
+            wait = self.backoff.delay(job.attempts, self.rng)
+            values = {
+                "state": "queued",
+                "last_error": error,
+                "run_after": now + timedelta(seconds=wait),
+                "lease_until": None,
+                "worker": None,
+            }
+        with self.engine.begin() as conn:
+            done = conn.execute(update(jobs).where(self._mine(job)).values(**values))
+        return state if done.rowcount == 1 else None
+
+    def delivery(self, pk: int) -> StoredDelivery | None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(deliveries).where(deliveries.c.id == pk)).first()
+        if row is None:
+            return None
+        return StoredDelivery(
+            pk=row.id,
+            hook_id=row.hook_id,
+            delivery_id=row.delivery_id,
+            event=row.event,
+            action=row.action,
+            installation_id=row.installation_id,
+            repository=row.repository,
+            received_at=aware(row.received_at) or self.clock(),
+            body=bytes(row.body),
+        )
+
+    # -- schedules ------------------------------------------------------------------------
+
+    def ensure_schedule(self, installation_id: int, interval_seconds: int) -> bool:
+        """Sweep ``installation_id`` every ``interval_seconds``; the first run falls at a
+        random time within the first interval (at most an hour), so installations seen
+        together are not all swept together. ``True`` if the schedule is new."""
+        now = self.clock()
+        first = now + timedelta(seconds=self.rng() * min(interval_seconds, 3600))
+        ins = (sqlite_insert if self.sqlite else pg_insert)(schedules)
+        stmt = ins.values(
+            installation_id=installation_id,
+            kind="sweep",
+            interval_seconds=interval_seconds,
+            next_run_at=first,
+        ).on_conflict_do_nothing(index_elements=[schedules.c.installation_id, schedules.c.kind])
+        with self.engine.begin() as conn:
+            made = conn.execute(stmt)
+        return made.rowcount == 1
+
+    def drop_schedules(self, installation_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(schedules).where(schedules.c.installation_id == installation_id))
+
+    def enqueue_due(self, limit: int = 100) -> int:
+        """A sweep job for each due schedule (unless one is still waiting); the schedules move
+        on by their interval. Any worker may call it: on PostgreSQL a schedule row is taken
+        by one caller (SKIP LOCKED), so a sweep is queued once."""
+        now = self.clock()
+        due = (
+            select(schedules.c.id, schedules.c.installation_id, schedules.c.interval_seconds)
+            .where(schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at)
+            .limit(limit)
+        )
+        if not self.sqlite:
+            due = due.with_for_update(skip_locked=True)
+        made = 0
+        with self.engine.begin() as conn:
+            for sid, inst, interval in conn.execute(due).all():
+                subject = f"sweep:{inst}"
+                waiting = conn.execute(
+                    select(literal(1)).where(jobs.c.subject == subject, jobs.c.state.in_(ACTIVE))
+                ).first()
+                if waiting is None:
+                    conn.execute(insert(jobs), [self._job_row("sweep", subject, inst, now)])
+                    made += 1
+                conn.execute(
+                    update(schedules)
+                    .where(schedules.c.id == sid)
+                    .values(next_run_at=now + timedelta(seconds=interval), last_run_at=now)
+                )
+        return made
+
+    # -- operations -----------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Jobs per state (every state present, 0 when none)."""
+        out: dict[str, int] = dict.fromkeys(STATES, 0)
+        with self.engine.begin() as conn:
+            for state, n in conn.execute(select(jobs.c.state, func.count()).group_by(jobs.c.state)):
+                out[state] = int(n)
+        return out
+
+    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The dead jobs, newest first, with their last error."""
+        stmt = (
+            select(
+                jobs.c.id,
+                jobs.c.kind,
+                jobs.c.subject,
+                jobs.c.attempts,
+                jobs.c.last_error,
+                deliveries.c.delivery_id,
+                deliveries.c.event,
+            )
+            .select_from(jobs.outerjoin(deliveries, jobs.c.delivery_pk == deliveries.c.id))
+            .where(jobs.c.state == "dead")
+            .order_by(jobs.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def retry(self, ids: Iterable[int] | None = None) -> int:
+        """Queue dead jobs again (all of them, or ``ids``), with fresh attempts."""
+        cond = jobs.c.state == "dead"
+        if ids is not None:
+            cond = and_(cond, jobs.c.id.in_(list(ids)))
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(jobs)
+                .where(cond)
+                .values(
+                    state="queued",
+                    attempts=0,
+                    run_after=self.clock(),
+                    finished_at=None,
+                    worker=None,
+                )
+            )
+        return int(done.rowcount)
+
+    def purge(self, before: datetime) -> int:
+        """Delete deliveries received before ``before`` whose jobs are all finished (and
+        finished jobs of their own, such as sweeps); how many deliveries went."""
+        unfinished = (
+            select(literal(1))
+            .where(jobs.c.delivery_pk == deliveries.c.id, jobs.c.state.in_(ACTIVE))
+            .exists()
+        )
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                delete(deliveries).where(deliveries.c.received_at < before, ~unfinished)
+            )
+            conn.execute(
+                delete(jobs).where(
+                    jobs.c.delivery_pk.is_(None),
+                    jobs.c.state.in_(("done", "dead")),
+                    jobs.c.finished_at < before,
+                )
+            )
+        return int(gone.rowcount)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            _ping(conn)
+
+
+def _ping(conn: Connection) -> None:
+    conn.execute(select(literal(1))).scalar_one()
+    conn.rollback()

@@ -1,0 +1,199 @@
+"""What a worker does with one job: the same snapshot, engine and executor as the CLI.
+
+`process_delivery` is `steward handle` for a delivery from the inbox: parse the event
+(`domain.events.parse_event`), skip what the engine skips (`engine.skip_reason`), read what
+the policies need (`forge.snapshot.gather`), decide (`engine.decide`) and apply with the
+`Executor`, which reads before it writes, so a job run twice (a worker died after some
+writes) writes only what is missing. `process_sweep` is `steward sweep` for every
+repository of an installation. The server adds transport, not behaviour: nothing here
+decides anything the CLI would not.
+
+`WorkerDeps` is what the GitHub App side provides (`server.github_app`,
+`server.repo_config`): a client for an installation, the config of a repository, and the
+App bot's login. Errors: a payload or a config that cannot be read will not read better
+later (`is_permanent`: the job goes to the dead letters at once); anything else, such as
+GitHub failing or rate limiting after the client's own retries, is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from steward.domain.events import Ignored, parse_event
+from steward.engine import decide, skip_reason
+from steward.errors import ConfigError, InputError, PayloadError, UsageError
+from steward.forge.executor import Executor
+from steward.forge.repo_api import RepoApi
+from steward.forge.snapshot import gather
+from steward.server.db import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from steward.config.model import StewardConfig
+    from steward.forge.client import GitHubClient
+    from steward.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One webhook delivery, as a worker takes it from the inbox."""
+
+    delivery_id: str
+    """``X-GitHub-Delivery``."""
+    hook_id: str
+    event: str
+    """``X-GitHub-Event``."""
+    payload: dict[str, Any]
+    installation_id: int | None
+    received_at: datetime
+    attempt: int = 1
+    """1 for the first attempt; more when retried or when a worker died mid-job."""
+
+
+def _default_repositories(client: GitHubClient) -> list[str]:
+    """Every repository the installation may act on (``GET /installation/repositories``)."""
+    names = []
+    for repo in client.paginate("/installation/repositories", items_key="repositories"):
+        name = repo.get("full_name") if isinstance(repo, dict) else None
+        if isinstance(name, str):
+            names.append(name)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeps:
+    """What processing needs from the GitHub App side."""
+
+    github_for: Callable[[int], GitHubClient]
+    """A client for an installation (its token kept fresh). Processing does not close it:
+    the provider owns and may reuse it."""
+    config_for: Callable[[int, str], StewardConfig]
+    """The `.github/steward.yml` of ``OWNER/NAME`` as the installation reads it (the
+    playbook's defaults when the repository has none)."""
+    bot_login: str | None
+    """The App's bot (``SLUG[bot]``): its own events are ignored, and only its comments
+    carry markers steward trusts."""
+    repositories_for: Callable[[int], list[str]] | None = None
+    """The repositories to sweep; default: the installation's, read from GitHub."""
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """An error a retry cannot mend: the job is dead at once (with the error kept)."""
+    return isinstance(exc, PayloadError | ConfigError | InputError | UsageError)
+
+
+def from_bot(payload: dict[str, Any], bot: str | None) -> bool:
+    sender = payload.get("sender")
+    login = sender.get("login") if isinstance(sender, dict) else None
+    return bool(bot and isinstance(login, str) and login.casefold() == bot.casefold())
+
+
+def process_delivery(delivery: Delivery, deps: WorkerDeps) -> None:
+    """Run ``delivery`` through the policies and apply the plan, as `steward handle` does."""
+    where = {"delivery": delivery.delivery_id, "event": delivery.event}
+    if from_bot(delivery.payload, deps.bot_login):
+        log.info("ignored: sent by the App's own bot", extra=where)
+        return
+    event = parse_event(delivery.event, delivery.payload)
+    if isinstance(event, Ignored):
+        log.info("ignored: %s", event.reason, extra=where)
+        return
+    if delivery.installation_id is None:
+        log.warning("ignored: the delivery names no installation", extra=where)
+        return
+    full_name = event.repo.full_name
+    config = deps.config_for(delivery.installation_id, full_name)
+    reason = skip_reason(event, config)
+    if reason is not None:
+        log.info("ignored: %s", reason, extra=where)
+        return
+    api = RepoApi(deps.github_for(delivery.installation_id), full_name)
+    snapshot = gather(event, config, api)
+    decision = decide(event, snapshot, config)
+    known = dict(snapshot.issues)
+    known.update((i.number, i) for i in snapshot.pending_release_issues or ())
+    result = Executor(api, known, identity=deps.bot_login).apply(decision.plan)
+    log.info(
+        "processed %s/%s on %s: %d applied, %d unchanged",
+        event.name,
+        event.action,
+        full_name,
+        len(result.applied),
+        len(result.skipped),
+        extra={**where, "repository": full_name, "applied": result.applied},
+    )
+
+
+def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None = None) -> None:
+    """`steward sweep` on every repository of the installation."""
+    from steward.policies import pending_release
+    from steward.policies import sweep as sweep_policy
+    from steward.policies.sweep import plan_sweep
+
+    now = now or deps.clock()
+    client = deps.github_for(installation_id)
+    names = (
+        deps.repositories_for(installation_id)
+        if deps.repositories_for is not None
+        else _default_repositories(client)
+    )
+    for full_name in names:
+        config = deps.config_for(installation_id, full_name)
+        section = sweep_policy.POLICY.of(config)
+        if not section.enabled:
+            continue
+        api = RepoApi(client, full_name)
+        items = api.open_items()
+        team = pending_release.POLICY.of(config).maintainers_team
+        plan = plan_sweep(items, now, section, team)
+        known = {i.number: i for i in items}
+        result = Executor(api, known, identity=deps.bot_login).apply(plan)
+        log.info(
+            "swept %s: %d applied, %d unchanged",
+            full_name,
+            len(result.applied),
+            len(result.skipped),
+            extra={"installation": installation_id, "repository": full_name},
+        )
+
+
+DepsFactory = Callable[["Settings", "Engine"], WorkerDeps]
+
+
+def load_factory(spec: str) -> DepsFactory:
+    """``module:callable`` (the ``deps_factory`` setting) as a callable."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"deps_factory must be module:callable, not {spec!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"deps_factory {spec!r}: cannot import {module_name}: {exc}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ConfigError(f"deps_factory {spec!r}: {attr} is not a callable of {module_name}")
+    return factory  # type: ignore[no-any-return]
+
+
+def app_deps(settings: Settings, engine: Engine) -> WorkerDeps:
+    """The GitHub App's dependencies: installation clients (`server.github_app`) and the
+    repositories' configs (`server.repo_config`), cached in the server's database."""
+    try:
+        from steward.server import github_app
+    except ImportError as exc:  # pragma: no cover - until the App side lands
+        raise ConfigError(f"the GitHub App side is not available: {exc}") from None
+    build: Callable[[Settings, Engine], WorkerDeps] | None = getattr(
+        github_app, "worker_deps", None
+    )
+    if build is None:  # pragma: no cover - until the App side lands
+        raise ConfigError("steward.server.github_app has no worker_deps(settings, engine)")
+    return build(settings, engine)

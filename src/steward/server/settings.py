@@ -1,0 +1,174 @@
+"""The server's settings: a TOML file, then the environment (which wins), then the command line.
+
+Every key has an environment variable ``STEWARD_<KEY>`` (upper case) and the same key in the
+file (``--config FILE`` or ``$STEWARD_SERVER_CONFIG``)::
+
+    app_id = 123456
+    private_key_file = "/etc/steward/app.pem"   # or private_key = "-----BEGIN ..."
+    webhook_secret = "..."                      # or webhook_secret_file
+    database_url = "postgresql://steward@db/steward"   # default: sqlite:///steward-server.db
+
+Secrets are `SecretStr`: their ``repr`` and ``str`` never show the value, so a settings
+object can be logged. `Settings.require_app` is what `steward serve` checks before it starts:
+no webhook secret or no App credentials is a usage error (exit 2), never a server that
+accepts unsigned deliveries.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from steward.errors import ConfigError, UsageError
+
+ENV_PREFIX = "STEWARD_"
+CONFIG_ENV = "STEWARD_SERVER_CONFIG"
+DEFAULT_DATABASE = "sqlite:///steward-server.db"
+MAX_FILE_BYTES = 1_000_000
+
+
+class Settings(BaseModel):
+    """Everything `steward serve` and its workers are configured with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # -- the GitHub App -------------------------------------------------------------------
+    app_id: int | None = Field(default=None, ge=1)
+    private_key: SecretStr | None = None
+    """The App's private key (PEM); or `private_key_file`."""
+    webhook_secret: SecretStr | None = None
+    app_slug: str | None = Field(default=None, max_length=100)
+    """The App's slug; its bot (``SLUG[bot]``) is the account whose events are ignored."""
+    bot_login: str | None = Field(default=None, max_length=140)
+    """The bot's login when it is not ``SLUG[bot]``."""
+    api_url: str = "https://api.github.com"
+
+    # -- transport ------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    webhook_path: str = "/webhook"
+    database_url: str = DEFAULT_DATABASE
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # -- workers --------------------------------------------------------------------------
+    workers: int = Field(default=2, ge=0, le=64)
+    """Worker threads run by `steward serve` beside the intake (0: intake only)."""
+    poll_interval: float = Field(default=0.5, gt=0, le=60)
+    lease_seconds: float = Field(default=300.0, ge=1)
+    """How long a claimed job is a worker's; a worker killed mid-job loses it after this."""
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    sweep_interval_seconds: int = Field(default=86_400, ge=60)
+    """How often each installation's repositories are swept (daily by default)."""
+    retention_days: int = Field(default=14, ge=1)
+    """Finished deliveries older than this are deleted by the workers."""
+    deps_factory: str = "steward.server.processing:app_deps"
+    """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
+    the benchmark point it at a local GitHub)."""
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @property
+    def bot(self) -> str | None:
+        """The login of the App's bot, whose own events are ignored."""
+        if self.bot_login:
+            return self.bot_login
+        return f"{self.app_slug}[bot]" if self.app_slug else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values, for redaction in logs."""
+        return tuple(
+            s.get_secret_value() for s in (self.private_key, self.webhook_secret) if s is not None
+        )
+
+    def require_app(self) -> None:
+        """Refuse to serve without a webhook secret and App credentials."""
+        missing = []
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            missing.append("a webhook secret (STEWARD_WEBHOOK_SECRET)")
+        if self.app_id is None:
+            missing.append("the App id (STEWARD_APP_ID)")
+        if self.private_key is None or not self.private_key.get_secret_value().strip():
+            missing.append("the App's private key (STEWARD_PRIVATE_KEY_FILE)")
+        if missing:
+            raise UsageError("steward serve needs " + ", ".join(missing))
+
+    def require_secret(self) -> bytes:
+        if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
+            raise UsageError("steward serve needs a webhook secret (STEWARD_WEBHOOK_SECRET)")
+        return self.webhook_secret.get_secret_value().encode("utf-8")
+
+
+FIELDS = tuple(Settings.model_fields)
+# Keys that may name a file holding the value instead (``private_key_file``).
+FILE_KEYS = ("private_key", "webhook_secret")
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """The file (``path``, else ``$STEWARD_SERVER_CONFIG``), then ``STEWARD_*`` variables,
+    then ``overrides`` (command-line options that were given); each later source wins."""
+    env = os.environ if env is None else env
+    if path is None and env.get(CONFIG_ENV):
+        path = Path(env[CONFIG_ENV])
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(_read_file(path))
+    for key in (*FIELDS, *(f"{k}_file" for k in FILE_KEYS)):
+        raw = env.get(ENV_PREFIX + key.upper())
+        if raw is not None and raw != "":
+            values[key] = raw
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key in FILE_KEYS:
+        file_value = values.pop(f"{key}_file", None)
+        if file_value is not None and key not in values:
+            values[key] = _read_secret(Path(str(file_value)), key)
+    where = str(path) if path is not None else "the environment"
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(f"unknown setting {key!r}", path=where) from None
+        raise ConfigError(f"setting {key}: {first['msg']}", path=where) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
+    except OSError as exc:
+        raise ConfigError(f"cannot read server config: {exc.strerror}", path=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError("server config is over 1 MB", path=str(path))
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"server config is not TOML: {exc}", path=str(path)) from None
+    section = data.get("server", data)
+    if not isinstance(section, dict):
+        raise ConfigError("[server] must be a table", path=str(path))
+    return dict(section)
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        what = what.replace("_", " ")
+        raise ConfigError(f"cannot read the {what}: {exc}", path=str(path)) from None

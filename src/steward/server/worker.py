@@ -1,0 +1,269 @@
+"""Workers: claim a job, run it (`processing`), finish, retry or bury it; keep the schedules.
+
+A worker is a thread with a loop; `steward serve` runs ``--workers N`` of them beside the
+intake, and ``steward serve worker`` runs them in a process of their own, on any machine that
+reaches the database (PostgreSQL for more than one machine). While a job runs, a keeper
+thread renews its lease, so only a worker that stopped (killed, machine lost) loses its job
+to another. Every ``housekeeping`` seconds a worker also queues the due sweeps and, hourly,
+deletes finished deliveries past their retention.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from steward.errors import PayloadError
+from steward.forge.sansio import one_line
+from steward.server.db import utcnow
+from steward.server.inbox import Inbox, Job, JobState
+from steward.server.logs import scrub
+from steward.server.metrics import METRICS, Metrics
+from steward.server.processing import (
+    Delivery,
+    WorkerDeps,
+    is_permanent,
+    process_delivery,
+    process_sweep,
+)
+
+if TYPE_CHECKING:
+    from steward.server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 30.0
+PURGE_SECONDS = 3600.0
+
+
+class Wakeup:
+    """Lets the intake tell the workers of its own process that jobs are waiting, so they
+    need not wait out their poll interval."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+
+    def notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait(timeout)
+
+
+def worker_name(index: int) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class Worker:
+    def __init__(
+        self,
+        inbox: Inbox,
+        deps: WorkerDeps,
+        settings: Settings,
+        *,
+        name: str,
+        stop: threading.Event,
+        metrics: Metrics = METRICS,
+        wakeup: Wakeup | None = None,
+        run_job: Callable[[Job], None] | None = None,
+    ) -> None:
+        self.inbox = inbox
+        self.deps = deps
+        self.settings = settings
+        self.name = name
+        self.stop = stop
+        self.metrics = metrics
+        self.wakeup = wakeup or Wakeup()
+        self.secrets = settings.secrets()
+        self._run = run_job or self._process
+        self._current: Job | None = None
+        self._lock = threading.Lock()
+        self._known_installations: set[int] = set()
+        self._next_housekeeping = 0.0
+        self._next_purge = time.monotonic() + PURGE_SECONDS
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        keeper = threading.Thread(target=self._keep_lease, name=f"{self.name}-lease", daemon=True)
+        keeper.start()
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                self._housekeeping()
+                busy = self.run_once()
+                failures = 0
+            except SQLAlchemyError as exc:
+                failures += 1
+                wait = min(30.0, 0.5 * 2**failures)
+                log.error(
+                    "worker %s: database error (%s); again in %.1fs",
+                    self.name,
+                    one_line(str(exc), 200),
+                    wait,
+                )
+                self.stop.wait(wait)
+                continue
+            if not busy:
+                self.wakeup.wait(self.settings.poll_interval)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; ``False`` when there was none."""
+        job = self.inbox.claim(self.name, self.settings.lease_seconds)
+        if job is None:
+            return False
+        with self._lock:
+            self._current = job
+        try:
+            self.run_job(job)
+        finally:
+            with self._lock:
+                self._current = None
+        return True
+
+    def _keep_lease(self) -> None:
+        period = max(0.5, self.settings.lease_seconds / 3)
+        while not self.stop.wait(period):
+            with self._lock:
+                job = self._current
+            if job is None:
+                continue
+            try:
+                if not self.inbox.extend(job, self.settings.lease_seconds):
+                    log.warning("job %d: lease lost to another worker", job.id)
+            except SQLAlchemyError as exc:
+                log.warning("job %d: cannot renew the lease: %s", job.id, one_line(str(exc)))
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_SECONDS
+        queued = self.inbox.enqueue_due()
+        if queued:
+            log.info("queued %d scheduled sweep(s)", queued)
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_SECONDS
+            before = utcnow() - timedelta(days=self.settings.retention_days)
+            gone = self.inbox.purge(before)
+            if gone:
+                log.info("deleted %d finished deliveries older than %s", gone, before.date())
+
+    # -- one job --------------------------------------------------------------------------
+
+    def run_job(self, job: Job) -> JobState | None:
+        """Run ``job`` and record how it ended: the state it is left in."""
+        started = time.perf_counter()
+        where = {"job": job.id, "kind": job.kind, "subject": job.subject, "attempt": job.attempts}
+        try:
+            self._run(job)
+        except Exception as exc:  # every failure is recorded on the job
+            self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
+            permanent = is_permanent(exc)
+            error = scrub(one_line(f"{type(exc).__name__}: {exc}", 2000), self.secrets)
+            state = self.inbox.fail(job, error, permanent=permanent)
+            if state == "dead":
+                self.metrics.dead.labels(job.kind).inc()
+                log.error("job %d is dead: %s", job.id, error, extra=where, exc_info=not permanent)
+            elif state == "queued":
+                self.metrics.failed.labels(job.kind).inc()
+                log.warning("job %d failed, will retry: %s", job.id, error, extra=where)
+            return state
+        self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
+        if not self.inbox.complete(job):
+            log.warning("job %d finished after its lease was lost", job.id, extra=where)
+            return None
+        self.metrics.processed.labels(job.kind).inc()
+        return "done"
+
+    def _process(self, job: Job) -> None:
+        if job.kind == "sweep":
+            if job.installation_id is None:
+                raise PayloadError("a sweep job without an installation")
+            process_sweep(job.installation_id, self.deps)
+            self._observe_latency(job, None)
+            return
+        if job.kind != "event" or job.delivery_pk is None:
+            raise PayloadError(f"unknown job kind {job.kind!r}")
+        stored = self.inbox.delivery(job.delivery_pk)
+        if stored is None:
+            log.warning("job %d: its delivery is gone", job.id)
+            return
+        try:
+            payload = json.loads(stored.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise PayloadError("the stored payload is not JSON") from None
+        if not isinstance(payload, dict):
+            raise PayloadError("the stored payload is not a JSON object")
+        self._bookkeeping(stored.event, stored.action, stored.installation_id)
+        process_delivery(
+            Delivery(
+                delivery_id=stored.delivery_id,
+                hook_id=stored.hook_id,
+                event=stored.event,
+                payload=payload,
+                installation_id=stored.installation_id,
+                received_at=stored.received_at,
+                attempt=job.attempts,
+            ),
+            self.deps,
+        )
+        self._observe_latency(job, stored.received_at)
+
+    def _observe_latency(self, job: Job, received: datetime | None) -> None:
+        start = received or job.created_at
+        seconds = (utcnow() - start).total_seconds()
+        self.metrics.processing_seconds.labels(job.kind).observe(max(0.0, seconds))
+
+    def _bookkeeping(self, event: str, action: str | None, installation: int | None) -> None:
+        """Keep each installation's sweep scheduled while the App is installed."""
+        if installation is None:
+            return
+        if event == "installation" and action == "deleted":
+            self.inbox.drop_schedules(installation)
+            self._known_installations.discard(installation)
+            return
+        if installation not in self._known_installations:
+            if self.inbox.ensure_schedule(installation, self.settings.sweep_interval_seconds):
+                log.info("installation %d: sweep scheduled", installation)
+            self._known_installations.add(installation)
+
+
+def start_workers(
+    inbox: Inbox,
+    deps: WorkerDeps,
+    settings: Settings,
+    count: int,
+    *,
+    stop: threading.Event,
+    metrics: Metrics = METRICS,
+    wakeup: Wakeup | None = None,
+) -> list[threading.Thread]:
+    """``count`` worker threads, started; they end once ``stop`` is set and their job is
+    done."""
+    threads = []
+    for i in range(count):
+        worker = Worker(
+            inbox,
+            deps,
+            settings,
+            name=worker_name(i),
+            stop=stop,
+            metrics=metrics,
+            wakeup=wakeup,
+        )
+        thread = threading.Thread(target=worker.run, name=f"steward-worker-{i}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return threads
