@@ -96,7 +96,8 @@ class Chaos:
     """Answer about ``rate`` of the matching requests with one of ``statuses`` (seeded).
 
     5xx bodies are GitHub's generic error; 429 and 403 are secondary rate limits with
-    ``retry-after: retry_after``. ``methods``/``path_contains`` narrow what is hit.
+    ``retry-after: retry_after``. ``methods``/``path_contains`` narrow what is hit, ``times``
+    caps how many faults are injected.
     """
 
     rate: float
@@ -105,6 +106,7 @@ class Chaos:
     seed: int = 0
     methods: frozenset[str] | None = None
     path_contains: str | None = None
+    times: int | None = None  # at most this many faults (None: no limit)
     injected: list[tuple[str, str, int]] = field(default_factory=list)
     _rng: random.Random = field(init=False)
 
@@ -115,6 +117,8 @@ class Chaos:
         if self.methods is not None and method not in self.methods:
             return None
         if self.path_contains is not None and self.path_contains not in path:
+            return None
+        if self.times is not None and len(self.injected) >= self.times:
             return None
         if self._rng.random() >= self.rate:
             return None
@@ -152,7 +156,8 @@ class GitHubAppServer(GitHubServer):
         self.token_ttl = token_ttl
         self.clock = clock
         self.public_key = app_private_key().public_key()
-        self.installations: dict[int, set[str]] = {installation_id: {repo.casefold()}}
+        # installation -> its repositories (casefolded full name -> full name)
+        self.installations: dict[int, dict[str, str]] = {installation_id: {repo.casefold(): repo}}
         self.issued: dict[str, tuple[int, float]] = {}  # token -> (installation, expires)
         self.tokens_issued: list[int] = []  # installation of each token issued
         self.jwt_claims: list[dict[str, Any]] = []  # every accepted JWT's claims
@@ -165,6 +170,7 @@ class GitHubAppServer(GitHubServer):
         self.rate_limit = 5000
         self.rate_used: Counter[str] = Counter()
         self.not_modified = 0
+        self._caller = "anonymous"  # who sent the request being handled
 
     @property
     def private_key_pem(self) -> str:
@@ -178,7 +184,7 @@ class GitHubAppServer(GitHubServer):
         return blob_sha(text.encode())
 
     def add_installation(self, installation_id: int, repos: tuple[str, ...] = ()) -> None:
-        self.installations[installation_id] = {r.casefold() for r in repos}
+        self.installations[installation_id] = {r.casefold(): r for r in repos}
 
     def add_delivery(
         self,
@@ -227,6 +233,7 @@ class GitHubAppServer(GitHubServer):
             ("GET", "/app/hook/deliveries", self._list_deliveries),
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self._redeliver),
             ("GET", "/repos/{owner}/{repo}/contents/{path}", self._get_contents),
+            ("GET", "/installation/repositories", self._installation_repos),
         ]
         for method, template, fn in table:
             pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
@@ -259,6 +266,7 @@ class GitHubAppServer(GitHubServer):
             )
         if who != "anonymous":
             headers = {**headers, "authorization": f"Bearer {self.token}"}
+        self._caller = who
         m = _CONTENTS.match(path)
         if m:  # one multi-segment parameter: its slashes travel encoded through validation
             path = m.group(1) + m.group(2).replace("/", "%2F")
@@ -302,7 +310,7 @@ class GitHubAppServer(GitHubServer):
             return True
         installation = int(who.split(":", 1)[1])
         full = f"{parts[2]}/{parts[3]}".casefold()
-        return full in self.installations.get(installation, set())
+        return full in self.installations.get(installation, {})
 
     def _check_jwt(self, credential: str) -> str | None:
         try:
@@ -434,6 +442,26 @@ class GitHubAppServer(GitHubServer):
             redelivery=True,
         )
         return 202, {}, {}
+
+    def _installation_repos(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        if not self._caller.startswith("installation:"):
+            raise HttpReply(403, {"message": "Forbidden", "documentation_url": DOCS})
+        installation = int(self._caller.split(":", 1)[1])
+        names = sorted(self.installations.get(installation, {}).values())
+        items = []
+        for i, name in enumerate(names):
+            repo = openapi.example("repository-paginated-2")["repositories"][0]
+            owner, short = name.split("/")
+            repo.update(id=900_000 + i, name=short, full_name=f"{owner}/{short}")
+            repo["owner"]["login"] = owner
+            items.append(repo)
+        status, chunk, extra = self._page(items, "/installation/repositories", q)
+        body = {
+            "total_count": len(items),
+            "repositories": chunk,
+            "repository_selection": "selected",
+        }
+        return status, body, extra
 
     # -- contents -------------------------------------------------------------------------
 

@@ -192,6 +192,17 @@ class GitHubApp:
         Close it when the job is done (``with app.github_for(id) as gh: ...``)."""
         return self._client(self.installation_token(installation_id), installation_id)
 
+    def repositories(self, installation_id: int) -> list[str]:
+        """The full names of the repositories the installation can reach
+        (``GET /installation/repositories``, conditional when there is an ETag store)."""
+        names: list[str] = []
+        with self.github_for(installation_id) as client:
+            for repo in client.paginate("/installation/repositories", items_key="repositories"):
+                name = repo.get("full_name") if isinstance(repo, dict) else None
+                if isinstance(name, str) and name:
+                    names.append(name)
+        return names
+
     def pacer(self, installation_id: int) -> WritePacer:
         """The installation's pacer (made on first use, then shared by its clients)."""
         with self._lock:
