@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.integration.conftest import Steward
-from tests.support.github_server import GitHubServer
+from tests.support.github_server import GitHubServer, now
 
 R = "/repos/Codertocat/Hello-World"
 OLD = "2024-01-01T00:00:00Z"  # far older than 90 days before the real clock (2026)
@@ -18,7 +18,7 @@ def _seed(gh: GitHubServer) -> None:
     gh.add_issue(3, "blocked", labels=("revisit-in-3-months",)).updated_at = OLD
     gh.add_issue(4, "waiting for a release", labels=("pending-release",)).updated_at = OLD
     gh.add_issue(5, "fresh issue")
-    gh.issues[5].touch()
+    gh.add_event(5, "reopened", "octocat", now())  # a person acted on it today
     gh.add_pr(6, "feat: idle PR").updated_at = OLD
 
 

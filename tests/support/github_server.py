@@ -2,8 +2,11 @@
 OpenAPI description allows.
 
 It holds one repository in memory (labels, issues and PRs with labels and state, comments,
-commit statuses, PR files) and implements exactly the REST operations steward's `RepoApi`
-sends. Every incoming request is validated against the official description before it is
+commit statuses, PR files, each item's timeline) and implements exactly the REST operations
+steward's `RepoApi` sends, including issue search (``repo:``, ``is:issue``, ``author:``
+qualifiers) and a timeline that records who did what: the server's own writes are the token
+user's (`login`), and tests seed people's and bots' activity with `add_event` and
+`add_comment`. Every incoming request is validated against the official description before it is
 handled, and every response body is built from the description's own example object for the
 operation, filled from the state, then validated before it is sent. A violation is recorded
 (`violations`) and answered with a 400 the client cannot mistake for success; the
@@ -17,6 +20,7 @@ credentials, 5xx, rate limits: the injectable `Fault`s) are checked against GitH
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import socket
@@ -33,6 +37,7 @@ from tests.support import openapi
 from tests.support.github_material import REPO
 
 DOCS = "https://docs.github.com/rest"
+CREATED = "2011-04-22T13:33:48Z"  # when a seeded item was opened (GitHub's example date)
 RESET_AT = 1_700_000_000  # x-ratelimit-reset sent on ordinary responses (epoch seconds)
 _COLOR = re.compile(r"^[0-9a-fA-F]{6}$")
 
@@ -85,13 +90,21 @@ class IssueRec:
     is_pr: bool = False
     comments: list[dict[str, Any]] = field(default_factory=list)
     # Last activity; every write to the issue moves it to the current time, as on GitHub.
-    updated_at: str = "2011-04-22T13:33:48Z"
+    updated_at: str = CREATED
+    created_at: str = CREATED
+    # Timeline entries other than comments: {"event", "actor", "at", "label"?}, in order.
+    events: list[dict[str, Any]] = field(default_factory=list)
+    head_sha: str = "6dcb09b5b57875f334f61aebed695e2e4193db5e"  # a PR's head commit
     # How the issue's labels are listed; the description allows all three: "object" (what
     # GitHub usually sends), "string" (plain names) and "nameless" (objects without `name`).
     label_style: str = "object"
 
-    def touch(self) -> None:
-        self.updated_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    def touch(self, at: str | None = None) -> None:
+        self.updated_at = at or now()
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class HttpReply(Exception):
@@ -138,6 +151,7 @@ class GitHubServer:
         self.all_calls: list[Call] = []  # never reset: every call since start
         self.violations: list[str] = []
         self.faults: list[Fault] = []
+        self.search_lag: set[int] = set()  # issue numbers the search index does not list yet
         self.validate = True
         self._ids = 1000
         self._lock = threading.RLock()
@@ -224,8 +238,25 @@ class GitHubServer:
         self.files[number] = [self._file(n, a, d) for n, a, d in files]
         return rec
 
-    def add_comment(self, number: int, body: str, author: str | None = "octocat") -> None:
-        self.issues[number].comments.append(self._comment_rec(body, author))
+    def add_comment(
+        self, number: int, body: str, author: str | None = "octocat", at: str | None = None
+    ) -> None:
+        """A comment by ``author`` (``None``: a deleted account); with ``at``, posted then,
+        which is also the item's last activity when it is later than what it had."""
+        self.issues[number].comments.append(self._comment_rec(body, author, at or CREATED))
+        if at is not None:
+            rec = self.issues[number]
+            rec.touch(max(at, rec.updated_at))
+
+    def add_event(
+        self, number: int, event: str, actor: str, at: str, *, label: str | None = None
+    ) -> None:
+        """A timeline event (``labeled``, ``unlabeled``, ``closed``, ``reopened``, ``renamed``,
+        ``locked``, ...) by ``actor`` at ``at`` (a ``[bot]`` login is a bot); it is the
+        item's last activity when later than what it had, as on GitHub."""
+        rec = self.issues[number]
+        rec.events.append({"event": event, "actor": actor, "at": at, "label": label})
+        rec.touch(max(at, rec.updated_at))
 
     def add_status(self, sha: str, state: str, context: str, description: str = "") -> None:
         self.statuses.setdefault(sha, []).insert(
@@ -404,6 +435,9 @@ class GitHubServer:
             ("GET", "/repos/{owner}/{repo}/commits/{ref}/status", self._combined_status),
             ("POST", "/repos/{owner}/{repo}/statuses/{sha}", self._create_status),
             ("GET", "/user", self._get_user),
+            ("GET", "/search/issues", self._search_issues),
+            ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/timeline", self._timeline),
+            ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", self._get_pull),
         ]
         routes = []
         for method, template, fn in table:
@@ -457,6 +491,7 @@ class GitHubServer:
             state_reason=rec.state_reason,
             comments=len(rec.comments),
             updated_at=rec.updated_at,
+            created_at=rec.created_at,
             url=self._api(f"/issues/{rec.number}"),
             html_url=f"https://github.com/{self.repo}/{kind}/{rec.number}",
             labels=self._issue_labels(rec),
@@ -487,8 +522,8 @@ class GitHubServer:
                 del obj["name"]
         return objs
 
-    def _comment_rec(self, body: str, author: str | None) -> dict[str, Any]:
-        return {"id": self._next_id(), "body": body, "author": author}
+    def _comment_rec(self, body: str, author: str | None, at: str) -> dict[str, Any]:
+        return {"id": self._next_id(), "body": body, "author": author, "at": at}
 
     def _comment_obj(self, number: int, rec: dict[str, Any]) -> dict[str, Any]:
         obj = openapi.example("issue-comment")
@@ -499,10 +534,11 @@ class GitHubServer:
             issue_url=self._api(f"/issues/{number}"),
             html_url=f"https://github.com/{self.repo}/issues/{number}#issuecomment-{rec['id']}",
         )
+        obj.update(created_at=rec["at"], updated_at=rec["at"])
         if rec["author"] is None:
             obj["user"] = None  # a deleted account
         else:
-            obj["user"]["login"] = rec["author"]
+            _as_user(obj["user"], rec["author"])
         return obj
 
     def _file(self, name: str, additions: int, deletions: int) -> dict[str, Any]:
@@ -632,6 +668,14 @@ class GitHubServer:
             rec.state_reason = body.get("state_reason") or (
                 "completed" if rec.state == "closed" else "reopened"
             )
+            rec.events.append(
+                {
+                    "event": "closed" if rec.state == "closed" else "reopened",
+                    "actor": self.login,
+                    "at": now(),
+                    "label": None,
+                }
+            )
         for key in ("title", "body"):
             if key in body and body[key] is not None:
                 setattr(rec, key, str(body[key]))
@@ -648,6 +692,9 @@ class GitHubServer:
             if name.casefold() not in have:
                 rec.labels.append(label["name"])
                 have.add(name.casefold())
+                rec.events.append(
+                    {"event": "labeled", "actor": self.login, "at": now(), "label": label["name"]}
+                )
                 rec.touch()
         return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
 
@@ -656,7 +703,11 @@ class GitHubServer:
         target = p["name"].casefold()
         if target not in {n.casefold() for n in rec.labels}:
             raise _not_found("Label does not exist")
+        removed = [n for n in rec.labels if n.casefold() == target]
         rec.labels = [n for n in rec.labels if n.casefold() != target]
+        rec.events.append(
+            {"event": "unlabeled", "actor": self.login, "at": now(), "label": removed[0]}
+        )
         rec.touch()
         return 200, [self._label_obj(self._label_rec(n)) for n in rec.labels], {}
 
@@ -667,7 +718,7 @@ class GitHubServer:
 
     def _comment(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
         rec = self._issue_rec(p)
-        comment = self._comment_rec(str(body["body"]), self.login)
+        comment = self._comment_rec(str(body["body"]), self.login, now())
         rec.comments.append(comment)
         rec.touch()
         return 201, self._comment_obj(rec.number, comment), {}
@@ -714,12 +765,141 @@ class GitHubServer:
         )
         return 200, obj, {}
 
+    def _search_issues(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        """Issue search over this repository, for the qualifiers steward sends (``repo:``,
+        ``is:issue``/``is:pr``, ``author:``), sorted by creation; numbers in
+        `search_lag` are not indexed yet (GitHub's index lags behind new issues)."""
+        wanted: dict[str, str] = {}
+        for token in q.get("q", "").split():
+            key, sep, value = token.partition(":")
+            if not sep or key not in {"repo", "is", "author"}:
+                raise _invalid("Search", "invalid", "q")
+            wanted[key] = value
+        if wanted.get("repo", "").casefold() != self.repo.casefold():
+            hits: list[IssueRec] = []
+        else:
+            kind = wanted.get("is")
+            hits = [
+                r
+                for _, r in sorted(self.issues.items())
+                if r.number not in self.search_lag
+                and (kind is None or (kind == "pr") == r.is_pr)
+                and (
+                    "author" not in wanted
+                    or (r.author or "").casefold() == wanted["author"].casefold()
+                )
+            ]
+        if q.get("sort") == "created":
+            hits.sort(key=lambda r: (r.created_at, r.number), reverse=q.get("order") != "asc")
+        template = openapi.example("issue-search-result-item-paginated")
+        per_page = min(int(q.get("per_page", "30")), 100)
+        page = max(int(q.get("page", "1")), 1)
+        items = []
+        for r in hits[(page - 1) * per_page : page * per_page]:
+            item = copy.deepcopy(template["items"][0])
+            issue = self._issue_obj(r)
+            item.update({k: issue[k] for k in ("number", "title", "state", "html_url", "url")})
+            item.update(
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                labels=[{**template["items"][0]["labels"][0], "name": n} for n in r.labels],
+                repository_url=f"https://api.github.com/repos/{self.repo}",
+            )
+            if r.author is None:
+                item["user"] = None
+            else:
+                _as_user(item["user"], r.author)
+            if not r.is_pr:
+                item.pop("pull_request", None)
+            items.append(item)
+        reply = {
+            **template,
+            "total_count": len(hits),
+            "incomplete_results": False,
+            "items": items,
+            "search_type": "lexical",
+        }
+        return 200, reply, {}
+
+    def _timeline(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self._issue_rec(p)
+        entries = [(c["at"], 1, self._comment_event(rec.number, c)) for c in rec.comments]
+        entries += [(e["at"], 0, self._timeline_event(e)) for e in rec.events]
+        items = [obj for _, _, obj in sorted(entries, key=lambda x: (x[0], x[1]))]
+        return self._page(items, f"/repos/{self.repo}/issues/{rec.number}/timeline", q)
+
+    def _timeline_event(self, rec: dict[str, Any]) -> dict[str, Any]:
+        examples = {e["event"]: e for e in openapi.example("timeline-issue-events")}
+        base = "labeled" if rec["event"] in {"labeled", "unlabeled"} else "locked"
+        obj = copy.deepcopy(examples[base])
+        obj.update(id=self._next_id(), event=rec["event"], created_at=rec["at"])
+        if base == "labeled":
+            obj["label"] = {"name": rec["label"], "color": "ededed"}
+        else:
+            obj.pop("lock_reason", None)
+            if rec["event"] == "locked":
+                obj["lock_reason"] = None
+        _as_user(obj["actor"], rec["actor"])
+        obj["actor"]["id"] = self._next_id()
+        return obj
+
+    def _comment_event(self, number: int, rec: dict[str, Any]) -> dict[str, Any]:
+        examples = {e["event"]: e for e in openapi.example("timeline-issue-events")}
+        obj = copy.deepcopy(examples["commented"])
+        comment = self._comment_obj(number, rec)
+        obj.update({k: comment[k] for k in ("id", "body", "url", "html_url", "issue_url")})
+        obj.update(created_at=rec["at"], updated_at=rec["at"])
+        if rec["author"] is None:
+            obj["user"] = obj["actor"] = None
+        else:
+            _as_user(obj["user"], rec["author"])
+            _as_user(obj["actor"], rec["author"])
+        return obj
+
+    def _get_pull(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        rec = self._issue_rec(p)
+        if not rec.is_pr:
+            raise _not_found()
+        obj = openapi.example("pull-request")
+        obj.update(
+            id=rec.number + 700_000,
+            number=rec.number,
+            title=rec.title,
+            body=rec.body,
+            state=rec.state,
+            labels=[self._label_obj(self._label_rec(n)) for n in rec.labels],
+            html_url=f"https://github.com/{self.repo}/pull/{rec.number}",
+            url=self._api(f"/pulls/{rec.number}"),
+            created_at=rec.created_at,
+            updated_at=rec.updated_at,
+            merged=False,
+            merged_at=None,
+            closed_at=None if rec.state == "open" else "2024-01-01T00:00:00Z",
+        )
+        obj["requested_teams"] = []  # the example's team lacks the schema's required `type`
+        obj["head"]["sha"] = rec.head_sha
+        if rec.author is not None:
+            _as_user(obj["user"], rec.author)
+        return 200, obj, {}
+
     def _create_status(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
         sha = p["sha"]
         self.add_status(
             sha, body["state"], body.get("context", "default"), body.get("description") or ""
         )
         return 201, self._status_obj(sha, self.statuses[sha][0]), {}
+
+
+def _as_user(obj: dict[str, Any], login: str) -> dict[str, Any]:
+    """A ``simple-user`` object (GitHub's example) renamed to ``login``; ``[bot]`` logins are
+    GitHub's ``Bot`` type, as GitHub reports apps."""
+    obj.update(
+        login=login,
+        type="Bot" if login.endswith("[bot]") else "User",
+        url=f"https://api.github.com/users/{quote(login, safe='')}",
+        html_url=f"https://github.com/{quote(login, safe='')}",
+    )
+    return obj
 
 
 def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:

@@ -18,13 +18,13 @@ from steward.cli.common import (
     repo_option,
     resolve_config,
 )
-from steward.domain.events import issue_from_api, read_json
-from steward.domain.models import Issue
+from steward.domain.events import read_json
+from steward.domain.models import Activity, Issue
 from steward.errors import PayloadError, UsageError
-from steward.forge.repo_api import RepoApi
+from steward.forge.repo_api import RepoApi, issue_with_dates
 from steward.policies import pending_release
 from steward.policies import sweep as sweep_policy
-from steward.policies.sweep import plan_sweep
+from steward.policies.sweep import SweepConfig, activity_wanted, plan_sweep
 
 
 def _load_items(path: Path) -> list[Issue]:
@@ -35,8 +35,26 @@ def _load_items(path: Path) -> list[Issue]:
     for i, item in enumerate(data):
         if not isinstance(item, dict):
             raise PayloadError(f"{path}: item {i} is not an object")
-        out.append(issue_from_api(item))
+        out.append(issue_with_dates(item))
     return out
+
+
+def _activity(
+    api: RepoApi | None, items: list[Issue], now: datetime, cfg: SweepConfig
+) -> dict[int, Activity] | None:
+    """The timelines the fair clock needs (`sweep.activity_wanted`), at most
+    ``max_activity_reads``; ``None`` offline (every item judged by ``updated_at``)."""
+    if api is None:
+        return None
+    from steward.forge.identity import default_identity
+    from steward.forge.snapshot import sweep_activity
+
+    wanted = activity_wanted(items, now, cfg)
+    if not wanted:
+        return {}
+    identity = default_identity(api.authenticated_login)
+    found, _ = sweep_activity(api, wanted, identity, cfg.max_activity_reads)
+    return found
 
 
 def _now(text: str | None) -> datetime:
@@ -82,6 +100,11 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
     Exempt labels (pending-release, RFC, help wanted, do-not-merge) are never touched. Days,
     labels and messages come from the `sweep` config section. Run it on a schedule; a second
     run the same day changes nothing.
+
+    Only a person's activity restarts a clock: steward's own comments and other bots' do
+    not. An item updated within its wait has its timeline read (one call, at most
+    `max_activity_reads` items a run) to tell who acted; offline, with --items and
+    --dry-run, every item is judged by its last activity of any kind.
     """
     config = resolve_config(config_file, path)
     now = _now(now_text)
@@ -95,7 +118,9 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
         known = {i.number: i for i in items}
     try:
         team = pending_release.POLICY.of(config).maintainers_team
-        plan = plan_sweep(items, now, sweep_policy.POLICY.of(config), team)
+        cfg = sweep_policy.POLICY.of(config)
+        activity = _activity(api, items, now, cfg)
+        plan = plan_sweep(items, now, cfg, team, activity)
         apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)
     finally:
         if api is not None:

@@ -1,15 +1,19 @@
-"""Post-release: publish the drafted GitHub release notes, then run the post-release policy
-(comment on, unlabel and close `pending-release` issues) through the executor.
+"""Post-release: publish the drafted GitHub release notes, then announce the release to the
+`pending-release` issues (comment, unlabel, close) exactly as `steward handle` does on a
+`release: published` event: the same `forge.executor.handle_event`, so one pending-release
+query (every state: an issue closed at merge by "Fixes #N" is told too) and one executor
+that knows the issues it read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from steward.domain.events import ReleaseEvent
+from steward.domain.models import Release, Repo, User
 from steward.errors import ReleaseError
-from steward.forge.executor import Executor
+from steward.forge.executor import handle_event
 from steward.forge.repo_api import RepoApi
-from steward.policies.post_release import post_release_plan
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.stages.bump_pr import repository
 from steward.release.pipeline.state import StageRecord
@@ -41,6 +45,16 @@ def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:
     return (url if isinstance(url, str) and url else default), f"published release {rid}"
 
 
+def _published(ctx: Context, api: RepoApi, html_url: str) -> ReleaseEvent:
+    """The `release: published` event this stage stands for (sent by the release's actor)."""
+    return ReleaseEvent(
+        action="published",
+        repo=Repo(api.full_name, f"https://github.com/{api.full_name}"),
+        sender=User(ctx.env.get("GITHUB_ACTOR") or "steward"),
+        release=Release(tag=ctx.tag, name=ctx.tag, html_url=html_url, prerelease=ctx.prerelease),
+    )
+
+
 class PostReleaseStage:
     name = "post-release"
     title = "Release notes and pending issues"
@@ -50,7 +64,7 @@ class PostReleaseStage:
         return [
             f"GitHub {ctx.cfg.repository or '$GITHUB_REPOSITORY'}: publish the drafted "
             f"release for {ctx.tag}",
-            f"comment on, unlabel ({label}) and close every open {label} issue",
+            f"comment on and unlabel ({label}) every {label} issue, closing the open ones",
         ]
 
     def run(self, ctx: Context, rec: StageRecord) -> None:
@@ -67,8 +81,9 @@ class PostReleaseStage:
         if not cfg.enabled or (ctx.prerelease and not cfg.include_prereleases):
             rec.details["issues"] = "left alone (disabled or pre-release)"
             return
-        issues = tuple(api.open_issues_with_label(cfg.label))
-        result = Executor(api).apply(post_release_plan(ctx.tag, html_url, issues, cfg))
+        handled = handle_event(_published(ctx, api, html_url), ctx.config, api)
+        result = handled.result
+        assert result is not None  # online and not a dry run: applied
         rec.details["applied"] = result.applied
         for line in result.applied:
             ctx.echo(f"  {line}")
