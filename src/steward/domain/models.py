@@ -91,16 +91,17 @@ class ChangedFile:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """Who last acted on an item, from its timeline (the sweep's fair clock).
+    """Who acted on an item and when, from its timeline: the sweep's fair clock.
 
-    ``human``: the latest activity by a person (neither steward's own account nor a bot);
-    ``None`` when the whole timeline holds none. ``steward``: steward's own latest activity
-    (its reminders). ``labeled``: label name -> when it was last added, by anyone.
+    ``human``: the latest activity by a person (neither steward's own account nor a bot),
+    ``None`` when the timeline holds none. ``labeled``: label name -> when it was last
+    added, by anyone. ``markers``: the marker key of each comment steward itself posted ->
+    when it was last posted (its own reminders).
     """
 
     human: datetime | None = None
-    steward: datetime | None = None
     labeled: Mapping[str, datetime] = field(default_factory=dict)
+    markers: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
