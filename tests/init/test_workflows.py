@@ -157,10 +157,24 @@ def test_automation_is_fork_safe_and_covers_what_the_policies_handle(initialised
     for event, actions in wanted.items():
         assert actions <= set(triggers[event]["types"]), event
 
+    # The merge queue's job runs steward on the merge group (it judged the queued pull
+    # request's statuses itself), never a blind "success".
     queue = wf["jobs"]["merge-queue"]
     assert queue["if"] == "github.event_name == 'merge_group'"
-    assert queue["permissions"] == {"statuses": "write"}
-    assert "steward/semantic-title steward/do-not-merge" in queue["steps"][0]["run"]
+    assert queue["permissions"] == {
+        "contents": "read",
+        "pull-requests": "read",
+        "statuses": "write",
+    }
+    (queue_checkout,) = [
+        s for s in queue["steps"] if s.get("uses", "").startswith("actions/checkout")
+    ]
+    assert queue_checkout["with"] == checkout["with"]
+    assert queue["steps"][-1]["run"] == "steward handle"
+    assert queue["steps"][-1]["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert "state=success" not in text
+    assert "gh api" not in text
+    assert "Make steward/semantic-title and steward/do-not-merge\n" in text
 
 
 def test_sweep_runs_daily(initialised: Path) -> None:
