@@ -3,6 +3,13 @@
 Each feature deploys a stack with one Lambda function on a local moto server and runs one
 test that waits 3 s (the eventual-consistency wait a real E2E test spends polling logs or
 traces). The playbook-style prototype measured ~40 s serial and ~30 s with -n 2.
+Each mode runs twice, interleaved, and the faster run counts (the machine is shared). The
+same 8 waits without the plugin (no stacks) give the ceiling of the ratio: what worker
+start-up and shut-down leave to pytest-xdist alone on this machine.
+
+The sample project disables hypothesis's pytest plugin (installed here for steward's own
+tests): it imports hypothesis at the terminal summary, ~0.7 s in every process, which a
+`-n 2` run pays in the workers and then again in the controller.
 The layer step: build_layer over steward's own sources, then again with nothing changed
 (target: under 0.5 s, no rebuild).
 """
@@ -21,6 +28,8 @@ from pathlib import Path
 
 FEATURES = 8
 WAIT = 3.0
+ROUNDS = 2
+INI = "[pytest]\naddopts = -p no:cacheprovider -p no:hypothesispytest\n"
 ROOT = Path(__file__).resolve().parent.parent
 
 INFRA = """
@@ -29,6 +38,13 @@ from steward.e2e import BaseInfrastructure
 class Stack(BaseInfrastructure):
     def create_resources(self):
         self.create_lambda_functions()
+"""
+
+PLAIN = f"""
+import time
+
+def test_feature():
+    time.sleep({WAIT})
 """
 
 TEST = f"""
@@ -40,11 +56,18 @@ def test_feature(infrastructure):
 """
 
 
+def _plain(root: Path) -> Path:
+    """The same waits without the plugin: xdist's own overhead, the ceiling of the ratio."""
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text(INI)
+    for i in range(FEATURES):
+        (root / "tests" / f"test_feature{i}.py").write_text(PLAIN)
+    return root
+
+
 def _project(root: Path) -> Path:
     root.mkdir(parents=True)
-    (root / "pytest.ini").write_text(
-        "[pytest]\nsteward_e2e = true\naddopts = -p no:cacheprovider\n"
-    )
+    (root / "pytest.ini").write_text(INI.replace("[pytest]\n", "[pytest]\nsteward_e2e = true\n"))
     for i in range(FEATURES):
         feat = root / "tests" / "e2e" / f"feature{i}"
         (feat / "handlers").mkdir(parents=True)
@@ -56,8 +79,10 @@ def _project(root: Path) -> Path:
     return root
 
 
-def _run(project: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
+def _run(project: Path, env: dict[str, str], *args: str, e2e: bool = True) -> tuple[float, float]:
     """(wall time, pytest's own session time): the gap is interpreter and worker start-up."""
+    if e2e:
+        args = (*args, "--e2e-run-id", secrets.token_hex(4))
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *args],
@@ -68,7 +93,7 @@ def _run(project: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
         check=False,
     )
     elapsed = time.perf_counter() - start
-    if result.returncode != 0 or "no stacks left" not in result.stdout:
+    if result.returncode != 0 or (e2e and "no stacks left" not in result.stdout):
         raise RuntimeError(f"pytest {' '.join(args)} failed:\n{result.stdout[-2000:]}")
     found = re.search(r" in ([0-9.]+)s", result.stdout.splitlines()[-1])
     return elapsed, float(found.group(1)) if found else elapsed
@@ -98,9 +123,15 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "AWS_"))}
         env.update(emulator.env)
         project = _project(tmp / "proj")
-        _run(project, env, "--e2e-run-id", secrets.token_hex(4), "-k", "feature0")  # warm moto
-        serial = _run(project, env, "--e2e-run-id", secrets.token_hex(4))
-        parallel = _run(project, env, "-n", "2", "--e2e-run-id", secrets.token_hex(4))
+        _run(project, env, "-k", "feature0")  # warm moto
+        runs: dict[str, list[tuple[float, float]]] = {"serial": [], "-n 2": []}
+        for _ in range(ROUNDS):
+            runs["serial"].append(_run(project, env))
+            runs["-n 2"].append(_run(project, env, "-n", "2"))
+        serial, parallel = (min(r, key=lambda t: t[1]) for r in runs.values())
+        plain = _plain(tmp / "plain")
+        plain_s = _run(plain, env, e2e=False)
+        plain_p = _run(plain, env, "-n", "2", e2e=False)
         first, second, rebuilt = _layer(tmp)
     finally:
         emulator.stop()
@@ -114,8 +145,15 @@ def main() -> None:
     print(f"  serial   {wall_s:6.1f} s wall, {session_s:5.1f} s in session  (prototype ~40 s)")
     print(f"  -n 2     {wall_p:6.1f} s wall, {session_p:5.1f} s in session  (prototype ~30 s)")
     ratio = session_s / session_p
+    ceiling = plain_s[1] / plain_p[1]
     print(f"  speed-up {wall_s / wall_p:6.2f} x wall, {ratio:.2f} x session (ideal 2.00)")
     print(f"  over the waits: serial {wall_s - floor:+.1f} s, -n 2 {wall_p - floor / 2:+.1f} s")
+    every = ", ".join(f"{m} " + " / ".join(f"{s:.1f}" for _, s in r) for m, r in runs.items())
+    print(f"  session times of every round (s): {every}")
+    print(
+        f"  the waits alone (no plugin, no stacks): {plain_s[1]:.1f} s serial, "
+        f"{plain_p[1]:.1f} s -n 2, {ceiling:.2f} x: xdist's own ceiling here"
+    )
     print(f"  load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (shared machine)")
     print("layer (steward's sources)")
     print(f"  first build         {first:6.3f} s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class E2EPlugin:
         self.deployed_any = False  # controller: skip the sweep when nothing could have deployed
         self.swept: list[str] = []
         self.sweep_error: str | None = None
+        self._sweeper: Future[CloudFormationDeployer] | None = None
 
     # -- feature lookup -------------------------------------------------------------------
     def feature_of(self, path: Path) -> Path | None:
@@ -87,6 +89,18 @@ class E2EPlugin:
         output = getattr(node, "workeroutput", None) or {}
         if error is not None or output.get(DEPLOYED_KEY, True):  # a dead worker may have deployed
             self.deployed_any = True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Ready the controller's sweep while the workers run: importing boto3 and building
+        a client takes 0.5-0.8 s, which would otherwise come after the last test, when every
+        worker is done (a serial run has it ready from its own deploys)."""
+        if self._sweeper is not None or self.keep:
+            return
+        if any(self.scope_of_nodeid(nodeid) is not None for nodeid in ids):
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steward-e2e-sweep")
+            self._sweeper = pool.submit(CloudFormationDeployer)
+            pool.shutdown(wait=False)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -161,7 +175,8 @@ class E2EPlugin:
         if self.is_worker or not self.deployed_any:
             return
         try:
-            self.swept = CloudFormationDeployer().sweep(run_predicate(self.run_id))
+            deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
+            self.swept = deployer.sweep(run_predicate(self.run_id))
         except Exception as exc:  # DeployError or AWS access: report, do not crash pytest
             self.sweep_error = str(exc)
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
