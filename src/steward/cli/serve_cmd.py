@@ -33,8 +33,10 @@ SUBCOMMANDS: dict[str, Entry] = {
     "worker": Entry("steward.cli.serve_cmd", "worker", "Run workers only (any machine)."),
     "status": Entry("steward.cli.serve_cmd", "status", "Jobs per state and the dead letters."),
     "retry": Entry("steward.cli.serve_cmd", "retry", "Queue dead jobs again."),
-    # The GitHub App side adds its commands here, e.g.
-    # "reconcile": Entry("steward.cli.reconcile_cmd", "reconcile", "..."),
+    # Commands of the GitHub App side: they find what they need in ctx.meta (see `serve`).
+    "reconcile": Entry(
+        "steward.server.reconcile", "reconcile_cmd", "Redeliver what never reached the inbox."
+    ),
 }
 
 
@@ -135,6 +137,7 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
         steward serve --port 8000 --database postgresql://steward@db/steward
     """
     if ctx.invoked_subcommand is not None:
+        _offer_reconcile(ctx, server_config, database_url)
         return
     settings = _settings(
         server_config, database_url=database_url, host=host, port=port, workers=workers
@@ -142,6 +145,44 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
     settings.require_app()
     _logging(settings)
     run_server(settings)
+
+
+def _offer_reconcile(
+    ctx: click.Context, server_config: Path | None, database_url: str | None
+) -> None:
+    """What `steward serve reconcile` needs, made only if it runs: a client acting as the App
+    and the inbox's ``known(guid)``."""
+    from steward.server.reconcile import DEPS_KEY, ReconcileDeps
+
+    def make() -> ReconcileDeps:
+        from steward.server import db
+        from steward.server.github_app import GitHubApp
+        from steward.server.inbox import Inbox
+
+        settings = _settings(server_config, database_url=database_url)
+        if settings.app_id is None or settings.private_key is None:
+            raise UsageError(
+                "steward serve reconcile needs the App id (STEWARD_APP_ID) and private key "
+                "(STEWARD_PRIVATE_KEY_FILE)"
+            )
+        app = GitHubApp(
+            settings.app_id, settings.private_key.get_secret_value(), base_url=settings.api_url
+        )
+        engine = db.make_engine(settings.database_url, pool_size=0)
+        ctx.call_on_close(engine.dispose)
+        inbox = Inbox(engine)
+
+        def known(guid: str) -> bool:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            try:
+                return inbox.known(guid)
+            except SQLAlchemyError as exc:
+                raise StewardError(_db_error(engine, exc)) from None
+
+        return ReconcileDeps(client_factory=app.app_client, known=known)
+
+    ctx.meta[DEPS_KEY] = make
 
 
 def run_server(settings: Settings) -> None:

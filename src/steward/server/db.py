@@ -75,6 +75,7 @@ deliveries = Table(
     UniqueConstraint("hook_id", "delivery_id", name="uq_deliveries_hook_delivery"),
 )
 Index("ix_deliveries_received_at", deliveries.c.received_at)
+Index("ix_deliveries_delivery_id", deliveries.c.delivery_id)
 
 jobs = Table(
     "jobs",

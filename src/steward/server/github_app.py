@@ -7,10 +7,12 @@ them, and ``POST /app/installations/{id}/access_tokens``, which returns an insta
 token valid for an hour. Every call on a repository goes out with that installation token.
 
 `GitHubApp` caches each installation's token until shortly before it expires (five minutes
-by default), and hands out clients (`github_for`) that share, per installation, one
-`WritePacer` (writes paced and serialised, rate-limit pauses honoured by every worker of
-that installation) and, across installations, the `EtagStore` (conditional GETs; keys are
-scoped by installation). A client is cheap: take one per job and close it.
+by default), and hands out one client per installation (`github_for`), shared by every
+worker thread and kept for the life of the App: it asks for the current token before each
+request, so it never goes out with an expired one. Each installation has one `WritePacer`
+(writes paced and serialised, rate-limit pauses honoured by every worker of that
+installation); all share the `EtagStore` (conditional GETs; keys are scoped by
+installation). `close` closes the clients.
 
 The private key and every token stay out of logs and error messages (the client redacts its
 own token; the key is never formatted).
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 JWT_BACKDATE = 60  # seconds: GitHub's advice against clock drift
 JWT_LIFETIME = 600  # seconds: GitHub refuses an exp more than 10 minutes ahead
+JWT_REUSE = 300  # seconds a JWT is reused before a new one is signed
 REFRESH_MARGIN = 300.0  # seconds before expiry at which a cached token is replaced
 APP_SCOPE = 0  # the pacer key of the App's own (JWT) requests
 
@@ -102,7 +106,9 @@ class GitHubApp:
     ``on_budget(installation_id, budget)`` is called after every response of an
     installation's clients (``installation_id`` 0 for the App's own JWT requests), and
     `budgets` returns the latest of each, for metrics. ``client_options`` go to every
-    `GitHubClient` (``max_retries``, ``backoff``, ``max_wait``, ``timeout``).
+    `GitHubClient` (``max_retries``, ``backoff``, ``max_wait``, ``timeout``);
+    ``transport_for(installation_id)`` gives a client its transport (e.g. one that counts
+    calls for metrics), ``installation_id`` 0 for the App's own client.
     """
 
     def __init__(
@@ -118,6 +124,7 @@ class GitHubApp:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         client_options: dict[str, Any] | None = None,
+        transport_for: Callable[[int], httpx.BaseTransport] | None = None,
     ) -> None:
         self.app_id = str(app_id).strip()
         if not self.app_id:
@@ -131,6 +138,9 @@ class GitHubApp:
         self._clock = clock
         self._sleep = sleep
         self._options = dict(client_options or {})
+        self._transport_for = transport_for
+        self._jwt: tuple[str, float] | None = None
+        self._clients: dict[int, GitHubClient] = {}
         self._lock = threading.Lock()
         self._tokens: dict[int, InstallationToken] = {}
         self._token_locks: dict[int, threading.Lock] = {}
@@ -141,13 +151,18 @@ class GitHubApp:
     # -- the App itself -------------------------------------------------------------------
 
     def jwt(self) -> str:
-        """A fresh JWT for the App's own endpoints (valid for about nine minutes)."""
-        return app_jwt(self.app_id, self._key, self._clock())
+        """The App's JWT for its own endpoints: signed anew every five minutes (it is valid
+        for ten)."""
+        now = self._clock()
+        with self._lock:
+            if self._jwt is None or not 0 <= now - self._jwt[1] < JWT_REUSE:
+                self._jwt = (app_jwt(self.app_id, self._key, now), now)
+            return self._jwt[0]
 
     def app_client(self) -> GitHubClient:
-        """A client authenticated as the App (JWT), for ``/app/...``; short-lived: the JWT
-        expires ten minutes after it was made."""
-        return self._client(self.jwt(), APP_SCOPE, etags=False)
+        """A new client authenticated as the App (a current JWT on every request), for
+        ``/app/...``; the caller closes it."""
+        return self._client(APP_SCOPE, self.jwt, etags=False)
 
     def bot_login(self) -> str:
         """The App's bot account (``<slug>[bot]``), the author of its comments; read once."""
@@ -188,19 +203,45 @@ class GitHubApp:
             self._tokens.pop(installation_id, None)
 
     def github_for(self, installation_id: int) -> GitHubClient:
-        """A client acting as the installation: its token, its pacer, the shared ETag store.
-        Close it when the job is done (``with app.github_for(id) as gh: ...``)."""
-        return self._client(self.installation_token(installation_id), installation_id)
+        """The installation's client: its current token on every request, its pacer, the
+        shared ETag store. One per installation, shared and reused: do not close it
+        (`close` does). The first call gets the token, so an installation GitHub does not
+        know fails here (`NotFoundError`), not in the middle of a job."""
+        self.installation_token(installation_id)
+        with self._lock:
+            client = self._clients.get(installation_id)
+            if client is None:
+
+                def token() -> str:
+                    return self.installation_token(installation_id)
+
+                client = self._client(installation_id, token)
+                self._clients[installation_id] = client
+            return client
+
+    def close(self) -> None:
+        """Close every installation's client."""
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> GitHubApp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def repositories(self, installation_id: int) -> list[str]:
         """The full names of the repositories the installation can reach
         (``GET /installation/repositories``, conditional when there is an ETag store)."""
         names: list[str] = []
-        with self.github_for(installation_id) as client:
-            for repo in client.paginate("/installation/repositories", items_key="repositories"):
-                name = repo.get("full_name") if isinstance(repo, dict) else None
-                if isinstance(name, str) and name:
-                    names.append(name)
+        client = self.github_for(installation_id)
+        for repo in client.paginate("/installation/repositories", items_key="repositories"):
+            name = repo.get("full_name") if isinstance(repo, dict) else None
+            if isinstance(name, str) and name:
+                names.append(name)
         return names
 
     def pacer(self, installation_id: int) -> WritePacer:
@@ -235,14 +276,18 @@ class GitHubApp:
 
         return publish
 
-    def _client(self, token: str, scope: int, *, etags: bool = True) -> GitHubClient:
+    def _client(self, scope: int, token: Callable[[], str], *, etags: bool = True) -> GitHubClient:
+        options = dict(self._options)
+        if self._transport_for is not None:
+            options["transport"] = self._transport_for(scope)
         return GitHubClient(
-            token,
+            None,
             self.base_url,
+            token_source=token,
             sleep=self._sleep,
             clock=self._clock,
             etags=self.etags if etags else None,
             etag_scope=f"installation:{scope}",
             pacer=self.pacer(scope),
-            **self._options,
+            **options,
         )

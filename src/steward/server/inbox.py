@@ -454,6 +454,15 @@ class Inbox:
             )
         return int(gone.rowcount)
 
+    def known(self, delivery_id: str) -> bool:
+        """Whether the inbox holds the delivery ``X-GitHub-Delivery: delivery_id`` (from any
+        hook): `steward serve reconcile` asks before requesting a redelivery."""
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(literal(1)).where(deliveries.c.delivery_id == delivery_id).limit(1)
+            ).first()
+        return row is not None
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             _ping(conn)

@@ -28,8 +28,9 @@ DELIVERY = "x-github-delivery"
 SIGNATURE = "x-hub-signature-256"
 HOOK_ID = "x-github-hook-id"
 REQUIRED = (EVENT, DELIVERY, SIGNATURE)
-# Events that change what the server keeps (schedules), beside those the policies handle.
-BOOKKEEPING = frozenset({"installation", "installation_repositories"})
+# Events that change what the server keeps (schedules, the config cache), beside those the
+# policies handle.
+BOOKKEEPING = frozenset({"installation", "installation_repositories", "push"})
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 _HOOK = re.compile(r"^[0-9]{1,20}$")
 
@@ -148,7 +149,11 @@ def incoming(head: Headers, data: Mapping[str, Any], raw: bytes) -> Incoming:
     full_name = repo.get("full_name") if isinstance(repo, dict) else None
     full_name = full_name if isinstance(full_name, str) and len(full_name) <= 200 else None
     who = sender(data)
-    enqueue = head.event in handled_events() and (inst_id is not None or head.event in BOOKKEEPING)
+    enqueue = head.event in handled_events() and inst_id is not None
+    if head.event == "push":  # only a push that may have changed the config file
+        from steward.server.repo_config import push_touches_config
+
+        enqueue = enqueue and push_touches_config(data)
     return Incoming(
         hook_id=head.hook_id,
         delivery_id=head.delivery,
@@ -176,6 +181,8 @@ def subject(
                 return f"{full_name}#{number}"
         if head.event == "release":
             return f"{full_name}!release"
+        if head.event == "push":
+            return f"{full_name}!config"
     if head.event in BOOKKEEPING and installation is not None:
         return f"installation:{installation}"
     return f"delivery:{head.hook_id}:{head.delivery}"

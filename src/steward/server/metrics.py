@@ -106,6 +106,14 @@ class Metrics:
         self._inbox = _InboxCollector(counts, ttl)
         self.registry.register(self._inbox)
 
+    def observe_budget(self, installation_id: int, budget: Any) -> None:
+        """`GitHubApp`'s ``on_budget`` hook: the rate limit GitHub reported last."""
+        rate = getattr(budget, "rate", None)
+        remaining = getattr(rate, "remaining", None)
+        if isinstance(remaining, int):
+            resource = str(getattr(rate, "resource", "core"))[:40]
+            self.rate_limit_remaining.labels(str(installation_id), resource).set(remaining)
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -144,15 +152,20 @@ METRICS = Metrics()
 
 
 class InstrumentedTransport(httpx.BaseTransport):
-    """Counts every response GitHub sends and keeps its rate limit as a gauge."""
+    """Counts every response GitHub sends; with an ``installation``, also keeps its rate
+    limit as a gauge (`Metrics.observe_budget` does it for clients with a pacer).
+
+    One transport may serve every client of a process (its connection pool is thread-safe
+    and is shared, kept alive across jobs): closing a client leaves it open.
+    """
 
     def __init__(
         self,
-        installation: int | str,
+        installation: int | str | None = None,
         inner: httpx.BaseTransport | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        self.installation = str(installation)
+        self.installation = None if installation is None else str(installation)
         self.inner = inner or httpx.HTTPTransport()
         self.metrics = metrics or METRICS
 
@@ -162,10 +175,9 @@ class InstrumentedTransport(httpx.BaseTransport):
         except httpx.TransportError:
             self.metrics.api_calls.labels(request.method, "error").inc()
             raise
-        status = f"{response.status_code // 100}xx"
-        self.metrics.api_calls.labels(request.method, status).inc()
+        self.metrics.api_calls.labels(request.method, f"{response.status_code // 100}xx").inc()
         remaining = response.headers.get("x-ratelimit-remaining")
-        if remaining is not None and remaining.isdigit():
+        if self.installation is not None and remaining is not None and remaining.isdigit():
             resource = response.headers.get("x-ratelimit-resource", "core")[:40]
             self.metrics.rate_limit_remaining.labels(self.installation, resource).set(
                 int(remaining)
@@ -173,4 +185,4 @@ class InstrumentedTransport(httpx.BaseTransport):
         return response
 
     def close(self) -> None:
-        self.inner.close()
+        """Shared by the clients: stays open (the process's exit closes its sockets)."""

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from steward.domain.events import Ignored, parse_event
-from steward.engine import decide, skip_reason
+from steward.engine import skip_reason
 from steward.errors import ConfigError, InputError, PayloadError, UsageError
-from steward.forge.executor import Executor
+from steward.forge.executor import ApplyResult, Executor, handle_event
 from steward.forge.repo_api import RepoApi
-from steward.forge.snapshot import gather
 from steward.server.db import utcnow
 
 if TYPE_CHECKING:
@@ -58,13 +57,14 @@ class Delivery:
     """1 for the first attempt; more when retried or when a worker died mid-job."""
 
 
-def _default_repositories(client: GitHubClient) -> list[str]:
+def _default_repositories(deps: WorkerDeps, installation_id: int) -> list[str]:
     """Every repository the installation may act on (``GET /installation/repositories``)."""
     names = []
-    for repo in client.paginate("/installation/repositories", items_key="repositories"):
-        name = repo.get("full_name") if isinstance(repo, dict) else None
-        if isinstance(name, str):
-            names.append(name)
+    with deps.github_for(installation_id) as client:
+        for repo in client.paginate("/installation/repositories", items_key="repositories"):
+            name = repo.get("full_name") if isinstance(repo, dict) else None
+            if isinstance(name, str):
+                names.append(name)
     return names
 
 
@@ -73,8 +73,8 @@ class WorkerDeps:
     """What processing needs from the GitHub App side."""
 
     github_for: Callable[[int], GitHubClient]
-    """A client for an installation (its token kept fresh). Processing does not close it:
-    the provider owns and may reuse it."""
+    """A new client for an installation (its token kept fresh); processing closes it when
+    the job is done."""
     config_for: Callable[[int, str], StewardConfig]
     """The `.github/steward.yml` of ``OWNER/NAME`` as the installation reads it (the
     playbook's defaults when the repository has none)."""
@@ -83,6 +83,9 @@ class WorkerDeps:
     carry markers steward trusts."""
     repositories_for: Callable[[int], list[str]] | None = None
     """The repositories to sweep; default: the installation's, read from GitHub."""
+    on_push: Callable[[int, Mapping[str, Any]], bool] | None = None
+    """Told of each push to a default branch that touched the config file (the config
+    cache forgets the repository's)."""
     clock: Callable[[], datetime] = field(default=utcnow)
 
 
@@ -98,65 +101,64 @@ def from_bot(payload: dict[str, Any], bot: str | None) -> bool:
 
 
 def process_delivery(delivery: Delivery, deps: WorkerDeps) -> None:
-    """Run ``delivery`` through the policies and apply the plan, as `steward handle` does."""
+    """Run ``delivery`` through the policies and apply the plan, as `steward handle` does
+    (`forge.executor.handle_event`, with the App's bot as steward's identity)."""
     where = {"delivery": delivery.delivery_id, "event": delivery.event}
     if from_bot(delivery.payload, deps.bot_login):
         log.info("ignored: sent by the App's own bot", extra=where)
+        return
+    if delivery.event == "push":
+        _push(delivery, deps)
         return
     event = parse_event(delivery.event, delivery.payload)
     if isinstance(event, Ignored):
         log.info("ignored: %s", event.reason, extra=where)
         return
-    if delivery.installation_id is None:
+    installation = delivery.installation_id
+    if installation is None:
         log.warning("ignored: the delivery names no installation", extra=where)
         return
     full_name = event.repo.full_name
-    config = deps.config_for(delivery.installation_id, full_name)
+    config = deps.config_for(installation, full_name)
     reason = skip_reason(event, config)
     if reason is not None:
         log.info("ignored: %s", reason, extra=where)
         return
-    api = RepoApi(deps.github_for(delivery.installation_id), full_name)
-    snapshot = gather(event, config, api)
-    decision = decide(event, snapshot, config)
-    known = dict(snapshot.issues)
-    known.update((i.number, i) for i in snapshot.pending_release_issues or ())
-    result = Executor(api, known, identity=deps.bot_login).apply(decision.plan)
+    with deps.github_for(installation) as client:
+        handled = handle_event(event, config, RepoApi(client, full_name), identity=deps.bot_login)
+    result = handled.result
     log.info(
         "processed %s/%s on %s: %d applied, %d unchanged",
         event.name,
         event.action,
         full_name,
-        len(result.applied),
-        len(result.skipped),
-        extra={**where, "repository": full_name, "applied": result.applied},
+        len(result.applied) if result else 0,
+        len(result.skipped) if result else 0,
+        extra={**where, "repository": full_name, "applied": result.applied if result else []},
     )
+
+
+def _push(delivery: Delivery, deps: WorkerDeps) -> None:
+    """A push that touched the config file: the cached config is forgotten."""
+    if deps.on_push is not None and delivery.installation_id is not None:
+        deps.on_push(delivery.installation_id, delivery.payload)
 
 
 def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None = None) -> None:
-    """`steward sweep` on every repository of the installation."""
-    from steward.policies import pending_release
-    from steward.policies import sweep as sweep_policy
-    from steward.policies.sweep import plan_sweep
-
+    """`steward sweep` on every repository of the installation: the open items, the
+    timelines the fair clock needs, `plan_sweep`, and the executor."""
     now = now or deps.clock()
-    client = deps.github_for(installation_id)
     names = (
         deps.repositories_for(installation_id)
         if deps.repositories_for is not None
-        else _default_repositories(client)
+        else _default_repositories(deps, installation_id)
     )
     for full_name in names:
         config = deps.config_for(installation_id, full_name)
-        section = sweep_policy.POLICY.of(config)
-        if not section.enabled:
+        with deps.github_for(installation_id) as client:
+            result = sweep_repository(RepoApi(client, full_name), config, now, deps.bot_login)
+        if result is None:
             continue
-        api = RepoApi(client, full_name)
-        items = api.open_items()
-        team = pending_release.POLICY.of(config).maintainers_team
-        plan = plan_sweep(items, now, section, team)
-        known = {i.number: i for i in items}
-        result = Executor(api, known, identity=deps.bot_login).apply(plan)
         log.info(
             "swept %s: %d applied, %d unchanged",
             full_name,
@@ -164,6 +166,30 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
             len(result.skipped),
             extra={"installation": installation_id, "repository": full_name},
         )
+
+
+def sweep_repository(
+    api: RepoApi, config: StewardConfig, now: datetime, bot: str | None
+) -> ApplyResult | None:
+    """What `steward sweep` does to one repository (``None`` when its sweep is off)."""
+    from steward.forge.identity import Identity, default_identity
+    from steward.forge.snapshot import sweep_activity
+    from steward.policies import pending_release
+    from steward.policies import sweep as sweep_policy
+    from steward.policies.sweep import activity_wanted, plan_sweep
+
+    section = sweep_policy.POLICY.of(config)
+    if not section.enabled:
+        return None
+    identity = Identity(bot) if bot else default_identity(api.authenticated_login)
+    items = api.open_items()
+    wanted = activity_wanted(items, now, section)
+    activity = (
+        sweep_activity(api, wanted, identity, section.max_activity_reads)[0] if wanted else {}
+    )
+    team = pending_release.POLICY.of(config).maintainers_team
+    plan = plan_sweep(items, now, section, team, activity)
+    return Executor(api, {i.number: i for i in items}, identity).apply(plan)
 
 
 DepsFactory = Callable[["Settings", "Engine"], WorkerDeps]
@@ -185,15 +211,30 @@ def load_factory(spec: str) -> DepsFactory:
 
 
 def app_deps(settings: Settings, engine: Engine) -> WorkerDeps:
-    """The GitHub App's dependencies: installation clients (`server.github_app`) and the
-    repositories' configs (`server.repo_config`), cached in the server's database."""
-    try:
-        from steward.server import github_app
-    except ImportError as exc:  # pragma: no cover - until the App side lands
-        raise ConfigError(f"the GitHub App side is not available: {exc}") from None
-    build: Callable[[Settings, Engine], WorkerDeps] | None = getattr(
-        github_app, "worker_deps", None
+    """The GitHub App's dependencies: installation clients (`server.github_app`: tokens, the
+    shared ETag store, write pacing), each repository's config (`server.repo_config`), both
+    cached in the server's database (`server.stores`), and the bot's login (``SLUG[bot]``
+    from the settings, else read once from ``GET /app``)."""
+    from steward.server.github_app import GitHubApp
+    from steward.server.metrics import METRICS, InstrumentedTransport
+    from steward.server.repo_config import RepoConfigs
+    from steward.server.stores import SqlConfigStore, SqlEtagStore
+
+    if settings.app_id is None or settings.private_key is None:
+        raise UsageError("the workers need the App id and private key")
+    app = GitHubApp(
+        settings.app_id,
+        settings.private_key.get_secret_value(),
+        base_url=settings.api_url,
+        etags=SqlEtagStore(engine),
+        on_budget=METRICS.observe_budget,
+        client_options={"transport": InstrumentedTransport()},
     )
-    if build is None:  # pragma: no cover - until the App side lands
-        raise ConfigError("steward.server.github_app has no worker_deps(settings, engine)")
-    return build(settings, engine)
+    configs = RepoConfigs(app.github_for, SqlConfigStore(engine))
+    return WorkerDeps(
+        github_for=app.github_for,
+        config_for=configs.config_for,
+        bot_login=settings.bot or app.bot_login(),
+        repositories_for=app.repositories,
+        on_push=configs.on_push,
+    )

@@ -139,8 +139,8 @@ def push_touches_config(payload: Mapping[str, Any]) -> bool:
 class RepoConfigs:
     """``config_for(installation_id, full_name)`` for the workers.
 
-    ``github_for(installation_id)`` gives a client (closed here after use); ``store`` keeps
-    the texts across workers.
+    ``github_for(installation_id)`` gives the installation's client (owned by the caller:
+    `GitHubApp.github_for`); ``store`` keeps the texts across workers.
     """
 
     def __init__(self, github_for: Callable[[int], GitHubClient], store: ConfigCacheStore) -> None:
@@ -187,11 +187,11 @@ class RepoConfigs:
 
     def _fetch(self, installation_id: int, full_name: str) -> tuple[str, str]:
         self.fetches += 1
-        with self._github_for(installation_id) as client:
-            for location in DEFAULT_LOCATIONS:
-                try:
-                    data = client.get(contents_path(full_name, location))
-                except NotFoundError:
-                    continue
-                return file_from_contents(data, f"{full_name}:{location}")
+        client = self._github_for(installation_id)
+        for location in DEFAULT_LOCATIONS:
+            try:
+                data = client.get(contents_path(full_name, location))
+            except NotFoundError:
+                continue
+            return file_from_contents(data, f"{full_name}:{location}")
         return NO_FILE, ""

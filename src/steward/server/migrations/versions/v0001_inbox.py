@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("hook_id", "delivery_id", name="uq_deliveries_hook_delivery"),
     )
     op.create_index("ix_deliveries_received_at", "deliveries", ["received_at"])
+    op.create_index("ix_deliveries_delivery_id", "deliveries", ["delivery_id"])
     op.create_table(
         "jobs",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -98,5 +99,6 @@ def downgrade() -> None:
     op.drop_index("ix_jobs_subject_id", table_name="jobs")
     op.drop_index("ix_jobs_state_run_after", table_name="jobs")
     op.drop_table("jobs")
+    op.drop_index("ix_deliveries_delivery_id", table_name="deliveries")
     op.drop_index("ix_deliveries_received_at", table_name="deliveries")
     op.drop_table("deliveries")
