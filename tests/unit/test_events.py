@@ -11,13 +11,19 @@ import pytest
 from steward.domain.events import (
     Ignored,
     IssueEvent,
+    MergeGroupEvent,
     PullRequestEvent,
     ReleaseEvent,
     load_payload,
     parse_event,
+    pull_request_from,
+    queued_pull,
 )
 from steward.errors import InputError, PayloadError
 from steward.text import MAX_BODY, MAX_TITLE
+from tests.support import openapi
+from tests.support.github_material import examples
+from tests.support.merge_queue import EXAMPLE_PR, GROUP_SHA, merge_group_payload
 from tests.unit._payloads import example, issue_payload, pr_payload, release_payload
 
 
@@ -300,3 +306,64 @@ def test_rest_issue_without_what_github_requires_is_a_payload_error(
 
     with pytest.raises(PayloadError, match=message):
         issue_from_api(obj)
+
+
+# ---- merge_group ----
+
+
+def test_the_real_merge_group_example_names_its_pull_request() -> None:
+    payload = examples("merge_group", "checks_requested")[-1]
+    ev = parse_event("merge_group", payload)
+    assert isinstance(ev, MergeGroupEvent)
+    assert ev.head_sha == GROUP_SHA
+    assert ev.pull_number == EXAMPLE_PR
+    assert ev.base_ref == "refs/heads/main"
+    assert ev.repo.full_name == "octo-org/octo-repo"
+
+
+@pytest.mark.parametrize(
+    ("ref", "number"),
+    [
+        (
+            "refs/heads/gh-readonly-queue/release/v2/pr-7-929f8209d40f77f4abc622a499c93a83babdbe64",
+            7,
+        ),
+        ("refs/heads/gh-readonly-queue/main/pr-0-929f8209d40f77f4abc622a499c93a83babdbe64", None),
+        ("refs/heads/main", None),
+        ("refs/heads/gh-readonly-queue/main/pr-x-929f8209", None),
+        ("refs/heads/gh-readonly-queue/" + "a" * 5000 + "/pr-7-929f8209", None),
+    ],
+)
+def test_the_queued_pull_request_comes_from_the_head_ref(ref: str, number: int | None) -> None:
+    assert queued_pull(ref) == number
+    ev = parse_event("merge_group", merge_group_payload(head_ref=ref))
+    assert isinstance(ev, MergeGroupEvent)
+    assert ev.pull_number == number
+
+
+def test_a_merge_group_head_sha_that_is_no_sha_is_a_payload_error() -> None:
+    payload = merge_group_payload()
+    payload["merge_group"]["head_sha"] = "../../evil"
+    with pytest.raises(PayloadError, match=r"merge_group\.head_sha"):
+        parse_event("merge_group", payload)
+
+
+def test_other_merge_group_actions_are_ignored() -> None:
+    payload = merge_group_payload()
+    payload["action"] = "destroyed"
+    assert isinstance(parse_event("merge_group", payload), Ignored)
+
+
+def test_issue_created_at_is_read_from_the_payload() -> None:
+    ev = parse_event("issues", examples("issues", "opened")[-1])
+    assert isinstance(ev, IssueEvent)
+    assert ev.issue.created_at is not None
+    assert ev.issue.created_at.tzinfo is not None
+
+
+def test_pull_request_from_reads_the_rest_shape() -> None:
+    obj = openapi.example("pull-request")
+    pr = pull_request_from(obj)
+    assert (pr.number, pr.head_sha, pr.labels) == (1347, obj["head"]["sha"], ("bug",))
+    with pytest.raises(PayloadError, match="not an object"):
+        pull_request_from([obj])

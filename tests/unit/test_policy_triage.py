@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from steward.config.loader import parse_config
+from steward.domain.events import IssueEvent
+from steward.domain.models import Snapshot
 from steward.policies import triage
+from steward.policies.policy import EarlierIssues
+from steward.policies.triage import TriageConfig
 from tests.unit._payloads import added, comments, context, issue_event, pr_event
 
 
@@ -60,3 +64,62 @@ def test_messages_are_configurable_and_can_be_turned_off() -> None:
     assert added(plan) == {"needs-triage"}
     assert [c.body for c in comments(plan)] == ["Hello newcomer"]
     assert triage.evaluate(context(issue_event("closed"), config=cfg)).actions == []
+
+
+# ---- first issues: GitHub says NONE for most first-time issue authors ----
+
+
+def _opened(association: str, *, number: int = 1, login: str = "newcomer") -> IssueEvent:
+    ev = issue_event("opened", association=association, number=number, login=login)
+    assert isinstance(ev, IssueEvent)
+    return ev
+
+
+def _searched(oldest: int | None, login: str = "newcomer") -> Snapshot:
+    return Snapshot(first_issues={login.casefold(): oldest})
+
+
+@pytest.mark.parametrize("oldest", [None, 1])
+def test_a_none_author_whose_first_issue_this_is_is_welcomed(oldest: int | None) -> None:
+    """Reproduction: a NONE author opening their first issue got no welcome."""
+    plan = triage.evaluate(context(_opened("NONE"), snapshot=_searched(oldest)))
+    assert [c.key for c in comments(plan)] == ["welcome-issue"]  # None: the index lags
+
+
+def test_a_none_author_with_an_earlier_issue_is_not_welcomed() -> None:
+    plan = triage.evaluate(context(_opened("NONE", number=9), snapshot=_searched(4)))
+    assert comments(plan) == []
+    assert added(plan, 9) == {"triage"}
+
+
+def test_logins_compare_case_blind_and_an_author_not_searched_is_not_guessed() -> None:
+    ev = _opened("NONE", login="NewComer")
+    assert comments(triage.evaluate(context(ev, snapshot=_searched(None, "newcomer"))))
+    assert comments(triage.evaluate(context(ev, snapshot=_searched(None, "someone")))) == []
+
+
+@pytest.mark.parametrize("association", ["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"])
+def test_known_associations_are_not_welcomed_even_with_a_search(association: str) -> None:
+    plan = triage.evaluate(context(_opened(association), snapshot=_searched(None)))
+    assert comments(plan) == []
+
+
+def test_first_timers_are_welcomed_by_association_alone() -> None:
+    plan = triage.evaluate(context(_opened("FIRST_TIMER"), snapshot=_searched(3)))
+    assert [c.key for c in comments(plan)] == ["welcome-issue"]
+
+
+def test_the_search_is_declared_only_where_it_can_decide() -> None:
+    default = TriageConfig()
+    assert list(triage.POLICY.reads(default)) == [EarlierIssues(frozenset({"NONE"}))]
+    assert list(triage.POLICY.reads(TriageConfig(first_issue_search=[]))) == []
+    assert list(triage.POLICY.reads(TriageConfig(welcome_issue=None))) == []
+    # associations welcomed anyway need no search
+    cfg = TriageConfig(first_issue_search=["NONE", "FIRST_TIMER"])
+    assert list(triage.POLICY.reads(cfg)) == [EarlierIssues(frozenset({"NONE"}))]
+
+
+def test_first_issue_search_is_configurable() -> None:
+    cfg = parse_config("triage:\n  first_issue_search: []\n")
+    plan = triage.evaluate(context(_opened("NONE"), snapshot=_searched(None), config=cfg))
+    assert comments(plan) == []

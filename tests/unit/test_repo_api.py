@@ -115,3 +115,97 @@ def test_labels_are_normalised_and_nameless_ones_skipped(gh: GitHubServer):
         {"name": "bug", "color": "d73a4a", "description": None},
         {"name": "Help Wanted", "color": "008672", "description": "extra attention"},
     ]
+
+
+# ---- the reads section 4 added: issue search, timeline, one pull request, the token user ----
+
+
+def test_first_issue_by_is_one_search_kept_once_found(gh: GitHubServer):
+    gh.add_issue(3, "first", author="newcomer")
+    gh.add_issue(8, "second", author="NewComer")
+    gh.add_issue(5, "someone else's")
+    gh.add_pr(6, "a PR is not an issue", author="newcomer")
+    with GitHubClient("test-token", gh.url) as client:
+        api = RepoApi(client, REPO)
+        assert api.first_issue_by("newcomer") == 3
+        assert api.first_issue_by("NEWCOMER") == 3  # logins compare case-blind: kept
+        assert api.first_issue_by("stranger") is None
+        assert api.first_issue_by("stranger") is None  # not found is not kept: read again
+    searches = [c for c in gh.calls if c.path == "/search/issues"]
+    assert [c.query for c in searches] == [
+        {
+            "q": f"repo:{REPO} is:issue author:newcomer",
+            "sort": "created",
+            "order": "asc",
+            "per_page": "1",
+        },
+        {
+            "q": f"repo:{REPO} is:issue author:stranger",
+            "sort": "created",
+            "order": "asc",
+            "per_page": "1",
+        },
+        {
+            "q": f"repo:{REPO} is:issue author:stranger",
+            "sort": "created",
+            "order": "asc",
+            "per_page": "1",
+        },
+    ]
+
+
+@pytest.mark.parametrize("login", ["a b", "x author:y", "dependabot[bot]", "-x", "a" * 40, ""])
+def test_only_a_github_login_goes_into_a_search(login: str):
+    with pytest.raises(PayloadError, match="not a GitHub login"):
+        RepoApi(GitHubClient("t", "http://127.0.0.1:9"), REPO).first_issue_by(login)
+
+
+@pytest.mark.parametrize(("events", "reads", "complete"), [(3, 1, True), (150, 2, True)])
+def test_a_short_timeline_is_read_whole(gh: GitHubServer, events: int, reads: int, complete: bool):
+    gh.add_issue(1, "x")
+    for i in range(events):
+        gh.add_event(
+            1, "labeled", "octocat", f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z", label="bug"
+        )
+    with GitHubClient("test-token", gh.url) as client:
+        got, whole = RepoApi(client, REPO).timeline(1)
+    assert (len(got), whole) == (events, complete)
+    assert len(gh.reads()) == reads
+
+
+def test_a_long_timeline_costs_two_reads_first_and_last_page(gh: GitHubServer):
+    gh.add_issue(1, "x")
+    for i in range(250):
+        gh.add_event(
+            1, "labeled", "octocat", f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z", label="bug"
+        )
+    with GitHubClient("test-token", gh.url) as client:
+        got, whole = RepoApi(client, REPO).timeline(1)
+    assert whole is False
+    assert len(got) == 50  # the newest page
+    assert got[-1]["created_at"] == "2024-01-01T04:09:00Z"
+    assert [c.query.get("page") for c in gh.calls] == [None, "3"]
+
+
+def test_one_pull_request_and_the_token_user_read_once(gh: GitHubServer):
+    gh.add_pr(2, "feat: x", labels=("do-not-merge",))
+    with GitHubClient("test-token", gh.url) as client:
+        api = RepoApi(client, REPO)
+        pr = api.pull(2)
+        assert (pr.number, pr.title, pr.labels, pr.state) == (
+            2,
+            "feat: x",
+            ("do-not-merge",),
+            "open",
+        )
+        assert pr.head_sha == gh.issues[2].head_sha
+        assert api.authenticated_login() == api.authenticated_login() == gh.login
+    assert gh.reads() == [("GET", f"/repos/{REPO}/pulls/2"), ("GET", "/user")]
+
+
+def test_open_items_carry_when_they_were_opened(gh: GitHubServer):
+    gh.add_issue(1, "x").created_at = "2024-02-03T04:05:06Z"
+    with GitHubClient("test-token", gh.url) as client:
+        [item] = RepoApi(client, REPO).open_items()
+    assert item.created_at is not None
+    assert item.created_at.isoformat() == "2024-02-03T04:05:06+00:00"
