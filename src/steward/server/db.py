@@ -271,6 +271,13 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (``base``: no tables)."""
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), revision)
+
+
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
 

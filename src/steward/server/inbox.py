@@ -347,8 +347,8 @@ class Inbox:
             next_run_at=first,
         ).on_conflict_do_nothing(index_elements=[schedules.c.installation_id, schedules.c.kind])
         with self.engine.begin() as conn:
-            made = conn.execute(stmt)
-        return made.rowcount == 1
+            made = conn.execute(stmt.returning(schedules.c.id)).first()
+        return made is not None
 
     def drop_schedules(self, installation_id: int) -> None:
         with self.engine.begin() as conn:

@@ -1,0 +1,61 @@
+"""Worker dependencies on the local test GitHub (`tests.support.github_server`): a plain
+token client instead of installation tokens, the playbook's default config for every
+repository. `local_github_deps` is a ``deps_factory`` for servers run in a subprocess: it
+reads the server's URL and token from ``STEWARD_TEST_GITHUB_URL`` and ``..._TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from steward.config.model import config_model
+from steward.forge.client import GitHubClient
+from steward.server.metrics import METRICS, InstrumentedTransport, Metrics
+from steward.server.processing import WorkerDeps
+
+if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
+
+BOT = "steward-bot"  # GitHubServer's token user: the comments it posts are its own
+
+
+def token_deps(
+    url: str,
+    token: str,
+    *,
+    repos: tuple[str, ...] = ("Codertocat/Hello-World",),
+    bot: str = BOT,
+    metrics: Metrics | None = None,
+    config: StewardConfig | None = None,
+    backoff: float = 0.01,
+) -> WorkerDeps:
+    cfg = config or config_model()()
+    transports: dict[int, InstrumentedTransport] = {}  # one connection pool each, kept open
+
+    def github_for(installation_id: int) -> GitHubClient:
+        if installation_id not in transports:
+            transports[installation_id] = InstrumentedTransport(
+                installation_id, metrics=metrics or METRICS
+            )
+        return GitHubClient(
+            token,
+            url,
+            transport=transports[installation_id],
+            max_retries=1,
+            backoff=backoff,
+            max_wait=1.0,
+        )
+
+    return WorkerDeps(
+        github_for=github_for,
+        config_for=lambda installation_id, full_name: cfg,
+        bot_login=bot,
+        repositories_for=lambda installation_id: list(repos),
+    )
+
+
+def local_github_deps(settings: Any, engine: Any) -> WorkerDeps:
+    return token_deps(
+        os.environ["STEWARD_TEST_GITHUB_URL"], os.environ["STEWARD_TEST_GITHUB_TOKEN"]
+    )

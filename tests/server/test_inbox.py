@@ -1,0 +1,255 @@
+"""The inbox on SQLite and on a real PostgreSQL: deduplication, claims, order per subject,
+leases, retries with backoff, dead letters, schedules."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from steward.server.db import jobs
+from steward.server.inbox import Backoff, Inbox, Incoming
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def item(
+    delivery: str, subject: str = "octo/app#1", *, hook: str = "42", enqueue: bool = True
+) -> Incoming:
+    return Incoming(
+        hook_id=hook,
+        delivery_id=delivery,
+        event="pull_request",
+        action="opened",
+        installation_id=7,
+        repository="octo/app",
+        sender="octocat",
+        subject=subject,
+        body=b'{"action": "opened"}',
+        enqueue=enqueue,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def inbox(engine: Engine, clock: Clock) -> Inbox:
+    return Inbox(engine, max_attempts=3, backoff=Backoff(10, 100), clock=clock, rng=lambda: 1.0)
+
+
+def test_a_redelivery_is_stored_once(inbox: Inbox) -> None:
+    assert inbox.record([item("a"), item("b", enqueue=False)]) == ["queued", "recorded"]
+    # the same delivery again, twice in one batch, and the same GUID from another hook
+    got = inbox.record([item("a"), item("c"), item("c"), item("a", hook="43")])
+    assert got == ["duplicate", "queued", "duplicate", "queued"]
+    assert inbox.counts() == {"queued": 3, "running": 0, "done": 0, "dead": 0}
+    assert inbox.known("a")
+    assert inbox.known("b")
+    assert not inbox.known("zzz")
+
+
+def test_a_large_batch_is_one_transaction(inbox: Inbox) -> None:
+    got = inbox.record([item(f"d-{i}", f"octo/app#{i}") for i in range(450)])
+    assert got == ["queued"] * 450
+    assert inbox.counts()["queued"] == 450
+
+
+def test_jobs_of_one_subject_run_one_at_a_time_in_order(inbox: Inbox) -> None:
+    inbox.record([item("a1", "s#1"), item("b1", "s#2"), item("a2", "s#1"), item("b2", "s#2")])
+    first = inbox.claim("w1", 60)
+    second = inbox.claim("w2", 60)
+    assert first is not None
+    assert second is not None
+    assert (first.subject, second.subject) == ("s#1", "s#2")
+    assert inbox.claim("w3", 60) is None  # a2 and b2 wait for a1 and b1
+    assert inbox.complete(first)
+    third = inbox.claim("w3", 60)
+    assert third is not None
+    assert third.subject == "s#1"
+    assert third.id > first.id
+
+
+def test_a_failure_is_retried_with_backoff_then_dead(inbox: Inbox, clock: Clock) -> None:
+    inbox.record([item("a"), item("later", "octo/app#1")])
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert job.attempts == 1
+    assert inbox.fail(job, "GitHubError: HTTP 502") == "queued"
+    assert inbox.claim("w", 60) is None  # not due, and the next of its subject waits
+    clock.advance(9.9)  # backoff: attempt 1 waits 10 s (rng 1.0: the ceiling)
+    assert inbox.claim("w", 60) is None
+    clock.advance(0.2)
+    again = inbox.claim("w", 60)
+    assert again is not None
+    assert (again.id, again.attempts) == (job.id, 2)
+    assert inbox.fail(again, "GitHubError: HTTP 502") == "queued"
+    clock.advance(20.1)
+    last = inbox.claim("w", 60)
+    assert last is not None
+    assert last.attempts == 3
+    assert inbox.fail(last, "GitHubError: HTTP 503") == "dead"
+    [dead] = inbox.dead()
+    assert dead["id"] == job.id
+    assert dead["last_error"] == "GitHubError: HTTP 503"
+    assert dead["delivery_id"] == "a"
+    nxt = inbox.claim("w", 60)  # a dead job no longer holds its subject back
+    assert nxt is not None
+    assert nxt.id != job.id
+
+
+def test_a_permanent_error_is_dead_at_once(inbox: Inbox) -> None:
+    inbox.record([item("a")])
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert inbox.fail(job, "PayloadError: no repository", permanent=True) == "dead"
+    assert inbox.counts()["dead"] == 1
+    assert inbox.retry([job.id]) == 1
+    again = inbox.claim("w", 60)
+    assert again is not None
+    assert again.attempts == 1  # fresh attempts
+
+
+def test_backoff_grows_with_full_jitter_and_a_cap() -> None:
+    b = Backoff(2, 60)
+    assert [b.delay(n, lambda: 1.0) for n in (1, 2, 3, 4, 10)] == [2, 4, 8, 16, 60]
+    assert [b.delay(n, lambda: 0.0) for n in (1, 2, 3)] == [1, 2, 4]
+
+
+def test_an_expired_lease_hands_the_job_to_another_worker(inbox: Inbox, clock: Clock) -> None:
+    inbox.record([item("a")])
+    lost = inbox.claim("dies", 30)
+    assert lost is not None
+    assert inbox.claim("other", 30) is None
+    clock.advance(20)
+    assert inbox.extend(lost, 30)  # renewed while alive
+    clock.advance(29)
+    assert inbox.claim("other", 30) is None
+    clock.advance(2)
+    taken = inbox.claim("other", 30)
+    assert taken is not None
+    assert (taken.id, taken.attempts, taken.worker) == (lost.id, 2, "other")
+    assert not inbox.complete(lost)  # the first worker's late answer is refused
+    assert not inbox.extend(lost, 30)
+    assert inbox.fail(lost, "late") is None
+    assert inbox.complete(taken)
+    assert inbox.counts()["done"] == 1
+
+
+def test_a_job_whose_worker_keeps_dying_is_dead(inbox: Inbox, clock: Clock) -> None:
+    inbox.record([item("poison")])
+    for _ in range(3):
+        assert inbox.claim("w", 10) is not None
+        clock.advance(11)
+    assert inbox.claim("w", 10) is None
+    [dead] = inbox.dead()
+    assert "lease expired" in dead["last_error"]
+
+
+def test_sweeps_are_scheduled_per_installation(inbox: Inbox, clock: Clock) -> None:
+    assert inbox.ensure_schedule(7, 86_400)
+    assert not inbox.ensure_schedule(7, 86_400)
+    assert inbox.ensure_schedule(8, 86_400)
+    assert inbox.enqueue_due() == 0
+    clock.advance(3600)  # the first sweep falls within the first hour
+    assert inbox.enqueue_due() == 2
+    assert inbox.enqueue_due() == 0
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert (job.kind, job.installation_id, job.subject) == ("sweep", 7, "sweep:7")
+    assert inbox.complete(job)
+    clock.advance(86_400)
+    assert inbox.enqueue_due() == 1  # installation 8's sweep has not run yet: not twice
+    inbox.drop_schedules(7)
+    inbox.drop_schedules(8)
+    clock.advance(86_400)
+    assert inbox.enqueue_due() == 0
+
+
+def test_purge_keeps_unfinished_work(inbox: Inbox, clock: Clock, engine: Engine) -> None:
+    inbox.record([item("done"), item("waiting", "octo/app#2"), item("noted", enqueue=False)])
+    job = inbox.claim("w", 60)
+    assert job is not None
+    inbox.complete(job)
+    clock.advance(86_400 * 15)
+    assert inbox.purge(clock.now - timedelta(days=14)) == 2
+    assert not inbox.known("done")
+    assert inbox.known("waiting")
+    assert inbox.counts() == {"queued": 1, "running": 0, "done": 0, "dead": 0}
+
+
+def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
+    engine: Engine,
+) -> None:
+    """Eight threads claim 300 jobs over 30 subjects at once: every job runs exactly once,
+    and within a subject they run in the order they arrived."""
+    inbox = Inbox(engine, max_attempts=3)
+    inbox.record([item(f"d-{i}", f"s#{i % 30}") for i in range(300)])
+    with engine.begin() as conn:
+        ids = {r.id: r.subject for r in conn.execute(select(jobs.c.id, jobs.c.subject))}
+    ran: list[int] = []
+    lock = threading.Lock()
+    active: dict[str, int] = {}
+    overlaps: list[str] = []
+
+    def work(name: str) -> None:
+        idle = 0
+        while idle < 20:
+            job = inbox.claim(name, 60)
+            if job is None:
+                idle += 1
+                threading.Event().wait(0.01)
+                continue
+            idle = 0
+            with lock:
+                if job.subject in active:
+                    overlaps.append(job.subject)
+                active[job.subject] = job.id
+                ran.append(job.id)
+            with lock:
+                del active[job.subject]
+            assert inbox.complete(job)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(ran) == sorted(ids)
+    assert overlaps == []
+    per_subject: dict[str, list[int]] = defaultdict(list)
+    for job_id in ran:
+        per_subject[ids[job_id]].append(job_id)
+    for order in per_subject.values():
+        assert order == sorted(order)
+    assert inbox.counts()["done"] == 300
+
+
+def test_a_job_row_left_running_by_a_dead_process_is_taken_again(
+    inbox: Inbox, engine: Engine, clock: Clock
+) -> None:
+    inbox.record([item("a")])
+    with engine.begin() as conn:  # what a killed worker leaves: running, lease in the past
+        conn.execute(
+            update(jobs).values(
+                state="running", attempts=1, worker="gone", lease_until=clock.now - timedelta(1)
+            )
+        )
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert job.attempts == 2
