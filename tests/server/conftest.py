@@ -133,9 +133,11 @@ def serve(engine: Engine) -> Iterator[ServeFactory]:
     (lifespan shutdown included) after the test."""
     started: list[tuple[uvicorn.Server, threading.Thread, httpx.Client]] = []
 
-    def start(*, deps: WorkerDeps | None = None, **overrides: Any) -> Running:
+    def start(
+        *, deps: WorkerDeps | None = None, metrics: Metrics | None = None, **overrides: Any
+    ) -> Running:
         settings = make_settings(**overrides)
-        metrics = Metrics()
+        metrics = metrics or Metrics()
         app = create_app(settings, engine, metrics=metrics, deps=deps)
         port = free_port()
         config = uvicorn.Config(
