@@ -8,6 +8,13 @@ automation is one workflow per rule, each on its own token and with no shared st
 counts are derived below from what each rule must do, per workflow, for the same event
 (REST calls only: a workflow's own job status costs no API call).
 
+Three rows measure what section 4 of the behaviour issue added: the first-issue search for a
+``NONE`` author (the playbook's peer is actions/first-interaction, which lists the author's
+issues), a merge group (the peer is the workflow `steward init` used to write, which posted
+both statuses blindly), and the release pipeline's post-release stage, which now takes the
+same path as `steward handle` (before: 42 reads and 61 writes for this seed, and the issue
+closed at merge was never told).
+
 Run: `python -m bench api_calls` (needs `make setup`: the npm material for the server).
 """
 
@@ -23,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.github_material import pull_request_event, release_event
+from tests.pipeline.github_releases import ReleaseGitHub
+from tests.support.github_material import REPO, issue_event, pull_request_event, release_event
 from tests.support.github_server import GitHubServer
+from tests.support.merge_queue import merge_group_payload
 
 from steward.cli.main import main as steward_main
 
@@ -78,6 +87,27 @@ PEERS: dict[str, Peer] = {
                 60,
                 "lists pending-release issues (1 page); per issue: comment, "
                 "remove the label, close",
+            ),
+        )
+    ),
+    "issue opened, newcomer": Peer(
+        (
+            ("triage label", 0, 0, "the issue template applies it"),
+            ("first interaction", 1, 1, "lists the author's issues (1 page), welcomes them"),
+        )
+    ),
+    "merge group": Peer(
+        (("blind statuses", 0, 2, "the old generated job: both statuses success, unread"),)
+    ),
+    "release stage, 21 pending": Peer(
+        (
+            ("publish the draft", 1, 1, "lists releases, publishes the draft"),
+            (
+                "post-release",
+                1,
+                60,
+                "lists open pending-release issues; per issue: comment, remove the label, "
+                "close (the one closed at merge is never told)",
             ),
         )
     ),
@@ -146,32 +176,90 @@ def release(gh: GitHubServer) -> tuple[str, dict[str, Any]]:
     return "release", release_event("published", tag="v3.2.0")
 
 
+def newcomer(gh: GitHubServer) -> tuple[str, dict[str, Any]]:
+    # opened from the bug template, which applies `triage` (as the playbook's templates do)
+    gh.add_issue(1, "Logger drops the sampling rate", author="newcomer", labels=("triage",))
+    return "issues", issue_event(
+        "opened", author="newcomer", association="NONE", labels=("triage",)
+    )
+
+
+def merge_group(gh: GitHubServer) -> tuple[str, dict[str, Any]]:
+    gh.add_pr(2, "feat(logger): add a sampling rate", labels=("feature",))
+    return "merge_group", merge_group_payload(2)
+
+
+def release_stage(gh: GitHubServer) -> tuple[str, dict[str, Any]]:
+    """Seeds a release's GitHub; the stage itself is run by `_stage` (no event)."""
+    assert isinstance(gh, ReleaseGitHub)
+    for n in range(10, 30):
+        gh.add_issue(n, f"issue {n}", labels=("pending-release", "bug"))
+    gh.add_issue(31, "closed at merge by Fixes #31", labels=("pending-release",), state="closed")
+    gh.add_draft("v3.2.0")
+    return "", {}
+
+
 SCENARIOS: dict[str, Callable[[GitHubServer], tuple[str, dict[str, Any]]]] = {
     "PR opened, 250 files": pr_opened,
     "PR title edited": title_edit,
     "PR merged": merge,
     "release, 20 pending": release,
+    "issue opened, newcomer": newcomer,
+    "merge group": merge_group,
+    "release stage, 21 pending": release_stage,
 }
+STAGES = {"release stage, 21 pending"}
+
+
+def _stage(gh: GitHubServer, tmp: Path) -> None:
+    """The release pipeline's post-release stage, on its own (publish, then the issues)."""
+    from steward.config.loader import parse_config
+    from steward.forge.client import GitHubClient
+    from steward.release.pipeline.context import Context
+    from steward.release.pipeline.stages.post_release import PostReleaseStage
+    from steward.release.pipeline.state import ReleaseState, StageRecord
+
+    ctx = Context(
+        root=tmp,
+        version="3.2.0",
+        prerelease=False,
+        config=parse_config(f"release:\n  repository: {REPO}\n"),
+        state=ReleaseState("3.2.0"),
+        dir=tmp,
+        env={},
+        echo=lambda _msg: None,
+        github=lambda: GitHubClient(gh.token, gh.url, max_retries=0),
+    )
+    PostReleaseStage().run(ctx, StageRecord("post-release"))
+    gh.assert_clean()
 
 
 def measure(name: str) -> tuple[int, int, int, int]:
     """Steward's (reads, writes) for the scenario, and (reads, writes) of an identical rerun."""
-    with tempfile.TemporaryDirectory() as tmp, GitHubServer() as gh:
+    server = ReleaseGitHub(REPO) if name in STAGES else GitHubServer()
+    with tempfile.TemporaryDirectory() as tmp, server as gh:
         cwd = os.getcwd()
         os.chdir(tmp)  # no config file: the playbook's defaults
         try:
             event, payload = SCENARIOS[name](gh)
-            _handle(gh, Path(tmp), event, payload)
+
+            def run() -> None:
+                if name in STAGES:
+                    _stage(gh, Path(tmp))
+                else:
+                    _handle(gh, Path(tmp), event, payload)
+
+            run()
             reads, writes = len(gh.reads()), len(gh.writes())
             gh.reset_calls()
-            _handle(gh, Path(tmp), event, payload)
+            run()
             return reads, writes, len(gh.reads()), len(gh.writes())
         finally:
             os.chdir(cwd)
 
 
 def main() -> None:
-    head = f"{'event':<22} {'steward R/W':>12} {'rerun R/W':>10} {'playbook R/W':>13} {'ratio':>6}"
+    head = f"{'event':<26} {'steward R/W':>12} {'rerun R/W':>10} {'playbook R/W':>13} {'ratio':>6}"
     print(head)
     print("-" * len(head))
     os.environ.pop("GITHUB_ACTIONS", None)  # identity from the token: the costlier case
@@ -180,7 +268,7 @@ def main() -> None:
         peer = PEERS[name]
         ours, theirs = reads + writes, peer.reads + peer.writes
         print(
-            f"{name:<22} {f'{reads}/{writes}':>12} {f'{rerun_reads}/{rerun_writes}':>10} "
+            f"{name:<26} {f'{reads}/{writes}':>12} {f'{rerun_reads}/{rerun_writes}':>10} "
             f"{f'{peer.reads}/{peer.writes}':>13} {ours / theirs:>5.2f}x"
         )
     print("\nratio = steward calls / playbook workflow calls (lower is better for steward).")
@@ -189,6 +277,12 @@ def main() -> None:
         print(f"  {name}:")
         for wf, r, w, why in peer.rows:
             print(f"    {wf:<22} {r}R {w}W  {why}")
+    print(
+        "\nsection 4 rows: the newcomer pays one search read for a welcome that reaches them;"
+        "\nthe merge group reads the queued PR and the group's statuses instead of passing it"
+        "\nblindly; the release stage read 42/61 before (21 issue reads, 20 comment listings,"
+        "\nthe closed issue untold) and now takes `steward handle`'s path."
+    )
 
 
 if __name__ == "__main__":
