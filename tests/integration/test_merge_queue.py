@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tests.integration.conftest import Run
 from tests.support.github_material import REPO
-from tests.support.github_server import GitHubServer
+from tests.support.github_server import Fault, GitHubServer
 from tests.support.merge_queue import GROUP_SHA, merge_group_payload
 
 R = f"/repos/{REPO}"
@@ -64,3 +64,15 @@ def test_a_dry_run_reads_but_does_not_write(handle: Handle, gh: GitHubServer):
     assert gh.writes() == []
     assert '"state": "failure"' in run.out
     assert GROUP_SHA in run.out
+
+
+def test_a_pull_request_github_fails_to_give_is_an_error_not_a_silent_queue(
+    handle: Handle, gh: GitHubServer
+):
+    gh.add_pr(2, "feat: x")
+    gh.faults.append(
+        Fault(403, {"message": "Resource not accessible by integration"}, path_contains="/pulls/2")
+    )
+    run = handle("merge_group", merge_group_payload(2))
+    assert run.code == 0, run.err
+    assert gh.status_of(GROUP_SHA, GATE_CTX) == ("error", "pull request #2 could not be read")

@@ -143,15 +143,15 @@ def _first_issues(event: Event, reads: list[Read], api: RepoApi | None) -> dict[
 
 
 def _queued_pulls(event: Event, reads: list[Read], api: RepoApi | None) -> dict[int, PullRequest]:
-    """The pull request a merge group was made for (a missing one is left out: the policies
-    report their statuses as ``error`` for it)."""
+    """The pull request a merge group was made for (one GitHub would not give is left out:
+    the policies report their statuses as ``error`` for it, rather than none at all)."""
     if api is None or not isinstance(event, MergeGroupEvent) or event.pull_number is None:
         return {}
     if not any(isinstance(r, QueuedPulls) for r in reads):
         return {}
     try:
         return {event.pull_number: api.pull(event.pull_number)}
-    except (NotFoundError, PayloadError) as exc:
+    except (GitHubError, PayloadError) as exc:
         log.warning("merge group %s: pull request unreadable: %s", event.head_ref[:200], exc)
         return {}
 
