@@ -1,6 +1,7 @@
-"""Post-release: every open `pending-release` issue is told the version (with a link), loses
-that label and is closed; its other labels stay. Called on `release: published` and by the
-release pipeline's post-release stage through `post_release_plan`.
+"""Post-release: every `pending-release` issue is told the version (with a link), loses that
+label and, if open, is closed; its other labels stay. Runs on `release: published`, and the
+release pipeline's post-release stage runs it the same way (`forge.executor.handle_event`
+with the event the stage stands for): the issues come from one query of every state.
 
 An issue a closing keyword (`Fixes #12`) already closed at merge still carries the label: it
 gets the comment and loses the label too, so its author hears about the release as well.
