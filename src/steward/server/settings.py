@@ -67,6 +67,8 @@ class Settings(BaseModel):
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
     sweep_interval_seconds: int = Field(default=86_400, ge=60)
     """How often each installation's repositories are swept (daily by default)."""
+    housekeeping_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often each worker queues the due sweeps."""
     retention_days: int = Field(default=14, ge=1)
     """Finished deliveries older than this are deleted by the workers."""
     deps_factory: str = "steward.server.processing:app_deps"

@@ -4,7 +4,7 @@ A worker is a thread with a loop; `steward serve` runs ``--workers N`` of them b
 intake, and ``steward serve worker`` runs them in a process of their own, on any machine that
 reaches the database (PostgreSQL for more than one machine). While a job runs, a keeper
 thread renews its lease, so only a worker that stopped (killed, machine lost) loses its job
-to another. Every ``housekeeping`` seconds a worker also queues the due sweeps and, hourly,
+to another. Every ``housekeeping_seconds`` a worker also queues the due sweeps and, hourly,
 deletes finished deliveries past their retention.
 """
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOUSEKEEPING_SECONDS = 30.0
 PURGE_SECONDS = 3600.0
 
 
@@ -149,7 +148,7 @@ class Worker:
         now = time.monotonic()
         if now < self._next_housekeeping:
             return
-        self._next_housekeeping = now + HOUSEKEEPING_SECONDS
+        self._next_housekeeping = now + self.settings.housekeeping_seconds
         queued = self.inbox.enqueue_due()
         if queued:
             log.info("queued %d scheduled sweep(s)", queued)
