@@ -31,21 +31,19 @@ def token_deps(
     backoff: float = 0.01,
 ) -> WorkerDeps:
     cfg = config or config_model()()
-    transports: dict[int, InstrumentedTransport] = {}  # one connection pool each, kept open
+    clients: dict[int, GitHubClient] = {}  # one per installation, shared, as GitHubApp's
 
     def github_for(installation_id: int) -> GitHubClient:
-        if installation_id not in transports:
-            transports[installation_id] = InstrumentedTransport(
-                installation_id, metrics=metrics or METRICS
+        if installation_id not in clients:
+            clients[installation_id] = GitHubClient(
+                token,
+                url,
+                transport=InstrumentedTransport(installation_id, metrics=metrics or METRICS),
+                max_retries=1,
+                backoff=backoff,
+                max_wait=1.0,
             )
-        return GitHubClient(
-            token,
-            url,
-            transport=transports[installation_id],
-            max_retries=1,
-            backoff=backoff,
-            max_wait=1.0,
-        )
+        return clients[installation_id]
 
     return WorkerDeps(
         github_for=github_for,

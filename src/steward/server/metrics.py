@@ -4,9 +4,9 @@ One `Metrics` holds its own registry (tests make their own; the server uses `MET
 Counters and histograms are per process; the inbox gauge (``steward_jobs``) is read from the
 database when scraped, so it shows the work of every worker on every machine.
 
-GitHub API calls are counted by `InstrumentedTransport`, an httpx transport that whoever
-builds a `GitHubClient` for an installation passes in (``transport=``): it counts each
-response and records ``x-ratelimit-remaining``.
+GitHub API calls are counted by `InstrumentedTransport`, the httpx transport of each
+installation's `GitHubClient` (`GitHubApp`'s ``transport_for``): it counts each response and
+records ``x-ratelimit-remaining``.
 """
 
 from __future__ import annotations
@@ -106,14 +106,6 @@ class Metrics:
         self._inbox = _InboxCollector(counts, ttl)
         self.registry.register(self._inbox)
 
-    def observe_budget(self, installation_id: int, budget: Any) -> None:
-        """`GitHubApp`'s ``on_budget`` hook: the rate limit GitHub reported last."""
-        rate = getattr(budget, "rate", None)
-        remaining = getattr(rate, "remaining", None)
-        if isinstance(remaining, int):
-            resource = str(getattr(rate, "resource", "core"))[:40]
-            self.rate_limit_remaining.labels(str(installation_id), resource).set(remaining)
-
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -152,12 +144,8 @@ METRICS = Metrics()
 
 
 class InstrumentedTransport(httpx.BaseTransport):
-    """Counts every response GitHub sends; with an ``installation``, also keeps its rate
-    limit as a gauge (`Metrics.observe_budget` does it for clients with a pacer).
-
-    One transport may serve every client of a process (its connection pool is thread-safe
-    and is shared, kept alive across jobs): closing a client leaves it open.
-    """
+    """Counts every response GitHub sends and, with an ``installation``, keeps its rate
+    limit as a gauge. `GitHubApp` makes one per installation (``transport_for``)."""
 
     def __init__(
         self,
@@ -185,4 +173,4 @@ class InstrumentedTransport(httpx.BaseTransport):
         return response
 
     def close(self) -> None:
-        """Shared by the clients: stays open (the process's exit closes its sockets)."""
+        self.inner.close()

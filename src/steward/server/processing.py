@@ -60,11 +60,11 @@ class Delivery:
 def _default_repositories(deps: WorkerDeps, installation_id: int) -> list[str]:
     """Every repository the installation may act on (``GET /installation/repositories``)."""
     names = []
-    with deps.github_for(installation_id) as client:
-        for repo in client.paginate("/installation/repositories", items_key="repositories"):
-            name = repo.get("full_name") if isinstance(repo, dict) else None
-            if isinstance(name, str):
-                names.append(name)
+    client = deps.github_for(installation_id)
+    for repo in client.paginate("/installation/repositories", items_key="repositories"):
+        name = repo.get("full_name") if isinstance(repo, dict) else None
+        if isinstance(name, str):
+            names.append(name)
     return names
 
 
@@ -73,8 +73,8 @@ class WorkerDeps:
     """What processing needs from the GitHub App side."""
 
     github_for: Callable[[int], GitHubClient]
-    """A new client for an installation (its token kept fresh); processing closes it when
-    the job is done."""
+    """The installation's client (its token kept fresh). Shared and reused: processing
+    never closes it."""
     config_for: Callable[[int, str], StewardConfig]
     """The `.github/steward.yml` of ``OWNER/NAME`` as the installation reads it (the
     playbook's defaults when the repository has none)."""
@@ -124,8 +124,8 @@ def process_delivery(delivery: Delivery, deps: WorkerDeps) -> None:
     if reason is not None:
         log.info("ignored: %s", reason, extra=where)
         return
-    with deps.github_for(installation) as client:
-        handled = handle_event(event, config, RepoApi(client, full_name), identity=deps.bot_login)
+    api = RepoApi(deps.github_for(installation), full_name)
+    handled = handle_event(event, config, api, identity=deps.bot_login)
     result = handled.result
     log.info(
         "processed %s/%s on %s: %d applied, %d unchanged",
@@ -155,8 +155,8 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
     )
     for full_name in names:
         config = deps.config_for(installation_id, full_name)
-        with deps.github_for(installation_id) as client:
-            result = sweep_repository(RepoApi(client, full_name), config, now, deps.bot_login)
+        api = RepoApi(deps.github_for(installation_id), full_name)
+        result = sweep_repository(api, config, now, deps.bot_login)
         if result is None:
             continue
         log.info(
@@ -227,8 +227,7 @@ def app_deps(settings: Settings, engine: Engine) -> WorkerDeps:
         settings.private_key.get_secret_value(),
         base_url=settings.api_url,
         etags=SqlEtagStore(engine),
-        on_budget=METRICS.observe_budget,
-        client_options={"transport": InstrumentedTransport()},
+        transport_for=lambda installation: InstrumentedTransport(installation, metrics=METRICS),
     )
     configs = RepoConfigs(app.github_for, SqlConfigStore(engine))
     return WorkerDeps(
