@@ -132,29 +132,49 @@ def test_github_for_acts_on_the_repository_with_the_installation_token(
     gh: GitHubAppServer, clock: Clock
 ):
     app = make_app(gh, clock)
-    with app.github_for(INSTALLATION_ID) as client:
-        api = RepoApi(client, REPO)
-        assert api.issue(1).labels == ("bug",)
-        api.add_labels(1, ["triage"])
-    with app.github_for(INSTALLATION_ID) as client:
-        RepoApi(client, REPO).comment(1, "thanks")
+    client = app.github_for(INSTALLATION_ID)
+    assert app.github_for(INSTALLATION_ID) is client  # one per installation, reused
+    api = RepoApi(client, REPO)
+    assert api.issue(1).labels == ("bug",)
+    api.add_labels(1, ["triage"])
+    api.comment(1, "thanks")
     assert gh.labels_of(1) == ["bug", "triage"]
-    assert gh.tokens_issued == [INSTALLATION_ID]  # two clients, one token
+    assert gh.tokens_issued == [INSTALLATION_ID]
     assert gh.rate_used[f"installation:{INSTALLATION_ID}"] == 3
+    app.close()
 
 
-def test_an_expired_token_is_refused_and_forget_token_gets_a_new_one(
-    gh: GitHubAppServer, clock: Clock
-):
-    app = make_app(gh, clock, refresh_margin=0.0)
-    with app.github_for(INSTALLATION_ID) as client:
-        clock.now += 3600  # the token died while the job ran
-        with pytest.raises(AuthError, match="401"):
-            RepoApi(client, REPO).issue(1)
+def test_a_long_lived_client_follows_the_token_renewal(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
+    api.issue(1)
+    clock.now += 3600 - 200  # inside the refresh margin: renewed before it can expire
+    api.issue(1)
+    clock.now += 3600  # long past the second token's life
+    api.issue(1)
+    assert len(gh.tokens_issued) == 3
+    assert [c.status for c in gh.calls if c.path.endswith("/issues/1")] == [200, 200, 200]
+
+
+def test_a_revoked_token_is_refused_until_forgotten(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
+    gh.issued.clear()  # revoked (e.g. the App was reinstalled)
+    with pytest.raises(AuthError, match="401") as exc:
+        api.issue(1)
+    assert "ghs_" not in str(exc.value)
     app.forget_token(INSTALLATION_ID)
-    with app.github_for(INSTALLATION_ID) as client:
-        assert RepoApi(client, REPO).issue(1).number == 1
+    assert api.issue(1).number == 1
     assert len(gh.tokens_issued) == 2
+
+
+def test_the_app_jwt_is_reused_for_five_minutes(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    first = app.jwt()
+    clock.now += 299
+    assert app.jwt() == first
+    clock.now += 1
+    assert app.jwt() != first
 
 
 def test_an_unknown_installation_is_not_found(gh: GitHubAppServer, clock: Clock):
@@ -166,22 +186,30 @@ def test_an_unknown_installation_is_not_found(gh: GitHubAppServer, clock: Clock)
 def test_an_installation_sees_only_its_repositories(gh: GitHubAppServer, clock: Clock):
     gh.add_installation(7, ())
     app = make_app(gh, clock)
-    with app.github_for(7) as client, pytest.raises(NotFoundError):
-        RepoApi(client, REPO).issue(1)
+    with pytest.raises(NotFoundError):
+        RepoApi(app.github_for(7), REPO).issue(1)
 
 
-def test_token_and_jwt_never_appear_in_errors(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock, refresh_margin=0.0)
-    token = app.installation_token(INSTALLATION_ID)
-    clock.now += 3600
-    with app.github_for(INSTALLATION_ID) as client:
-        pass
-    with app.github_for(INSTALLATION_ID) as client:
-        gh.issued.clear()  # the token was revoked
-        with pytest.raises(AuthError) as exc:
-            client.get("/user")
-    assert token not in str(exc.value)
-    assert "ghs_" not in str(exc.value)
+def test_transport_for_gives_each_client_its_transport(gh: GitHubAppServer, clock: Clock):
+    import httpx
+
+    seen: list[tuple[int, str]] = []
+
+    class Counting(httpx.HTTPTransport):
+        def __init__(self, installation: int) -> None:
+            super().__init__()
+            self.installation = installation
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append((self.installation, request.url.path))
+            return super().handle_request(request)
+
+    app = make_app(gh, clock, transport_for=Counting)
+    RepoApi(app.github_for(INSTALLATION_ID), REPO).issue(1)
+    assert seen == [
+        (0, f"/app/installations/{INSTALLATION_ID}/access_tokens"),
+        (INSTALLATION_ID, f"/repos/{REPO}/issues/1"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,12 @@ methods only (GET, HEAD, PUT, DELETE), so a POST is never sent twice; primary an
 rate limits are waited out for every method (GitHub did not act on a rate-limited request),
 honouring `retry-after` and `x-ratelimit-reset`, within a total wait budget.
 
-Optional hooks (`forge.budget`; without them nothing changes): ``etags``, a store shared by
-every worker, makes GETs conditional (``If-None-Match``; a 304 is answered from the store
-and costs no rate limit); ``pacer``, one per installation, spaces and serialises writes and
-waits out rate-limit pauses that another request ran into.
+Optional hooks for the App server (without them nothing changes): ``etags``, a store
+shared by every worker, makes GETs conditional (``If-None-Match``; a 304 is answered from
+the store and costs no rate limit); ``pacer``, one per installation, spaces and serialises
+writes and waits out rate-limit pauses that another request ran into (both `forge.budget`);
+``token_source`` gives the token for each request, so a long-lived client follows an
+installation token that is renewed every hour.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class GitHubClient:
         etags: budget.EtagStore | None = None,
         etag_scope: str = "",
         pacer: budget.WritePacer | None = None,
+        token_source: Callable[[], str] | None = None,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -99,7 +102,9 @@ class GitHubClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
-        self._secrets = (token,) if token else ()
+        self._token = token
+        self._token_source = token_source
+        self._current: str | None = None  # the token_source's latest token
         self._http = httpx.Client(
             base_url=self.base_url,
             headers=headers,
@@ -116,6 +121,12 @@ class GitHubClient:
         self._etag_scope = etag_scope
         self._pacer = pacer
         self.log = CallLog()
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        """The credentials to redact from messages: the token, and the current one when a
+        ``token_source`` hands them out."""
+        return tuple(t for t in (self._token, self._current) if t)
 
     def close(self) -> None:
         self._http.close()
@@ -216,9 +227,12 @@ class GitHubClient:
         self, method: str, target: str, params: dict[str, Any] | None, json: Any
     ) -> httpx.Response:
         """One HTTP exchange, through the hooks when there are any."""
-        if self._etags is None and self._pacer is None:
+        if self._etags is None and self._pacer is None and self._token_source is None:
             return self._http.request(method, target, params=params, json=json)
         request = self._http.build_request(method, target, params=params, json=json)
+        if self._token_source is not None:
+            self._current = self._token_source()
+            request.headers["Authorization"] = f"Bearer {self._current}"
         key = None
         stored = None
         if self._etags is not None:

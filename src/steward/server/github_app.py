@@ -141,7 +141,7 @@ class GitHubApp:
         self._transport_for = transport_for
         self._jwt: tuple[str, float] | None = None
         self._clients: dict[int, GitHubClient] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # pacer() is called under it
         self._tokens: dict[int, InstallationToken] = {}
         self._token_locks: dict[int, threading.Lock] = {}
         self._pacers: dict[int, WritePacer] = {}
