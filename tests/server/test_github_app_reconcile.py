@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from steward.errors import StewardError, UsageError
+from steward.forge.budget import PacingPolicy
 from steward.server.github_app import GitHubApp
 from steward.server.reconcile import (
     DEPS_KEY,
@@ -41,7 +42,10 @@ def gh() -> Iterator[GitHubAppServer]:
 
 @pytest.fixture
 def app(gh: GitHubAppServer) -> GitHubApp:
-    return GitHubApp(APP_ID, gh.private_key_pem, base_url=gh.url)
+    # no second between redeliveries here: pacing has its own tests
+    return GitHubApp(
+        APP_ID, gh.private_key_pem, base_url=gh.url, pacing=PacingPolicy(min_interval=0)
+    )
 
 
 def seed(gh: GitHubAppServer) -> dict[str, int]:
