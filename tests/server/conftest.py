@@ -15,7 +15,6 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from steward.cli.main import Entry
 from steward.server import db
 from steward.server.app import create_app
 from steward.server.intake import sign
@@ -26,23 +25,6 @@ from tests.server.fakes import BOT, token_deps
 from tests.server.postgres import Cluster, free_port
 from tests.support.github_server import GitHubServer
 
-# The line `steward.cli.main.COMMANDS` holds for `steward serve` (added here when it does not
-# yet, so the real entry point runs it).
-SERVE = Entry(
-    "steward.cli.serve_cmd",
-    "serve",
-    "Run the GitHub App server and its workers.",
-    extra="server",
-    needs=("starlette", "uvicorn", "sqlalchemy", "alembic", "prometheus_client"),
-)
-# `steward ARGS` in a new interpreter, through the real entry point.
-LAUNCH = (
-    "import sys\n"
-    "from steward.cli.main import cli, main\n"
-    "from tests.server.conftest import SERVE\n"
-    "cli.entries.setdefault('serve', SERVE)\n"
-    "main(sys.argv[1:])\n"
-)
 SECRET = "It's a Secret to Everybody"
 PRIVATE_KEY = (
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEdummykeyfortests\n-----END RSA PRIVATE KEY-----\n"
