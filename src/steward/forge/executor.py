@@ -4,7 +4,10 @@ Per target the executor reads the current state once (labels and state; comments
 the plan comments; statuses only when it sets one) and writes only the difference: one call
 for all missing labels, a comment only if none of steward's own comments carries its marker
 (a marker typed by anyone else does not count: see `forge.identity`), a status only if the
-context's state or description differs, a close only for an open issue.
+context's state or description differs, a close only for an open issue. An issue the plan
+closes gets its label changes in the same call: one ``PATCH`` with ``state`` and ``labels``
+(the whole new set, from the labels just read), so closing a pending-release issue is that
+PATCH plus its comment, not three calls.
 
 One action on one item never stops the others: an item GitHub no longer has, or answers
 with data steward cannot read, is skipped with the reason.
@@ -27,6 +30,7 @@ from steward.domain.events import Event
 from steward.domain.models import ChangedFile, Issue, Snapshot
 from steward.engine import Decision, decide
 from steward.errors import NotFoundError, PayloadError
+from steward.forge.client import path
 from steward.forge.identity import Identity, comment_markers, default_identity
 from steward.forge.repo_api import RepoApi
 from steward.forge.snapshot import gather, known_issues
@@ -75,6 +79,8 @@ class Executor:
         if isinstance(identity, str):
             identity = Identity(identity)
         self.identity = identity or default_identity(api.authenticated_login)
+        # per issue the plan closes: its label changes, sent with the close
+        self._folded: dict[int, list[AddLabels | RemoveLabel]] = {}
 
     def _issue(self, n: int) -> Issue:
         if n not in self._issues:
@@ -97,9 +103,18 @@ class Executor:
 
     def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
+        closing = {a.number for a in plan.actions if isinstance(a, CloseIssue)}
+        self._folded = {}
         for action in plan.actions:
+            if action.number in closing and isinstance(action, AddLabels | RemoveLabel):
+                self._folded.setdefault(action.number, []).append(action)
+        for action in plan.actions:
+            folded = action.number in self._folded and isinstance(action, AddLabels | RemoveLabel)
             try:
-                self._apply_one(action, result)
+                if folded:
+                    self._issue(action.number)  # read now, applied with the close
+                else:
+                    self._apply_one(action, result)
             except NotFoundError as exc:
                 result.skipped.append(f"#{action.number}: {exc}")
             except PayloadError as exc:
@@ -140,11 +155,40 @@ class Executor:
                 self._posted.setdefault(a.number, set()).add(a.key)
                 result.applied.append(f"#{a.number} comment [{a.key}]")
         elif isinstance(a, CloseIssue):
-            if self._issue(a.number).state == "open":
-                api.close_issue(a.number, a.reason)
-                result.applied.append(f"#{a.number} closed")
-            else:
+            edits = self._folded.pop(a.number, [])
+            issue = self._issue(a.number)
+            if issue.state != "open":
+                for edit in edits:  # closed already: the label changes on their own
+                    self._apply_one(edit, result)
                 result.skipped.append(f"#{a.number} already closed")
+                return
+            labels, done = _edited(list(issue.labels), edits)
+            if done:
+                _close_with_labels(api, a.number, a.reason, labels)
+            else:
+                api.close_issue(a.number, a.reason)
+            result.applied += [*done, f"#{a.number} closed"]
+
+
+def _edited(labels: list[str], edits: list[AddLabels | RemoveLabel]) -> tuple[list[str], list[str]]:
+    """The labels after ``edits``, and what changed (empty: nothing)."""
+    done = []
+    for edit in edits:
+        if isinstance(edit, AddLabels):
+            missing = [lbl for lbl in edit.labels if lbl not in labels]
+            if missing:
+                labels += missing
+                done.append(f"#{edit.number} +labels {', '.join(missing)}")
+        elif edit.label in labels:
+            labels = [lbl for lbl in labels if lbl != edit.label]
+            done.append(f"#{edit.number} -label {edit.label}")
+    return labels, done
+
+
+def _close_with_labels(api: RepoApi, number: int, reason: str, labels: list[str]) -> None:
+    """Close and set the labels in one call (GitHub's ``labels`` replaces the set)."""
+    url = path("/repos/{owner}/{repo}/issues/{n}", owner=api.owner, repo=api.name, n=number)
+    api.client.patch(url, {"state": "closed", "state_reason": reason, "labels": labels})
 
 
 @dataclass(frozen=True, slots=True)
