@@ -282,6 +282,8 @@ def main() -> None:
         "\nthe merge group reads the queued PR and the group's statuses instead of passing it"
         "\nblindly; the release stage read 42/61 before (21 issue reads, 20 comment listings,"
         "\nthe closed issue untold) and now takes `steward handle`'s path."
+        "\nrelease rows: an issue is closed and its pending-release label taken off in one"
+        "\nPATCH (`state` and `labels`) beside its comment: 40 writes for 20 issues (was 60)."
     )
 
 

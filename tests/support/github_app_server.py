@@ -21,6 +21,8 @@ request and response); the additions are:
   ``If-None-Match`` matches it is answered ``304 Not Modified``, with no body, where the
   description documents a 304 for the operation (issue, contents, ``/user``), and costs no
   rate limit. ``x-ratelimit-*`` headers count each caller's (App, installation, token) use.
+- **Issue updates.** ``PATCH /repos/{o}/{r}/issues/{n}`` also applies ``labels`` (the
+  whole new set), which steward sends when it closes an issue.
 - **Faults.** `Chaos` answers a share of the requests (seeded, so runs repeat) with 5xx, or
   with a 429/403 secondary rate limit carrying ``retry-after``.
 """
@@ -365,6 +367,17 @@ class GitHubAppServer(GitHubServer):
             openapi.validate_response(method, target, 304, b"", hdrs, paths=self._paths)
         except openapi.SpecViolation as exc:
             self.violations.append(str(exc))
+
+    # -- repository operations the base server does not cover ---------------------------
+
+    def _update_issue(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        """As the base server, and ``labels`` replaces the issue's labels (strings or label
+        objects; unknown names are created, as GitHub does)."""
+        if isinstance(body, dict) and isinstance(body.get("labels"), list):
+            rec = self._issue_rec(p)
+            names = [i if isinstance(i, str) else i.get("name") for i in body["labels"]]
+            rec.labels = [self._label_rec(n)["name"] for n in names if isinstance(n, str) and n]
+        return super()._update_issue(p, q, body)
 
     # -- App operations -------------------------------------------------------------------
 
