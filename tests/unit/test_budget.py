@@ -138,6 +138,16 @@ def test_a_secondary_limit_pauses_reads_and_writes_for_retry_after():
     assert longer.paused_until == 180.0
 
 
+def test_spending_the_last_of_the_primary_limit_pauses_until_the_reset():
+    spent = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "500"}
+    state = budget.after_response(PacingState(), 200, spent, b"{}", 100.0)
+    assert state.paused_until == 501.0
+    left = {**spent, "x-ratelimit-remaining": "1"}
+    assert budget.after_response(PacingState(), 200, left, b"{}", 100.0) == PacingState()
+    past = {**spent, "x-ratelimit-reset": "50"}  # already reset: nothing to wait for
+    assert budget.after_response(PacingState(), 200, past, b"{}", 100.0) == PacingState()
+
+
 def test_budget_counts_what_is_left():
     state = PacingState(writes=(10.0, 50.0, 95.0))
     rate = budget.RateBudget("core", 5000, 4990, 10, 2000.0)

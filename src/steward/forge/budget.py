@@ -196,10 +196,14 @@ def after_response(
 ) -> PacingState:
     """The state once a response arrived: a primary or secondary rate limit pauses every
     request on these credentials for as long as GitHub asked (``retry-after``, the reset
-    time, else a minute)."""
+    time, else a minute); so does a successful answer that spent the last of the primary
+    limit (the next request would be refused until the reset)."""
     wait = sansio.rate_limit_wait(status, headers, body, now)
     if wait is None:
-        return state
+        rate = rate_budget(headers)
+        if rate is None or rate.remaining > 0 or rate.reset_at <= now:
+            return state
+        wait = rate.reset_at - now + 1.0
     return replace(state, paused_until=max(state.paused_until, now + wait))
 
 
