@@ -366,9 +366,10 @@ def test_release_published_closes_the_twenty_pending_release_issues(
     order = sorted([*pending, 31], reverse=True)  # GitHub lists newest first
     assert made == [
         ("GET", f"{R}/issues"),
-        *[("DELETE", f"{R}/issues/{n}/labels/pending-release") for n in order],
+        ("DELETE", f"{R}/issues/31/labels/pending-release"),  # closed already: label only
         # the list read gave each issue's comment count (0): no comment listing needed
         *[("POST", f"{R}/issues/{n}/comments") for n in order],
+        # one PATCH closes each issue and takes its label off (`labels`: the new set)
         *[("PATCH", f"{R}/issues/{n}") for n in order if n != 31],
     ]
     assert gh.all_calls[0].query == {

@@ -89,7 +89,8 @@ def test_the_stage_tells_issues_closed_at_merge_and_reads_no_issue_twice(
     assert gh.reads() == [("GET", f"{R}/releases"), ("GET", f"{R}/issues")]
     assert gh.calls[1].short[0] == "PATCH"  # the draft published first
     assert gh.calls[2].query == {"per_page": "100", "state": "all", "labels": "pending-release"}
-    assert len(gh.writes()) == 1 + 3 * len(PENDING) + 2  # publish; 20 x3; #31: comment, label
+    # publish; per issue a comment and one PATCH (label off, closed); #31: comment, label
+    assert len(gh.writes()) == 1 + 2 * len(PENDING) + 2
     assert "#31 comment [released:v3.2.0]" in rec.details["applied"]
     assert len(rec.details["applied"]) == len(order) * 2 + len(PENDING)
 

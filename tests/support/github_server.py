@@ -679,6 +679,9 @@ class GitHubServer:
         for key in ("title", "body"):
             if key in body and body[key] is not None:
                 setattr(rec, key, str(body[key]))
+        if isinstance(body.get("labels"), list):  # the whole new set; unknown names created
+            names = [i if isinstance(i, str) else i.get("name") for i in body["labels"]]
+            rec.labels = [self._label_rec(n)["name"] for n in names if isinstance(n, str) and n]
         rec.touch()
         return 200, self._issue_obj(rec), {}
 

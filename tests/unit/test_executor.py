@@ -81,10 +81,9 @@ def test_known_issues_are_not_read_again(gh: GitHubServer):
         known = {1: api.issue(1)}
         gh.reset_calls()
         Executor(api, known).apply(Plan(actions=[RemoveLabel(1, "pending-release"), CloseIssue(1)]))
-    assert gh.writes() == [
-        ("DELETE", f"{R}/issues/1/labels/pending-release"),
-        ("PATCH", f"{R}/issues/1"),
-    ]
+    assert gh.writes() == [("PATCH", f"{R}/issues/1")]  # labels and state in one call
+    assert gh.calls[-1].body == {"state": "closed", "state_reason": "completed", "labels": []}
+    assert gh.labels_of(1) == []
     assert gh.reads() == []
 
 
