@@ -43,7 +43,16 @@ def steward(
 ) -> Steward:
     """``steward("handle", "--event-name", ...)`` runs the real CLI entry point in-process,
     with the Actions environment pointing at ``gh`` and no config file (playbook defaults)."""
-    for var in ("GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY", "GH_TOKEN"):
+    # GITHUB_ACTIONS and STEWARD_LOGIN decide whose comment markers count: a run inside
+    # Actions must not make the test server's comments look like someone else's.
+    for var in (
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "GITHUB_REPOSITORY",
+        "GH_TOKEN",
+        "GITHUB_ACTIONS",
+        "STEWARD_LOGIN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("GITHUB_API_URL", gh.url)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)

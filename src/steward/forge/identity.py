@@ -91,8 +91,13 @@ class Identity:
 def default_identity(
     token_login: Callable[[], str], env: Mapping[str, str] | None = None
 ) -> Identity:
-    """The CLI's identity: ``github-actions[bot]`` in Actions, else the token's user."""
+    """The CLI's identity: ``STEWARD_LOGIN`` when set (a personal or App token in Actions
+    posts as that account, not as the workflow's bot), else ``github-actions[bot]`` in
+    Actions, else the token's user."""
     env = os.environ if env is None else env
+    login = (env.get("STEWARD_LOGIN") or "").strip()
+    if login:
+        return Identity(login)
     if env.get("GITHUB_ACTIONS") == "true":
         return Identity(ACTIONS_BOT)
     return Identity(resolve=token_login)
