@@ -35,7 +35,7 @@ def _step(action: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_is_a_composite_action_with_the_documented_inputs(action: dict[str, Any]):
     assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) == {"config", "dry-run", "token", "python-version"}
+    assert set(action["inputs"]) == {"config", "dry-run", "token", "login", "python-version"}
     assert action["inputs"]["dry-run"]["default"] == "false"
     assert action["inputs"]["token"]["default"] == "${{ github.token }}"
     for step in action["runs"]["steps"]:

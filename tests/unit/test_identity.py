@@ -11,9 +11,9 @@ def _never() -> str:
 
 def test_the_login_setting_wins_over_actions_and_the_token() -> None:
     ident = default_identity(_never, {"GITHUB_ACTIONS": "true", "STEWARD_LOGIN": "my-app[bot]"})
-    assert ident.login() == "my-app[bot]"
+    assert ident.login == "my-app[bot]"
 
 
 def test_actions_means_the_workflow_bot_and_elsewhere_the_tokens_user() -> None:
-    assert default_identity(_never, {"GITHUB_ACTIONS": "true"}).login() == "github-actions[bot]"
-    assert default_identity(lambda: "octocat", {}).login() == "octocat"
+    assert default_identity(_never, {"GITHUB_ACTIONS": "true"}).login == "github-actions[bot]"
+    assert default_identity(lambda: "octocat", {}).login == "octocat"
