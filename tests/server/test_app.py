@@ -8,10 +8,8 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from steward.server.db import deliveries, jobs
 from steward.server.metrics import Metrics
@@ -171,20 +169,37 @@ def test_a_form_encoded_delivery_is_stored_as_its_json(serve: ServeFactory, engi
 
 
 def test_an_inbox_that_cannot_commit_is_a_503_and_nothing_is_acknowledged(
-    serve: ServeFactory, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    serve: ServeFactory, engine: Engine
 ) -> None:
     run = serve()
-    inbox = run.core.inbox
-    real = inbox.record
-
-    def down(items: Any) -> Any:
-        raise OperationalError("INSERT", {}, Exception("database is down"))
-
-    monkeypatch.setattr(inbox, "record", down)
+    with engine.begin() as conn:  # the table is gone: every insert fails
+        conn.exec_driver_sql("ALTER TABLE deliveries RENAME TO deliveries_away")
     assert run.post("pull_request", pr_opened(), "d-1").status_code == 503
-    monkeypatch.setattr(inbox, "record", real)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE deliveries_away RENAME TO deliveries")
     assert run.post("pull_request", pr_opened(), "d-1").status_code == 202  # GitHub redelivers
     assert run.metrics.value("steward_webhooks_rejected_total", reason="unavailable") == 1
+    [_], [_] = rows(engine)
+
+
+def test_a_writer_process_that_dies_is_replaced(serve: ServeFactory, engine: Engine) -> None:
+    import os
+    import signal
+
+    run = serve()
+    writer = run.core.writer
+    assert run.post("pull_request", pr_opened(), "d-1").status_code == 202
+    first = writer._proc.pid
+    os.kill(first, signal.SIGKILL)
+    writer._proc.join(10)
+    r = run.client.get(f"{run.url}/healthz")
+    assert r.status_code == 503
+    assert r.json()["problems"] == ["intake writer stopped"]
+    assert run.post("pull_request", pr_opened(3), "d-2").status_code == 202
+    assert writer._proc.pid != first
+    assert run.client.get(f"{run.url}/healthz").status_code == 200
+    d, _ = rows(engine)
+    assert [x.delivery_id for x in d] == ["d-1", "d-2"]
 
 
 def test_health_and_metrics(serve: ServeFactory) -> None:

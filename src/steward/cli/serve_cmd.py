@@ -201,6 +201,7 @@ def run_server(settings: Settings) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
+            proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=30,
         )

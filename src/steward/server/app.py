@@ -1,24 +1,28 @@
 """The ASGI application (Starlette): webhook intake, ``/healthz``, ``/metrics``.
 
 A delivery is acknowledged only once it is committed to the inbox. The commit is a group
-commit: one writer thread takes every delivery waiting at that moment and stores them in one
-transaction (one sync to disk for all), then wakes each request, so acknowledgement stays fast
-under load without giving up durability. Requests are checked in this order: method (405),
-the three GitHub headers (400), size (413, over GitHub's 25 MB cap), signature (401), payload
-(400); a database that cannot take the delivery is a 503, which GitHub shows as failed and
-lets the App redeliver.
+commit (`Writer`): a writer process stores every delivery waiting at that moment in one
+transaction (one sync to disk for all), then each request is answered, so acknowledgement
+stays fast under load without giving up durability. Requests are checked in this order:
+method (405), the three GitHub headers (400), size (413, over GitHub's 25 MB cap), signature
+(401), payload (400); a database that cannot take the delivery is a 503, which GitHub shows
+as failed and lets the App redeliver.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import json
 import logging
-import queue
+import pickle
+import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -27,10 +31,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from steward.server import intake
 from steward.server.db import describe
-from steward.server.inbox import Inbox, Incoming, Recorded
+from steward.server.inbox import FRAME, Inbox, Incoming, Recorded, writer_main
 from steward.server.metrics import METRICS, Metrics
 from steward.server.processing import WorkerDeps, load_factory
 from steward.server.settings import Settings
@@ -38,82 +43,134 @@ from steward.server.worker import Wakeup, start_workers
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500
 # Bodies above this are verified and parsed off the event loop.
 OFFLOAD_BYTES = 1_000_000
 
-_Waiter = tuple[Incoming, "asyncio.Future[Recorded]", asyncio.AbstractEventLoop]
-
 
 class Writer:
-    """The group commit: a thread that stores whatever deliveries are waiting, in one
-    transaction, and then answers each waiting request."""
+    """The group commit, in a process of its own: the intake hands over every delivery that
+    arrived in one turn of its event loop as one frame; the writer process stores all the
+    frames waiting for it in one transaction (one sync to disk for all of them) and answers
+    each frame, in order.
 
-    def __init__(self, inbox: Inbox, wakeup: Wakeup | None = None) -> None:
-        self.inbox = inbox
+    A process, not a thread: the database driver lets go of the interpreter lock around
+    every call, and a writer thread would have to win it back from the event loop each time
+    (Python hands it over only every few milliseconds), which would put milliseconds into
+    every acknowledgement under load. If the writer process dies, every waiting request gets
+    a 503 and the next delivery starts a new one.
+    """
+
+    def __init__(self, database_url: str, max_attempts: int, wakeup: Wakeup | None = None) -> None:
+        self.database_url = database_url
+        self.max_attempts = max_attempts
         self.wakeup = wakeup
-        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="steward-intake", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self._proc: BaseProcess | None = None
+        self._stream: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._pending: list[tuple[Incoming, asyncio.Future[Recorded]]] = []
+        self._inflight: collections.deque[list[asyncio.Future[Recorded]]] = collections.deque()
+        self._starting: asyncio.Lock | None = None
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        """Whether the writer process is there (its socket closes when it ends)."""
+        return self._stream is not None and not self._stream.is_closing()
+
+    async def start(self) -> None:
+        import multiprocessing
+
+        parent, child = socket.socketpair()
+        ctx = multiprocessing.get_context("spawn")
+        proc = ctx.Process(
+            target=writer_main,
+            args=(child, self.database_url, self.max_attempts),
+            name="steward-inbox-writer",
+            daemon=True,
+        )
+        await asyncio.get_running_loop().run_in_executor(None, proc.start)
+        child.close()
+        reader, stream = await asyncio.open_unix_connection(sock=parent)
+        ready = await reader.readexactly(1)
+        if ready != b"R":  # pragma: no cover - the child says R or nothing
+            raise RuntimeError("the inbox writer did not start")
+        self._proc, self._stream = proc, stream
+        self._reader_task = asyncio.create_task(self._read(reader))
+        log.info("inbox writer started (pid %s)", proc.pid)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        if self._reader_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._reader_task, timeout)
+        if self._proc is not None:
+            proc = self._proc
+            await asyncio.get_running_loop().run_in_executor(None, proc.join, timeout)
+            if proc.is_alive():
+                proc.kill()
 
     async def submit(self, item: Incoming) -> Recorded:
+        """Store ``item`` (with whatever else arrives in this turn of the loop)."""
+        if self._stream is None or self._stream.is_closing():
+            await self._restart()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Recorded] = loop.create_future()
-        self._queue.put((item, future, loop))
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((item, future))
         return await future
 
-    def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
-            self._commit(batch)
+    async def _restart(self) -> None:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self.alive:
+                return
+            log.error("the inbox writer is gone; starting a new one")
+            await self.stop(1.0)
+            await self.start()
 
-    def _commit(self, batch: list[_Waiter]) -> None:
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        stream = self._stream
+        if stream is None or stream.is_closing():
+            _fail([f for _, f in batch], ConnectionError("the inbox writer is gone"))
+            return
+        frame = pickle.dumps([item for item, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
+        stream.write(FRAME.pack(len(frame)) + frame)
+        self._inflight.append([f for _, f in batch])
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
         try:
-            results: Sequence[Recorded | BaseException] = self.inbox.record([b[0] for b in batch])
-        except Exception as exc:  # every waiting request gets the error
-            log.error("the inbox cannot take %d deliveries: %s", len(batch), exc)
-            results = [exc] * len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
-        for (_, future, loop), result in zip(batch, results, strict=True):
-            by_loop.setdefault(loop, []).append((future, result))
-        for loop, answers in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                loop.call_soon_threadsafe(_answer, answers)
-        if self.wakeup is not None and any(r == "queued" for r in results):
-            self.wakeup.notify()
+            while True:
+                size = FRAME.unpack(await reader.readexactly(FRAME.size))[0]
+                data = await reader.readexactly(size)
+                results: list[Recorded] | str = pickle.loads(data)  # noqa: S301 (our own child)
+                futures = self._inflight.popleft()
+                if isinstance(results, str):
+                    log.error("the inbox cannot take %d deliveries: %s", len(futures), results)
+                    _fail(futures, ConnectionError(results))
+                    continue
+                for future, result in zip(futures, results, strict=True):
+                    if not future.done():  # else the client went away
+                        future.set_result(result)
+                if self.wakeup is not None and "queued" in results:
+                    self.wakeup.notify()
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            self._stream = None
+            while self._inflight:
+                _fail(self._inflight.popleft(), ConnectionError("the inbox writer is gone"))
 
 
-def _answer(answers: list[tuple[asyncio.Future[Recorded], Recorded | BaseException]]) -> None:
-    for future, result in answers:
-        if future.done():  # the client went away
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
+def _fail(futures: list[asyncio.Future[Recorded]], exc: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)
 
 
 @dataclass
@@ -131,9 +188,7 @@ class Server:
     threads: list[threading.Thread] = field(default_factory=list)
     writer: Writer | None = None
 
-    def start(self) -> None:
-        self.writer = Writer(self.inbox, self.wakeup)
-        self.writer.start()
+    def start_workers(self) -> None:
         if self.settings.workers > 0:
             deps = self.deps or load_factory(self.settings.deps_factory)(self.settings, self.engine)
             self.threads = start_workers(
@@ -151,14 +206,30 @@ class Server:
             len(self.threads),
         )
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        if self.writer is not None:
-            self.writer.stop()
+    def stop_workers(self, timeout: float = 30.0) -> None:
         self.stop.set()
         self.wakeup.notify()
         deadline = time.monotonic() + timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class App:
+    """The ASGI app: the webhook path is served by `Webhook` directly (plain ASGI: the
+    intake is the hot path, and Starlette's request objects and middleware would cost more
+    than the work); everything else (health, metrics, lifespan) by Starlette."""
+
+    def __init__(self, webhook_path: str, webhook: Webhook, starlette: Starlette) -> None:
+        self.webhook_path = webhook_path
+        self.webhook = webhook
+        self.starlette = starlette
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.webhook_path:
+            await self.webhook(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
 
 
 def create_app(
@@ -168,7 +239,7 @@ def create_app(
     metrics: Metrics = METRICS,
     deps: WorkerDeps | None = None,
     inbox: Inbox | None = None,
-) -> Starlette:
+) -> App:
     """The ASGI app; its lifespan starts the writer and ``settings.workers`` workers (with
     ``deps``, else those of ``settings.deps_factory``)."""
     from steward.server.inbox import Backoff
@@ -184,70 +255,109 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(server.start)
+        server.writer = Writer(
+            engine.url.render_as_string(hide_password=False),
+            settings.max_attempts,
+            server.wakeup,
+        )
+        await server.writer.start()
+        await run_in_threadpool(server.start_workers)
         try:
             yield
         finally:
-            await run_in_threadpool(server.shutdown)
+            await server.writer.stop()
+            await run_in_threadpool(server.stop_workers)
 
-    app = Starlette(
+    starlette = Starlette(
         routes=[
-            Route(settings.webhook_path, endpoints.webhook, methods=["POST"]),
             Route("/healthz", endpoints.healthz, methods=["GET"]),
             Route("/metrics", endpoints.metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
-    app.state.server = server
-    return app
+    starlette.state.server = server
+    return App(settings.webhook_path, Webhook(server), starlette)
 
 
-class Endpoints:
+def _header_map(scope: Scope) -> dict[str, str]:
+    """The request's headers steward reads (ASGI gives names in lower case)."""
+    out = {}
+    for name, value in scope["headers"]:
+        if name in _WANTED:
+            out[name.decode("latin-1")] = value.decode("latin-1")
+    return out
+
+
+_WANTED = frozenset(
+    h.encode() for h in (*intake.REQUIRED, intake.HOOK_ID, "content-type", "content-length")
+)
+
+
+class Webhook:
+    """``POST <webhook_path>``: verify, store (group commit), acknowledge."""
+
     def __init__(self, server: Server) -> None:
         self.server = server
         self.secret = server.secret
         self.bot = server.settings.bot
         self.m = server.metrics
 
-    async def webhook(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        status, answer = await self._handle(scope, receive, started)
+        body = json.dumps(answer).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        if status == 405:
+            headers.append((b"allow", b"POST"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, started: float
+    ) -> tuple[int, dict[str, str]]:
         m = self.m
         try:
-            head = intake.headers(request.headers)
-            body = await _read_body(request)
-            data, raw = await self._verified(body, head, request.headers.get("content-type"))
+            if scope["method"] != "POST":
+                raise intake.Rejected(405, "method", "only POST is accepted")
+            raw_headers = _header_map(scope)
+            head = intake.headers(raw_headers)
+            body = await _read_body(raw_headers.get("content-length"), receive)
+            data, raw = await self._verified(body, head, raw_headers.get("content-type"))
         except intake.Rejected as exc:
             m.rejected.labels(exc.reason).inc()
-            return JSONResponse({"error": exc.detail}, status_code=exc.status)
+            return exc.status, {"error": exc.detail}
         m.received.labels(head.event).inc()
         if intake.is_from(data, self.bot):
             m.ignored.labels("own_bot").inc()
             m.ack_seconds.observe(time.perf_counter() - started)
-            return JSONResponse({"status": "ignored", "reason": "sent by the App's bot"})
+            return 200, {"status": "ignored", "reason": "sent by the App's bot"}
         writer = self.server.writer
         assert writer is not None  # started by the lifespan
         try:
             outcome = await writer.submit(intake.incoming(head, data, raw))
         except Exception:  # the writer logged it
             m.rejected.labels("unavailable").inc()
-            return JSONResponse({"error": "the inbox is unavailable"}, status_code=503)
+            return 503, {"error": "the inbox is unavailable"}
         if outcome == "duplicate":
             m.deduplicated.inc()
         elif outcome == "recorded":
             m.ignored.labels("unhandled_event").inc()
         m.ack_seconds.observe(time.perf_counter() - started)
-        return JSONResponse(
-            {"status": outcome, "delivery": head.delivery},
-            status_code=202 if outcome == "queued" else 200,
-        )
+        return (202 if outcome == "queued" else 200), {"status": outcome, "delivery": head.delivery}
 
     async def _verified(
         self, body: bytes, head: intake.Headers, ctype: str | None
     ) -> tuple[dict[str, Any], bytes]:
         """The payload of a body whose signature holds (a large body off the event loop)."""
         if len(body) > OFFLOAD_BYTES:
-            return await run_in_threadpool(_check, self.secret, body, head.signature, ctype)
-        return _check(self.secret, body, head.signature, ctype)
+            return await run_in_threadpool(_check, self.secret, body, head, ctype)
+        return _check(self.secret, body, head, ctype)
+
+
+class Endpoints:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.m = server.metrics
 
     async def healthz(self, request: Request) -> Response:
         server = self.server
@@ -273,23 +383,28 @@ class Endpoints:
 
 
 def _check(
-    secret: bytes, body: bytes, signature: str, ctype: str | None
+    secret: bytes, body: bytes, head: intake.Headers, ctype: str | None
 ) -> tuple[dict[str, Any], bytes]:
-    if not intake.verify(secret, body, signature):
+    if not intake.verify(secret, body, head.signature):
         raise intake.Rejected(401, "signature", "signature does not match")
-    return intake.payload(body, ctype)
+    return intake.payload(body, ctype, full=head.event == "push")
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(length: str | None, receive: Receive) -> bytes:
     """The body, refused (413) as soon as it is over GitHub's 25 MB cap."""
-    length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > intake.MAX_BODY:
         raise intake.Rejected(413, "size", "payload is over GitHub's 25 MB cap")
     chunks = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise intake.Rejected(400, "payload", "the client went away")
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > intake.MAX_BODY:
             raise intake.Rejected(413, "size", "payload is over GitHub's 25 MB cap")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
