@@ -30,7 +30,6 @@ from steward.domain.events import Event
 from steward.domain.models import ChangedFile, Issue, Snapshot
 from steward.engine import Decision, decide
 from steward.errors import NotFoundError, PayloadError
-from steward.forge.client import path
 from steward.forge.identity import Identity, comment_markers, default_identity
 from steward.forge.repo_api import RepoApi
 from steward.forge.snapshot import gather, known_issues
@@ -164,7 +163,7 @@ class Executor:
                 return
             labels, done = _edited(list(issue.labels), edits)
             if done:
-                _close_with_labels(api, a.number, a.reason, labels)
+                api.close_issue(a.number, a.reason, labels=labels)
             else:
                 api.close_issue(a.number, a.reason)
             result.applied += [*done, f"#{a.number} closed"]
@@ -183,12 +182,6 @@ def _edited(labels: list[str], edits: list[AddLabels | RemoveLabel]) -> tuple[li
             labels = [lbl for lbl in labels if lbl != edit.label]
             done.append(f"#{edit.number} -label {edit.label}")
     return labels, done
-
-
-def _close_with_labels(api: RepoApi, number: int, reason: str, labels: list[str]) -> None:
-    """Close and set the labels in one call (GitHub's ``labels`` replaces the set)."""
-    url = path("/repos/{owner}/{repo}/issues/{n}", owner=api.owner, repo=api.name, n=number)
-    api.client.patch(url, {"state": "closed", "state_reason": reason, "labels": labels})
 
 
 @dataclass(frozen=True, slots=True)

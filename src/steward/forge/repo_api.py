@@ -241,11 +241,13 @@ class RepoApi:
             {"state": state, "context": context, "description": description[:140]},
         )
 
-    def close_issue(self, number: int, reason: str) -> None:
-        self.client.patch(
-            self._p("/repos/{owner}/{repo}/issues/{n}", n=number),
-            {"state": "closed", "state_reason": reason},
-        )
+    def close_issue(self, number: int, reason: str, *, labels: list[str] | None = None) -> None:
+        """Close ``number``; with ``labels``, set its whole label set in the same PATCH (one
+        write where a label removal and a close took two)."""
+        body: dict[str, Any] = {"state": "closed", "state_reason": reason}
+        if labels is not None:
+            body["labels"] = labels
+        self.client.patch(self._p("/repos/{owner}/{repo}/issues/{n}", n=number), body)
 
     def create_label(self, name: str, color: str, description: str) -> None:
         self.client.post(
