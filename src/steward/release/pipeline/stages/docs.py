@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from steward.errors import GitError, ReleaseError
-from steward.forge.client import GitHubClient, path
 from steward.fsutil import atomic_write_text
 from steward.history.git import git, git_bytes, remote_ref
 from steward.release import docs_site
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
-from steward.release.pipeline.stages.bump_pr import repository
+from steward.release.pipeline.github import repo_api
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import ReleaseState, StageRecord
 
@@ -237,19 +236,6 @@ def push_branch(ctx: Context, branch: str, commit: str, rel: str, text: str) -> 
     return True
 
 
-def open_pull_request(
-    client: GitHubClient, full_name: str, *, head: str, base: str, title: str, body: str
-) -> tuple[int, bool]:
-    """(number, opened now) of the open PR from ``head`` into ``base``; opened only when
-    none is open, so a rerun finds the same PR."""
-    owner, repo = full_name.split("/")
-    url = path("/repos/{owner}/{repo}/pulls", owner=owner, repo=repo)
-    for pr in client.paginate(url, {"state": "open", "head": f"{owner}:{head}"}):
-        return int(pr["number"]), False
-    created = client.post(url, {"title": title, "head": head, "base": base, "body": body})
-    return int(created["number"]), True
-
-
 def _pr_body(tag: str, arns: Sequence[LayerArn], rel: str) -> str:
     lines = [f"Layer ARNs published by {tag}, for `{rel}`:", ""]
     lines += [f"- `{a.arn}`" for a in arns[:MAX_PR_LINES]]
@@ -397,8 +383,7 @@ class DocsStage:
         current = built.read_text(encoding="utf-8") if built.is_file() else None
         if built.parent.is_dir():
             atomic_write_text(built, render(current), root=tree, newline="")
-        if ctx.github is None:
-            raise ReleaseError("stage docs: the layer ARN PR needs GitHub access (GITHUB_TOKEN)")
+        api = repo_api(ctx, "docs", "the layer ARN PR")
         title = cfg.title.format(version=ctx.version, tag=ctx.tag)
         branch = cfg.branch.format(version=ctx.version, tag=ctx.tag)
         update = commit_file_update(ctx, ctx.cfg.base_branch, rel, render, title)
@@ -408,13 +393,10 @@ class DocsStage:
             ctx.echo(f"  layer ARNs: {rel} on {ctx.cfg.base_branch} already up to date; no PR")
             return
         pushed = push_branch(ctx, branch, update.commit, rel, update.text)
-        number, opened = open_pull_request(
-            ctx.github(),
-            repository(ctx),
-            head=branch,
-            base=ctx.cfg.base_branch,
-            title=title,
-            body=_pr_body(ctx.tag, arns, rel),
+        existing = api.open_pull_from(branch)  # a rerun finds the same PR
+        opened = existing is None
+        number = existing or api.create_pull(
+            title=title, head=branch, base=ctx.cfg.base_branch, body=_pr_body(ctx.tag, arns, rel)
         )
         rec.details["layer_arn_pr"] = number
         rec.details["layer_arn_branch"] = branch

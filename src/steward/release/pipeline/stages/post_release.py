@@ -15,7 +15,7 @@ from steward.errors import ReleaseError
 from steward.forge.executor import handle_event
 from steward.forge.repo_api import RepoApi
 from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.bump_pr import repository
+from steward.release.pipeline.github import repo_api
 from steward.release.pipeline.state import StageRecord
 
 
@@ -68,11 +68,7 @@ class PostReleaseStage:
         ]
 
     def run(self, ctx: Context, rec: StageRecord) -> None:
-        if ctx.github is None:
-            raise ReleaseError(
-                "stage post-release: needs GitHub access: set GITHUB_TOKEN (or --skip post-release)"
-            )
-        api = RepoApi(ctx.github(), repository(ctx))
+        api = repo_api(ctx, "post-release", "publishing the release (or --skip post-release)")
         html_url, notes = _publish_notes(ctx, api)
         rec.details["release_url"] = html_url
         rec.details["notes"] = notes

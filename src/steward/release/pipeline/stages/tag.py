@@ -14,6 +14,7 @@ from steward.errors import ReleaseError
 from steward.history.git import git, ref_sha, remote_ref
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
+from steward.release.pipeline.github import repo_api
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import StageRecord
 
@@ -86,15 +87,8 @@ def _push(ctx: Context, ref: str, sha: str) -> bool:
 
 
 def _bump_pr(ctx: Context, branch: str) -> int:
-    """The open bump PR from ``branch`` (opened now unless one exists), through the one
-    GitHub adapter."""
-    from steward.forge.repo_api import RepoApi
-    from steward.release.pipeline.stages.bump_pr import repository
-
-    if ctx.github is None:
-        raise ReleaseError("stage tag: the bump PR needs GitHub access (GITHUB_TOKEN)")
-    api = RepoApi(ctx.github(), repository(ctx))
-    return api.ensure_pull(
+    """The open bump PR from ``branch`` (opened now unless one exists)."""
+    return repo_api(ctx, "tag", "the bump PR").ensure_pull(
         title=ctx.cfg.bump_message.format(version=ctx.version),
         head=branch,
         base=ctx.cfg.base_branch,
