@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 
 class Repo:
     """A scratch repository; every commit gets the next fixed timestamp (one day apart)."""
@@ -61,3 +63,13 @@ class Repo:
             self.git("tag", "-a", name, "-m", name, ref, env=self.env("Tester", "t@example.com"))
         else:
             self.git("tag", name, ref)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``steward ARGV`` through the real entry point: (exit code, stdout, stderr)."""
+    from steward.cli.main import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err

@@ -7,17 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from steward.cli.main import main
-from tests.release.gitrepo import Repo
+from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def powertools_like(path: Path) -> Repo:

@@ -16,7 +16,7 @@ from steward.cli.main import main
 from steward.errors import UsageError
 from steward.release.changelog_file import update_changelog
 from steward.release.splice import splice, splice_checked
-from tests.release.gitrepo import Repo
+from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"
 
@@ -61,13 +61,6 @@ def clone(src: Path, dest: Path, *options: str) -> Path:
         capture_output=True,
     )
     return dest
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def one_line(exc: pytest.ExceptionInfo[UsageError]) -> str:

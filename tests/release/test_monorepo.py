@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.cli.main import main
-from tests.release.gitrepo import Repo
+from tests.release.gitrepo import Repo, run
 
 CONFIG = """\
 packages:
@@ -19,13 +18,6 @@ packages:
     paths: [packages/cli, tools/cli.py]
     tag_pattern: "cli/v{version}"
 """
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 @pytest.fixture

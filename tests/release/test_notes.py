@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from steward.cli.main import main
 from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.notes import PullRequest, categorize, contributors, draft_notes
-from tests.release.gitrepo import Repo
+from tests.release.gitrepo import Repo, run
 from tests.release.releases_server import ReleasesServer
 
 CFG = ReleaseNotesConfig()
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def pr(n: int, title: str, author: str, *labels: str) -> PullRequest:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.cli.main import main
+from tests.release.gitrepo import run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powertools"
 ORIGIN = "https://github.com/aws-powertools/powertools-lambda-python.git"
@@ -32,13 +32,6 @@ def powertools(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["git", "-C", str(repo), "checkout", "-q", "develop"], check=True)
     subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", ORIGIN], check=True)
     return repo
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 def bullets(text: str) -> dict[str, Counter[str]]:

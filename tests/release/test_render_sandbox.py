@@ -12,17 +12,9 @@ from typing import Any
 
 import pytest
 
-from steward.cli.main import main
 from steward.errors import ConfigError
 from steward.release.render import load_template, render
-from tests.release.gitrepo import Repo
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
+from tests.release.gitrepo import Repo, run
 
 
 def repo_with_template(path: Path, template: str) -> Repo:

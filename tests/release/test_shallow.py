@@ -12,15 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.cli.main import main
-from tests.release.gitrepo import Repo
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
+from tests.release.gitrepo import Repo, run
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from steward.cli.main import main
 from steward.errors import ConfigError, UsageError
 from steward.history.git import Commit
 from steward.release import repository
@@ -19,7 +18,7 @@ from steward.release.repository import Scope
 from steward.release.tags import TagScheme, normalize
 from steward.release.version import NextVersion, Phase, bump_level, plan_next
 from steward.release.version_file import read_version, write_version
-from tests.release.gitrepo import Repo
+from tests.release.gitrepo import Repo, run
 
 CFG = VersionConfig()
 
@@ -38,13 +37,6 @@ def next_version(
     path: Path, cfg: VersionConfig = CFG, *, prerelease: Phase | None = None
 ) -> NextVersion:
     return repository.next_version_of(path, Scope(cfg, ChangelogConfig()), prerelease=prerelease)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    out = capsys.readouterr()
-    return int(exc.value.code or 0), out.out, out.err
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.domain.models import Issue
     from steward.forge.client import GitHubClient
+    from steward.forge.executor import ApplyResult
     from steward.forge.repo_api import RepoApi
     from steward.plan import Plan
 
@@ -160,14 +161,21 @@ def apply_or_print(
     ``known``: issues already read in this run, so the executor does not read them again.
     """
     if dry_run or api is None:
+        report_plan(plan, None, as_json=as_json)
+        return
+    from steward.forge.executor import Executor
+
+    report_plan(plan, Executor(api, known).apply(plan), as_json=as_json)
+
+
+def report_plan(plan: Plan, result: ApplyResult | None, *, as_json: bool) -> None:
+    """The plan (not applied: dry run or offline), else what changed and what was already so."""
+    if result is None:
         if as_json:
             echo_json(plan.to_json())
         else:
             click.echo(plan.render())
         return
-    from steward.forge.executor import Executor
-
-    result = Executor(api, known).apply(plan)
     if as_json:
         echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
         return

@@ -14,6 +14,7 @@ from steward.cli.common import (
     github_client,
     json_option,
     path_option,
+    report_plan,
     resolve_config,
 )
 from steward.cli.main import echo_json
@@ -25,8 +26,6 @@ from steward.forge.repo_api import RepoApi, files_from_api
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
-    from steward.forge.executor import ApplyResult
-    from steward.plan import Plan
 
 
 class _WithPolicies(click.Command):
@@ -136,23 +135,4 @@ def _run(
     from steward.forge.executor import handle_event
 
     handled = handle_event(event, config, api, files, dry_run=dry_run)
-    _report(handled.decision.plan, handled.result, as_json=as_json)
-
-
-def _report(plan: Plan, result: ApplyResult | None, *, as_json: bool) -> None:
-    """The plan (not applied: dry run or offline), else what changed and what was already so."""
-    if result is None:
-        if as_json:
-            echo_json(plan.to_json())
-        else:
-            click.echo(plan.render())
-        return
-    if as_json:
-        echo_json({**plan.to_json(), "applied": result.applied, "skipped": result.skipped})
-        return
-    for line in result.applied:
-        click.echo(f"done: {line}")
-    for line in result.skipped:
-        click.echo(f"unchanged: {line}")
-    if not result.applied:
-        click.echo("nothing to change")
+    report_plan(handled.decision.plan, handled.result, as_json=as_json)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Literal, Self
+from typing import Literal, get_args, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -34,21 +34,8 @@ StageName = Literal[
     "docs",
     "post-release",
 ]
-STAGES: tuple[StageName, ...] = (
-    "seal",
-    "quality",
-    "build",
-    "provenance",
-    "publish",
-    "tag",
-    "layer-build",
-    "layer-beta",
-    "layer-prod",
-    "sar-beta",
-    "sar-prod",
-    "docs",
-    "post-release",
-)
+# In the playbook's order ("Release process visualized").
+STAGES: tuple[StageName, ...] = get_args(StageName)
 # (earlier, later): when both are listed, the later one reads what the earlier one recorded.
 ORDER: tuple[tuple[str, str], ...] = (
     ("build", "layer-build"),
