@@ -96,6 +96,27 @@ def test_a_database_that_cannot_be_reached_is_one_line(
         assert "pw-not-shown" not in err
 
 
+def test_a_worker_whose_database_cannot_be_reached_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+
+    monkeypatch.setenv("STEWARD_APP_ID", "1")
+    monkeypatch.setenv("STEWARD_PRIVATE_KEY", "unused")
+    handlers = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    try:
+        url = f"postgresql://steward@127.0.0.1:{free_port()}/nowhere"
+        code, _, err = run(["serve", "worker", "--database", url], capsys)
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith("error: database postgresql+psycopg://")
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers
+
+
 def test_bad_settings_are_config_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     conf = tmp_path / "server.toml"
     conf.write_text("prot = 8000\n")

@@ -250,13 +250,21 @@ def migrate(server_config: Path | None, database_url: str | None, revision: str)
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
-    help="Serve this process's Prometheus metrics on 127.0.0.1:PORT.",
+    help="Serve this process's Prometheus metrics on PORT (path /metrics).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDR",
+    help="Address for --metrics-port.",
 )
 def worker(
     server_config: Path | None,
     database_url: str | None,
     concurrency: int,
     metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Run workers without the intake, against the server's database.
 
@@ -268,7 +276,7 @@ def worker(
     if settings.deps_factory == "steward.server.processing:app_deps":
         _require_credentials(settings)
     _logging(settings)
-    run_worker_process(settings, concurrency, metrics_port)
+    run_worker_process(settings, concurrency, metrics_port, metrics_host)
 
 
 def _require_credentials(settings: Settings) -> None:
@@ -279,36 +287,46 @@ def _require_credentials(settings: Settings) -> None:
         )
 
 
-def run_worker_process(settings: Settings, concurrency: int, metrics_port: int | None) -> None:
+def run_worker_process(
+    settings: Settings,
+    concurrency: int,
+    metrics_port: int | None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
+    """Worker threads until SIGTERM or SIGINT; then each finishes its job (a job cut short
+    by a harder stop is taken again once its lease expires)."""
     from steward.server.inbox import Backoff, Inbox
     from steward.server.metrics import METRICS
     from steward.server.processing import load_factory
     from steward.server.worker import start_workers
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     with _database(settings) as engine:
         inbox = Inbox(
             engine,
             max_attempts=settings.max_attempts,
             backoff=Backoff(settings.backoff_seconds, settings.backoff_max_seconds),
         )
+        deps = load_factory(settings.deps_factory)(settings, engine)
         if metrics_port is not None:
             from prometheus_client import start_http_server
 
             METRICS.watch_inbox(inbox.counts)
-            start_http_server(metrics_port, addr="127.0.0.1", registry=METRICS.registry)
-        deps = load_factory(settings.deps_factory)(settings, engine)
-        threads = start_workers(inbox, deps, settings, concurrency, stop=stop)
-        while not stop.wait(0.5):
-            pass
-        for thread in threads:
-            thread.join(settings.lease_seconds)
+            start_http_server(metrics_port, addr=metrics_host, registry=METRICS.registry)
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            threads = start_workers(inbox, deps, settings, concurrency, stop=stop)
+            while not stop.wait(0.5):
+                pass
+            for thread in threads:
+                thread.join(settings.lease_seconds)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @click.command()

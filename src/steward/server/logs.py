@@ -98,4 +98,5 @@ def configure(
     # One line per request would cost more than the request: the metrics count them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler
