@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from steward.server.db import deliveries, jobs
+from steward.server.inbox import decode_body
 from steward.server.metrics import Metrics
 from tests.server.conftest import (
     SECRET,
@@ -57,7 +58,8 @@ def test_a_delivery_is_committed_before_it_is_acknowledged(
     assert r.status_code == 202
     assert r.json() == {"status": "queued", "delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958"}
     [d], [j] = rows(engine)  # read at once, through another connection: it is there
-    assert d.body == body
+    assert d.body_encoding == "zlib"
+    assert decode_body(d.body_encoding, d.body) == body
     assert (d.event, d.action, d.installation_id, d.hook_id) == ("pull_request", "opened", 7, "42")
     assert d.repository == payload["repository"]["full_name"]
     assert (j.kind, j.state, j.delivery_pk) == ("event", "queued", d.id)
@@ -134,7 +136,7 @@ def test_a_large_payload_under_the_cap_is_taken(serve: ServeFactory, engine: Eng
     payload["pull_request"]["body"] = "x" * (3 * 1024 * 1024)
     assert run.post("pull_request", payload, "large").status_code == 202
     [d], [_] = rows(engine)
-    assert len(d.body) > 3 * 1024 * 1024
+    assert len(decode_body(d.body_encoding, d.body)) > 3 * 1024 * 1024
 
 
 def test_the_apps_own_events_and_unhandled_events_make_no_job(
@@ -165,7 +167,7 @@ def test_a_form_encoded_delivery_is_stored_as_its_json(serve: ServeFactory, engi
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     assert _post(run, body, headers).status_code == 202
     [d], _ = rows(engine)
-    assert d.body == payload_json.encode()
+    assert decode_body(d.body_encoding, d.body) == payload_json.encode()
 
 
 def test_an_inbox_that_cannot_commit_is_a_503_and_nothing_is_acknowledged(

@@ -253,3 +253,27 @@ def test_a_job_row_left_running_by_a_dead_process_is_taken_again(
     job = inbox.claim("w", 60)
     assert job is not None
     assert job.attempts == 2
+
+
+def test_payloads_are_stored_compressed_and_read_back_as_sent(inbox: Inbox) -> None:
+    import json as _json
+
+    from steward.errors import PayloadError
+    from steward.server.inbox import decode_body, encode_body
+
+    big = _json.dumps({"action": "opened", "body": "text " * 4000}).encode()
+    small = b'{"action": "created"}'
+    assert encode_body(small) == ("identity", small)
+    encoding, stored = encode_body(big)
+    assert encoding == "zlib"
+    assert len(stored) < len(big) // 5
+    assert decode_body(encoding, stored) == big
+    with pytest.raises(PayloadError):
+        decode_body("brotli", stored)
+    inbox.record([item("small")])
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert job.delivery_pk is not None
+    got = inbox.delivery(job.delivery_pk)
+    assert got is not None
+    assert got.body == b'{"action": "opened"}'

@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("repository", sa.String(200), nullable=True),
         sa.Column("sender", sa.String(140), nullable=True),
         sa.Column("received_at", Time, nullable=False),
+        sa.Column("body_encoding", sa.String(16), nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
         sa.UniqueConstraint("hook_id", "delivery_id", name="uq_deliveries_hook_delivery"),
     )
