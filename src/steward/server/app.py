@@ -293,6 +293,9 @@ _WANTED = frozenset(
 )
 
 
+_NO_BODY = (b"content-length", b"0")
+
+
 class Webhook:
     """``POST <webhook_path>``: verify, store (group commit), acknowledge."""
 
@@ -301,14 +304,24 @@ class Webhook:
         self.secret = server.secret
         self.bot = server.settings.bot
         self.m = server.metrics
+        self._received: dict[str, Any] = {}  # the counter of each event, looked up once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An acknowledgement is headers alone (``X-Steward-Status``), so the server writes
+        it in one go; a refusal says why in a JSON body."""
         started = time.perf_counter()
         status, answer = await self._handle(scope, receive, started)
-        body = json.dumps(answer).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        if status == 405:
-            headers.append((b"allow", b"POST"))
+        if status < 300:
+            headers = [(b"x-steward-status", answer["status"].encode()), _NO_BODY]
+            body = b""
+        else:
+            body = json.dumps(answer).encode()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ]
+            if status == 405:
+                headers.append((b"allow", b"POST"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -326,7 +339,10 @@ class Webhook:
         except intake.Rejected as exc:
             m.rejected.labels(exc.reason).inc()
             return exc.status, {"error": exc.detail}
-        m.received.labels(head.event).inc()
+        received = self._received.get(head.event)
+        if received is None:
+            received = self._received[head.event] = m.received.labels(head.event)
+        received.inc()
         if intake.is_from(data, self.bot):
             m.ignored.labels("own_bot").inc()
             m.ack_seconds.observe(time.perf_counter() - started)
