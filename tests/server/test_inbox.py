@@ -277,3 +277,13 @@ def test_payloads_are_stored_compressed_and_read_back_as_sent(inbox: Inbox) -> N
     got = inbox.delivery(job.delivery_pk)
     assert got is not None
     assert got.body == b'{"action": "opened"}'
+
+
+def test_a_delivery_crosses_to_the_writer_process_whole() -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    got = item("a")
+    got = dataclasses.replace(got, received_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert Incoming(*got.wire()) == got
+    assert len(got.wire()) == len(dataclasses.fields(Incoming))

@@ -139,7 +139,7 @@ class Writer:
         if stream is None or stream.is_closing():
             _fail([f for _, f in batch], ConnectionError("the inbox writer is gone"))
             return
-        frame = pickle.dumps([item for item, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
+        frame = pickle.dumps([item.wire() for item, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
         stream.write(FRAME.pack(len(frame)) + frame)
         self._inflight.append([f for _, f in batch])
 

@@ -68,6 +68,23 @@ class Incoming:
     """Whether the delivery needs processing (else it is only recorded)."""
     received_at: datetime | None = None
 
+    def wire(self) -> tuple[Any, ...]:
+        """The fields in order, as the intake hands them to its writer process (a tuple
+        pickles some fifty times faster than a dataclass with slots)."""
+        return (
+            self.hook_id,
+            self.delivery_id,
+            self.event,
+            self.action,
+            self.installation_id,
+            self.repository,
+            self.sender,
+            self.subject,
+            self.body,
+            self.enqueue,
+            self.received_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Job:
@@ -580,7 +597,7 @@ def writer_main(sock: socket.socket, database_url: str, max_attempts: int) -> No
             if frames is None:
                 return
             # Frames come from the server that started this process, over a socketpair.
-            batches = [pickle.loads(f) for f in frames]  # noqa: S301
+            batches = [[Incoming(*t) for t in pickle.loads(f)] for f in frames]  # noqa: S301
             items = [item for batch in batches for item in batch]
             answers: list[bytes] = []
             try:
