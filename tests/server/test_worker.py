@@ -201,12 +201,12 @@ def test_a_long_job_keeps_its_lease(inbox: Inbox, engine: Engine) -> None:
     def slow(name: str) -> Callable[[Job], None]:
         def run(j: Job) -> None:
             runs.append(name)
-            time.sleep(2.5)
+            time.sleep(3.5)
 
         return run
 
     stop = threading.Event()
-    settings = make_settings(lease_seconds=1.0)
+    settings = make_settings(lease_seconds=2.0)  # renewed every 2/3 s while the job runs
     deps = token_deps("http://127.0.0.1:9", TOKEN)
     ws = [
         Worker(inbox, deps, settings, name=f"w{i}", stop=stop, run_job=slow(f"w{i}"))
