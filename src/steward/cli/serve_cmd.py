@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from steward.server.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+KINDS = ("event", "sweep")
 
 SUBCOMMANDS: dict[str, Entry] = {
     "migrate": Entry("steward.cli.serve_cmd", "migrate", "Create or upgrade the database schema."),
@@ -211,7 +212,10 @@ def run_server(settings: Settings) -> None:
 @click.command()
 @settings_options
 @click.option("--revision", default="head", show_default=True, help="Schema revision to reach.")
-def migrate(server_config: Path | None, database_url: str | None, revision: str) -> None:
+@json_option
+def migrate(
+    server_config: Path | None, database_url: str | None, revision: str, as_json: bool
+) -> None:
     """Create the server's tables, or upgrade them to this version's schema (Alembic).
 
     `steward serve` and `steward serve worker` do it too when they start; run it yourself
@@ -232,7 +236,9 @@ def migrate(server_config: Path | None, database_url: str | None, revision: str)
     finally:
         engine.dispose()
     where = db.describe(engine)
-    if before == after:
+    if as_json:
+        echo_json({"database": where, "before": before, "after": after})
+    elif before == after:
         click.echo(f"{where}: schema at {after}, nothing to do")
     else:
         click.echo(f"{where}: schema {before or 'empty'} -> {after}")
@@ -259,24 +265,31 @@ def migrate(server_config: Path | None, database_url: str | None, revision: str)
     metavar="ADDR",
     help="Address for --metrics-port.",
 )
-def worker(
+@json_option
+def worker(  # noqa: PLR0917 (click passes one argument per option)
     server_config: Path | None,
     database_url: str | None,
     concurrency: int,
     metrics_port: int | None,
     metrics_host: str,
+    as_json: bool,
 ) -> None:
     """Run workers without the intake, against the server's database.
 
     Start as many as the load needs, on any machine that reaches the database
     (PostgreSQL): they share the jobs without ever running one twice at the same time,
-    and a worker that dies leaves its job to another once its lease expires.
+    and a worker that dies leaves its job to another once its lease expires. When it
+    stops (SIGTERM, Ctrl-C) it says how many jobs it finished, retried and buried.
     """
     settings = _settings(server_config, database_url=database_url)
     if settings.deps_factory == "steward.server.processing:app_deps":
         _require_credentials(settings)
     _logging(settings)
-    run_worker_process(settings, concurrency, metrics_port, metrics_host)
+    done = run_worker_process(settings, concurrency, metrics_port, metrics_host)
+    if as_json:
+        echo_json(done)
+    else:
+        click.echo("  ".join(f"{what}: {n}" for what, n in done.items()))
 
 
 def _require_credentials(settings: Settings) -> None:
@@ -292,9 +305,10 @@ def run_worker_process(
     concurrency: int,
     metrics_port: int | None,
     metrics_host: str = "127.0.0.1",
-) -> None:
+) -> dict[str, int]:
     """Worker threads until SIGTERM or SIGINT; then each finishes its job (a job cut short
-    by a harder stop is taken again once its lease expires)."""
+    by a harder stop is taken again once its lease expires). What they did: jobs
+    processed, failed attempts (retried) and dead."""
     from steward.server.inbox import Backoff, Inbox
     from steward.server.metrics import METRICS
     from steward.server.processing import load_factory
@@ -327,6 +341,10 @@ def run_worker_process(
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+    return {
+        what: int(sum(METRICS.value(f"steward_jobs_{what}_total", kind=k) for k in KINDS))
+        for what in ("processed", "failed", "dead")
+    }
 
 
 @click.command()
@@ -355,8 +373,13 @@ def status(server_config: Path | None, database_url: str | None, limit: int, as_
 @settings_options
 @click.argument("job_ids", nargs=-1, type=int, metavar="[JOB_ID]...")
 @click.option("--all", "every", is_flag=True, help="Every dead job.")
+@json_option
 def retry(
-    server_config: Path | None, database_url: str | None, job_ids: tuple[int, ...], every: bool
+    server_config: Path | None,
+    database_url: str | None,
+    job_ids: tuple[int, ...],
+    every: bool,
+    as_json: bool,
 ) -> None:
     """Queue dead jobs again with fresh attempts (after fixing what killed them)."""
     from steward.server.inbox import Inbox
@@ -366,4 +389,7 @@ def retry(
     settings = _settings(server_config, database_url=database_url)
     with _database(settings, migrate=False) as engine:
         n = Inbox(engine).retry(None if every else job_ids)
-    click.echo(f"{n} job(s) queued again")
+    if as_json:
+        echo_json({"queued": n})
+    else:
+        click.echo(f"{n} job(s) queued again")
