@@ -71,7 +71,7 @@ deliveries = Table(
     Column("repository", String(200), nullable=True),
     Column("sender", String(140), nullable=True),
     Column("received_at", Time, nullable=False),
-    # The payload as GitHub sent it (JSON), compressed when ``body_encoding`` is "zlib".
+    # The payload as GitHub sent it (JSON), compressed when ``body_encoding`` is "lz4".
     Column("body_encoding", String(16), nullable=False),
     Column("body", LargeBinary, nullable=False),
     UniqueConstraint("hook_id", "delivery_id", name="uq_deliveries_hook_delivery"),

