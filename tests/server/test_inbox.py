@@ -283,7 +283,15 @@ def test_a_delivery_crosses_to_the_writer_process_whole() -> None:
     import dataclasses
     from datetime import UTC, datetime
 
+    from steward.server.inbox import decode_body
+
     got = item("a")
-    got = dataclasses.replace(got, received_at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert Incoming(*got.wire()) == got
+    big = b'{"body": "' + b"x" * 5000 + b'"}'
+    got = dataclasses.replace(got, received_at=datetime(2026, 1, 1, tzinfo=UTC), body=big)
+    crossed = Incoming(*got.wire())
     assert len(got.wire()) == len(dataclasses.fields(Incoming))
+    assert crossed.body_encoding == "lz4"
+    assert len(crossed.body) < len(big) // 5
+    assert decode_body(crossed.body_encoding, crossed.body) == big
+    assert dataclasses.replace(crossed, body=big, body_encoding=None) == got
+    assert Incoming(*crossed.wire()) == crossed  # already stored form: as it is

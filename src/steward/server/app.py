@@ -258,7 +258,7 @@ def create_app(
         server.writer = Writer(
             engine.url.render_as_string(hide_password=False),
             settings.max_attempts,
-            server.wakeup,
+            server.wakeup if settings.workers > 0 else None,  # no workers here: no one to wake
         )
         await server.writer.start()
         await run_in_threadpool(server.start_workers)

@@ -67,10 +67,19 @@ class Incoming:
     enqueue: bool
     """Whether the delivery needs processing (else it is only recorded)."""
     received_at: datetime | None = None
+    body_encoding: str | None = None
+    """``None``: ``body`` is the payload as sent; else it is stored form already
+    (`encode_body`), as the intake hands it to its writer process."""
 
     def wire(self) -> tuple[Any, ...]:
-        """The fields in order, as the intake hands them to its writer process (a tuple
-        pickles some fifty times faster than a dataclass with slots)."""
+        """The fields in order, the body in its stored form, as the intake hands them to its
+        writer process: compressed there, so a payload crosses the socket at an eighth of
+        its size; a tuple, which pickles some fifty times faster than a slotted dataclass."""
+        encoding, body = (
+            encode_body(self.body)
+            if self.body_encoding is None
+            else (self.body_encoding, self.body)
+        )
         return (
             self.hook_id,
             self.delivery_id,
@@ -80,9 +89,10 @@ class Incoming:
             self.repository,
             self.sender,
             self.subject,
-            self.body,
+            body,
             self.enqueue,
             self.received_at,
+            encoding,
         )
 
 
@@ -243,7 +253,11 @@ class Inbox:
                         it.repository,
                         it.sender,
                         at if it.received_at is None else stamp(it.received_at),
-                        *encode_body(it.body),
+                        *(
+                            encode_body(it.body)
+                            if it.body_encoding is None
+                            else (it.body_encoding, it.body)
+                        ),
                     )
                 sql = self._insert_deliveries(len(chunk))
                 for pk, hook, guid in conn.exec_driver_sql(sql, tuple(params)):
