@@ -177,6 +177,27 @@ def _aws(w: World, mp: pytest.MonkeyPatch) -> None:
     mp.delenv("AWS_PROFILE", raising=False)
 
 
+def _app(w: World, mp: pytest.MonkeyPatch) -> None:
+    """A GitHub App (real RSA key) whose GitHub refuses it, and a database that is not there."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = w.tmp / "app.pem"
+    key.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    mp.setenv("STEWARD_APP_ID", "1")
+    mp.setenv("STEWARD_PRIVATE_KEY_FILE", str(key))
+    mp.setenv("STEWARD_API_URL", w.refusing_api)
+    mp.setenv("STEWARD_DATABASE_URL", NO_DATABASE)
+
+
+NO_DATABASE = "postgresql://steward@127.0.0.1:1/steward"  # nothing listens on port 1
+
+
 def _corrupt_state(w: World, mp: pytest.MonkeyPatch) -> None:
     state = release_dir(w.tmp, PipelineConfig().state_dir, "1.0.0") / "state.json"
     state.parent.mkdir(parents=True)
@@ -225,6 +246,11 @@ AT_RUN_TIME: dict[str, Failure] = {
         ],
         _bad_provenance,
     ),
+    "serve migrate": Failure(lambda w: ["--database", NO_DATABASE]),
+    "serve status": Failure(lambda w: ["--database", NO_DATABASE]),
+    "serve retry": Failure(lambda w: ["--all", "--database", NO_DATABASE]),
+    "serve worker": Failure(lambda w: [], _app),
+    "serve reconcile": Failure(lambda w: ["--since", "1h"], _app),
     "sweep": Failure(lambda w: ["--repo", "octo/app"], _github),
     "version current": Failure(lambda w: ["--path", str(w.notgit)]),
     "version next": Failure(lambda w: ["--path", str(w.notgit)]),
@@ -239,7 +265,18 @@ NO_RUNTIME_FAILURE = {
     "init": "writes templates into PATH: a path that cannot take them is the user's (2)",
 }
 # Commands with no --config: nothing to read but their arguments.
-NO_CONFIG = {"config schema", "e2e janitor", "init", "release verify"}
+# (`serve` commands read server settings, not `.github/steward.yml`.)
+NO_CONFIG = {
+    "config schema",
+    "e2e janitor",
+    "init",
+    "release verify",
+    "serve migrate",
+    "serve status",
+    "serve retry",
+    "serve worker",
+    "serve reconcile",
+}
 
 
 # ---- the tests ----

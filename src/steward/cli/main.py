@@ -110,6 +110,13 @@ COMMANDS: dict[str, Entry] = {
         extra="e2e",
         needs=("boto3",),
     ),
+    "serve": Entry(
+        "steward.cli.serve_cmd",
+        "serve",
+        "The GitHub App server: webhook intake, inbox, workers, reconcile.",
+        extra="server",
+        needs=("starlette", "uvicorn", "sqlalchemy", "alembic", "jwt"),
+    ),
 }
 
 
