@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Literal, get_args, Self
+from typing import Literal, Self, get_args
 
 from pydantic import Field, field_validator, model_validator
 
