@@ -1,10 +1,10 @@
 """What a worker does with one job: the same snapshot, engine and executor as the CLI.
 
 `process_delivery` is `steward handle` for a delivery from the inbox: parse the event
-(`domain.events.parse_event`), skip what the engine skips (`engine.skip_reason`), read what
-the policies need (`forge.snapshot.gather`), decide (`engine.decide`) and apply with the
-`Executor`, which reads before it writes, so a job run twice (a worker died after some
-writes) writes only what is missing. `process_sweep` is `steward sweep` for every
+(`domain.events.parse_event`), skip what the engine skips (`engine.skip_reason`), then the
+CLI's one path, `forge.executor.handle_event`: read what the policies need, decide, and apply
+with the `Executor`, which reads before it writes, so a job run twice (a worker died after
+some writes) writes only what is missing. `process_sweep` is `steward sweep` for every
 repository of an installation. The server adds transport, not behaviour: nothing here
 decides anything the CLI would not.
 
