@@ -30,9 +30,9 @@ LAUNCH = (
 SERVE = Entry(
     "steward.cli.serve_cmd",
     "serve",
-    "Run the GitHub App server and its workers.",
+    "GitHub App server: webhooks, inbox, workers.",
     extra="server",
-    needs=("starlette", "uvicorn", "sqlalchemy", "alembic", "prometheus_client"),
+    needs=("starlette", "uvicorn", "sqlalchemy", "alembic", "prometheus_client", "msgspec", "lz4"),
 )
 
 
