@@ -66,9 +66,11 @@ class CloseIssue:
 
 Action = AddLabels | RemoveLabel | Comment | SetStatus | CloseIssue
 
-# Order in which actions apply: labels before comments (a comment may reference them),
-# statuses after labels, closing last.
-_ORDER = {"add_labels": 0, "remove_label": 1, "set_status": 2, "comment": 3, "close_issue": 4}
+# Order in which actions apply: added labels before comments (a comment may reference them),
+# statuses after labels, removed labels after comments, closing last. A removed label can be
+# the record that a comment is still owed (`pending-release` lists the issues to announce):
+# taking it off first would lose the comment for good if posting it then failed.
+_ORDER = {"add_labels": 0, "set_status": 1, "comment": 2, "remove_label": 3, "close_issue": 4}
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from steward.config.loader import parse_config
+from steward.errors import GitHubError
 from steward.forge import executor
 from steward.forge.client import GitHubClient
 from steward.release.pipeline.context import Context
@@ -21,6 +22,7 @@ from steward.release.pipeline.state import ReleaseState, StageRecord
 from tests.integration.conftest import Run, Steward
 from tests.pipeline.github_releases import ReleaseGitHub
 from tests.support.github_material import REPO, release_event
+from tests.support.github_server import Fault
 
 R = f"/repos/{REPO}"
 PENDING = list(range(10, 30))  # 20 open issues waiting for the release
@@ -132,3 +134,21 @@ def test_handle_and_the_stage_send_the_same_calls_for_the_issues(
     assert taken == ["release", "release"]
     assert stage_calls[:2] == [("GET", f"{R}/releases"), ("PATCH", stage_calls[1][1])]
     assert stage_calls[2:] == handle_calls
+
+
+def test_a_failed_announcement_is_retried_on_an_issue_closed_at_merge(
+    gh: ReleaseGitHub, tmp_path: Path
+):
+    """Reproduction (found by the server's chaos run): on an issue already closed, the marker
+    label came off before the comment was posted. When the comment failed, the retry's
+    pending-release query no longer listed the issue, so it was never told of the release."""
+    seed(gh)
+    gh.faults.append(Fault(502, method="POST", path_contains="/issues/31/comments"))
+    with pytest.raises(GitHubError):
+        run_stage(gh, tmp_path)
+    assert gh.labels_of(31) == ["pending-release"]  # still listed for the retry
+
+    run_stage(gh, tmp_path)
+    assert_announced(gh)
+    [body31] = gh.comment_bodies(31)
+    assert LINK in body31

@@ -78,7 +78,7 @@ def test_status_per_sha_and_context_last_wins() -> None:
     ]
 
 
-def test_apply_order_labels_then_statuses_then_comments_then_close() -> None:
+def test_apply_order_additions_statuses_comments_removals_close() -> None:
     merged = Plan.merge(
         [
             Plan(
@@ -94,9 +94,9 @@ def test_apply_order_labels_then_statuses_then_comments_then_close() -> None:
     )
     assert [a.kind for a in merged.actions] == [
         "add_labels",
-        "remove_label",
         "set_status",
         "comment",
+        "remove_label",  # after comments: a removed marker label must not lose a comment
         "close_issue",
     ]
 

@@ -21,6 +21,7 @@ import click
 
 from steward import __version__
 from steward.errors import StewardError
+from steward.logstream import CurrentStderrHandler
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,9 @@ def cli(verbose: int) -> None:
     usage, config and input errors, 1 when the work itself fails.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[CurrentStderrHandler()]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from steward.forge.sansio import redact
+from steward.logstream import CurrentStderrHandler
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|$)", re.S)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
@@ -81,7 +81,9 @@ def configure(
     stream: TextIO | None = None,
 ) -> logging.Handler:
     """Send every log record (uvicorn's too) to ``stream`` as JSON lines; the handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else CurrentStderrHandler()
+    )
     if as_json:
         handler.setFormatter(JsonFormatter(secrets))
     else:
