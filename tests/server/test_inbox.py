@@ -161,6 +161,65 @@ def test_a_job_whose_worker_keeps_dying_is_dead(inbox: Inbox, clock: Clock) -> N
     assert "lease expired" in dead["last_error"]
 
 
+def test_a_job_that_dies_on_its_last_attempt_says_so_and_keeps_the_error_before(
+    inbox: Inbox, clock: Clock
+) -> None:
+    """Reproduction (chaos run): a job that failed twice on GitHub and lost its third run to
+    a killed worker was reported as "its worker stopped mid-job 3 times", hiding the error."""
+    inbox.record([item("a")])
+    for wait in (10.1, 20.1):
+        job = inbox.claim("w", 60)
+        assert job is not None
+        assert inbox.fail(job, "GitHubError: POST /x: HTTP 502") == "queued"
+        clock.advance(wait)
+    assert inbox.claim("killed", 10) is not None
+    clock.advance(11)
+    assert inbox.claim("w", 60) is None
+    [dead] = inbox.dead()
+    assert dead["last_error"] == (
+        "attempt 3 of 3, the last: its worker stopped mid-job (lease expired); "
+        "the error before: GitHubError: POST /x: HTTP 502"
+    )
+
+
+def test_a_run_that_got_writes_through_gives_its_attempt_back(inbox: Inbox, clock: Clock) -> None:
+    """Reproduction (chaos run): a release job with about 90 writes went dead under 5 %
+    write faults: each fault cost one of its attempts though every run resumed further on."""
+    inbox.record([item("release")])
+    for run in range(1, 4 * 3):  # up to PROGRESS_ALLOWANCE times the 3 attempts
+        job = inbox.claim("w", 60)
+        assert job is not None
+        assert (job.attempts, job.max_attempts) == (run, min(run + 2, 12))
+        assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
+        assert inbox.claim("w", 60) is None
+        # given back: the first attempt's backoff; once the allowance is spent, the count's
+        clock.advance(10.1 if run < 10 else 100.1)
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert (job.attempts, job.max_attempts) == (12, 12)
+    assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "dead"  # capped
+    [dead] = inbox.dead()
+    assert dead["attempts"] == 12
+
+
+def test_a_run_without_progress_spends_its_attempt(inbox: Inbox, clock: Clock) -> None:
+    inbox.record([item("a")])
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
+    clock.advance(10.1)
+    for wait in (20.1, 40.1):  # backoff from the attempts spent, as before
+        job = inbox.claim("w", 60)
+        assert job is not None
+        assert job.max_attempts == 4
+        assert inbox.fail(job, "GitHubError: HTTP 502") == "queued"
+        clock.advance(wait)
+    job = inbox.claim("w", 60)
+    assert job is not None
+    assert inbox.fail(job, "GitHubError: HTTP 502") == "dead"
+    assert job.attempts == 4
+
+
 def test_sweeps_are_scheduled_per_installation(inbox: Inbox, clock: Clock) -> None:
     assert inbox.ensure_schedule(7, 86_400)
     assert not inbox.ensure_schedule(7, 86_400)

@@ -23,7 +23,7 @@ from steward.server.settings import Settings
 from steward.server.worker import Worker, start_workers
 from tests.server.conftest import TOKEN, make_settings, with_installation
 from tests.server.fakes import token_deps
-from tests.support.github_material import pull_request_event
+from tests.support.github_material import pull_request_event, release_event
 from tests.support.github_server import Fault, GitHubServer
 
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
@@ -125,6 +125,30 @@ def test_spent_attempts_and_permanent_errors_are_dead_letters(
     assert metrics.value("steward_jobs_dead_total", kind="event") == 2
     assert metrics.value("steward_jobs_failed_total", kind="event") == 2
     gh.violations.clear()
+
+
+def test_a_long_job_hit_by_more_faults_than_attempts_still_finishes(
+    inbox: Inbox, gh: GitHubServer, metrics: Metrics, workers: Any
+) -> None:
+    """Reproduction (chaos run): a release closing many issues makes dozens of writes; each
+    write GitHub fails cost one of the job's attempts although every run got further, so five
+    faults spread over it (3 attempts here) buried it with issues left unannounced."""
+    pending = range(10, 30)
+    for n in pending:
+        gh.add_issue(n, f"issue {n}", labels=("pending-release", "bug"))
+    for n in (27, 22, 17, 12):  # issues are listed newest first: one fault every 5 issues
+        gh.faults.append(Fault(502, method="POST", path_contains=f"/issues/{n}/comments"))
+    gh.faults.append(Fault(502, method="PATCH", path_contains="/issues/10"))
+    enqueue(inbox, "release", release_event("published", tag="v3.2.0"), "r1")
+    workers(token_deps(gh.url, TOKEN, metrics=metrics), count=1)
+    wait_for(lambda: inbox.counts()["done"] == 1)
+    for n in pending:
+        assert gh.labels_of(n) == ["bug"]
+        assert gh.issues[n].state == "closed"
+        assert len(gh.comment_bodies(n)) == 1  # told once, whatever the retries
+    assert metrics.value("steward_jobs_failed_total", kind="event") == 5
+    assert inbox.counts()["dead"] == 0
+    gh.violations.clear()  # the injected 502s are not the test server's fault
 
 
 def test_events_of_one_pull_request_run_in_the_order_they_came(

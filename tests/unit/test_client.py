@@ -7,12 +7,13 @@ Sleeping goes through a fake `sleep` that records the waits the client asked for
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from steward.errors import AuthError, GitHubError, NotFoundError, RateLimitError, ValidationFailed
-from steward.forge.client import GitHubClient
+from steward.forge.client import GitHubClient, writes_done
 from tests.support.fixtures_replay import ReplayServer, load_scenario
 from tests.support.github_material import REPO
 from tests.support.github_server import Fault, GitHubServer
@@ -127,6 +128,24 @@ def test_post_is_never_resent_on_5xx(gh: GitHubServer):
     assert gh.writes() == [("POST", f"{R}/issues/1/comments")]
     assert sleeps == []
     assert gh.issues[1].comments == []
+
+
+def test_writes_done_counts_the_writes_github_accepted_on_this_thread(gh: GitHubServer):
+    """What a server worker reads to tell a failed run that got writes through."""
+    gh.faults.append(Fault(502, method="POST", path_contains="/comments"))
+    before = writes_done()
+    with client_for(gh.url, Sleeps()) as client:
+        client.get(f"{R}/issues/1")
+        with pytest.raises(GitHubError):
+            client.post(f"{R}/issues/1/comments", {"body": "refused"})
+        client.post(f"{R}/issues/1/labels", {"labels": ["bug"]})
+        elsewhere: list[int] = []
+        thread = threading.Thread(target=lambda: elsewhere.append(writes_done()))
+        thread.start()
+        thread.join()
+    assert writes_done() - before == 1  # the accepted POST; not the GET, not the 502
+    assert elsewhere == [0]
+    gh.violations.clear()  # the injected 502 is not the server's fault
 
 
 def test_5xx_retries_give_up_after_max_retries(gh: GitHubServer):

@@ -17,11 +17,16 @@ the store and costs no rate limit); ``pacer``, one per installation, spaces and 
 writes and waits out rate-limit pauses that another request ran into (both `forge.budget`);
 ``token_source`` gives the token for each request, so a long-lived client follows an
 installation token that is renewed every hour.
+
+`writes_done` counts the writes GitHub accepted on the calling thread, by every client: a
+server worker compares it before and after a job that failed, to tell a run that got some
+of its writes through (the next run resumes past them) from one that got nowhere.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +42,19 @@ from steward.forge import budget, sansio
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
+
+_accepted = threading.local()
+
+
+def writes_done() -> int:
+    """Writes GitHub accepted (2xx/3xx) on this thread so far, by any client."""
+    return int(getattr(_accepted, "writes", 0))
+
+
+def _count_write() -> None:
+    _accepted.writes = writes_done() + 1
+
+
 IDEMPOTENT = sansio.IDEMPOTENT
 MAX_REDIRECTS = 5
 # headers of a 304 that describe its own (empty) body, not the stored one
@@ -192,6 +210,8 @@ class GitHubClient:
                 params = None  # the Location carries its own query
                 continue
             if status < 400 or status in ok_statuses:
+                if method not in {"GET", "HEAD"} and status < 400:
+                    _count_write()
                 return resp
             wait = sansio.rate_limit_wait(status, resp.headers, resp.content, self._clock())
             if wait is not None:

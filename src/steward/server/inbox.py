@@ -137,6 +137,10 @@ class Backoff:
         return float(ceiling / 2 + rng() * ceiling / 2)
 
 
+PROGRESS_ALLOWANCE = 4
+"""A job's attempts can grow to this many times the configured ones, one per run that got
+some writes through (`Inbox.fail`)."""
+
 _ROWS_PER_INSERT = 100  # 900 parameters: well under SQLite's limit
 _DELIVERY_COLUMNS = (
     "hook_id",
@@ -356,6 +360,7 @@ class Inbox:
                     jobs.c.attempts,
                     jobs.c.max_attempts,
                     jobs.c.created_at,
+                    jobs.c.last_error,
                 )
             )
             with self.engine.begin() as conn:
@@ -375,11 +380,7 @@ class Inbox:
             )
             if job.attempts <= job.max_attempts:
                 return job
-            self.fail(
-                job,
-                f"its worker stopped mid-job {job.attempts - 1} times (lease expired)",
-                permanent=True,
-            )
+            self.fail(job, _lease_expired_last(job, row.last_error), permanent=True)
 
     def _mine(self, job: Job) -> Any:
         return and_(jobs.c.id == job.id, jobs.c.worker == job.worker, jobs.c.state == "running")
@@ -401,12 +402,24 @@ class Inbox:
             )
         return done.rowcount == 1
 
-    def fail(self, job: Job, error: str, *, permanent: bool = False) -> JobState | None:
+    def fail(
+        self, job: Job, error: str, *, permanent: bool = False, progressed: bool = False
+    ) -> JobState | None:
         """Retry ``job`` later, or (attempts spent, or a ``permanent`` error) make it dead;
-        the state it is left in, ``None`` if its lease was lost."""
+        the state it is left in, ``None`` if its lease was lost.
+
+        A run that ``progressed`` (GitHub accepted some of its writes before one failed) gives
+        its attempt back and is retried soon: the next run reads before it writes and resumes
+        past those writes, so a long job (a release closing 40 issues) is not buried by a
+        few transient faults spread over it. The attempts given back are capped at
+        `PROGRESS_ALLOWANCE` times the configured attempts, so a job that keeps writing
+        without ever finishing still ends in the dead letters.
+        """
         now = self.clock()
         error = error[:4000]
-        if permanent or job.attempts >= job.max_attempts:
+        ceiling = self.max_attempts * PROGRESS_ALLOWANCE
+        give_back = progressed and not permanent and job.max_attempts < ceiling
+        if not give_back and (permanent or job.attempts >= job.max_attempts):
             state: JobState = "dead"
             values: dict[str, Any] = {
                 "state": "dead",
@@ -416,7 +429,7 @@ class Inbox:
             }
         else:
             state = "queued"
-            wait = self.backoff.delay(job.attempts, self.rng)
+            wait = self.backoff.delay(1 if give_back else job.attempts, self.rng)
             values = {
                 "state": "queued",
                 "last_error": error,
@@ -424,6 +437,8 @@ class Inbox:
                 "lease_until": None,
                 "worker": None,
             }
+            if give_back:
+                values["max_attempts"] = job.max_attempts + 1
         with self.engine.begin() as conn:
             done = conn.execute(update(jobs).where(self._mine(job)).values(**values))
         return state if done.rowcount == 1 else None
@@ -591,6 +606,15 @@ def _ping(conn: Connection) -> None:
 
 FRAME = struct.Struct("!I")
 """A frame's length, before each pickled frame on the writer's socket."""
+
+
+def _lease_expired_last(job: Job, earlier: str | None) -> str:
+    """Why a job whose last attempt was cut short is dead: that attempt, and the error of
+    the one before (the lease expiry itself leaves none)."""
+    spent = job.attempts - 1
+    text = f"attempt {spent} of {job.max_attempts}, the last: its worker stopped mid-job"
+    text += " (lease expired)"
+    return f"{text}; the error before: {earlier}" if earlier else text
 
 
 def writer_main(sock: socket.socket, database_url: str, max_attempts: int) -> None:
