@@ -156,16 +156,36 @@ def test_a_long_lived_client_follows_the_token_renewal(gh: GitHubAppServer, cloc
     assert [c.status for c in gh.calls if c.path.endswith("/issues/1")] == [200, 200, 200]
 
 
-def test_a_revoked_token_is_refused_until_forgotten(gh: GitHubAppServer, clock: Clock):
+def test_a_revoked_token_is_replaced_once_and_the_request_goes_again(
+    gh: GitHubAppServer, clock: Clock
+):
+    """Before: a token revoked early (an App reinstalled) failed every job of its
+    installation until it expired, since nothing called `forget_token`."""
     app = make_app(gh, clock)
     api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
-    gh.issued.clear()  # revoked (e.g. the App was reinstalled)
+    gh.issued.clear()  # revoked
+    api.add_labels(1, ["bug"])  # a POST too: GitHub did not act on the 401
+    assert gh.labels_of(1) == ["bug"]
+    assert len(gh.tokens_issued) == 2
+    label_posts = [c.status for c in gh.calls if c.method == "POST" and "/labels" in c.path]
+    assert label_posts == [401, 200]
+
+
+def test_a_token_refused_twice_in_a_row_is_an_auth_error(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
+    real = app.installation_token
+
+    def revoked_at_once(installation_id: int) -> str:
+        token = real(installation_id)
+        gh.issued.clear()  # every new token revoked as soon as it is issued
+        return token
+
+    app.installation_token = revoked_at_once  # type: ignore[method-assign]
     with pytest.raises(AuthError, match="401") as exc:
         api.issue(1)
     assert "ghs_" not in str(exc.value)
-    app.forget_token(INSTALLATION_ID)
-    assert api.issue(1).number == 1
-    assert len(gh.tokens_issued) == 2
+    assert [c.status for c in gh.calls if c.path.endswith("/issues/1")] == [401, 401]
 
 
 def test_the_app_jwt_is_reused_for_five_minutes(gh: GitHubAppServer, clock: Clock):

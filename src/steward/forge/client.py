@@ -16,7 +16,8 @@ shared by every worker, makes GETs conditional (``If-None-Match``; a 304 is answ
 the store and costs no rate limit); ``pacer``, one per installation, spaces and serialises
 writes and waits out rate-limit pauses that another request ran into (both `forge.budget`);
 ``token_source`` gives the token for each request, so a long-lived client follows an
-installation token that is renewed every hour.
+installation token that is renewed every hour; ``on_token_rejected`` is told of a 401 (a token
+revoked early, an App reinstalled), and the request goes once more on the next token.
 
 `writes_done` counts the writes GitHub accepted on the calling thread, by every client: a
 server worker compares it before and after a job that failed, to tell a run that got some
@@ -43,16 +44,19 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 
-_accepted = threading.local()
+_accepted_writes = threading.local()
 
 
 def writes_done() -> int:
     """Writes GitHub accepted (2xx/3xx) on this thread so far, by any client."""
-    return int(getattr(_accepted, "writes", 0))
+    return int(getattr(_accepted_writes, "writes", 0))
 
 
-def _count_write() -> None:
-    _accepted.writes = writes_done() + 1
+def _accepted(method: str, resp: httpx.Response) -> httpx.Response:
+    """``resp``, counted in `writes_done` when it is a write GitHub accepted."""
+    if method not in {"GET", "HEAD"} and resp.status_code < 400:
+        _accepted_writes.writes = writes_done() + 1
+    return resp
 
 
 IDEMPOTENT = sansio.IDEMPOTENT
@@ -111,6 +115,7 @@ class GitHubClient:
         etag_scope: str = "",
         pacer: budget.WritePacer | None = None,
         token_source: Callable[[], str] | None = None,
+        on_token_rejected: Callable[[], None] | None = None,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -122,6 +127,7 @@ class GitHubClient:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._token_source = token_source
+        self._on_token_rejected = on_token_rejected
         self._current: str | None = None  # the token_source's latest token
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -186,6 +192,7 @@ class GitHubClient:
         attempt = 0
         redirects = 0
         waited = 0.0
+        renewed = False
         while True:
             at = sansio.where(method, target)
             self.log.calls.append((method, _path_only(target)))
@@ -210,18 +217,15 @@ class GitHubClient:
                 params = None  # the Location carries its own query
                 continue
             if status < 400 or status in ok_statuses:
-                if method not in {"GET", "HEAD"} and status < 400:
-                    _count_write()
-                return resp
-            wait = sansio.rate_limit_wait(status, resp.headers, resp.content, self._clock())
+                return _accepted(method, resp)
+            if status == 401 and self._on_token_rejected is not None and not renewed:
+                # GitHub did not act on it: any method may go again, once, on a new token
+                log.warning("%s: token rejected (401); getting a new one", at)
+                self._on_token_rejected()
+                renewed = True
+                continue
+            wait = self._rate_limit_wait(at, resp, waited, attempt)
             if wait is not None:
-                if waited + wait > self.max_wait or attempt >= self.max_retries:
-                    msg = sansio.message(resp.content, resp.reason_phrase, self._secrets)
-                    raise RateLimitError(
-                        f"{at}: rate limited by GitHub ({msg}); "
-                        f"would need to wait {wait:.0f}s more",
-                        status=status,
-                    )
                 log.warning("%s: rate limited; waiting %.0fs", at, wait)
                 self._sleep(wait)
                 waited += wait
@@ -242,6 +246,21 @@ class GitHubClient:
                 reason=resp.reason_phrase,
                 secrets=self._secrets,
             )
+
+    def _rate_limit_wait(
+        self, at: str, resp: httpx.Response, waited: float, attempt: int
+    ) -> float | None:
+        """How long a rate limit asks to wait (``None``: not a rate limit); a
+        `RateLimitError` when that would outlast the wait budget or the retries."""
+        status = resp.status_code
+        wait = sansio.rate_limit_wait(status, resp.headers, resp.content, self._clock())
+        if wait is not None and (waited + wait > self.max_wait or attempt >= self.max_retries):
+            msg = sansio.message(resp.content, resp.reason_phrase, self._secrets)
+            raise RateLimitError(
+                f"{at}: rate limited by GitHub ({msg}); would need to wait {wait:.0f}s more",
+                status=status,
+            )
+        return wait
 
     def _send(
         self, method: str, target: str, params: dict[str, Any] | None, json: Any

@@ -215,7 +215,10 @@ class GitHubApp:
                 def token() -> str:
                     return self.installation_token(installation_id)
 
-                client = self._client(installation_id, token)
+                def rejected() -> None:
+                    self.forget_token(installation_id)
+
+                client = self._client(installation_id, token, rejected)
                 self._clients[installation_id] = client
             return client
 
@@ -276,7 +279,14 @@ class GitHubApp:
 
         return publish
 
-    def _client(self, scope: int, token: Callable[[], str], *, etags: bool = True) -> GitHubClient:
+    def _client(
+        self,
+        scope: int,
+        token: Callable[[], str],
+        rejected: Callable[[], None] | None = None,
+        *,
+        etags: bool = True,
+    ) -> GitHubClient:
         options = dict(self._options)
         if self._transport_for is not None:
             options["transport"] = self._transport_for(scope)
@@ -284,6 +294,7 @@ class GitHubApp:
             None,
             self.base_url,
             token_source=token,
+            on_token_rejected=rejected,
             sleep=self._sleep,
             clock=self._clock,
             etags=self.etags if etags else None,
