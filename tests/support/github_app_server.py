@@ -23,6 +23,10 @@ request and response); the additions are:
   rate limit. ``x-ratelimit-*`` headers count each caller's (App, installation, token) use.
 - **Issue updates.** ``PATCH /repos/{o}/{r}/issues/{n}`` also applies ``labels`` (the
   whole new set), which steward sends when it closes an issue.
+- **Manifests.** ``POST /app-manifests/{code}/conversions`` (no authentication, as on
+  GitHub) trades a code from `add_manifest_code` for this App (its id, slug and key) with a
+  new webhook secret, and the manifest's name, permissions and events; a code works once
+  (then 404), as GitHub's do.
 - **Faults.** `Chaos` answers a share of the requests (seeded, so runs repeat) with 5xx, or
   with a 429/403 secondary rate limit carrying ``retry-after``.
 """
@@ -173,6 +177,8 @@ class GitHubAppServer(GitHubServer):
         self.rate_used: Counter[str] = Counter()
         self.not_modified = 0
         self._caller = "anonymous"  # who sent the request being handled
+        self.manifest_codes: dict[str, dict[str, Any]] = {}  # unused code -> its manifest
+        self.conversions: list[dict[str, Any]] = []  # every App handed out for a code
 
     @property
     def private_key_pem(self) -> str:
@@ -217,6 +223,12 @@ class GitHubAppServer(GitHubServer):
         self.deliveries.sort(key=lambda d: (d["delivered_at"], d["id"]), reverse=True)
         return item
 
+    def add_manifest_code(self, manifest: dict[str, Any] | None = None) -> str:
+        """A code as GitHub's redirect carries it after someone approved ``manifest``."""
+        code = secrets.token_hex(10)
+        self.manifest_codes[code] = dict(manifest or {})
+        return code
+
     def rate_remaining(self, who: str) -> int:
         """What GitHub's limit leaves ``who`` (``app``, ``installation:ID``, ``token``)."""
         return self.rate_limit - self.rate_used[who]
@@ -236,6 +248,7 @@ class GitHubAppServer(GitHubServer):
             ("POST", "/app/hook/deliveries/{delivery_id}/attempts", self._redeliver),
             ("GET", "/repos/{owner}/{repo}/contents/{path}", self._get_contents),
             ("GET", "/installation/repositories", self._installation_repos),
+            ("POST", "/app-manifests/{code}/conversions", self._convert_manifest),
         ]
         for method, template, fn in table:
             pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
@@ -266,7 +279,7 @@ class GitHubAppServer(GitHubServer):
             return self._reply_error(
                 404, {"message": "Not Found", "documentation_url": DOCS}, self._rate_headers(who)
             )
-        if who != "anonymous":
+        if who != "anonymous" or path.startswith("/app-manifests/"):  # the code is the credential
             headers = {**headers, "authorization": f"Bearer {self.token}"}
         self._caller = who
         m = _CONTENTS.match(path)
@@ -455,6 +468,29 @@ class GitHubAppServer(GitHubServer):
             redelivery=True,
         )
         return 202, {}, {}
+
+    def _convert_manifest(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
+        manifest = self.manifest_codes.pop(p["code"], None)
+        if manifest is None:  # unknown, or used already
+            raise HttpReply(404, {"message": "Not Found", "documentation_url": DOCS})
+        alphabet = string.ascii_letters + string.digits
+        obj = openapi.example("integration-from-manifest")
+        obj.update(
+            id=self.app_id,
+            slug=self.slug,
+            name=manifest.get("name", obj["name"]),
+            description=manifest.get("description", obj["description"]),
+            external_url=manifest.get("url", obj["external_url"]),
+            html_url=f"https://github.com/apps/{self.slug}",
+            permissions=manifest.get("default_permissions", obj["permissions"]),
+            events=manifest.get("default_events", obj["events"]),
+            client_id="Iv23li" + "".join(secrets.choice(alphabet) for _ in range(14)),
+            client_secret=secrets.token_hex(20),
+            webhook_secret=secrets.token_hex(20),
+            pem=self.private_key_pem,
+        )
+        self.conversions.append(obj)
+        return 201, obj, {}
 
     def _installation_repos(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
         if not self._caller.startswith("installation:"):

@@ -251,6 +251,9 @@ AT_RUN_TIME: dict[str, Failure] = {
     "serve retry": Failure(lambda w: ["--all", "--database", NO_DATABASE]),
     "serve worker": Failure(lambda w: [], _app),
     "serve reconcile": Failure(lambda w: ["--since", "1h"], _app),
+    "serve manifest": Failure(
+        lambda w: ["--convert", "c0de", "--dir", str(w.tmp / "app"), "--api-url", w.refusing_api]
+    ),
     "sweep": Failure(lambda w: ["--repo", "octo/app"], _github),
     "version current": Failure(lambda w: ["--path", str(w.notgit)]),
     "version next": Failure(lambda w: ["--path", str(w.notgit)]),
@@ -276,6 +279,7 @@ NO_CONFIG = {
     "serve retry",
     "serve worker",
     "serve reconcile",
+    "serve manifest",
 }
 
 

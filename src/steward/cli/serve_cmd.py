@@ -7,6 +7,7 @@ the top-level commands (`steward.cli.main.Entry`). Add a subcommand with one lin
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -34,6 +35,9 @@ SUBCOMMANDS: dict[str, Entry] = {
     "worker": Entry("steward.cli.serve_cmd", "worker", "Run workers only (any machine)."),
     "status": Entry("steward.cli.serve_cmd", "status", "Jobs per state and the dead letters."),
     "retry": Entry("steward.cli.serve_cmd", "retry", "Queue dead jobs again."),
+    "manifest": Entry(
+        "steward.cli.serve_cmd", "manifest_cmd", "Create the GitHub App from a manifest."
+    ),
     # Commands of the GitHub App side: they find what they need in ctx.meta (see `serve`).
     "reconcile": Entry(
         "steward.server.reconcile", "reconcile_cmd", "Redeliver what never reached the inbox."
@@ -393,3 +397,250 @@ def retry(
         echo_json({"queued": n})
     else:
         click.echo(f"{n} job(s) queued again")
+
+
+# -- the GitHub App, created from its manifest -------------------------------------------------
+
+# What `manifest --convert` writes into DIR: setting -> file name. The secrets are 0600.
+APP_FILES = {
+    "app_id": "app-id",
+    "app_slug": "app-slug",
+    "webhook_secret": "webhook-secret",
+    "private_key": "private-key.pem",
+}
+SECRET_FILES = frozenset({"webhook_secret", "private_key"})
+MAX_CODE = 200
+
+
+@click.command("manifest")
+@click.option("--url", metavar="URL", help="The server's public base URL (webhook: URL/webhook).")
+@click.option("--name", default="steward", show_default=True, help="The App's name.")
+@click.option("--org", metavar="ORG", help="Create the App in this organization (else: yours).")
+@click.option("--public", is_flag=True, help="Any account may install it (else: only its owner).")
+@click.option(
+    "--redirect-url",
+    metavar="URL",
+    help="Where GitHub sends you with the code after approval. Default: --url.",
+)
+@click.option(
+    "--github-url",
+    default="https://github.com",
+    show_default=True,
+    metavar="URL",
+    help="GitHub's web address (GitHub Enterprise Server: https://HOST).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Write the HTML page whose form creates the App (else print the manifest).",
+)
+@click.option("--convert", "code", metavar="CODE", help="Trade GitHub's code for the App's keys.")
+@click.option(
+    "--api-url",
+    default="https://api.github.com",
+    show_default=True,
+    metavar="URL",
+    help="With --convert: GitHub's API (Enterprise Server: https://HOST/api/v3).",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="With --convert: where to write the App's id, slug, secret and key (made if absent).",
+)
+@json_option
+def manifest_cmd(  # noqa: PLR0917 (click passes one argument per option)
+    url: str | None,
+    name: str,
+    org: str | None,
+    public: bool,
+    redirect_url: str | None,
+    github_url: str,
+    output: Path | None,
+    code: str | None,
+    api_url: str,
+    directory: Path | None,
+    as_json: bool,
+) -> None:
+    """Create the GitHub App from steward's manifest, in two steps.
+
+    \b
+    1. `--url https://HOST --output app.html`: a page whose form sends the manifest
+       (steward's permissions and events, the webhook at HOST/webhook) to GitHub. Open
+       it, approve the App; GitHub redirects to HOST/?code=CODE (the page need not load).
+    2. `--convert CODE --dir DIR`, within the hour (a code works once): writes the App's
+       id, slug, webhook secret and private key (0600) into DIR and prints the STEWARD_*
+       variables to export, never the secrets (`eval "$(steward serve manifest ...)"`).
+
+    Without --output, step 1 prints the manifest JSON.
+    """
+    if code is None:
+        if directory is not None:
+            raise UsageError("--dir goes with --convert CODE")
+        if url is None:
+            raise UsageError("give --url URL (step 1) or --convert CODE (step 2, after approval)")
+        _manifest_page(
+            url,
+            name=name,
+            org=org,
+            public=public,
+            redirect_url=redirect_url,
+            github_url=github_url,
+            output=output,
+            as_json=as_json,
+        )
+        return
+    if url is not None or output is not None:
+        raise UsageError("--convert CODE is step 2: it takes no --url or --output")
+    if directory is None:
+        raise UsageError("--convert needs --dir DIR, where the App's credentials go")
+    _convert_manifest(code, api_url, directory, as_json)
+
+
+def _manifest_page(
+    url: str,
+    *,
+    name: str,
+    org: str | None,
+    public: bool,
+    redirect_url: str | None,
+    github_url: str,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    from steward.fsutil import atomic_write_text
+    from steward.server.manifest import app_manifest, new_app_url, registration_page
+
+    data = app_manifest(url, name=name, public=public, redirect_url=redirect_url or url)
+    action = new_app_url(org, github_url)
+    if output is None:
+        echo_json(data)
+        return
+    written = atomic_write_text(output, registration_page(data, action), newline="\n")
+    if as_json:
+        echo_json({"output": str(written), "action": action, "manifest": data})
+    else:
+        click.echo(f"wrote {written}: open it in a browser to create the App on GitHub")
+
+
+def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -> None:
+    """POST /app-manifests/{code}/conversions (no authentication: the code is the
+    credential), then the App's credentials into ``directory``."""
+    from steward.errors import NotFoundError
+    from steward.forge.client import GitHubClient, path
+    from steward.server.manifest import public_url
+
+    code = code.strip()
+    if not code or len(code) > MAX_CODE or any(c.isspace() for c in code):
+        raise UsageError("--convert takes the code from GitHub's redirect (?code=...)")
+    api = public_url(api_url, what="--api-url")
+    targets = {key: directory / name for key, name in APP_FILES.items()}
+    # Checked before the code is spent: it works once.
+    taken = [str(p) for p in targets.values() if p.exists() or p.is_symlink()]
+    if taken:
+        raise UsageError(f"refusing to overwrite {', '.join(taken)}; choose another --dir")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory")
+    if not directory.exists() and not directory.parent.is_dir():
+        raise UsageError(f"directory {directory.parent} does not exist")
+    with GitHubClient(None, api) as client:
+        try:
+            data = client.post(path("/app-manifests/{code}/conversions", code=code))
+        except NotFoundError:
+            raise StewardError(
+                "GitHub does not know this code: a code works once, for an hour; create the "
+                "App again from the manifest (or delete the one it made)"
+            ) from None
+    app_id, slug, html_url, files = _app_credentials(data)
+    _make_dir(directory)
+    written: dict[str, str] = {}
+    for key in ("private_key", "webhook_secret", "app_id", "app_slug"):
+        if key in files:
+            target = _write_new(targets[key], files[key], secret=key in SECRET_FILES)
+            written[key] = str(target.resolve())
+    env = {
+        "STEWARD_APP_ID": str(app_id),
+        "STEWARD_APP_SLUG": slug,
+        "STEWARD_PRIVATE_KEY_FILE": written["private_key"],
+    }
+    if "webhook_secret" in written:
+        env["STEWARD_WEBHOOK_SECRET_FILE"] = written["webhook_secret"]
+    install = f"{html_url}/installations/new" if html_url else None
+    if as_json:
+        echo_json(
+            {
+                "app_id": app_id,
+                "slug": slug,
+                "html_url": html_url,
+                "install_url": install,
+                "files": written,
+                "env": env,
+            }
+        )
+        return
+    click.echo(
+        f"created the GitHub App {slug} (id {app_id}); its files are in {directory}", err=True
+    )
+    if "webhook_secret" not in written:
+        click.echo(
+            "warning: GitHub returned no webhook secret: set one in the App's settings and "
+            "export STEWARD_WEBHOOK_SECRET",
+            err=True,
+        )
+    if install:
+        click.echo(f"install it on your repositories: {install}", err=True)
+    for key, value in env.items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+def _app_credentials(data: Any) -> tuple[int, str, str | None, dict[str, str]]:
+    """The App's id, slug and page, and the files' texts, from GitHub's answer
+    (``integration`` plus ``pem`` and ``webhook_secret``); a `PayloadError` without them."""
+    from steward.errors import PayloadError
+
+    at = "POST /app-manifests/{code}/conversions"
+    if not isinstance(data, dict):
+        raise PayloadError(f"{at}: the answer is not an object")
+    app_id, slug, pem = data.get("id"), data.get("slug"), data.get("pem")
+    secret = data.get("webhook_secret")
+    if not isinstance(app_id, int) or isinstance(app_id, bool) or app_id < 1:
+        raise PayloadError(f"{at}: the answer has no App id")
+    if not isinstance(slug, str) or not slug or any(c.isspace() for c in slug):
+        raise PayloadError(f"{at}: the answer has no App slug")
+    if not isinstance(pem, str) or "-----BEGIN" not in pem:
+        raise PayloadError(f"{at}: the answer has no private key")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise PayloadError(f"{at}: the answer's webhook secret is not a string")
+    html_url = data.get("html_url")
+    files = {
+        "app_id": f"{app_id}\n",
+        "app_slug": f"{slug}\n",
+        "private_key": pem if pem.endswith("\n") else pem + "\n",
+    }
+    if secret is not None:
+        files["webhook_secret"] = secret  # read as is (_FILE): a newline would change the HMAC
+    page = html_url.rstrip("/") if isinstance(html_url, str) and html_url else None
+    return app_id, slug, page, files
+
+
+def _make_dir(directory: Path) -> None:
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(mode=0o700)
+    except FileNotFoundError:
+        raise UsageError(f"directory {directory.parent} does not exist") from None
+    except OSError as exc:
+        raise UsageError(f"{directory}: cannot create: {exc.strerror or exc}") from None
+
+
+def _write_new(target: Path, text: str, *, secret: bool) -> Path:
+    """``text`` into a new file, atomically (the temporary file has the final mode, 0600
+    for a secret, before it is renamed); an existing file is refused, never replaced."""
+    from steward.fsutil import atomic_write_text
+
+    if target.exists() or target.is_symlink():
+        raise UsageError(f"refusing to overwrite {target}")
+    return atomic_write_text(target, text, newline="", mode=0o600 if secret else 0o644)

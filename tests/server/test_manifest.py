@@ -1,0 +1,371 @@
+"""The GitHub App manifest (`server.manifest`) and `steward serve manifest`: the manifest held
+to GitHub's published permission and event names and to the events the server acts on; the
+page that posts it to GitHub; and the code traded for the App's credentials against the local
+GitHub App, whose files then start `steward serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import stat
+import time
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from steward.cli.main import cli, main
+from steward.errors import UsageError
+from steward.server.intake import handled_events
+from steward.server.manifest import (
+    EVENTS,
+    PERMISSIONS,
+    app_manifest,
+    new_app_url,
+    registration_page,
+)
+from steward.server.settings import load_settings
+from tests.server.conftest import signed_headers, with_installation
+from tests.server.processes import SERVE, Server
+from tests.support import openapi
+from tests.support.github_app_server import INSTALLATION_ID, GitHubAppServer
+from tests.support.github_material import ROOT, event_names, pull_request_event
+
+HOSTILE = "x\"'><script>alert(1)</script>&amp;"
+SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+# Delivered to every App without a subscription (GitHub: "You cannot manually subscribe").
+UNSUBSCRIBED = {"installation", "installation_repositories"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if "serve" not in cli.entries:
+        monkeypatch.setitem(cli.entries, "serve", SERVE)
+    for key in list(os.environ):
+        if key.startswith("STEWARD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def gh() -> Iterator[GitHubAppServer]:
+    with GitHubAppServer() as server:
+        yield server
+        server.assert_clean()
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+# -- the manifest ------------------------------------------------------------------------------
+
+
+def test_the_manifest_for_a_server() -> None:
+    m = app_manifest("https://steward.example.com/", redirect_url="https://steward.example.com")
+    assert m == {
+        "name": "steward",
+        "url": "https://steward.example.com",
+        "hook_attributes": {"url": "https://steward.example.com/webhook", "active": True},
+        "redirect_url": "https://steward.example.com",
+        "public": False,
+        "default_permissions": {
+            "issues": "write",
+            "pull_requests": "write",
+            "statuses": "write",
+            "contents": "read",
+            "merge_queues": "read",
+            "metadata": "read",
+        },
+        "default_events": ["pull_request", "issues", "release", "merge_group", "push"],
+        "description": m["description"],
+    }
+    assert "redirect_url" not in app_manifest("https://h.example", name="n", public=True)
+    assert app_manifest("https://h.example", public=True)["public"] is True
+    for bad in ("h.example", "ftp://h.example", "https://h.example/?a=1", "https:///x"):
+        with pytest.raises(UsageError, match="--url"):
+            app_manifest(bad)
+    with pytest.raises(UsageError, match="34"):
+        app_manifest("https://h.example", name="n" * 35)
+
+
+def test_every_permission_is_one_github_publishes() -> None:
+    schema = openapi.load_spec()["components"]["schemas"]["app-permissions"]["properties"]
+    for key, value in PERMISSIONS.items():
+        assert key in schema, f"{key} is not a GitHub App permission"
+        assert value in schema[key]["enum"], f"{key}: {value} is not one of its levels"
+    assert not {"members", "administration", "organization_administration"} & set(PERMISSIONS)
+
+
+def test_the_events_are_githubs_and_the_ones_the_server_acts_on() -> None:
+    published = set(event_names())
+    assert set(EVENTS) <= published
+    assert published >= UNSUBSCRIBED
+    # the intake queues these; `pull_request_target` is an Actions trigger, never an App's
+    acted_on = handled_events() - UNSUBSCRIBED - {"pull_request_target"}
+    assert set(EVENTS) == acted_on
+
+
+def test_the_manifest_fits_probots_manifest_type() -> None:
+    """probot's `Manifest` type (npm `probot`, installed for the benchmark): its field names
+    and their shapes. (Its permission names are not GitHub's, e.g. ``pull-requests``, so the
+    permissions are held to GitHub's OpenAPI description above instead.)"""
+    types = ROOT / "node_modules" / "probot" / "lib" / "types.d.ts"
+    if not types.exists():
+        pytest.skip("npm probot is not installed")
+    block = re.search(r"export type Manifest = \{\n(.*?)\n\};", types.read_text(), re.DOTALL)
+    assert block is not None
+    fields = dict(re.findall(r"^    (\w+)(\??):", block.group(1), re.MULTILINE))
+    hook = re.search(r"hook_attributes\?: \{(.*?)\}", block.group(1), re.DOTALL)
+    assert hook is not None
+    m = app_manifest("https://h.example", redirect_url="https://h.example")
+    assert set(m) <= set(fields)
+    assert {k for k, optional in fields.items() if not optional} <= set(m)  # url
+    assert set(m["hook_attributes"]) <= set(re.findall(r"(\w+)\??:", hook.group(1)))
+    for key in ("name", "url", "redirect_url", "description"):
+        assert re.search(rf"^    {key}\?*: string;", block.group(1), re.MULTILINE)
+        assert isinstance(m[key], str)
+    assert re.search(r"^    public\?: boolean;", block.group(1), re.MULTILINE)
+    assert isinstance(m["public"], bool)
+
+
+# -- the page that posts it --------------------------------------------------------------------
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script":
+            self.scripts += 1
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "method": a.get("method"), "inputs": {}})
+        if tag == "input" and self.forms:
+            self.forms[-1]["inputs"][a.get("name")] = (a.get("type"), a.get("value"))
+
+
+def parse(page: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def test_the_page_posts_the_manifest_to_github_escaped() -> None:
+    m = app_manifest('https://h.example/a"b', name=HOSTILE)
+    page = registration_page(m, new_app_url("octo-org"))
+    parsed = parse(page)
+    assert parsed.scripts == 0  # the hostile name opened no tag
+    assert "<script>" not in page
+    [form] = parsed.forms
+    assert form["action"] == "https://github.com/organizations/octo-org/settings/apps/new"
+    assert form["method"] == "post"
+    kind, value = form["inputs"]["manifest"]
+    assert kind == "hidden"
+    assert json.loads(value) == m
+    assert new_app_url() == "https://github.com/settings/apps/new"
+    assert new_app_url("a/b", "https://ghe.example/") == (
+        "https://ghe.example/organizations/a%2Fb/settings/apps/new"
+    )
+
+
+def test_serve_manifest_prints_the_manifest_or_writes_the_page(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(["serve", "manifest", "--url", "https://h.example"], capsys)
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed == app_manifest("https://h.example", redirect_url="https://h.example")
+    page = tmp_path / "app.html"
+    args = ["serve", "manifest", "--url", "https://h.example", "--name", HOSTILE]
+    code, out, err = run([*args, "--org", "octo-org", "--output", str(page)], capsys)
+    assert code == 0, err
+    assert out.startswith(f"wrote {page}: open it in a browser")
+    [form] = parse(page.read_text()).forms
+    assert form["action"] == "https://github.com/organizations/octo-org/settings/apps/new"
+    assert json.loads(form["inputs"]["manifest"][1])["name"] == HOSTILE
+    code, out, _ = run([*args, "--output", str(page), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["action"] == "https://github.com/settings/apps/new"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give --url URL (step 1) or --convert CODE"),
+        (["--url", "https://h.example", "--dir", "d"], "--dir goes with --convert"),
+        (["--convert", "abc", "--url", "https://h.example"], "takes no --url"),
+        (["--convert", "abc"], "--convert needs --dir DIR"),
+        (["--convert", "a b", "--dir", "d"], "the code from GitHub's redirect"),
+        (["--url", "h.example"], "--url must be an absolute URL"),
+        (["--url", "https://h.example", "--name", ""], "--name must be 1 to 34"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["serve", "manifest", *args], capsys)
+    assert code == 2
+    assert out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: ")
+    assert message in line
+
+
+def test_help_explains_both_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["serve", "manifest", "--help"], capsys)
+    assert code == 0
+    assert "--convert CODE --dir DIR" in out
+    assert "--url https://HOST --output app.html" in out
+    code, out, _ = run(["serve", "--help"], capsys)
+    assert "  manifest " in out
+
+
+# -- the code traded for the App's credentials --------------------------------------------------
+
+
+def exports(out: str) -> dict[str, str]:
+    env = {}
+    for line in out.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        [env[key]] = shlex.split(value)
+    return env
+
+
+def convert(gh: GitHubAppServer, code: str, where: Path, *extra: str) -> list[str]:
+    return [
+        "serve",
+        "manifest",
+        "--convert",
+        code,
+        "--api-url",
+        gh.url,
+        "--dir",
+        str(where),
+        *extra,
+    ]
+
+
+def test_convert_writes_the_credentials_and_prints_no_secret(
+    gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = gh.add_manifest_code(app_manifest("https://h.example"))
+    where = tmp_path / "app"
+    status, out, err = run(convert(gh, code, where), capsys)
+    assert status == 0, err
+    [app] = gh.conversions
+    secret = app["webhook_secret"]
+    assert stat.S_IMODE(where.stat().st_mode) == 0o700
+    files = {p.name: (p.read_text(), stat.S_IMODE(p.stat().st_mode)) for p in where.iterdir()}
+    assert files == {
+        "app-id": (f"{gh.app_id}\n", 0o644),
+        "app-slug": (f"{gh.slug}\n", 0o644),
+        "webhook-secret": (secret, 0o600),
+        "private-key.pem": (gh.private_key_pem, 0o600),
+    }
+    assert exports(out) == {
+        "STEWARD_APP_ID": str(gh.app_id),
+        "STEWARD_APP_SLUG": gh.slug,
+        "STEWARD_PRIVATE_KEY_FILE": str(where / "private-key.pem"),
+        "STEWARD_WEBHOOK_SECRET_FILE": str(where / "webhook-secret"),
+    }
+    for text in (out, err):
+        assert secret not in text
+        assert app["client_secret"] not in text
+        assert "PRIVATE KEY" not in text
+    assert f"https://github.com/apps/{gh.slug}/installations/new" in err
+    assert app["permissions"] == PERMISSIONS  # what the code stood for, as GitHub answers
+    [call] = [c for c in gh.all_calls if c.path.startswith("/app-manifests/")]
+    assert (call.method, call.status) == ("POST", 201)
+
+
+def test_a_code_works_once_and_nothing_is_overwritten(
+    gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = gh.add_manifest_code()
+    status, out, err = run(convert(gh, code, tmp_path / "a", "--json"), capsys)
+    assert status == 0, err
+    report = json.loads(out)
+    assert (report["app_id"], report["slug"]) == (gh.app_id, gh.slug)
+    assert gh.conversions[0]["webhook_secret"] not in out
+    # the same code again: GitHub's 404, said plainly, and nothing written
+    status, out, err = run(convert(gh, code, tmp_path / "b"), capsys)
+    assert status == 1
+    assert out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: GitHub does not know this code: a code works once")
+    assert not (tmp_path / "b").exists()
+    # a directory that holds an App already: refused before the new code is spent
+    fresh = gh.add_manifest_code()
+    before = (tmp_path / "a" / "private-key.pem").read_text()
+    status, out, err = run(convert(gh, fresh, tmp_path / "a"), capsys)
+    assert status == 2
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: refusing to overwrite ")
+    assert "choose another --dir" in line
+    assert fresh in gh.manifest_codes
+    assert (tmp_path / "a" / "private-key.pem").read_text() == before
+    status, _, err = run(convert(gh, fresh, tmp_path / "missing" / "a"), capsys)
+    assert status == 2
+    assert "does not exist" in err
+    assert fresh in gh.manifest_codes
+
+
+@pytest.mark.slow
+def test_steward_serve_runs_on_the_written_files(
+    gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = gh.add_manifest_code(app_manifest("https://h.example"))
+    status, out, err = run(convert(gh, code, tmp_path / "app"), capsys)
+    assert status == 0, err
+    env = exports(out)
+    settings = load_settings(env=env)
+    settings.require_app()
+    assert settings.webhook_secret is not None
+    assert settings.private_key is not None
+    secret = settings.webhook_secret.get_secret_value()
+    assert secret == gh.conversions[0]["webhook_secret"]
+    assert settings.private_key.get_secret_value() == gh.private_key_pem
+    assert (settings.app_id, settings.bot) == (gh.app_id, f"{gh.slug}[bot]")
+
+    gh.add_pr(2, "feat(logger): add a sampling rate", files=[("README.md", 3, 1)])
+    env |= {
+        "STEWARD_API_URL": gh.url,
+        "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path}/inbox.db",
+        "STEWARD_POLL_INTERVAL": "0.05",
+    }
+    server = Server(env, tmp_path / "server.log", "--workers", "1")
+    try:
+        payload = with_installation(pull_request_event("opened", head_sha=SHA), INSTALLATION_ID)
+        body = json.dumps(payload).encode()
+        url = f"{server.url}/webhook"
+        wrong = signed_headers("pull_request", "d-0", body, secret="not the secret")
+        assert httpx.post(url, content=body, headers=wrong).status_code == 401
+        headers = signed_headers("pull_request", "d-1", body, secret=secret)
+        assert httpx.post(url, content=body, headers=headers).status_code == 202
+        deadline = time.monotonic() + 60
+        done = 'steward_jobs_processed_total{kind="event"} 1.0'
+        while done not in httpx.get(f"{server.url}/metrics").text:
+            assert time.monotonic() < deadline, server.tail()
+            time.sleep(0.1)
+    finally:
+        assert server.stop() in {0, -signal.SIGTERM}
+    assert "feature" in gh.labels_of(2)  # the installation token came from the written key
+    log = (tmp_path / "server.log").read_text()
+    assert secret not in log
+    assert "PRIVATE KEY" not in log
