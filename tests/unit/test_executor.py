@@ -102,6 +102,20 @@ def apply_default(gh: GitHubServer, *actions: object) -> list[str]:
     return result.applied
 
 
+def test_markers_already_read_are_not_listed_again(gh: GitHubServer):
+    """The sweep read complete timelines: what they showed of steward's own comments spares
+    the executor one comment listing per item it comments on."""
+    gh.add_issue(1, "told already")
+    gh.add_comment(1, f"earlier\n\n{marker('stale')}", author=gh.login)
+    gh.add_issue(2, "not yet")
+    with GitHubClient("test-token", gh.url) as client:
+        executor = Executor(RepoApi(client, REPO), identity=gh.login, markers={1: {"stale"}, 2: ()})
+        result = executor.apply(Plan([Comment(1, "stale", "idle"), Comment(2, "stale", "idle")]))
+    assert result.applied == ["#2 comment [stale]"]
+    assert [c.short for c in gh.calls] == [("POST", f"{R}/issues/2/comments")]  # no reads
+    assert len(gh.comment_bodies(1)) == 1
+
+
 def test_a_marker_typed_by_anyone_else_does_not_stop_stewards_comment(
     gh: GitHubServer, no_actions: None
 ):

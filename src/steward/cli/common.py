@@ -19,12 +19,13 @@ from steward.errors import UsageError
 F = TypeVar("F", bound=Callable[..., Any])
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from steward.config.model import StewardConfig
     from steward.domain.models import Issue
     from steward.forge.client import GitHubClient
     from steward.forge.executor import ApplyResult
+    from steward.forge.identity import Identity
     from steward.forge.repo_api import RepoApi
     from steward.plan import Plan
 
@@ -155,17 +156,20 @@ def apply_or_print(
     dry_run: bool,
     as_json: bool,
     known: Mapping[int, Issue] | None = None,
+    markers: Mapping[int, Collection[str]] | None = None,
+    identity: Identity | None = None,
 ) -> None:
     """Print the plan (dry run, or offline), else apply it and say what changed.
 
-    ``known``: issues already read in this run, so the executor does not read them again.
+    ``known``: issues already read in this run, so the executor does not read them again;
+    ``markers``: steward's marker keys per item, when already read (see `Executor`).
     """
     if dry_run or api is None:
         report_plan(plan, None, as_json=as_json)
         return
     from steward.forge.executor import Executor
 
-    report_plan(plan, Executor(api, known).apply(plan), as_json=as_json)
+    report_plan(plan, Executor(api, known, identity, markers).apply(plan), as_json=as_json)
 
 
 def report_plan(plan: Plan, result: ApplyResult | None, *, as_json: bool) -> None:

@@ -19,12 +19,9 @@ from steward.cli.common import (
     resolve_config,
 )
 from steward.domain.events import read_json
-from steward.domain.models import Activity, Issue
+from steward.domain.models import Issue
 from steward.errors import PayloadError, UsageError
 from steward.forge.repo_api import RepoApi, issue_with_dates
-from steward.policies import pending_release
-from steward.policies import sweep as sweep_policy
-from steward.policies.sweep import SweepConfig, activity_wanted, plan_sweep
 
 
 def _load_items(path: Path) -> list[Issue]:
@@ -37,24 +34,6 @@ def _load_items(path: Path) -> list[Issue]:
             raise PayloadError(f"{path}: item {i} is not an object")
         out.append(issue_with_dates(item))
     return out
-
-
-def _activity(
-    api: RepoApi | None, items: list[Issue], now: datetime, cfg: SweepConfig
-) -> dict[int, Activity] | None:
-    """The timelines the fair clock needs (`sweep.activity_wanted`), at most
-    ``max_activity_reads``; ``None`` offline (every item judged by ``updated_at``)."""
-    if api is None:
-        return None
-    from steward.forge.identity import default_identity
-    from steward.forge.snapshot import sweep_activity
-
-    wanted = activity_wanted(items, now, cfg)
-    if not wanted:
-        return {}
-    identity = default_identity(api.authenticated_login)
-    found, _ = sweep_activity(api, wanted, identity, cfg.max_activity_reads)
-    return found
 
 
 def _now(text: str | None) -> datetime:
@@ -117,11 +96,20 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
         items = api.open_items()
         known = {i.number: i for i in items}
     try:
-        team = pending_release.POLICY.of(config).maintainers_team
-        cfg = sweep_policy.POLICY.of(config)
-        activity = _activity(api, items, now, cfg)
-        plan = plan_sweep(items, now, cfg, team, activity)
-        apply_or_print(plan, api, dry_run=dry_run, as_json=as_json, known=known)
+        from steward.forge.identity import default_identity
+        from steward.forge.sweeper import plan_repository_sweep
+
+        identity = default_identity(api.authenticated_login) if api is not None else None
+        swept = plan_repository_sweep(items, now, config, api, identity)
+        apply_or_print(
+            swept.plan,
+            api,
+            dry_run=dry_run,
+            as_json=as_json,
+            known=known,
+            markers=swept.markers,
+            identity=identity,
+        )
     finally:
         if api is not None:
             api.client.close()

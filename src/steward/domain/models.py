@@ -96,12 +96,14 @@ class Activity:
     ``human``: the latest activity by a person (neither steward's own account nor a bot),
     ``None`` when the timeline holds none. ``labeled``: label name -> when it was last
     added, by anyone. ``markers``: the marker key of each comment steward itself posted ->
-    when it was last posted (its own reminders).
+    when it was last posted (its own reminders). ``complete``: the whole timeline was read,
+    so ``markers`` holds every marker steward posted (the executor need not list comments).
     """
 
     human: datetime | None = None
     labeled: Mapping[str, datetime] = field(default_factory=dict)
     markers: Mapping[str, datetime] = field(default_factory=dict)
+    complete: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ pipeline's post-release stage both take it, so a release is announced the same w
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,6 +61,8 @@ class Executor:
 
     ``identity`` is steward's account (a login, or an `Identity`); by default the CLI's
     (`forge.identity.default_identity`), resolved only if a marker needs checking.
+    ``markers``: per item, the marker keys of every comment steward posted there, when a
+    complete read already told them (the sweep's timelines), so its comments are not listed.
     """
 
     def __init__(
@@ -68,11 +70,13 @@ class Executor:
         api: RepoApi,
         known: Mapping[int, Issue] | None = None,
         identity: Identity | str | None = None,
+        markers: Mapping[int, Collection[str]] | None = None,
     ) -> None:
         self.api = api
         self._issues: dict[int, Issue] = dict(known or {})
         # per item: the comments that carry any marker, and the keys posted in this run
         self._marked: dict[int, list[tuple[set[str], IssueComment]]] = {}
+        self._known_markers = {n: frozenset(keys) for n, keys in (markers or {}).items()}
         self._posted: dict[int, set[str]] = {}
         self._statuses: dict[str, dict[str, tuple[str, str]]] = {}
         if isinstance(identity, str):
@@ -90,6 +94,8 @@ class Executor:
         """Whether steward already posted comment ``key`` on ``n`` (its own comments only)."""
         if key in self._posted.get(n, set()):
             return True
+        if n in self._known_markers:
+            return key in self._known_markers[n]
         if n not in self._marked:
             known = self._issues.get(n)
             if known is not None and known.comments == 0:

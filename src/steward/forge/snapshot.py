@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,7 @@ def item_activity(api: RepoApi, number: int, identity: Identity) -> Activity | N
     activity = activity_from_timeline(events, identity)
     if activity.human is None and not complete:
         return None
-    return activity
+    return replace(activity, complete=complete)
 
 
 def activity_from_timeline(events: Iterable[Any], identity: Identity) -> Activity:

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 from steward.domain.events import Ignored, parse_event
 from steward.engine import skip_reason
 from steward.errors import ConfigError, InputError, PayloadError, UsageError
-from steward.forge.executor import ApplyResult, Executor, handle_event
+from steward.forge.executor import handle_event
+from steward.forge.identity import Identity, default_identity
 from steward.forge.repo_api import RepoApi
+from steward.forge.sweeper import sweep_repository
 from steward.server.db import utcnow
 
 if TYPE_CHECKING:
@@ -156,7 +158,12 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
     for full_name in names:
         config = deps.config_for(installation_id, full_name)
         api = RepoApi(deps.github_for(installation_id), full_name)
-        result = sweep_repository(api, config, now, deps.bot_login)
+        identity = (
+            Identity(deps.bot_login)
+            if deps.bot_login
+            else default_identity(api.authenticated_login)
+        )
+        result = sweep_repository(api, config, now, identity)
         if result is None:
             continue
         log.info(
@@ -166,30 +173,6 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
             len(result.skipped),
             extra={"installation": installation_id, "repository": full_name},
         )
-
-
-def sweep_repository(
-    api: RepoApi, config: StewardConfig, now: datetime, bot: str | None
-) -> ApplyResult | None:
-    """What `steward sweep` does to one repository (``None`` when its sweep is off)."""
-    from steward.forge.identity import Identity, default_identity
-    from steward.forge.snapshot import sweep_activity
-    from steward.policies import pending_release
-    from steward.policies import sweep as sweep_policy
-    from steward.policies.sweep import activity_wanted, plan_sweep
-
-    section = sweep_policy.POLICY.of(config)
-    if not section.enabled:
-        return None
-    identity = Identity(bot) if bot else default_identity(api.authenticated_login)
-    items = api.open_items()
-    wanted = activity_wanted(items, now, section)
-    activity = (
-        sweep_activity(api, wanted, identity, section.max_activity_reads)[0] if wanted else {}
-    )
-    team = pending_release.POLICY.of(config).maintainers_team
-    plan = plan_sweep(items, now, section, team, activity)
-    return Executor(api, {i.number: i for i in items}, identity).apply(plan)
 
 
 DepsFactory = Callable[["Settings", "Engine"], WorkerDeps]
