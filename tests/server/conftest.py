@@ -4,10 +4,12 @@ SQLite files, the local GitHub, and the server under real uvicorn on 127.0.0.1."
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
+from steward.cli.main import main
 from steward.server import db
 from steward.server.app import create_app
 from steward.server.intake import sign
@@ -160,3 +163,23 @@ def serve(engine: Engine) -> Iterator[ServeFactory]:
         client.close()
         server.should_exit = True
         thread.join(30)
+
+
+@pytest.fixture
+def no_steward_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No ``STEWARD_*`` setting leaks in from the machine, and the working directory is
+    a fresh one (where `steward serve` puts its default SQLite file)."""
+    for key in list(os.environ):
+        if key.startswith("STEWARD_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``steward ARGS`` in-process: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), out, err

@@ -5,7 +5,6 @@ process with real App credentials against the local GitHub App, with JSON logs."
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from collections.abc import Iterator
@@ -15,10 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from steward.cli.main import cli, main
-from tests.server.conftest import SECRET, signed_headers, with_installation
+from tests.server.conftest import SECRET, run_cli, signed_headers, with_installation
 from tests.server.postgres import free_port
-from tests.server.processes import SERVE, Server
+from tests.server.processes import Server
 from tests.support.github_app_server import INSTALLATION_ID, SLUG, GitHubAppServer
 from tests.support.github_material import pull_request_event
 
@@ -26,61 +24,45 @@ ROOT = Path(__file__).resolve().parents[2]
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 
-@pytest.fixture(autouse=True)
-def _serve_registered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if "serve" not in cli.entries:
-        monkeypatch.setitem(cli.entries, "serve", SERVE)
-    for key in list(os.environ):
-        if key.startswith("STEWARD_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
+pytestmark = pytest.mark.usefixtures("no_steward_env")
 
 
 def test_serve_refuses_to_start_without_a_secret_and_app_credentials(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = run(["serve"], capsys)
+    code, _, err = run_cli(["serve"], capsys)
     assert code == 2
     assert err.strip().splitlines() == [
         "error: steward serve needs a webhook secret (STEWARD_WEBHOOK_SECRET), the App id "
         "(STEWARD_APP_ID), the App's private key (STEWARD_PRIVATE_KEY_FILE)"
     ]
     monkeypatch.setenv("STEWARD_WEBHOOK_SECRET", "s")
-    code, _, err = run(["serve", "--port", "0"], capsys)
+    code, _, err = run_cli(["serve", "--port", "0"], capsys)
     assert code == 2
     assert "the App id" in err
     assert "webhook secret" not in err
-    code, _, err = run(["serve", "worker"], capsys)
+    code, _, err = run_cli(["serve", "worker"], capsys)
     assert code == 2
     assert "needs the App id" in err
 
 
 def test_migrate_status_and_retry(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/inbox.db"
-    code, out, err = run(["serve", "migrate", "--database", url], capsys)
+    code, out, err = run_cli(["serve", "migrate", "--database", url], capsys)
     assert (code, err) == (0, "")
     assert out.strip().endswith("schema empty -> 0001")
-    code, out, _ = run(["serve", "migrate", "--database", url], capsys)
+    code, out, _ = run_cli(["serve", "migrate", "--database", url], capsys)
     assert out.strip().endswith("schema at 0001, nothing to do")
-    code, out, _ = run(["serve", "status", "--database", url, "--json"], capsys)
+    code, out, _ = run_cli(["serve", "status", "--database", url, "--json"], capsys)
     assert code == 0
     assert json.loads(out) == {
         "jobs": {"queued": 0, "running": 0, "done": 0, "dead": 0},
         "dead": [],
     }
-    code, _, err = run(["serve", "retry", "--database", url], capsys)
+    code, _, err = run_cli(["serve", "retry", "--database", url], capsys)
     assert code == 2
     assert "--all" in err
-    code, out, _ = run(["serve", "retry", "--all", "--database", url], capsys)
+    code, out, _ = run_cli(["serve", "retry", "--all", "--database", url], capsys)
     assert (code, out.strip()) == (0, "0 job(s) queued again")
 
 
@@ -89,7 +71,7 @@ def test_a_database_that_cannot_be_reached_is_one_line(
 ) -> None:
     url = f"postgresql://steward:pw-not-shown@127.0.0.1:{free_port()}/nowhere"
     for args in (["serve", "migrate"], ["serve", "status"]):
-        code, _, err = run([*args, "--database", url], capsys)
+        code, _, err = run_cli([*args, "--database", url], capsys)
         assert code == 1
         [line] = err.strip().splitlines()
         assert line.startswith("error: database postgresql+psycopg://steward:***@127.0.0.1:")
@@ -108,7 +90,7 @@ def test_a_worker_whose_database_cannot_be_reached_is_one_line(
     before = (list(root.handlers), root.level)
     try:
         url = f"postgresql://steward@127.0.0.1:{free_port()}/nowhere"
-        code, _, err = run(["serve", "worker", "--database", url], capsys)
+        code, _, err = run_cli(["serve", "worker", "--database", url], capsys)
     finally:
         root.handlers[:] = before[0]
         root.setLevel(before[1])
@@ -120,16 +102,16 @@ def test_a_worker_whose_database_cannot_be_reached_is_one_line(
 def test_bad_settings_are_config_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     conf = tmp_path / "server.toml"
     conf.write_text("prot = 8000\n")
-    code, _, err = run(["serve", "status", "--config", str(conf)], capsys)
+    code, _, err = run_cli(["serve", "status", "--config", str(conf)], capsys)
     assert code == 2
     assert "unknown setting 'prot'" in err
-    code, _, err = run(["serve", "status", "--database", "mysql://db/x"], capsys)
+    code, _, err = run_cli(["serve", "status", "--database", "mysql://db/x"], capsys)
     assert code == 2
     assert "SQLite or PostgreSQL" in err
 
 
 def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["serve", "--help"], capsys)
+    code, out, _ = run_cli(["serve", "--help"], capsys)
     assert code == 0
     for name in ("migrate", "worker", "status", "retry", "reconcile"):
         assert f"  {name} " in out
@@ -206,7 +188,7 @@ def test_reconcile_runs_in_the_serve_group(
     gh.add_delivery("in-inbox", status_code=502)
     gh.add_delivery("missed", status_code=502)
     url = f"sqlite:///{tmp_path}/inbox.db"
-    assert run(["serve", "migrate", "--database", url], capsys)[0] == 0
+    assert run_cli(["serve", "migrate", "--database", url], capsys)[0] == 0
     from steward.server import intake
     from steward.server.db import make_engine
     from steward.server.inbox import Inbox
@@ -220,7 +202,7 @@ def test_reconcile_runs_in_the_serve_group(
     monkeypatch.setenv("STEWARD_APP_ID", str(gh.app_id))
     monkeypatch.setenv("STEWARD_PRIVATE_KEY_FILE", str(key))
     monkeypatch.setenv("STEWARD_API_URL", gh.url)
-    code, out, err = run(["serve", "--database", url, "reconcile", "--json"], capsys)
+    code, out, err = run_cli(["serve", "--database", url, "reconcile", "--json"], capsys)
     assert code == 0, err
     report: dict[str, Any] = json.loads(out)
     assert report["in_inbox"] == ["in-inbox"]

@@ -6,7 +6,6 @@ GitHub App, whose files then start `steward serve`."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import signal
@@ -20,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 
-from steward.cli.main import cli, main
 from steward.errors import UsageError
 from steward.server.intake import handled_events
 from steward.server.manifest import (
@@ -31,8 +29,8 @@ from steward.server.manifest import (
     registration_page,
 )
 from steward.server.settings import load_settings
-from tests.server.conftest import signed_headers, with_installation
-from tests.server.processes import SERVE, Server
+from tests.server.conftest import run_cli, signed_headers, with_installation
+from tests.server.processes import Server
 from tests.support import openapi
 from tests.support.github_app_server import INSTALLATION_ID, GitHubAppServer
 from tests.support.github_material import ROOT, event_names, pull_request_event
@@ -43,14 +41,7 @@ SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 UNSUBSCRIBED = {"installation", "installation_repositories"}
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if "serve" not in cli.entries:
-        monkeypatch.setitem(cli.entries, "serve", SERVE)
-    for key in list(os.environ):
-        if key.startswith("STEWARD_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("no_steward_env")
 
 
 @pytest.fixture
@@ -58,15 +49,6 @@ def gh() -> Iterator[GitHubAppServer]:
     with GitHubAppServer() as server:
         yield server
         server.assert_clean()
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 # -- the manifest ------------------------------------------------------------------------------
@@ -187,19 +169,19 @@ def test_the_page_posts_the_manifest_to_github_escaped() -> None:
 def test_serve_manifest_prints_the_manifest_or_writes_the_page(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, out, err = run(["serve", "manifest", "--url", "https://h.example"], capsys)
+    code, out, err = run_cli(["serve", "manifest", "--url", "https://h.example"], capsys)
     assert code == 0, err
     printed = json.loads(out)
     assert printed == app_manifest("https://h.example", redirect_url="https://h.example")
     page = tmp_path / "app.html"
     args = ["serve", "manifest", "--url", "https://h.example", "--name", HOSTILE]
-    code, out, err = run([*args, "--org", "octo-org", "--output", str(page)], capsys)
+    code, out, err = run_cli([*args, "--org", "octo-org", "--output", str(page)], capsys)
     assert code == 0, err
     assert out.startswith(f"wrote {page}: open it in a browser")
     [form] = parse(page.read_text()).forms
     assert form["action"] == "https://github.com/organizations/octo-org/settings/apps/new"
     assert json.loads(form["inputs"]["manifest"][1])["name"] == HOSTILE
-    code, out, _ = run([*args, "--output", str(page), "--json"], capsys)
+    code, out, _ = run_cli([*args, "--output", str(page), "--json"], capsys)
     assert code == 0
     assert json.loads(out)["action"] == "https://github.com/settings/apps/new"
 
@@ -219,7 +201,7 @@ def test_serve_manifest_prints_the_manifest_or_writes_the_page(
 def test_usage_errors_are_one_line(
     args: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(["serve", "manifest", *args], capsys)
+    code, out, err = run_cli(["serve", "manifest", *args], capsys)
     assert code == 2
     assert out == ""
     [line] = err.strip().splitlines()
@@ -228,11 +210,11 @@ def test_usage_errors_are_one_line(
 
 
 def test_help_explains_both_steps(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["serve", "manifest", "--help"], capsys)
+    code, out, _ = run_cli(["serve", "manifest", "--help"], capsys)
     assert code == 0
     assert "--convert CODE --dir DIR" in out
     assert "--url https://HOST --output app.html" in out
-    code, out, _ = run(["serve", "--help"], capsys)
+    code, out, _ = run_cli(["serve", "--help"], capsys)
     assert "  manifest " in out
 
 
@@ -266,7 +248,7 @@ def test_convert_writes_the_credentials_and_prints_no_secret(
 ) -> None:
     code = gh.add_manifest_code(app_manifest("https://h.example"))
     where = tmp_path / "app"
-    status, out, err = run(convert(gh, code, where), capsys)
+    status, out, err = run_cli(convert(gh, code, where), capsys)
     assert status == 0, err
     [app] = gh.conversions
     secret = app["webhook_secret"]
@@ -298,13 +280,13 @@ def test_a_code_works_once_and_nothing_is_overwritten(
     gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code = gh.add_manifest_code()
-    status, out, err = run(convert(gh, code, tmp_path / "a", "--json"), capsys)
+    status, out, err = run_cli(convert(gh, code, tmp_path / "a", "--json"), capsys)
     assert status == 0, err
     report = json.loads(out)
     assert (report["app_id"], report["slug"]) == (gh.app_id, gh.slug)
     assert gh.conversions[0]["webhook_secret"] not in out
     # the same code again: GitHub's 404, said plainly, and nothing written
-    status, out, err = run(convert(gh, code, tmp_path / "b"), capsys)
+    status, out, err = run_cli(convert(gh, code, tmp_path / "b"), capsys)
     assert status == 1
     assert out == ""
     [line] = err.strip().splitlines()
@@ -313,14 +295,14 @@ def test_a_code_works_once_and_nothing_is_overwritten(
     # a directory that holds an App already: refused before the new code is spent
     fresh = gh.add_manifest_code()
     before = (tmp_path / "a" / "private-key.pem").read_text()
-    status, out, err = run(convert(gh, fresh, tmp_path / "a"), capsys)
+    status, out, err = run_cli(convert(gh, fresh, tmp_path / "a"), capsys)
     assert status == 2
     [line] = err.strip().splitlines()
     assert line.startswith("error: refusing to overwrite ")
     assert "choose another --dir" in line
     assert fresh in gh.manifest_codes
     assert (tmp_path / "a" / "private-key.pem").read_text() == before
-    status, _, err = run(convert(gh, fresh, tmp_path / "missing" / "a"), capsys)
+    status, _, err = run_cli(convert(gh, fresh, tmp_path / "missing" / "a"), capsys)
     assert status == 2
     assert "does not exist" in err
     assert fresh in gh.manifest_codes
@@ -331,7 +313,7 @@ def test_steward_serve_runs_on_the_written_files(
     gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     code = gh.add_manifest_code(app_manifest("https://h.example"))
-    status, out, err = run(convert(gh, code, tmp_path / "app"), capsys)
+    status, out, err = run_cli(convert(gh, code, tmp_path / "app"), capsys)
     assert status == 0, err
     env = exports(out)
     settings = load_settings(env=env)
