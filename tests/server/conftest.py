@@ -17,7 +17,6 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import Engine
 
-from steward.cli.main import main
 from steward.server import db
 from steward.server.app import create_app
 from steward.server.intake import sign
@@ -173,13 +172,3 @@ def no_steward_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("STEWARD_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``steward ARGS`` in-process: its exit code, stdout and stderr."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(args)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err

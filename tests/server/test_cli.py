@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.conftest import SECRET, run_cli, signed_headers, with_installation
+from tests.server.conftest import SECRET, signed_headers, with_installation
 from tests.server.postgres import free_port
 from tests.server.processes import Server
+from tests.support.cli import run_cli
 from tests.support.github_app_server import INSTALLATION_ID, SLUG, GitHubAppServer
 from tests.support.github_material import pull_request_event
 

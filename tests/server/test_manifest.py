@@ -29,9 +29,10 @@ from steward.server.manifest import (
     registration_page,
 )
 from steward.server.settings import load_settings
-from tests.server.conftest import run_cli, signed_headers, with_installation
+from tests.server.conftest import signed_headers, with_installation
 from tests.server.processes import Server
 from tests.support import openapi
+from tests.support.cli import run_cli
 from tests.support.github_app_server import INSTALLATION_ID, GitHubAppServer
 from tests.support.github_material import ROOT, event_names, pull_request_event
 

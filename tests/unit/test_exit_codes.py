@@ -21,9 +21,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from steward.cli.main import NeedsExtra, cli, main
+from steward.cli.main import NeedsExtra, cli
 from steward.release.pipeline.config import PipelineConfig
 from steward.release.pipeline.state import release_dir
+from tests.support.cli import run_cli
 from tests.unit._payloads import pr_payload
 
 # ---- the command tree ----
@@ -113,13 +114,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_api: str) ->
     return World(tmp_path, notgit, repo, bad, payload, refusing_api)
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), out, err
+run = run_cli
 
 
 def one_error_line(err: str) -> str:
