@@ -481,16 +481,10 @@ def manifest_cmd(  # noqa: PLR0917 (click passes one argument per option)
             raise UsageError("--dir goes with --convert CODE")
         if url is None:
             raise UsageError("give --url URL (step 1) or --convert CODE (step 2, after approval)")
-        _manifest_page(
-            url,
-            name=name,
-            org=org,
-            public=public,
-            redirect_url=redirect_url,
-            github_url=github_url,
-            output=output,
-            as_json=as_json,
-        )
+        from steward.server.manifest import app_manifest, new_app_url
+
+        data = app_manifest(url, name=name, public=public, redirect_url=redirect_url or url)
+        _manifest_page(data, new_app_url(org, github_url), output, as_json)
         return
     if url is not None or output is not None:
         raise UsageError("--convert CODE is step 2: it takes no --url or --output")
@@ -499,22 +493,11 @@ def manifest_cmd(  # noqa: PLR0917 (click passes one argument per option)
     _convert_manifest(code, api_url, directory, as_json)
 
 
-def _manifest_page(
-    url: str,
-    *,
-    name: str,
-    org: str | None,
-    public: bool,
-    redirect_url: str | None,
-    github_url: str,
-    output: Path | None,
-    as_json: bool,
-) -> None:
+def _manifest_page(data: dict[str, Any], action: str, output: Path | None, as_json: bool) -> None:
+    """The manifest JSON, or (``output``) the page whose form posts it to ``action``."""
     from steward.fsutil import atomic_write_text
-    from steward.server.manifest import app_manifest, new_app_url, registration_page
+    from steward.server.manifest import registration_page
 
-    data = app_manifest(url, name=name, public=public, redirect_url=redirect_url or url)
-    action = new_app_url(org, github_url)
     if output is None:
         echo_json(data)
         return
