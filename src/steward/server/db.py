@@ -105,7 +105,16 @@ jobs = Table(
     Column("finished_at", Time, nullable=True),
 )
 Index("ix_jobs_state_run_after", jobs.c.state, jobs.c.run_after)
-Index("ix_jobs_subject_id", jobs.c.subject, jobs.c.id)
+# The claim's: only unfinished jobs (migration 0002 says why).
+_ACTIVE = text("state IN ('queued', 'running')")
+Index("ix_jobs_active_id", jobs.c.id, postgresql_where=_ACTIVE, sqlite_where=_ACTIVE)
+Index(
+    "ix_jobs_active_subject_id",
+    jobs.c.subject,
+    jobs.c.id,
+    postgresql_where=_ACTIVE,
+    sqlite_where=_ACTIVE,
+)
 Index("ix_jobs_delivery_pk", jobs.c.delivery_pk)
 
 schedules = Table(

@@ -330,13 +330,13 @@ class Inbox:
                 .where(
                     earlier.c.subject == jobs.c.subject,
                     earlier.c.id < jobs.c.id,
-                    earlier.c.state.in_(ACTIVE),
+                    earlier.c.state.in_([_state(s) for s in ACTIVE]),
                 )
                 .exists()
             )
             ready = or_(
-                and_(jobs.c.state == "queued", jobs.c.run_after <= now),
-                and_(jobs.c.state == "running", jobs.c.lease_until < now),
+                and_(jobs.c.state == _state("queued"), jobs.c.run_after <= now),
+                and_(jobs.c.state == _state("running"), jobs.c.lease_until < now),
             )
             candidate = select(jobs.c.id).where(ready, ~blocked).order_by(jobs.c.id).limit(1)
             if not self.sqlite:
@@ -606,6 +606,13 @@ def _ping(conn: Connection) -> None:
 
 FRAME = struct.Struct("!I")
 """A frame's length, before each pickled frame on the writer's socket."""
+
+
+def _state(name: JobState) -> Any:
+    """A job state written into the SQL itself, not bound: a prepared claim must still match
+    the partial indexes on unfinished jobs (``state IN ('queued', 'running')``), which a
+    generic plan over a parameter cannot."""
+    return literal(name, literal_execute=True)
 
 
 def _lease_expired_last(job: Job, earlier: str | None) -> str:
