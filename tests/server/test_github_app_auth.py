@@ -10,6 +10,7 @@ import jwt
 import pytest
 
 from steward.errors import AuthError, ConfigError, NotFoundError
+from steward.forge.client import writes_done
 from steward.forge.repo_api import RepoApi
 from steward.server.github_app import GitHubApp, app_jwt, load_private_key, token_from_api
 from tests.support.github_app_server import APP_ID, INSTALLATION_ID, GitHubAppServer
@@ -169,6 +170,31 @@ def test_a_revoked_token_is_replaced_once_and_the_request_goes_again(
     assert len(gh.tokens_issued) == 2
     label_posts = [c.status for c in gh.calls if c.method == "POST" and "/labels" in c.path]
     assert label_posts == [401, 200]
+
+
+def test_making_a_token_is_not_a_jobs_write(gh: GitHubAppServer, clock: Clock):
+    """Reproduction (review): the POST that mints an installation token counted in
+    `writes_done`, so any failed job that renewed a token looked as if it had progressed
+    and got its attempt back."""
+    app = make_app(gh, clock)
+    api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
+    before = writes_done()
+    clock.now += 3600  # the token expired: the next request makes a new one
+    api.issue(1)
+    assert len(gh.tokens_issued) == 2
+    assert writes_done() == before
+    api.add_labels(1, ["bug"])
+    assert writes_done() == before + 1
+
+
+def test_forgetting_a_token_already_replaced_keeps_the_new_one(gh: GitHubAppServer, clock: Clock):
+    app = make_app(gh, clock)
+    old = app.installation_token(INSTALLATION_ID)
+    app.forget_token(INSTALLATION_ID, old)
+    new = app.installation_token(INSTALLATION_ID)
+    app.forget_token(INSTALLATION_ID, old)  # a second thread's late report of the same 401
+    assert app.installation_token(INSTALLATION_ID) == new
+    assert len(gh.tokens_issued) == 2
 
 
 def test_a_token_refused_twice_in_a_row_is_an_auth_error(gh: GitHubAppServer, clock: Clock):

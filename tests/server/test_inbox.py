@@ -200,6 +200,10 @@ def test_a_run_that_got_writes_through_gives_its_attempt_back(inbox: Inbox, cloc
     assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "dead"  # capped
     [dead] = inbox.dead()
     assert dead["attempts"] == 12
+    assert inbox.retry() == 1  # queued again with the configured attempts, not the 12
+    again = inbox.claim("w", 60)
+    assert again is not None
+    assert (again.attempts, again.max_attempts) == (1, 3)
 
 
 def test_a_run_without_progress_spends_its_attempt(inbox: Inbox, clock: Clock) -> None:

@@ -19,9 +19,11 @@ writes and waits out rate-limit pauses that another request ran into (both `forg
 installation token that is renewed every hour; ``on_token_rejected`` is told of a 401 (a token
 revoked early, an App reinstalled), and the request goes once more on the next token.
 
-`writes_done` counts the writes GitHub accepted on the calling thread, by every client: a
-server worker compares it before and after a job that failed, to tell a run that got some
-of its writes through (the next run resumes past them) from one that got nowhere.
+`writes_done` counts the writes GitHub accepted on the calling thread, by every client made
+with ``counts_writes`` (the default; not the App's own client, whose token requests are not
+a job's work): a server worker compares it before and after a job that failed, to tell a run
+that got some of its writes through (the next run resumes past them) from one that got
+nowhere.
 """
 
 from __future__ import annotations
@@ -50,13 +52,6 @@ _accepted_writes = threading.local()
 def writes_done() -> int:
     """Writes GitHub accepted (2xx/3xx) on this thread so far, by any client."""
     return int(getattr(_accepted_writes, "writes", 0))
-
-
-def _accepted(method: str, resp: httpx.Response) -> httpx.Response:
-    """``resp``, counted in `writes_done` when it is a write GitHub accepted."""
-    if method not in {"GET", "HEAD"} and resp.status_code < 400:
-        _accepted_writes.writes = writes_done() + 1
-    return resp
 
 
 IDEMPOTENT = sansio.IDEMPOTENT
@@ -115,7 +110,8 @@ class GitHubClient:
         etag_scope: str = "",
         pacer: budget.WritePacer | None = None,
         token_source: Callable[[], str] | None = None,
-        on_token_rejected: Callable[[], None] | None = None,
+        on_token_rejected: Callable[[str], None] | None = None,
+        counts_writes: bool = True,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -128,6 +124,7 @@ class GitHubClient:
         self._token = token
         self._token_source = token_source
         self._on_token_rejected = on_token_rejected
+        self._counts_writes = counts_writes
         self._current: str | None = None  # the token_source's latest token
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -217,12 +214,9 @@ class GitHubClient:
                 params = None  # the Location carries its own query
                 continue
             if status < 400 or status in ok_statuses:
-                return _accepted(method, resp)
-            if status == 401 and self._on_token_rejected is not None and not renewed:
-                # GitHub did not act on it: any method may go again, once, on a new token
-                log.warning("%s: token rejected (401); getting a new one", at)
-                self._on_token_rejected()
-                renewed = True
+                return self._accepted(method, resp)
+            if status == 401 and not renewed and self._renew_token(at, resp):
+                renewed = True  # GitHub did not act on it: any method may go again, once
                 continue
             wait = self._rate_limit_wait(at, resp, waited, attempt)
             if wait is not None:
@@ -246,6 +240,22 @@ class GitHubClient:
                 reason=resp.reason_phrase,
                 secrets=self._secrets,
             )
+
+    def _accepted(self, method: str, resp: httpx.Response) -> httpx.Response:
+        """``resp``, counted in `writes_done` when it is a write GitHub accepted."""
+        if self._counts_writes and method not in {"GET", "HEAD"} and resp.status_code < 400:
+            _accepted_writes.writes = writes_done() + 1
+        return resp
+
+    def _renew_token(self, at: str, resp: httpx.Response) -> bool:
+        """Tell ``on_token_rejected`` which token a 401 refused (the one this request
+        carried, whatever other threads sent since); ``False`` without the hook."""
+        if self._on_token_rejected is None:
+            return False
+        sent = resp.request.headers.get("authorization", "") if resp.request else ""
+        log.warning("%s: token rejected (401); getting a new one", at)
+        self._on_token_rejected(sent.removeprefix("Bearer ").strip())
+        return True
 
     def _rate_limit_wait(
         self, at: str, resp: httpx.Response, waited: float, attempt: int

@@ -162,7 +162,7 @@ class GitHubApp:
     def app_client(self) -> GitHubClient:
         """A new client authenticated as the App (a current JWT on every request), for
         ``/app/...``; the caller closes it."""
-        return self._client(APP_SCOPE, self.jwt, etags=False)
+        return self._client(APP_SCOPE, self.jwt, etags=False, counts_writes=False)
 
     def bot_login(self) -> str:
         """The App's bot account (``<slug>[bot]``), the author of its comments; read once."""
@@ -197,10 +197,14 @@ class GitHubApp:
             )
             return made.token
 
-    def forget_token(self, installation_id: int) -> None:
-        """Drop the cached token (GitHub rejected it: revoked, or the App was reinstalled)."""
+    def forget_token(self, installation_id: int, token: str | None = None) -> None:
+        """Drop the cached token (GitHub rejected it: revoked, or the App was reinstalled);
+        with ``token``, only if that is still the cached one, so a burst of requests that
+        met the same rejection makes one new token, not one each."""
         with self._lock:
-            self._tokens.pop(installation_id, None)
+            cached = self._tokens.get(installation_id)
+            if cached is not None and (token is None or cached.token == token):
+                del self._tokens[installation_id]
 
     def github_for(self, installation_id: int) -> GitHubClient:
         """The installation's client: its current token on every request, its pacer, the
@@ -215,8 +219,8 @@ class GitHubApp:
                 def token() -> str:
                     return self.installation_token(installation_id)
 
-                def rejected() -> None:
-                    self.forget_token(installation_id)
+                def rejected(token: str) -> None:
+                    self.forget_token(installation_id, token)
 
                 client = self._client(installation_id, token, rejected)
                 self._clients[installation_id] = client
@@ -283,9 +287,10 @@ class GitHubApp:
         self,
         scope: int,
         token: Callable[[], str],
-        rejected: Callable[[], None] | None = None,
+        rejected: Callable[[str], None] | None = None,
         *,
         etags: bool = True,
+        counts_writes: bool = True,
     ) -> GitHubClient:
         options = dict(self._options)
         if self._transport_for is not None:
@@ -295,6 +300,7 @@ class GitHubApp:
             self.base_url,
             token_source=token,
             on_token_rejected=rejected,
+            counts_writes=counts_writes,
             sleep=self._sleep,
             clock=self._clock,
             etags=self.etags if etags else None,

@@ -544,7 +544,8 @@ class Inbox:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def retry(self, ids: Iterable[int] | None = None) -> int:
-        """Queue dead jobs again (all of them, or ``ids``), with fresh attempts."""
+        """Queue dead jobs again (all of them, or ``ids``), with fresh attempts: the
+        configured number, whatever earlier runs were given back (`fail`)."""
         cond = jobs.c.state == "dead"
         if ids is not None:
             cond = and_(cond, jobs.c.id.in_(list(ids)))
@@ -555,6 +556,7 @@ class Inbox:
                 .values(
                     state="queued",
                     attempts=0,
+                    max_attempts=self.max_attempts,
                     run_after=self.clock(),
                     finished_at=None,
                     worker=None,
