@@ -118,6 +118,21 @@ def test_pages_answered_304_keep_their_links_and_cost_nothing(gh: GitHubAppServe
     assert sorted(app.repositories(INSTALLATION_ID)) == sorted([REPO, *repos])
 
 
+def test_a_full_timeline_page_is_not_stored_but_the_issue_is(gh: GitHubAppServer, clock: Clock):
+    """A timeline grows at its end, under an unchanged first page: not kept for a 304."""
+    for i in range(100):
+        gh.add_event(
+            1, "labeled", "octocat", f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", label="x"
+        )
+    store = MemoryEtagStore()
+    api = api_for(make_app(gh, clock, etags=store))
+    events, complete = api.timeline(1)
+    assert (len(events), complete) == (100, True)
+    assert len(store) == 0
+    api.issue(1)
+    assert len(store) == 1
+
+
 def test_without_a_store_nothing_is_conditional(gh: GitHubAppServer, clock: Clock):
     api = api_for(make_app(gh, clock))
     api.issue(1)

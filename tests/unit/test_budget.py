@@ -4,6 +4,7 @@ own where it sends them (`@octokit/fixtures` recordings)."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -218,3 +219,23 @@ def test_pacer_serialises_writes_across_threads():
         th.join()
     assert most == 1
     assert pacer.budget().writes_last_minute == 6
+
+
+def test_a_page_of_a_list_that_may_grow_is_never_stored():
+    """Found in review: a timeline or comment list grows at its end, so its first page keeps
+    its body (and ETag) while a new page comes behind it. Stored, a 304 would be answered
+    with the old ``Link`` (or none): the sweep would take the timeline as whole and miss the
+    newest events, a person's reply or steward's own latest marker among them."""
+    etag = {"etag": 'W/"abc"'}
+    url = "https://api.github.com/repos/o/r/issues/1/timeline?per_page=100"
+    full = json.dumps([{"event": "commented"}] * 100).encode()
+    short = json.dumps([{"event": "commented"}] * 99).encode()
+    assert budget.etag_to_store(200, etag, full, url) is None  # a full page
+    assert budget.etag_to_store(200, etag, short, url) == 'W/"abc"'  # the whole list
+    link = {**etag, "link": '<https://api.github.com/x?page=2>; rel="next"'}
+    assert budget.etag_to_store(200, link, short, url) is None  # one page of several
+    # no per_page: GitHub's 30
+    assert budget.etag_to_store(200, etag, json.dumps([1] * 30).encode(), url[:-13]) is None
+    # a wrapped list carries its total_count: its ETag follows the list
+    wrapped = json.dumps({"total_count": 200, "repositories": [{}] * 100}).encode()
+    assert budget.etag_to_store(200, link, wrapped, url) == 'W/"abc"'

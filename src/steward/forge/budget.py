@@ -23,6 +23,7 @@ its clock and sleep injected.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -75,16 +76,46 @@ def cache_key(scope: str, method: str, url: str) -> str | None:
     return f"v1 {scope} GET {normal}"
 
 
-def etag_to_store(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+def etag_to_store(
+    status: int, headers: Mapping[str, str], body: bytes, url: str = ""
+) -> str | None:
     """The ETag under which a response may be stored, or ``None`` (not a 200, no ETag,
-    too large, or marked ``no-store``)."""
+    too large, marked ``no-store``, or a page of a list that may have grown).
+
+    A bare JSON list is the one answer whose ETag can stay while what the reader learns from
+    it changes: on a list GitHub appends to (a timeline, comments), a page that was full or
+    had a ``Link`` keeps its body, so a 304, when a new page has come behind it, would be
+    answered with the stored ``Link`` (or none) and the new items never read. Such pages are
+    not stored. (A wrapped list, such as ``/installation/repositories``, carries its
+    ``total_count`` in the body, so its ETag changes with it.)
+    """
     if status != 200 or len(body) > MAX_CACHED_BODY:
         return None
     cache_control = (sansio.header(headers, "cache-control") or "").lower()
     if "no-store" in cache_control:
         return None
+    if _may_have_grown(headers, body, url):
+        return None
     etag = (sansio.header(headers, "etag") or "").strip()
     return etag or None
+
+
+DEFAULT_PER_PAGE = 30  # GitHub's page size when the request names none
+
+
+def _may_have_grown(headers: Mapping[str, str], body: bytes, url: str) -> bool:
+    """A bare list with a ``Link``, or one that fills its page."""
+    if not body.lstrip().startswith(b"["):
+        return False
+    if sansio.header(headers, "link"):
+        return True
+    try:
+        items = json.loads(body)
+    except ValueError:
+        return False
+    asked = dict(parse_qsl(urlsplit(url).query)).get("per_page", "")
+    per_page = int(asked) if asked.isdigit() and int(asked) > 0 else DEFAULT_PER_PAGE
+    return isinstance(items, list) and len(items) >= per_page
 
 
 def pack(headers: Mapping[str, str], body: bytes) -> bytes:

@@ -304,7 +304,7 @@ class GitHubClient:
                 k: v for k, v in resp.headers.items() if k.lower() not in _FRAMING
             }
             return httpx.Response(200, headers={**fresh, **kept}, content=body, request=request)
-        etag = budget.etag_to_store(resp.status_code, resp.headers, resp.content)
+        etag = budget.etag_to_store(resp.status_code, resp.headers, resp.content, str(request.url))
         if etag is not None:
             self._etags.put(key, etag, budget.pack(resp.headers, resp.content))
         return resp
