@@ -67,6 +67,29 @@ def test_migrate_status_and_retry(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert (code, out.strip()) == (0, "0 job(s) queued again")
 
 
+def test_retry_queues_with_the_configured_attempts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve retry` builds its inbox from the settings, as `serve worker` does: the jobs it
+    queues again get STEWARD_MAX_ATTEMPTS attempts, not the default."""
+    from steward.server.inbox import Inbox
+
+    url = f"sqlite:///{tmp_path}/inbox.db"
+    assert run_cli(["serve", "migrate", "--database", url], capsys)[0] == 0
+    seen: list[int] = []
+    retry = Inbox.retry
+
+    def spy(self: Inbox, *args: Any, **kwargs: Any) -> int:
+        seen.append(self.max_attempts)
+        return retry(self, *args, **kwargs)
+
+    monkeypatch.setattr(Inbox, "retry", spy)
+    monkeypatch.setenv("STEWARD_MAX_ATTEMPTS", "3")
+    code, out, err = run_cli(["serve", "retry", "--all", "--database", url], capsys)
+    assert (code, out.strip(), err) == (0, "0 job(s) queued again", "")
+    assert seen == [3]
+
+
 def test_a_database_that_cannot_be_reached_is_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -5,7 +5,9 @@ GitHub App, whose files then start `steward serve`."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shlex
 import signal
@@ -72,7 +74,10 @@ def test_the_manifest_for_a_server() -> None:
             "metadata": "read",
         },
         "default_events": ["pull_request", "issues", "release", "merge_group", "push"],
-        "description": m["description"],
+        "description": (
+            "Repository automation: pull request labels and title checks, issue triage, "
+            "release announcements and sweeps (repo-steward)."
+        ),
     }
     assert "redirect_url" not in app_manifest("https://h.example", name="n", public=True)
     assert app_manifest("https://h.example", public=True)["public"] is True
@@ -272,7 +277,8 @@ def test_convert_writes_the_credentials_and_prints_no_secret(
         assert app["client_secret"] not in text
         assert "PRIVATE KEY" not in text
     assert f"https://github.com/apps/{gh.slug}/installations/new" in err
-    assert app["permissions"] == PERMISSIONS  # what the code stood for, as GitHub answers
+    assert code not in gh.manifest_codes  # spent, once
+    assert not [p for p in where.iterdir() if p.name.startswith(".")]  # no probe, no temp file
     [call] = [c for c in gh.all_calls if c.path.startswith("/app-manifests/")]
     assert (call.method, call.status) == ("POST", 201)
 
@@ -307,6 +313,115 @@ def test_a_code_works_once_and_nothing_is_overwritten(
     assert status == 2
     assert "does not exist" in err
     assert fresh in gh.manifest_codes
+
+
+@pytest.mark.parametrize("where", ["dangling symlink", "/proc/self"])
+def test_a_directory_that_cannot_be_written_is_refused_before_the_code_is_spent(
+    where: str, gh: GitHubAppServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Both fail for root too: mkdir over a symlink to nothing (EEXIST), and a directory
+    where no file can be created (procfs)."""
+    if where == "dangling symlink":
+        target = tmp_path / "app"
+        target.symlink_to(tmp_path / "nowhere")
+    else:
+        target = Path(where)
+        if not target.is_dir():
+            pytest.skip("no procfs")
+    code = gh.add_manifest_code()
+    status, out, err = run_cli(convert(gh, code, target), capsys)
+    assert status == 2
+    assert out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"error: {target}")
+    assert code in gh.manifest_codes  # unused: it can be tried again with another --dir
+    assert gh.conversions == []
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_credentials_lost_after_the_code_is_spent_are_said_plainly(
+    gh: GitHubAppServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The directory checked, then gone (replaced by a file) while GitHub answered."""
+    from steward.forge.client import GitHubClient
+
+    where = tmp_path / "app"
+    post = GitHubClient.post
+
+    def post_then_break_the_directory(self: GitHubClient, *args: Any, **kwargs: Any) -> Any:
+        answer = post(self, *args, **kwargs)
+        where.rmdir()
+        where.write_text("")
+        return answer
+
+    monkeypatch.setattr(GitHubClient, "post", post_then_break_the_directory)
+    code = gh.add_manifest_code()
+    status, out, err = run_cli(convert(gh, code, where), capsys)
+    assert status == 1
+    assert out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith(f"error: {where}: cannot write files: ")
+    assert f"GitHub created the App {gh.slug} (id {gh.app_id})" in line
+    assert "the code is spent" in line
+    assert "saved: none" in line
+    assert "generate a new private key" in line
+    [app] = gh.conversions
+    for secret in (app["webhook_secret"], app["client_secret"], "PRIVATE KEY"):
+        assert secret not in err
+
+
+def test_a_file_made_while_writing_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process creates the file between the check and the write: refused, and its
+    content kept; the file steward writes appears whole, with its mode."""
+    import tempfile
+
+    from steward.cli.serve_cmd import _write_new
+
+    target = tmp_path / "private-key.pem"
+    mkstemp = tempfile.mkstemp
+
+    def mkstemp_while_another_writes(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        target.write_text("theirs")
+        return mkstemp(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "mkstemp", mkstemp_while_another_writes)
+        with pytest.raises(UsageError, match=f"refusing to overwrite {re.escape(str(target))}"):
+            _write_new(target, "mine\n", secret=True)
+    assert target.read_text() == "theirs"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UsageError, match="refusing to overwrite"):
+        _write_new(dangling, "mine\n", secret=True)
+    assert not (tmp_path / "elsewhere").exists()
+    for name, secret, mode in (("a", True, 0o600), ("b", False, 0o644)):
+        assert _write_new(tmp_path / name, "x\n", secret=secret) == tmp_path / name
+        assert (tmp_path / name).read_bytes() == b"x\n"
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "link", target.name]
+    # a filesystem without hard links: the file made exclusively instead, the same refusal
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "link", no_link)
+        assert _write_new(tmp_path / "c", "x\n", secret=True) == tmp_path / "c"
+        with pytest.raises(UsageError, match="refusing to overwrite"):
+            _write_new(target, "mine\n", secret=True)
+        with pytest.raises(UsageError, match="refusing to overwrite"):
+            _write_new(dangling, "mine\n", secret=True)
+    assert (tmp_path / "c").read_bytes() == b"x\n"
+    assert stat.S_IMODE((tmp_path / "c").stat().st_mode) == 0o600
+    assert target.read_text() == "theirs"
+    assert not (tmp_path / "elsewhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c", "link", target.name]
+
+
+def no_link(src: str, dst: str, **kwargs: Any) -> None:
+    raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
 
 
 @pytest.mark.slow

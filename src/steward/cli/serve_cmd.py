@@ -7,10 +7,15 @@ the top-level commands (`steward.cli.main.Entry`). Add a subcommand with one lin
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import secrets
 import shlex
 import signal
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -392,7 +397,7 @@ def retry(
         raise UsageError("name dead jobs (JOB_ID...) or pass --all")
     settings = _settings(server_config, database_url=database_url)
     with _database(settings, migrate=False) as engine:
-        n = Inbox(engine).retry(None if every else job_ids)
+        n = Inbox(engine, max_attempts=settings.max_attempts).retry(None if every else job_ids)
     if as_json:
         echo_json({"queued": n})
     else:
@@ -409,6 +414,8 @@ APP_FILES = {
     "private_key": "private-key.pem",
 }
 SECRET_FILES = frozenset({"webhook_secret", "private_key"})
+# os.link's errors on a filesystem without hard links (FAT, some network and FUSE mounts)
+NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
 MAX_CODE = 200
 
 
@@ -510,7 +517,11 @@ def _manifest_page(data: dict[str, Any], action: str, output: Path | None, as_js
 
 def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -> None:
     """POST /app-manifests/{code}/conversions (no authentication: the code is the
-    credential), then the App's credentials into ``directory``."""
+    credential), then the App's credentials into ``directory``.
+
+    The code works once and GitHub hands the key and secret out only then: everything that
+    can be checked (no file to overwrite, the directory made and a file written in it) is
+    checked before the POST; what still fails after it says what was lost."""
     from steward.errors import NotFoundError
     from steward.forge.client import GitHubClient, path
     from steward.server.manifest import public_url
@@ -520,29 +531,31 @@ def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -
         raise UsageError("--convert takes the code from GitHub's redirect (?code=...)")
     api = public_url(api_url, what="--api-url")
     targets = {key: directory / name for key, name in APP_FILES.items()}
-    # Checked before the code is spent: it works once.
-    taken = [str(p) for p in targets.values() if p.exists() or p.is_symlink()]
-    if taken:
-        raise UsageError(f"refusing to overwrite {', '.join(taken)}; choose another --dir")
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory")
-    if not directory.exists() and not directory.parent.is_dir():
-        raise UsageError(f"directory {directory.parent} does not exist")
-    with GitHubClient(None, api) as client:
-        try:
-            data = client.post(path("/app-manifests/{code}/conversions", code=code))
-        except NotFoundError:
-            raise StewardError(
-                "GitHub does not know this code: a code works once, for an hour; create the "
-                "App again from the manifest (or delete the one it made)"
-            ) from None
-    app_id, slug, html_url, files = _app_credentials(data)
-    _make_dir(directory)
-    written: dict[str, str] = {}
-    for key in ("private_key", "webhook_secret", "app_id", "app_slug"):
-        if key in files:
-            target = _write_new(targets[key], files[key], secret=key in SECRET_FILES)
-            written[key] = str(target.resolve())
+    made = _prepare_dir(directory, targets.values())
+    try:
+        _probe_dir(directory)
+        with GitHubClient(None, api) as client:
+            try:
+                data = client.post(path("/app-manifests/{code}/conversions", code=code))
+            except NotFoundError:
+                raise StewardError(
+                    "GitHub does not know this code: a code works once, for an hour; create "
+                    "the App again from the manifest (or delete the one it made)"
+                ) from None
+    except BaseException:
+        if made:  # empty: no trace of an attempt that spent no code
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+    # The code is spent: GitHub made the App and hands its key and secret out this once.
+    try:
+        app_id, slug, html_url, files = _app_credentials(data)
+    except StewardError as exc:
+        raise StewardError(
+            f"{exc}; the code is spent: if GitHub created the App, generate a new private "
+            "key and set a webhook secret in its settings (or delete it and start again)"
+        ) from None
+    written = _save_credentials(targets, files, f"the App {slug} (id {app_id})", html_url)
     env = {
         "STEWARD_APP_ID": str(app_id),
         "STEWARD_APP_SLUG": slug,
@@ -608,22 +621,133 @@ def _app_credentials(data: Any) -> tuple[int, str, str | None, dict[str, str]]:
     return app_id, slug, page, files
 
 
-def _make_dir(directory: Path) -> None:
+def _prepare_dir(directory: Path, targets: Iterable[Path]) -> bool:
+    """What can be checked before the code is spent (it works once): no file to overwrite,
+    and ``directory`` made (0700) if absent; whether it was made here."""
+    taken = [str(p) for p in targets if p.exists() or p.is_symlink()]
+    if taken:
+        raise UsageError(f"refusing to overwrite {', '.join(taken)}; choose another --dir")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory")
+    if not directory.exists() and not directory.is_symlink() and not directory.parent.is_dir():
+        raise UsageError(f"directory {directory.parent} does not exist")
+    return _make_dir(directory)
+
+
+def _save_credentials(
+    targets: dict[str, Path], files: dict[str, str], app: str, html_url: str | None
+) -> dict[str, str]:
+    """The App's files written (setting -> absolute path); a failure now, after the code
+    was spent, says what is lost and how to get it back, never the secrets themselves."""
+    written: dict[str, str] = {}
+    try:
+        for key in ("private_key", "webhook_secret", "app_id", "app_slug"):
+            if key in files:
+                target = _write_new(targets[key], files[key], secret=key in SECRET_FILES)
+                written[key] = str(target.resolve())
+    except (StewardError, OSError) as exc:
+        saved = ", ".join(Path(p).name for p in written.values()) or "none"
+        where = html_url or "GitHub > Settings > Developer settings > GitHub Apps"
+        raise StewardError(
+            f"{exc}; GitHub created {app} and the code is spent, but its credentials were not "
+            f"all saved (saved: {saved}): in the App's settings ({where}), generate a new "
+            "private key and set a new webhook secret, or delete the App and start again"
+        ) from None
+    return written
+
+
+def _make_dir(directory: Path) -> bool:
+    """``directory`` made (0700) unless it exists; whether it was made here."""
     if directory.is_dir():
-        return
+        return False
     try:
         directory.mkdir(mode=0o700)
+        os.chmod(directory, 0o700)  # whatever the umask
     except FileNotFoundError:
         raise UsageError(f"directory {directory.parent} does not exist") from None
+    except FileExistsError:  # a symlink to nothing, or made meanwhile
+        raise UsageError(f"{directory}: cannot create: something has that name") from None
     except OSError as exc:
         raise UsageError(f"{directory}: cannot create: {exc.strerror or exc}") from None
+    return True
+
+
+def _probe_dir(directory: Path) -> None:
+    """A file written in ``directory`` as the App's files will be (`_write_new`), then
+    removed: a directory that cannot take them is found before the code is spent."""
+    probe = directory / f".steward-probe-{secrets.token_hex(8)}"
+    try:
+        _write_new(probe, "probe\n", secret=True)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+
+
+def _mkstemp(directory: Path, prefix: str) -> tuple[int, str]:
+    try:
+        return tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"{directory}: cannot write files: {exc.strerror or exc}") from None
 
 
 def _write_new(target: Path, text: str, *, secret: bool) -> Path:
-    """``text`` into a new file, atomically (the temporary file has the final mode, 0600
-    for a secret, before it is renamed); an existing file is refused, never replaced."""
-    from steward.fsutil import atomic_write_text
+    """``text`` into a new file ``target``, never replacing one (nor following a symlink):
+    written to a temporary file with the final mode (0600 for a secret) and fsynced, then
+    hard-linked to ``target``, which fails if anything has that name by then. Where the
+    filesystem has no hard links, ``target`` is created exclusively (``O_EXCL``) and
+    written in place instead."""
+    data = text.encode()
+    mode = 0o600 if secret else 0o644
+    fd, tmp = _mkstemp(target.parent, f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, target, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in NO_HARD_LINKS:
+                raise
+            _write_exclusive(target, data, mode)
+    except FileExistsError:
+        raise UsageError(f"refusing to overwrite {target}") from None
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(target.parent)
+    return target
 
-    if target.exists() or target.is_symlink():
-        raise UsageError(f"refusing to overwrite {target}")
-    return atomic_write_text(target, text, newline="", mode=0o600 if secret else 0o644)
+
+def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(target)
+        raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    """The new name made durable; best effort (not every filesystem allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
