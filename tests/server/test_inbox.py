@@ -4,15 +4,16 @@ leases, retries with backoff, dead letters, schedules."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 
 from steward.server.db import jobs
-from steward.server.inbox import Backoff, Inbox, Incoming
+from steward.server.inbox import ANALYZE_MIN_ROWS, Backoff, Inbox, Incoming
 
 
 class Clock:
@@ -222,6 +223,25 @@ def test_a_run_without_progress_spends_its_attempt(inbox: Inbox, clock: Clock) -
     assert job is not None
     assert inbox.fail(job, "GitHubError: HTTP 502") == "dead"
     assert job.attempts == 4
+
+
+def test_a_burst_gets_the_jobs_table_analyzed(inbox: Inbox, engine: Engine) -> None:
+    """PostgreSQL plans the claim from statistics; right after a burst there are none, and
+    its guess was quadratic in the queue (`python -m bench claim`)."""
+    inbox.record([item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)])
+    if inbox.sqlite:
+        assert not inbox.analyze_if_stale()  # SQLite plans without them
+        return
+    deadline = time.monotonic() + 30  # the inserting session reports its counts within ~10 s
+    while not inbox.analyze_if_stale():
+        assert time.monotonic() < deadline, "the burst never made the statistics stale"
+        time.sleep(0.2)
+    with engine.connect() as conn:
+        when = conn.execute(
+            text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'jobs'")
+        ).scalar()
+    assert when is not None
+    assert not inbox.analyze_if_stale()  # fresh now: not again
 
 
 def test_sweeps_are_scheduled_per_installation(inbox: Inbox, clock: Clock) -> None:

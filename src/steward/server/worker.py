@@ -5,7 +5,8 @@ intake, and ``steward serve worker`` runs them in a process of their own, on any
 reaches the database (PostgreSQL for more than one machine). While a job runs, a keeper
 thread renews its lease, so only a worker that stopped (killed, machine lost) loses its job
 to another. Every ``housekeeping_seconds`` a worker also queues the due sweeps and, hourly,
-deletes finished deliveries past their retention.
+deletes finished deliveries past their retention; every few seconds it has PostgreSQL's
+statistics of the jobs table refreshed when a burst made them stale (`Inbox.analyze_if_stale`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PURGE_SECONDS = 3600.0
+ANALYZE_CHECK_SECONDS = 5.0  # how often a worker looks at the jobs table's statistics
 
 
 class Wakeup:
@@ -91,6 +93,7 @@ class Worker:
         self._lock = threading.Lock()
         self._known_installations: set[int] = set()
         self._next_housekeeping = 0.0
+        self._next_analyze_check = 0.0
         self._next_purge = time.monotonic() + PURGE_SECONDS
 
     # -- the loop -------------------------------------------------------------------------
@@ -147,6 +150,10 @@ class Worker:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
+        if now >= self._next_analyze_check:
+            self._next_analyze_check = now + ANALYZE_CHECK_SECONDS
+            if self.inbox.analyze_if_stale():
+                log.info("analyzed the jobs table (many rows changed)")
         if now < self._next_housekeeping:
             return
         self._next_housekeeping = now + self.settings.housekeeping_seconds
