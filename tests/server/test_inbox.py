@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 
+from steward.server import db
 from steward.server.db import jobs
 from steward.server.inbox import ANALYZE_MIN_ROWS, Backoff, Inbox, Incoming
 
@@ -242,6 +244,36 @@ def test_a_burst_gets_the_jobs_table_analyzed(inbox: Inbox, engine: Engine) -> N
         ).scalar()
     assert when is not None
     assert not inbox.analyze_if_stale()  # fresh now: not again
+
+
+def test_a_role_that_does_not_own_the_jobs_table_leaves_it_to_autovacuum(
+    inbox: Inbox, engine: Engine
+) -> None:
+    """Found in review: PostgreSQL skips a table its caller does not own with a warning,
+    not an error, so the check ran a useless ANALYZE every few seconds, forever."""
+    if inbox.sqlite:
+        pytest.skip("PostgreSQL only")
+    role = f"worker_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+    other = db.make_engine(engine.url.set(username=role).render_as_string(hide_password=False))
+    try:
+        tenant = Inbox(other)
+        inbox.record([item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)])
+        deadline = time.monotonic() + 30
+        stale = text("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'jobs'")
+        while True:  # the inserting session reports its counts within ~10 s
+            with engine.connect() as conn:
+                if conn.execute(stale).scalar_one() >= ANALYZE_MIN_ROWS:
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert not tenant.analyze_if_stale()
+        assert not tenant._can_analyze  # checked once, then no more
+        assert inbox.analyze_if_stale()  # the owner still can
+    finally:
+        other.dispose()
 
 
 def test_sweeps_are_scheduled_per_installation(inbox: Inbox, clock: Clock) -> None:

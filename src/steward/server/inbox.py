@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from steward.errors import PayloadError
+from steward.forge.sansio import one_line
 from steward.server.db import aware, deliveries, is_sqlite, jobs, schedules, utcnow
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,14 @@ class Backoff:
 ANALYZE_MIN_ROWS = 500
 """Rows of ``jobs`` changed since the last statistics that make `Inbox.analyze_if_stale`
 run ``ANALYZE`` (or a fifth of the table, when that is more)."""
+
+_STALE = text(
+    "SELECT s.n_mod_since_analyze AS changed, s.n_live_tup AS live, "
+    "pg_has_role(c.relowner, 'USAGE') AS owner "
+    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+    "WHERE s.relid = CAST(:table AS regclass)"
+)
+_ANALYZE_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('steward:analyze jobs'))")
 
 PROGRESS_ALLOWANCE = 4
 """A job's attempts can grow to this many times the configured ones, one per run that got
@@ -500,19 +509,25 @@ class Inbox:
         """
         if self.sqlite or not self._can_analyze:
             return False
-        stale = text(
-            "SELECT n_mod_since_analyze, n_live_tup FROM pg_stat_user_tables "
-            "WHERE relid = CAST(:table AS regclass)"
-        )
         try:
             with self.engine.begin() as conn:
-                row = conn.execute(stale, {"table": jobs.name}).first()
-                if row is None or row[0] < max(ANALYZE_MIN_ROWS, row[1] // 5):
+                row = conn.execute(_STALE, {"table": jobs.name}).first()
+                if row is None or row.changed < max(ANALYZE_MIN_ROWS, row.live // 5):
                     return False
+                if not row.owner:  # PostgreSQL would skip the table with a mere warning
+                    self._can_analyze = False
+                    log.warning("the jobs table is not this role's to analyze: left to autovacuum")
+                    return False
+                # One worker at a time (the others would queue behind its lock and redo it),
+                # and never stuck behind a lock someone else holds on the table.
+                if not conn.execute(_ANALYZE_LOCK).scalar():
+                    return False
+                conn.execute(text("SET LOCAL lock_timeout = '2s'"))
                 conn.execute(text(f"ANALYZE {jobs.name}"))
-        except DBAPIError as exc:  # e.g. not the table's owner: autovacuum is left to it
-            self._can_analyze = False
-            log.warning("cannot analyze the jobs table (%s); left to autovacuum", exc.orig)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient privilege
+                self._can_analyze = False
+            log.warning("cannot analyze the jobs table now: %s", one_line(str(exc.orig), 200))
             return False
         return True
 
