@@ -133,6 +133,18 @@ def test_a_full_timeline_page_is_not_stored_but_the_issue_is(gh: GitHubAppServer
     assert len(store) == 1
 
 
+def test_timelines_are_read_unconditionally(gh: GitHubAppServer, clock: Clock):
+    """`RepoApi.timeline` trusts `rel="last"`, which a page answered by a 304 may have
+    stale: even a short timeline is not kept."""
+    gh.add_event(1, "labeled", "octocat", "2026-01-01T00:00:00Z", label="x")
+    store = MemoryEtagStore()
+    api = api_for(make_app(gh, clock, etags=store))
+    api.timeline(1)
+    api.timeline(1)
+    assert len(store) == 0
+    assert gh.not_modified == 0
+
+
 def test_without_a_store_nothing_is_conditional(gh: GitHubAppServer, clock: Clock):
     api = api_for(make_app(gh, clock))
     api.issue(1)
@@ -146,7 +158,7 @@ def test_stored_keys_hold_the_installation_never_the_token(gh: GitHubAppServer, 
     app = make_app(gh, clock, etags=store)
     api_for(app).issue(1)
     token = app.installation_token(INSTALLATION_ID)
-    assert list(store._items) == [f"v1 {WHO} GET {R}/issues/1"]
+    assert list(store._items) == [f"v2 {WHO} GET {R}/issues/1"]
     assert all(token.encode() not in v for _, v in store._items.values())
 
 

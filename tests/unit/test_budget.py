@@ -37,7 +37,7 @@ class FakeTime:
 def test_only_get_is_conditional_and_keys_ignore_query_order_and_host():
     a = budget.cache_key("installation:42", "GET", "https://api.github.com/x?b=2&a=1")
     b = budget.cache_key("installation:42", "get", "http://127.0.0.1:9/x?a=1&b=2")
-    assert a == b == "v1 installation:42 GET /x?a=1&b=2"
+    assert a == b == "v2 installation:42 GET /x?a=1&b=2"
     assert budget.cache_key("installation:42", "POST", "https://api.github.com/x") is None
     assert budget.cache_key("installation:42", "HEAD", "https://api.github.com/x") is None
 
@@ -221,21 +221,24 @@ def test_pacer_serialises_writes_across_threads():
     assert pacer.budget().writes_last_minute == 6
 
 
-def test_a_page_of_a_list_that_may_grow_is_never_stored():
-    """Found in review: a timeline or comment list grows at its end, so its first page keeps
+def test_the_last_page_of_a_list_that_may_grow_is_never_stored():
+    """Found in review: a timeline or comment list grows at its end, so a full page keeps
     its body (and ETag) while a new page comes behind it. Stored, a 304 would be answered
-    with the old ``Link`` (or none): the sweep would take the timeline as whole and miss the
-    newest events, a person's reply or steward's own latest marker among them."""
+    with the old ``Link`` (or none), which does not point to the new page: the new items
+    would never be read."""
     etag = {"etag": 'W/"abc"'}
-    url = "https://api.github.com/repos/o/r/issues/1/timeline?per_page=100"
-    full = json.dumps([{"event": "commented"}] * 100).encode()
-    short = json.dumps([{"event": "commented"}] * 99).encode()
-    assert budget.etag_to_store(200, etag, full, url) is None  # a full page
+    url = "https://api.github.com/repos/o/r/issues/1/comments?per_page=100"
+    full = json.dumps([{"id": 1}] * 100).encode()
+    short = json.dumps([{"id": 1}] * 99).encode()
+    assert budget.etag_to_store(200, etag, full, url) is None  # full, no next page
     assert budget.etag_to_store(200, etag, short, url) == 'W/"abc"'  # the whole list
-    link = {**etag, "link": '<https://api.github.com/x?page=2>; rel="next"'}
-    assert budget.etag_to_store(200, link, short, url) is None  # one page of several
-    # no per_page: GitHub's 30
+    nxt = {**etag, "link": '<https://api.github.com/x?page=2>; rel="next"'}
+    assert budget.etag_to_store(200, nxt, full, url) == 'W/"abc"'  # its next URL holds
+    last = {**etag, "link": '<https://api.github.com/x?page=1>; rel="prev"'}
+    assert budget.etag_to_store(200, last, full, url) is None  # a full last page
+    # no per_page: GitHub's 30; more than 100 asked: GitHub's 100
     assert budget.etag_to_store(200, etag, json.dumps([1] * 30).encode(), url[:-13]) is None
+    assert budget.etag_to_store(200, etag, full, url.replace("100", "1000")) is None
     # a wrapped list carries its total_count: its ETag follows the list
     wrapped = json.dumps({"total_count": 200, "repositories": [{}] * 100}).encode()
-    assert budget.etag_to_store(200, link, wrapped, url) == 'W/"abc"'
+    assert budget.etag_to_store(200, etag, wrapped, url) == 'W/"abc"'

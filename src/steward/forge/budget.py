@@ -73,21 +73,23 @@ def cache_key(scope: str, method: str, url: str) -> str | None:
     parts = urlsplit(url)
     query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
     normal = urlunsplit(("", "", parts.path or "/", query, ""))
-    return f"v1 {scope} GET {normal}"
+    return f"v2 {scope} GET {normal}"  # v2: lists that may have grown are no longer kept
 
 
 def etag_to_store(
     status: int, headers: Mapping[str, str], body: bytes, url: str = ""
 ) -> str | None:
     """The ETag under which a response may be stored, or ``None`` (not a 200, no ETag,
-    too large, marked ``no-store``, or a page of a list that may have grown).
+    too large, marked ``no-store``, or the last page of a list that may have grown).
 
     A bare JSON list is the one answer whose ETag can stay while what the reader learns from
-    it changes: on a list GitHub appends to (a timeline, comments), a page that was full or
-    had a ``Link`` keeps its body, so a 304, when a new page has come behind it, would be
-    answered with the stored ``Link`` (or none) and the new items never read. Such pages are
-    not stored. (A wrapped list, such as ``/installation/repositories``, carries its
-    ``total_count`` in the body, so its ETag changes with it.)
+    it changes: on a list GitHub appends to (comments, a timeline), a full page keeps its
+    body (and ETag) when a new page comes behind it; answered from the store, it would bring
+    back the old ``Link``, which did not point to the new page. So a full page without a
+    ``rel="next"`` is not stored. A page with one is: its next page's URL does not change.
+    (A wrapped list, such as ``/installation/repositories``, carries its ``total_count`` in
+    the body, so its ETag changes with it. Readers that go by ``rel="last"`` make their
+    requests unconditional: `GitHubClient.request` ``conditional=False``.)
     """
     if status != 200 or len(body) > MAX_CACHED_BODY:
         return None
@@ -101,21 +103,22 @@ def etag_to_store(
 
 
 DEFAULT_PER_PAGE = 30  # GitHub's page size when the request names none
+MAX_PER_PAGE = 100  # and the most it gives, whatever the request asks
 
 
 def _may_have_grown(headers: Mapping[str, str], body: bytes, url: str) -> bool:
-    """A bare list with a ``Link``, or one that fills its page."""
+    """A bare list that fills its page and has no next page (yet)."""
     if not body.lstrip().startswith(b"["):
         return False
-    if sansio.header(headers, "link"):
-        return True
+    if "next" in sansio.links(sansio.header(headers, "link")):
+        return False
     try:
         items = json.loads(body)
     except ValueError:
         return False
     asked = dict(parse_qsl(urlsplit(url).query)).get("per_page", "")
-    per_page = int(asked) if asked.isdigit() and int(asked) > 0 else DEFAULT_PER_PAGE
-    return isinstance(items, list) and len(items) >= per_page
+    per_page = min(int(asked), MAX_PER_PAGE) if asked.isdigit() and int(asked) > 0 else 0
+    return isinstance(items, list) and len(items) >= (per_page or DEFAULT_PER_PAGE)
 
 
 def pack(headers: Mapping[str, str], body: bytes) -> bytes:

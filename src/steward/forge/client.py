@@ -110,7 +110,7 @@ class GitHubClient:
         etag_scope: str = "",
         pacer: budget.WritePacer | None = None,
         token_source: Callable[[], str] | None = None,
-        on_token_rejected: Callable[[str], None] | None = None,
+        on_token_rejected: Callable[[str | None], None] | None = None,
         counts_writes: bool = True,
     ) -> None:
         headers = {
@@ -171,13 +171,15 @@ class GitHubClient:
         params: dict[str, Any] | None = None,
         json: Any = None,
         ok_statuses: frozenset[int] = frozenset(),
+        conditional: bool = True,
     ) -> httpx.Response:
         """Send one request, retrying where safe; raise a `GitHubError` on failure.
 
         ``url`` is a path under the API URL, or an absolute URL on the API's origin (a
         pagination link); any other origin is refused before a byte is sent, since every
         request carries the token. ``ok_statuses`` are error statuses the caller handles
-        itself (e.g. 404 on delete).
+        itself (e.g. 404 on delete). ``conditional=False`` keeps a GET out of the ETag
+        store (a reader that trusts ``rel="last"``, which a stored page may have stale).
         """
         method = method.upper()
         target = self._absolute(url)
@@ -194,7 +196,7 @@ class GitHubClient:
             at = sansio.where(method, target)
             self.log.calls.append((method, _path_only(target)))
             try:
-                resp = self._send(method, target, params, json)
+                resp = self._send(method, target, params, json, conditional)
             except httpx.TransportError as exc:
                 if attempt < self.max_retries and (
                     method in IDEMPOTENT or isinstance(exc, httpx.ConnectError)
@@ -252,9 +254,12 @@ class GitHubClient:
         carried, whatever other threads sent since); ``False`` without the hook."""
         if self._on_token_rejected is None:
             return False
-        sent = resp.request.headers.get("authorization", "") if resp.request else ""
+        try:
+            sent = resp.request.headers.get("authorization", "")
+        except RuntimeError:  # a response made without its request (never sent)
+            sent = ""
         log.warning("%s: token rejected (401); getting a new one", at)
-        self._on_token_rejected(sent.removeprefix("Bearer ").strip())
+        self._on_token_rejected(sent.removeprefix("Bearer ").strip() or None)
         return True
 
     def _rate_limit_wait(
@@ -273,10 +278,16 @@ class GitHubClient:
         return wait
 
     def _send(
-        self, method: str, target: str, params: dict[str, Any] | None, json: Any
+        self,
+        method: str,
+        target: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        conditional: bool = True,
     ) -> httpx.Response:
         """One HTTP exchange, through the hooks when there are any."""
-        if self._etags is None and self._pacer is None and self._token_source is None:
+        etags = self._etags if conditional else None
+        if etags is None and self._pacer is None and self._token_source is None:
             return self._http.request(method, target, params=params, json=json)
         request = self._http.build_request(method, target, params=params, json=json)
         if self._token_source is not None:
@@ -284,9 +295,9 @@ class GitHubClient:
             request.headers["Authorization"] = f"Bearer {self._current}"
         key = None
         stored = None
-        if self._etags is not None:
+        if etags is not None:
             key = budget.cache_key(self._etag_scope, method, str(request.url))
-            stored = self._etags.get(key) if key is not None else None
+            stored = etags.get(key) if key is not None else None
             if stored is not None:
                 request.headers["If-None-Match"] = stored[0]
         if self._pacer is not None:
@@ -295,7 +306,7 @@ class GitHubClient:
             self._pacer.observe(resp.status_code, resp.headers, resp.content)
         else:
             resp = self._http.send(request)
-        if key is None or self._etags is None:
+        if key is None or etags is None:
             return resp
         if resp.status_code == 304 and stored is not None:
             self.log.not_modified.append((method, _path_only(target)))
@@ -306,7 +317,7 @@ class GitHubClient:
             return httpx.Response(200, headers={**fresh, **kept}, content=body, request=request)
         etag = budget.etag_to_store(resp.status_code, resp.headers, resp.content, str(request.url))
         if etag is not None:
-            self._etags.put(key, etag, budget.pack(resp.headers, resp.content))
+            etags.put(key, etag, budget.pack(resp.headers, resp.content))
         return resp
 
     def _json(self, method: str, url: str, resp: httpx.Response) -> Any:

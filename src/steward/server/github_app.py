@@ -188,8 +188,9 @@ class GitHubApp:
             url = path("/app/installations/{id}/access_tokens", id=installation_id)
             with self.app_client() as client:
                 made = token_from_api(client.post(url), f"POST {url}")
-            self._tokens[installation_id] = made
-            self.tokens_issued += 1
+            with self._lock:  # `forget_token` reads and drops it under this lock
+                self._tokens[installation_id] = made
+                self.tokens_issued += 1
             log.info(
                 "installation %d: new token, expires at %s",
                 installation_id,
@@ -219,7 +220,7 @@ class GitHubApp:
                 def token() -> str:
                     return self.installation_token(installation_id)
 
-                def rejected(token: str) -> None:
+                def rejected(token: str | None) -> None:
                     self.forget_token(installation_id, token)
 
                 client = self._client(installation_id, token, rejected)
@@ -287,7 +288,7 @@ class GitHubApp:
         self,
         scope: int,
         token: Callable[[], str],
-        rejected: Callable[[str], None] | None = None,
+        rejected: Callable[[str | None], None] | None = None,
         *,
         etags: bool = True,
         counts_writes: bool = True,
