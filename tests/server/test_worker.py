@@ -151,6 +151,29 @@ def test_a_long_job_hit_by_more_faults_than_attempts_still_finishes(
     gh.violations.clear()  # the injected 502s are not the test server's fault
 
 
+def test_a_worker_survives_an_unexpected_error_between_jobs(
+    inbox: Inbox, gh: GitHubServer, metrics: Metrics, workers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: only database errors were caught around housekeeping and claims;
+    anything else ended the worker thread for good."""
+    real = inbox.enqueue_due
+    raised: list[int] = []
+
+    def once(*args: Any, **kw: Any) -> int:
+        if not raised:
+            raised.append(1)
+            raise RuntimeError("a bug in housekeeping")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(inbox, "enqueue_due", once)
+    gh.add_pr(2, "feat: x", files=[("README.md", 3, 1)])
+    enqueue(inbox, "pull_request", pull_request_event("opened", head_sha=SHA), "d1")
+    threads = workers(token_deps(gh.url, TOKEN, metrics=metrics), count=1)
+    wait_for(lambda: inbox.counts()["done"] == 1)
+    assert raised == [1]
+    assert threads[0].is_alive()
+
+
 def test_events_of_one_pull_request_run_in_the_order_they_came(
     inbox: Inbox, engine: Engine
 ) -> None:

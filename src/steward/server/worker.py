@@ -107,14 +107,17 @@ class Worker:
                 self._housekeeping()
                 busy = self.run_once()
                 failures = 0
-            except SQLAlchemyError as exc:
+            except Exception as exc:  # a worker thread must not end on one bad turn
                 failures += 1
                 wait = min(30.0, 0.5 * 2**failures)
+                what = "database error" if isinstance(exc, SQLAlchemyError) else "error"
                 log.error(
-                    "worker %s: database error (%s); again in %.1fs",
+                    "worker %s: %s (%s); again in %.1fs",
                     self.name,
-                    one_line(str(exc), 200),
+                    what,
+                    scrub(one_line(f"{type(exc).__name__}: {exc}", 200), self.secrets),
                     wait,
+                    exc_info=not isinstance(exc, SQLAlchemyError),
                 )
                 self.stop.wait(wait)
                 continue
