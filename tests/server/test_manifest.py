@@ -339,6 +339,30 @@ def test_a_directory_that_cannot_be_written_is_refused_before_the_code_is_spent(
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_directory_whose_mode_cannot_be_set_is_not_left_behind(
+    gh: GitHubAppServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found in review: a chmod failing right after the mkdir left the new directory."""
+    target = tmp_path / "app"
+    real = os.chmod
+
+    def refuse(path: Any, mode: int, *args: Any, **kw: Any) -> None:
+        if Path(path) == target:
+            raise PermissionError(1, "Operation not permitted")
+        real(path, mode, *args, **kw)
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    code = gh.add_manifest_code()
+    status, _, err = run_cli(convert(gh, code, target), capsys)
+    assert status == 2
+    assert err.strip() == f"error: {target}: cannot set its mode: Operation not permitted"
+    assert not target.exists()
+    assert code in gh.manifest_codes
+
+
 def test_credentials_lost_after_the_code_is_spent_are_said_plainly(
     gh: GitHubAppServer,
     capsys: pytest.CaptureFixture[str],

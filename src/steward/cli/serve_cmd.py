@@ -662,13 +662,18 @@ def _make_dir(directory: Path) -> bool:
         return False
     try:
         directory.mkdir(mode=0o700)
-        os.chmod(directory, 0o700)  # whatever the umask
     except FileNotFoundError:
         raise UsageError(f"directory {directory.parent} does not exist") from None
     except FileExistsError:  # a symlink to nothing, or made meanwhile
         raise UsageError(f"{directory}: cannot create: something has that name") from None
     except OSError as exc:
         raise UsageError(f"{directory}: cannot create: {exc.strerror or exc}") from None
+    try:
+        os.chmod(directory, 0o700)  # whatever the umask
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # made here, empty: not left behind
+        raise UsageError(f"{directory}: cannot set its mode: {exc.strerror or exc}") from None
     return True
 
 
