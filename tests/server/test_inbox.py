@@ -246,13 +246,12 @@ def test_a_burst_gets_the_jobs_table_analyzed(inbox: Inbox, engine: Engine) -> N
     assert not inbox.analyze_if_stale()  # fresh now: not again
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_role_that_does_not_own_the_jobs_table_leaves_it_to_autovacuum(
     inbox: Inbox, engine: Engine
 ) -> None:
     """Found in review: PostgreSQL skips a table its caller does not own with a warning,
     not an error, so the check ran a useless ANALYZE every few seconds, forever."""
-    if inbox.sqlite:
-        pytest.skip("PostgreSQL only")
     role = f"worker_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.execute(text(f"CREATE ROLE {role} LOGIN"))
