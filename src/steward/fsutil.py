@@ -134,12 +134,13 @@ def atomic_write_text(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return dest
 
 
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable; best effort (not every filesystem allows it)."""
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new name in ``directory`` durable; best effort (not every
+    filesystem allows it)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

@@ -701,6 +701,8 @@ def _write_new(target: Path, text: str, *, secret: bool) -> Path:
     hard-linked to ``target``, which fails if anything has that name by then. Where the
     filesystem has no hard links, ``target`` is created exclusively (``O_EXCL``) and
     written in place instead."""
+    from steward.fsutil import fsync_dir
+
     data = text.encode()
     mode = 0o600 if secret else 0o644
     fd, tmp = _mkstemp(target.parent, f".{target.name}.")
@@ -725,7 +727,7 @@ def _write_new(target: Path, text: str, *, secret: bool) -> Path:
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     return target
 
 
@@ -742,17 +744,3 @@ def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(target)
         raise
-
-
-def _fsync_dir(directory: Path) -> None:
-    """The new name made durable; best effort (not every filesystem allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
