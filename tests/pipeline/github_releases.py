@@ -4,11 +4,10 @@ and are validated against the description like every other route of the server."
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tests.support import openapi
-from tests.support.github_server import GitHubServer, HttpReply
+from tests.support.github_server import GitHubServer, HttpReply, route
 
 
 class ReleaseGitHub(GitHubServer):
@@ -42,10 +41,7 @@ class ReleaseGitHub(GitHubServer):
             ("GET", "/repos/{owner}/{repo}/pulls", self._list_pulls),
             ("POST", "/repos/{owner}/{repo}/pulls", self._create_pull),
         ]
-        for method, template, fn in extra:
-            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-            routes.append((method, template, re.compile(f"^{pattern}$"), fn))
-        return routes
+        return routes + [route(method, template, fn) for method, template, fn in extra]
 
     def _list_releases(self, p: dict[str, str], q: dict[str, str], _: Any) -> Any:
         return self._page(list(reversed(self.releases)), f"/repos/{self.repo}/releases", q)

@@ -54,7 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support import openapi
 from tests.support.github_material import REPO
-from tests.support.github_server import DOCS, GitHubServer, HttpReply
+from tests.support.github_server import DOCS, GitHubServer, HttpReply, route
 
 APP_ID = 4242
 INSTALLATION_ID = 42
@@ -250,10 +250,7 @@ class GitHubAppServer(GitHubServer):
             ("GET", "/installation/repositories", self._installation_repos),
             ("POST", "/app-manifests/{code}/conversions", self._convert_manifest),
         ]
-        for method, template, fn in table:
-            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-            routes.append((method, template, re.compile(f"^{pattern}$"), fn))
-        return routes
+        return routes + [route(method, template, fn) for method, template, fn in table]
 
     def _dispatch(
         self,

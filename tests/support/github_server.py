@@ -456,11 +456,7 @@ class GitHubServer:
             ("GET", "/repos/{owner}/{repo}/issues/{issue_number}/timeline", self._timeline),
             ("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", self._get_pull),
         ]
-        routes = []
-        for method, template, fn in table:
-            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-            routes.append((method, template, re.compile(f"^{pattern}$"), fn))
-        return routes
+        return [route(method, template, fn) for method, template, fn in table]
 
     def _route(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]] | None:
         for m, template, rx, fn in self._routes:
@@ -908,6 +904,16 @@ class GitHubServer:
             sha, body["state"], body.get("context", "default"), body.get("description") or ""
         )
         return 201, self._status_obj(sha, self.statuses[sha][0]), {}
+
+
+Route = tuple[str, str, re.Pattern[str], Any]
+
+
+def route(method: str, template: str, fn: Any) -> Route:
+    """A route of the test servers: ``template``'s ``{name}`` parts match one path segment
+    each, as named groups."""
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return (method, template, re.compile(f"^{pattern}$"), fn)
 
 
 def _as_user(obj: dict[str, Any], login: str) -> dict[str, Any]:

@@ -9,11 +9,10 @@ so a scripted body GitHub could not send is a recorded violation, not a test of 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tests.support.github_material import REPO
-from tests.support.github_server import GitHubServer
+from tests.support.github_server import GitHubServer, route
 
 Op = tuple[str, str]  # (method, path template)
 
@@ -46,13 +45,7 @@ class ScriptedGitHub(GitHubServer):
         super().__init__(repo, token)
 
     def _build_routes(self) -> list[Any]:
-        routes = []
-        for method, template in OPERATIONS:
-            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
-            routes.append(
-                (method, template, re.compile(f"^{pattern}$"), self._answer(method, template))
-            )
-        return routes
+        return [route(m, t, self._answer(m, t)) for m, t in OPERATIONS]
 
     def _answer(self, method: str, template: str) -> GitHubServer.Handler:
         from tests.support.openapi_strategies import response_schema
