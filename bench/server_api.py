@@ -18,13 +18,13 @@ Run: `python -m bench server_api` (needs `make setup`: the npm material for the 
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.support.fake_clock import FakeClock
 from tests.support.github_app_server import APP_ID, INSTALLATION_ID, SLUG, GitHubAppServer
 from tests.support.github_material import issue_event, pull_request_event, release_event
 
@@ -36,21 +36,6 @@ from steward.server.stores import SqlEtagStore
 
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 WHO = f"installation:{INSTALLATION_ID}"
-
-
-class Clock:
-    """Fake time, so write pacing (a second between writes) costs the benchmark nothing."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 def seed_pr(gh: GitHubAppServer) -> None:
@@ -110,7 +95,7 @@ def _with_installation(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _runs(case: Case, cached: bool, work: Path) -> list[Cost]:
     """The event processed three times on one seed: the cost of each run."""
-    clock = Clock()
+    clock = FakeClock()  # write pacing costs the benchmark no real time
     store = None
     engine = None
     if cached:

@@ -19,12 +19,15 @@ from sqlalchemy.engine import Engine
 
 from steward.server import db
 from steward.server.app import create_app
+from steward.server.github_app import GitHubApp
 from steward.server.intake import sign
 from steward.server.metrics import Metrics
 from steward.server.processing import WorkerDeps
 from steward.server.settings import Settings
 from tests.server.fakes import BOT, token_deps
 from tests.server.postgres import Cluster, free_port
+from tests.support.fake_clock import FakeClock
+from tests.support.github_app_server import APP_ID, GitHubAppServer
 from tests.support.github_server import GitHubServer
 
 SECRET = "It's a Secret to Everybody"
@@ -172,3 +175,15 @@ def no_steward_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("STEWARD_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+def app_on(gh: GitHubAppServer, clock: FakeClock, **kw: object) -> GitHubApp:
+    """The App of ``gh`` (its id and key), on ``clock``'s time."""
+    return GitHubApp(
+        APP_ID,
+        gh.private_key_pem,
+        base_url=gh.url,
+        clock=clock,
+        sleep=clock.sleep,
+        **kw,  # type: ignore[arg-type]
+    )

@@ -12,44 +12,24 @@ import pytest
 from steward.errors import AuthError, ConfigError, NotFoundError
 from steward.forge.client import writes_done
 from steward.forge.repo_api import RepoApi
-from steward.server.github_app import GitHubApp, app_jwt, load_private_key, token_from_api
+from steward.server.github_app import app_jwt, load_private_key, token_from_api
+from tests.server.conftest import app_on
+from tests.support.fake_clock import FakeClock
 from tests.support.github_app_server import APP_ID, INSTALLATION_ID, GitHubAppServer
 from tests.support.github_material import REPO
 
 
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def gh(clock: Clock) -> Iterator[GitHubAppServer]:
+def gh(clock: FakeClock) -> Iterator[GitHubAppServer]:
     with GitHubAppServer(clock=clock) as server:
         server.add_issue(1, "Logger drops the sampling rate", labels=("bug",))
         yield server
         server.assert_clean()
-
-
-def make_app(gh: GitHubAppServer, clock: Clock, **kw: object) -> GitHubApp:
-    return GitHubApp(
-        APP_ID,
-        gh.private_key_pem,
-        base_url=gh.url,
-        clock=clock,
-        sleep=clock.sleep,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 def test_jwt_claims_are_githubs_rs256_iat_minus_60_exp_plus_10_minutes():
@@ -85,9 +65,9 @@ def test_a_key_that_is_not_an_rsa_pem_is_a_config_error_without_the_key():
 
 
 def test_the_server_accepts_the_jwt_and_the_app_reads_its_bot_login(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     assert app.bot_login() == "repo-steward[bot]"
     assert app.bot_login() == "repo-steward[bot]"  # read once
     assert gh.reads() == [("GET", "/app")]
@@ -96,15 +76,15 @@ def test_the_server_accepts_the_jwt_and_the_app_reads_its_bot_login(
     assert clock.now - claims["iat"] == 60
 
 
-def test_a_jwt_for_another_app_is_refused(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_a_jwt_for_another_app_is_refused(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     app.app_id = "1"
     with pytest.raises(AuthError, match="401"):
         app.bot_login()
 
 
-def test_a_jwt_too_far_in_the_future_is_refused(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_a_jwt_too_far_in_the_future_is_refused(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     token = app.jwt()
     clock.now -= 30  # the server's clock is behind the App's: exp is over 10 minutes ahead
     from steward.forge.client import GitHubClient
@@ -114,9 +94,9 @@ def test_a_jwt_too_far_in_the_future_is_refused(gh: GitHubAppServer, clock: Cloc
 
 
 def test_installation_token_is_issued_once_and_reused_until_near_expiry(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     first = app.installation_token(INSTALLATION_ID)
     assert first.startswith("ghs_")
     clock.now += 3600 - 301  # still more than five minutes left
@@ -130,9 +110,9 @@ def test_installation_token_is_issued_once_and_reused_until_near_expiry(
 
 
 def test_github_for_acts_on_the_repository_with_the_installation_token(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     client = app.github_for(INSTALLATION_ID)
     assert app.github_for(INSTALLATION_ID) is client  # one per installation, reused
     api = RepoApi(client, REPO)
@@ -145,8 +125,8 @@ def test_github_for_acts_on_the_repository_with_the_installation_token(
     app.close()
 
 
-def test_a_long_lived_client_follows_the_token_renewal(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_a_long_lived_client_follows_the_token_renewal(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
     api.issue(1)
     clock.now += 3600 - 200  # inside the refresh margin: renewed before it can expire
@@ -158,11 +138,11 @@ def test_a_long_lived_client_follows_the_token_renewal(gh: GitHubAppServer, cloc
 
 
 def test_a_revoked_token_is_replaced_once_and_the_request_goes_again(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
     """Before: a token revoked early (an App reinstalled) failed every job of its
     installation until it expired, since nothing called `forget_token`."""
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
     gh.issued.clear()  # revoked
     api.add_labels(1, ["bug"])  # a POST too: GitHub did not act on the 401
@@ -172,11 +152,11 @@ def test_a_revoked_token_is_replaced_once_and_the_request_goes_again(
     assert label_posts == [401, 200]
 
 
-def test_making_a_token_is_not_a_jobs_write(gh: GitHubAppServer, clock: Clock):
+def test_making_a_token_is_not_a_jobs_write(gh: GitHubAppServer, clock: FakeClock):
     """Reproduction (review): the POST that mints an installation token counted in
     `writes_done`, so any failed job that renewed a token looked as if it had progressed
     and got its attempt back."""
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
     before = writes_done()
     clock.now += 3600  # the token expired: the next request makes a new one
@@ -187,8 +167,10 @@ def test_making_a_token_is_not_a_jobs_write(gh: GitHubAppServer, clock: Clock):
     assert writes_done() == before + 1
 
 
-def test_forgetting_a_token_already_replaced_keeps_the_new_one(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_forgetting_a_token_already_replaced_keeps_the_new_one(
+    gh: GitHubAppServer, clock: FakeClock
+):
+    app = app_on(gh, clock)
     old = app.installation_token(INSTALLATION_ID)
     app.forget_token(INSTALLATION_ID, old)
     new = app.installation_token(INSTALLATION_ID)
@@ -197,8 +179,8 @@ def test_forgetting_a_token_already_replaced_keeps_the_new_one(gh: GitHubAppServ
     assert len(gh.tokens_issued) == 2
 
 
-def test_a_token_refused_twice_in_a_row_is_an_auth_error(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_a_token_refused_twice_in_a_row_is_an_auth_error(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     api = RepoApi(app.github_for(INSTALLATION_ID), REPO)
     real = app.installation_token
 
@@ -214,8 +196,8 @@ def test_a_token_refused_twice_in_a_row_is_an_auth_error(gh: GitHubAppServer, cl
     assert [c.status for c in gh.calls if c.path.endswith("/issues/1")] == [401, 401]
 
 
-def test_the_app_jwt_is_reused_for_five_minutes(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_the_app_jwt_is_reused_for_five_minutes(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     first = app.jwt()
     clock.now += 299
     assert app.jwt() == first
@@ -223,20 +205,20 @@ def test_the_app_jwt_is_reused_for_five_minutes(gh: GitHubAppServer, clock: Cloc
     assert app.jwt() != first
 
 
-def test_an_unknown_installation_is_not_found(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_an_unknown_installation_is_not_found(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     with pytest.raises(NotFoundError):
         app.github_for(999)
 
 
-def test_an_installation_sees_only_its_repositories(gh: GitHubAppServer, clock: Clock):
+def test_an_installation_sees_only_its_repositories(gh: GitHubAppServer, clock: FakeClock):
     gh.add_installation(7, ())
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     with pytest.raises(NotFoundError):
         RepoApi(app.github_for(7), REPO).issue(1)
 
 
-def test_transport_for_gives_each_client_its_transport(gh: GitHubAppServer, clock: Clock):
+def test_transport_for_gives_each_client_its_transport(gh: GitHubAppServer, clock: FakeClock):
     import httpx
 
     seen: list[tuple[int, str]] = []
@@ -250,7 +232,7 @@ def test_transport_for_gives_each_client_its_transport(gh: GitHubAppServer, cloc
             seen.append((self.installation, request.url.path))
             return super().handle_request(request)
 
-    app = make_app(gh, clock, transport_for=Counting)
+    app = app_on(gh, clock, transport_for=Counting)
     RepoApi(app.github_for(INSTALLATION_ID), REPO).issue(1)
     assert seen == [
         (0, f"/app/installations/{INSTALLATION_ID}/access_tokens"),

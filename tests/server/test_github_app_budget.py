@@ -16,51 +16,27 @@ from steward.forge.client import GitHubClient
 from steward.forge.repo_api import RepoApi
 from steward.server.etag import MemoryEtagStore
 from steward.server.github_app import GitHubApp
-from tests.support.github_app_server import APP_ID, INSTALLATION_ID, Chaos, GitHubAppServer
+from tests.server.conftest import app_on
+from tests.support.fake_clock import FakeClock
+from tests.support.github_app_server import INSTALLATION_ID, Chaos, GitHubAppServer
 from tests.support.github_material import REPO
 
 R = f"/repos/{REPO}"
 WHO = f"installation:{INSTALLATION_ID}"
 
 
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def gh(clock: Clock) -> Iterator[GitHubAppServer]:
+def gh(clock: FakeClock) -> Iterator[GitHubAppServer]:
     with GitHubAppServer(clock=clock) as server:
         for n in (1, 2, 3):
             server.add_issue(n, f"issue {n}", labels=("bug",))
         yield server
         server.assert_clean()
-
-
-def make_app(gh: GitHubAppServer, clock: Clock, **kw: object) -> GitHubApp:
-    return GitHubApp(
-        APP_ID,
-        gh.private_key_pem,
-        base_url=gh.url,
-        clock=clock,
-        sleep=clock.sleep,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 def api_for(app: GitHubApp, installation: int = INSTALLATION_ID) -> RepoApi:
@@ -71,10 +47,10 @@ def api_for(app: GitHubApp, installation: int = INSTALLATION_ID) -> RepoApi:
 
 
 def test_a_read_another_worker_made_is_a_304_from_the_shared_store_and_costs_nothing(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
     store = MemoryEtagStore()  # the database table all worker processes share
-    one, other = make_app(gh, clock, etags=store), make_app(gh, clock, etags=store)
+    one, other = app_on(gh, clock, etags=store), app_on(gh, clock, etags=store)
     issue = api_for(one).issue(1)
     spent = gh.rate_used[WHO]
     again = api_for(other).issue(1)
@@ -85,8 +61,8 @@ def test_a_read_another_worker_made_is_a_304_from_the_shared_store_and_costs_not
     assert other.budgets()[INSTALLATION_ID].not_modified == 1
 
 
-def test_a_change_is_read_again_in_full(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock, etags=MemoryEtagStore())
+def test_a_change_is_read_again_in_full(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock, etags=MemoryEtagStore())
     api = api_for(app)
     api.issue(1)
     gh.issues[1].labels.append("triage")
@@ -96,11 +72,13 @@ def test_a_change_is_read_again_in_full(gh: GitHubAppServer, clock: Clock):
     assert len(api.client.log.not_modified) == 1
 
 
-def test_pages_answered_304_keep_their_links_and_cost_nothing(gh: GitHubAppServer, clock: Clock):
+def test_pages_answered_304_keep_their_links_and_cost_nothing(
+    gh: GitHubAppServer, clock: FakeClock
+):
     repos = tuple(f"Codertocat/repo-{i}" for i in range(5))
     gh.add_installation(INSTALLATION_ID, (REPO, *repos))
     store = MemoryEtagStore()
-    app = make_app(gh, clock, etags=store)
+    app = app_on(gh, clock, etags=store)
     client = app.github_for(INSTALLATION_ID)
 
     def listing() -> list[object]:
@@ -118,14 +96,14 @@ def test_pages_answered_304_keep_their_links_and_cost_nothing(gh: GitHubAppServe
     assert sorted(app.repositories(INSTALLATION_ID)) == sorted([REPO, *repos])
 
 
-def test_a_full_timeline_page_is_not_stored_but_the_issue_is(gh: GitHubAppServer, clock: Clock):
+def test_a_full_timeline_page_is_not_stored_but_the_issue_is(gh: GitHubAppServer, clock: FakeClock):
     """A timeline grows at its end, under an unchanged first page: not kept for a 304."""
     for i in range(100):
         gh.add_event(
             1, "labeled", "octocat", f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z", label="x"
         )
     store = MemoryEtagStore()
-    api = api_for(make_app(gh, clock, etags=store))
+    api = api_for(app_on(gh, clock, etags=store))
     events, complete = api.timeline(1)
     assert (len(events), complete) == (100, True)
     assert len(store) == 0
@@ -133,29 +111,29 @@ def test_a_full_timeline_page_is_not_stored_but_the_issue_is(gh: GitHubAppServer
     assert len(store) == 1
 
 
-def test_timelines_are_read_unconditionally(gh: GitHubAppServer, clock: Clock):
+def test_timelines_are_read_unconditionally(gh: GitHubAppServer, clock: FakeClock):
     """`RepoApi.timeline` trusts `rel="last"`, which a page answered by a 304 may have
     stale: even a short timeline is not kept."""
     gh.add_event(1, "labeled", "octocat", "2026-01-01T00:00:00Z", label="x")
     store = MemoryEtagStore()
-    api = api_for(make_app(gh, clock, etags=store))
+    api = api_for(app_on(gh, clock, etags=store))
     api.timeline(1)
     api.timeline(1)
     assert len(store) == 0
     assert gh.not_modified == 0
 
 
-def test_without_a_store_nothing_is_conditional(gh: GitHubAppServer, clock: Clock):
-    api = api_for(make_app(gh, clock))
+def test_without_a_store_nothing_is_conditional(gh: GitHubAppServer, clock: FakeClock):
+    api = api_for(app_on(gh, clock))
     api.issue(1)
     api.issue(1)
     assert gh.not_modified == 0
     assert gh.rate_used[WHO] == 2
 
 
-def test_stored_keys_hold_the_installation_never_the_token(gh: GitHubAppServer, clock: Clock):
+def test_stored_keys_hold_the_installation_never_the_token(gh: GitHubAppServer, clock: FakeClock):
     store = MemoryEtagStore()
-    app = make_app(gh, clock, etags=store)
+    app = app_on(gh, clock, etags=store)
     api_for(app).issue(1)
     token = app.installation_token(INSTALLATION_ID)
     assert list(store._items) == [f"v2 {WHO} GET {R}/issues/1"]
@@ -174,9 +152,9 @@ def test_the_plain_client_behaves_as_before_against_the_app_server(gh: GitHubApp
 
 
 def test_writes_of_one_installation_are_a_second_apart_reads_are_not_paced(
-    gh: GitHubAppServer, clock: Clock
+    gh: GitHubAppServer, clock: FakeClock
 ):
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     api = api_for(app)
     api.add_labels(1, ["x"])
     api.add_labels(2, ["x"])
@@ -188,8 +166,8 @@ def test_writes_of_one_installation_are_a_second_apart_reads_are_not_paced(
     assert (budget.writes_last_hour, budget.writes_left_hour) == (3, 497)
 
 
-def test_writes_from_many_threads_go_one_at_a_time(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock)
+def test_writes_from_many_threads_go_one_at_a_time(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock)
     api = api_for(app)
     threads = [
         threading.Thread(target=api.comment, args=(n, f"hello {i}"))
@@ -204,9 +182,9 @@ def test_writes_from_many_threads_go_one_at_a_time(gh: GitHubAppServer, clock: C
     assert clock.sleeps == [1.0] * 5
 
 
-def test_installations_are_paced_apart(gh: GitHubAppServer, clock: Clock):
+def test_installations_are_paced_apart(gh: GitHubAppServer, clock: FakeClock):
     gh.add_installation(7, (REPO,))
-    app = make_app(gh, clock)
+    app = app_on(gh, clock)
     a, b = api_for(app), api_for(app, 7)
     clock.sleeps.clear()  # the App's own token requests are paced too (its own budget)
     a.add_labels(1, ["x"])
@@ -214,8 +192,8 @@ def test_installations_are_paced_apart(gh: GitHubAppServer, clock: Clock):
     assert clock.sleeps == []
 
 
-def test_a_secondary_limit_one_request_met_holds_the_next(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock, pacing=PacingPolicy(min_interval=0))
+def test_a_secondary_limit_one_request_met_holds_the_next(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock, pacing=PacingPolicy(min_interval=0))
     api = api_for(app)
     gh.chaos = Chaos(rate=1.0, statuses=(429,), retry_after=30, methods=frozenset({"POST"}))
     api.client.max_retries = 0  # this request gives up at once: the pause stays
@@ -227,8 +205,10 @@ def test_a_secondary_limit_one_request_met_holds_the_next(gh: GitHubAppServer, c
     assert gh.calls[-1].status == 200
 
 
-def test_retry_after_is_honoured_once_and_the_write_goes_through(gh: GitHubAppServer, clock: Clock):
-    app = make_app(gh, clock, pacing=PacingPolicy(min_interval=0))
+def test_retry_after_is_honoured_once_and_the_write_goes_through(
+    gh: GitHubAppServer, clock: FakeClock
+):
+    app = app_on(gh, clock, pacing=PacingPolicy(min_interval=0))
     api = api_for(app)
     gh.chaos = Chaos(rate=1.0, statuses=(403,), retry_after=5, methods=frozenset({"POST"}), times=1)
     api.add_labels(1, ["x"])
@@ -236,9 +216,9 @@ def test_retry_after_is_honoured_once_and_the_write_goes_through(gh: GitHubAppSe
     assert clock.sleeps == [5.0]  # by the client, not again by the pacer
 
 
-def test_budget_callback_reports_the_remaining_rate_limit(gh: GitHubAppServer, clock: Clock):
+def test_budget_callback_reports_the_remaining_rate_limit(gh: GitHubAppServer, clock: FakeClock):
     seen: list[tuple[int, Budget]] = []
-    app = make_app(gh, clock, on_budget=lambda iid, b: seen.append((iid, b)))
+    app = app_on(gh, clock, on_budget=lambda iid, b: seen.append((iid, b)))
     api = api_for(app)
     api.issue(1)
     api.add_labels(1, ["x"])
@@ -252,10 +232,8 @@ def test_budget_callback_reports_the_remaining_rate_limit(gh: GitHubAppServer, c
 # -- faults at a rate -----------------------------------------------------------------------
 
 
-def test_reads_survive_5xx_and_429_injected_at_a_rate(gh: GitHubAppServer, clock: Clock):
-    app = make_app(
-        gh, clock, pacing=PacingPolicy(min_interval=0), client_options={"max_retries": 10}
-    )
+def test_reads_survive_5xx_and_429_injected_at_a_rate(gh: GitHubAppServer, clock: FakeClock):
+    app = app_on(gh, clock, pacing=PacingPolicy(min_interval=0), client_options={"max_retries": 10})
     api = api_for(app)
     gh.chaos = Chaos(rate=0.3, statuses=(502, 503, 429), retry_after=2, seed=7)
     got = [api.issue(n).number for n in (1, 2, 3) for _ in range(5)]
@@ -266,8 +244,8 @@ def test_reads_survive_5xx_and_429_injected_at_a_rate(gh: GitHubAppServer, clock
     assert 2.0 in clock.sleeps  # the 429's retry-after
 
 
-def test_a_post_is_not_resent_after_an_injected_5xx(gh: GitHubAppServer, clock: Clock):
-    api = api_for(make_app(gh, clock))
+def test_a_post_is_not_resent_after_an_injected_5xx(gh: GitHubAppServer, clock: FakeClock):
+    api = api_for(app_on(gh, clock))
     gh.chaos = Chaos(rate=1.0, statuses=(502,), methods=frozenset({"POST"}))
     with pytest.raises(GitHubError, match="502"):
         api.comment(1, "hello")
