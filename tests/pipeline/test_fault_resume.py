@@ -20,6 +20,15 @@ exit 0
 """
 
 
+def reject_tag_pushes(remote: Path) -> Path:
+    """The remote refuses tag pushes (a pre-receive hook): the pipeline stops at its tag.
+    The hook's path: unlinked, pushes go through again."""
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(REJECT_TAGS)
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    return hook
+
+
 def expected_bump_commit(tmp_path: Path, sample_root: Path, commit: str) -> str:
     """The bump commit derived independently: a clone, a text edit, `git commit`."""
     clone = tmp_path / "derive"
@@ -43,9 +52,7 @@ def test_tag_push_fails_after_publish_then_resume_finishes_without_reupload(
     tmp_path: Path, pypi: Index
 ) -> None:
     sample = make_sample(tmp_path, pypi)
-    hook = sample.remote / "hooks" / "pre-receive"
-    hook.write_text(REJECT_TAGS)
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    hook = reject_tag_pushes(sample.remote)
 
     failed = invoke(sample, "run", "--version", VERSION)
     assert failed.exit_code == 1
@@ -104,9 +111,7 @@ def test_resume_notices_a_deleted_public_key_and_a_damaged_state(
     tmp_path: Path, pypi: Index
 ) -> None:
     sample = make_sample(tmp_path, pypi)
-    hook = sample.remote / "hooks" / "pre-receive"
-    hook.write_text(REJECT_TAGS)
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    hook = reject_tag_pushes(sample.remote)
     assert invoke(sample, "run", "--version", VERSION).exit_code == 1  # stops at the tag
     rdir = sample.release_dir / VERSION
 
