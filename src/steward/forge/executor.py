@@ -30,7 +30,7 @@ from steward.domain.events import Event
 from steward.domain.models import ChangedFile, Issue, Snapshot
 from steward.engine import Decision, decide
 from steward.errors import NotFoundError, PayloadError
-from steward.forge.identity import Identity, comment_markers, default_identity
+from steward.forge.identity import Identity, comment_markers, identity_for
 from steward.forge.repo_api import RepoApi
 from steward.forge.snapshot import gather, known_issues
 from steward.plan import (
@@ -79,9 +79,7 @@ class Executor:
         self._known_markers = {n: frozenset(keys) for n, keys in (markers or {}).items()}
         self._posted: dict[int, set[str]] = {}
         self._statuses: dict[str, dict[str, tuple[str, str]]] = {}
-        if isinstance(identity, str):
-            identity = Identity(identity)
-        self.identity = identity or default_identity(api.authenticated_login)
+        self.identity = identity_for(identity, api.authenticated_login)
         # per issue the plan closes: its label changes, sent with the close
         self._folded: dict[int, list[AddLabels | RemoveLabel]] = {}
 

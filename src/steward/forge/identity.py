@@ -101,3 +101,11 @@ def default_identity(
     if env.get("GITHUB_ACTIONS") == "true":
         return Identity(ACTIONS_BOT)
     return Identity(resolve=token_login)
+
+
+def identity_for(given: Identity | str | None, token_login: Callable[[], str]) -> Identity:
+    """``given`` as an `Identity` (a login becomes one), else the CLI's (`default_identity`):
+    the App server passes its bot's login, the CLI nothing."""
+    if isinstance(given, str):
+        return Identity(given)
+    return given or default_identity(token_login)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from steward.forge.executor import ApplyResult, Executor
-from steward.forge.identity import Identity
+from steward.forge.identity import Identity, identity_for
 from steward.forge.snapshot import sweep_activity
 from steward.plan import Plan
 from steward.policies import pending_release
@@ -59,12 +59,14 @@ def plan_repository_sweep(
 
 
 def sweep_repository(
-    api: RepoApi, config: StewardConfig, now: datetime, identity: Identity
+    api: RepoApi, config: StewardConfig, now: datetime, identity: Identity | str | None
 ) -> ApplyResult | None:
     """What `steward sweep` does to one repository, applied (``None`` when its sweep is
-    off): the open items, the timelines, the plan and the executor."""
+    off): the open items, the timelines, the plan and the executor. ``identity``: steward's
+    account, or its login (see `identity_for`)."""
     if not sweep_policy.POLICY.of(config).enabled:
         return None
+    identity = identity_for(identity, api.authenticated_login)
     items = api.open_items()
     swept = plan_repository_sweep(items, now, config, api, identity)
     known = {i.number: i for i in items}

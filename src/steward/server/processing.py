@@ -28,7 +28,6 @@ from steward.domain.events import Ignored, parse_event
 from steward.engine import skip_reason
 from steward.errors import ConfigError, InputError, PayloadError, UsageError
 from steward.forge.executor import handle_event
-from steward.forge.identity import Identity, default_identity
 from steward.forge.repo_api import RepoApi
 from steward.forge.sweeper import sweep_repository
 from steward.server.db import utcnow
@@ -158,12 +157,7 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
     for full_name in names:
         config = deps.config_for(installation_id, full_name)
         api = RepoApi(deps.github_for(installation_id), full_name)
-        identity = (
-            Identity(deps.bot_login)
-            if deps.bot_login
-            else default_identity(api.authenticated_login)
-        )
-        result = sweep_repository(api, config, now, identity)
+        result = sweep_repository(api, config, now, deps.bot_login or None)
         if result is None:
             continue
         log.info(
