@@ -250,3 +250,49 @@ def test_the_trunk_reaches_the_e2e_trigger_and_the_release_config(
         assert "\n#   base_branch: develop\n" in config
     else:
         assert f"\nrelease:\n  base_branch: {branch}\n" in config
+
+
+# -- steward's changelog cache (.git/steward) kept between runs --------------------------------
+
+RELEASE_COMMAND = re.compile(r"(?:^|[\s;&|(])steward\s+(?:changelog|version|release)\b", re.M)
+ANY_COMMAND = re.compile(r"(?:^|[\s;&|(])steward\s+[a-z]", re.M)
+CONFIG_HASH = "hashFiles('.github/steward.yml')"
+
+
+def test_jobs_running_release_commands_restore_the_changelog_cache_first(
+    initialised: Path,
+) -> None:
+    found = []
+    for path in workflow_files(initialised):
+        wf = load(initialised, f"{WORKFLOWS}/{path.name}")
+        for name, job in wf["jobs"].items():
+            steps = job["steps"]
+            if not any(RELEASE_COMMAND.search(s.get("run", "")) for s in steps):
+                continue
+            found.append((path.name, name))
+            first_steward = next(
+                i for i, s in enumerate(steps) if ANY_COMMAND.search(s.get("run", ""))
+            )
+            caches = [
+                i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/cache@")
+            ]
+            assert caches, (path.name, name)
+            (checkout,) = [
+                i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/checkout@")
+            ]
+            cache = caches[0]
+            # after the checkout that makes .git, before steward reads or writes the cache
+            assert checkout < cache < first_steward, (path.name, name, cache)
+            step = steps[cache]
+            assert "if" not in step, (path.name, name)
+            assert step["with"]["path"] == ".git/steward"
+            key = step["with"]["key"]
+            assert CONFIG_HASH in key, key
+            assert __version__ in key, key  # a new steward starts a new line of caches
+            restore = [k.strip() for k in step["with"]["restore-keys"].splitlines() if k.strip()]
+            assert restore, key
+            for prefix in restore:  # the newest cache of this steward version, any config
+                assert key.startswith(prefix), (key, prefix)
+                assert __version__ in prefix, prefix
+    assert ("release.yml", "release") in found
+    assert ("pre-release.yml", "pre-release") in found

@@ -217,6 +217,7 @@ def plan_files(options: InitOptions) -> list[File]:
         "branch": options.branch,
         "base_branch": options.branch,
         "python_version": options.python_version,
+        "steward_version": options.steward_version,
         "steward": f"repo-steward=={options.steward_version}",
         "steward_release": f"repo-steward[release]=={options.steward_version}",
         "steward_e2e": f"repo-steward[e2e]=={options.steward_version}",
