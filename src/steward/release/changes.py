@@ -4,8 +4,9 @@ A commit becomes zero or more `Change`s: its conventional header (merge commits 
 when their subject is conventional), GitHub's `Revert "..."` (a revert), a `Merge pull
 request #N from ...` (a merged PR), or a non-conventional commit; with `body_entries`, every
 conventional line of its body (a squash merge's `* fix(api): ...` list) is a change of its
-own. A revert and the commit it reverts inside one range cancel out (`cancel_reverts`), so
-the changelog and the next version agree on what a range holds.
+own, an exact repeat (the subject's included) once. A revert and the commit it reverts inside
+one range cancel out (`cancel_reverts`), so the changelog and the next version agree on what
+a range holds.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ def _from_header(commit: Commit, h: Header, authors: tuple[str, ...], **kw: Any)
         commit.subject,
         **kw,
     )
+
+
+def _identity(h: Header) -> tuple[str, tuple[str, ...], bool, str]:
+    """What makes two conventional lines of one commit the same change (the PR suffix is
+    not part of it: the squash's subject has one, the body's lines do not)."""
+    return h.type, h.scopes, h.breaking, h.subject
 
 
 def changes_of(
@@ -167,9 +174,15 @@ def changes_of(
         main.reverts, main.reverts_sha = msg.revert_of, msg.reverted_sha
     out = [main]
     if body_entries:
+        # A one-commit PR's squash repeats its subject in the body, and a commit pushed
+        # twice repeats a line: only an exact repeat is the same change. The same text in
+        # another scope (`fix(gitlab): x`, `fix(gitea): x`) is another one.
+        seen = {_identity(header)}
         for h in body_headers(commit.body, body_types):
-            if h.type == header.type and h.subject == header.subject:
+            key = _identity(h)
+            if key in seen:
                 continue
+            seen.add(key)
             extra = _from_header(commit, h, authors, extra=True)
             extra.pr = h.pr or header.pr
             out.append(extra)
