@@ -1,40 +1,76 @@
 """Changelog at scale: steward against `git log` (the floor) and its peers, in one run.
 
-Histories of 4,000, 50,000 and 200,000 conventional commits with a tag every 100 commits are
-generated with `git fast-import` (seconds) and cached under bench/.cache/. Each tool then
-writes a full changelog of the same repository: `git log` alone, `steward changelog` cold
-(`--no-cache`: the whole history), with `--json`, and warm (one new commit after a full
-run, through the cache of released sections), commitizen (`cz changelog`), git-cliff and
-python-semantic-release. Medians of a few runs, ratios to the floor, and peak memory
+Three kinds of history (bench/histories.py has the first two):
+
+- powertools: the real Powertools history (tests/fixtures/powertools/, 3,868 commits, 146
+  tags), no steward config: `git log`, commitizen and `steward changelog` cold, and how many
+  `git` processes `steward changelog --no-cache`, `steward version current` and `steward
+  version next` start (counted through a `git` wrapper put first on PATH);
+- realistic: 200,000 commits whose messages follow the Powertools history (type and scope
+  mix, bodies, `(#N)` references, read from the fixture when generated), with 99 tags, then
+  the same commits with 2,000 tags: `git log`, commitizen, `steward changelog` cold, steward
+  with commitizen's sections (the like-for-like row: commitizen's default changelog shows
+  only breaking changes, feat, fix, refactor and perf) and `--json`;
+- short: 4,000, 50,000 and 200,000 commits with one-line messages (a body every 13th) and a
+  tag every 100 commits: every tool, steward also warm (one new commit after a full run,
+  through the cache of released sections), git-cliff and python-semantic-release.
+
+Histories are generated with `git fast-import` (seconds) and cached under bench/.cache/.
+Each tool writes a full changelog of the same repository; steward runs cold (`--no-cache`:
+the whole history) unless said warm. Medians of a few runs (one when a run takes more than
+30 s), ratios to the floor and to commitizen measured in the same run, and peak memory
 (largest process of the tree, from the kernel's rusage). A peer that cannot run on a
-generated repository is reported and skipped. Every tool runs as a user would run it: with
+history is reported and skipped, and one that took over a third of BENCH_TIMEOUT on a short
+history is not run on the larger ones. Every tool runs as a user would run it: with
 Python's bytecode cache on (PYTHONDONTWRITEBYTECODE is cleared for the measured commands).
 
-`python -m bench changelog` runs all sizes; BENCH_SIZES=4000,50000 picks some,
-BENCH_TOOLS=git,steward some tools (first word of the name), BENCH_TIMEOUT the seconds
-one run may take (300).
+`python -m bench changelog` runs it all (about 12 minutes on 2 cores with the histories
+cached, 3 more to generate them). Knobs: BENCH_HISTORIES=powertools,realistic,short picks
+kinds of history; BENCH_SIZES=4000,50000 the commit counts of the synthetic ones (default
+200,000 for realistic, all three for short); BENCH_TOOLS=git,steward the tools (first word
+of the name, within each history's set); BENCH_TIMEOUT the seconds one run may take (300);
+BENCH_STEWARD=HEAD (any revision) measures that commit's src/ instead of the checkout's.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import histories
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 VENV_BIN = Path(sys.executable).parent
+HISTORIES = ("powertools", "realistic", "short")
 SIZES = (4_000, 50_000, 200_000)
+REALISTIC_SIZES = (200_000,)
 TYPES = ("feat", "fix", "docs", "chore", "refactor", "perf", "ci", "test")
 SCOPES = ("logger", "tracer", "metrics", "parser", "event_handler", None)
 PER_TAG = 100
 PEER_TIMEOUT = int(os.environ.get("BENCH_TIMEOUT", "300"))  # seconds per run of one tool
+LONG = 30.0  # seconds: a run this long is not repeated
 START = 1_500_000_000
+# commitizen's default changelog (cz_conventional_commits: change_type_map and
+# change_type_order): breaking changes, then feat, fix, refactor, perf; nothing left out.
+CZ_SECTIONS = """\
+changelog:
+  sections:
+    feat: Feat
+    fix: Fix
+    refactor: Refactor
+    perf: Perf
+  breaking_title: BREAKING CHANGE
+  exclude: []
+"""
 
 
 def _stream(n: int):  # type: ignore[no-untyped-def]
@@ -113,10 +149,7 @@ def _peer_configs(repo: Path) -> None:
             ],
             check=True,
         )
-    (repo / ".cz.toml").write_text(
-        '[tool.commitizen]\nname = "cz_conventional_commits"\ntag_format = "v$version"\n'
-        'version_scheme = "pep440"\nversion = "0.0.0"\nupdate_changelog_on_bump = false\n'
-    )
+    histories.cz_config(repo)
     (repo / "pyproject.toml").write_text(
         '[project]\nname = "generated"\nversion = "0.0.0"\n\n'
         '[tool.semantic_release]\ntag_format = "v{version}"\nversion_toml = []\n'
@@ -146,8 +179,10 @@ def _time(
     )
     times: list[float] = []
     peak = 0
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = _user_env()
     for _ in range(runs):
+        if times and times[0] > LONG:
+            break
         if before is not None:
             before()
         out = subprocess.run(
@@ -169,6 +204,78 @@ def _time(
         times.append(float(d_s))
         peak = max(peak, int(r_s))
     return statistics.median(times), peak, None
+
+
+STEWARD_ENV: dict[str, str] = {}  # PYTHONPATH of the steward source measured (BENCH_STEWARD)
+
+
+def _user_env(**extra: str) -> dict[str, str]:
+    """The environment a user runs a tool in: bytecode cache on."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **STEWARD_ENV, **extra}
+
+
+def _steward_source() -> str:
+    """Which steward is measured: the checkout's src/ as it is (uncommitted changes
+    included), or with BENCH_STEWARD=REV that revision's src/, exported under bench/.cache/
+    and put first on PYTHONPATH (other work in the checkout does not move the figures)."""
+
+    def git(*args: str) -> str:
+        out = subprocess.run(
+            ["git", "-C", str(HERE.parent), *args], capture_output=True, text=True, check=False
+        )
+        return out.stdout.strip()
+
+    rev = os.environ.get("BENCH_STEWARD")
+    if not rev:
+        return f"steward's src/ as checked out at {git('rev-parse', '--short', 'HEAD')}"
+    sha = git("rev-parse", "--short", f"{rev}^{{commit}}")
+    if not sha:
+        raise ValueError(f"BENCH_STEWARD: no commit {rev}")
+    dest = CACHE / f"steward-{sha}"
+    if not (dest / "src" / "steward").is_dir():
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(HERE.parent), "archive", "--format=tar", sha, "src"],
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    STEWARD_ENV["PYTHONPATH"] = str(dest / "src")
+    return f"steward {sha} (BENCH_STEWARD={rev}), from {dest.relative_to(HERE.parent)}"
+
+
+def git_processes(cmd: list[str], cwd: Path) -> int | str:
+    """How many `git` processes ``cmd`` starts (through PATH), or why it could not run."""
+    real = shutil.which("git")
+    if real is None:
+        return "no git on PATH"
+    with tempfile.TemporaryDirectory() as tmp:
+        calls = Path(tmp) / "calls"
+        wrapper = Path(tmp) / "bin" / "git"
+        wrapper.parent.mkdir()
+        wrapper.write_text(
+            f'#!/bin/sh\necho >> {shlex.quote(str(calls))}\nexec {shlex.quote(real)} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        path = f"{wrapper.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        try:
+            proc = subprocess.run(
+                cmd,
+                cwd=cwd,
+                env=_user_env(PATH=path),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=PEER_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"stopped after {PEER_TIMEOUT}s"
+        if proc.returncode != 0:
+            return (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]
+        return len(calls.read_text().splitlines()) if calls.exists() else 0
 
 
 def _tool(name: str) -> str | None:
@@ -198,32 +305,42 @@ def _new_commit(repo: Path) -> Callable[[], None]:
 
 Tool = tuple[str, Callable[[Path], list[str]] | None, bool]  # name, command, warm
 
+FLOOR = "git log (floor)"
+CZ = "commitizen"
+STEWARD = "steward changelog (cold)"
+CZ_LIKE = "steward (cz's sections)"
+JSON = "steward --json (cold)"
+WARM = ("steward changelog (warm)", "steward --json (warm)")
+CLIFF = "git-cliff"
+PSR = "python-semantic-release"
 
-def tools() -> list[Tool]:
+
+def tools() -> dict[str, Tool]:
     steward = _tool("steward")
     cz = _tool("cz")
     cliff = _tool("git-cliff")
     psr = _tool("semantic-release")
+    cz_sections = CACHE / "steward-cz-sections.yml"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cz_sections.write_text(CZ_SECTIONS)
 
     def st(*extra: str) -> Callable[[Path], list[str]] | None:
         if steward is None:
             return None
         return lambda r: [str(steward), "changelog", "--path", str(r), *extra]
 
-    return [
-        ("git log (floor)", lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"], False),
-        ("steward changelog (cold)", st("--no-cache"), False),
-        ("steward --json (cold)", st("--no-cache", "--json"), False),
-        ("steward changelog (warm)", st(), True),
-        ("steward --json (warm)", st("--json"), True),
-        ("commitizen", (lambda r: [str(cz), "changelog", "--dry-run"]) if cz else None, False),
-        ("git-cliff", (lambda r: [str(cliff), "-o", "-"]) if cliff else None, False),
-        (
-            "python-semantic-release",
-            (lambda r: [str(psr), "--noop", "changelog"]) if psr else None,
-            False,
-        ),
+    listed: list[Tool] = [
+        (FLOOR, lambda r: ["git", "-C", str(r), "log", "--tags", "HEAD"], False),
+        (CZ, (lambda r: [str(cz), "changelog", "--dry-run"]) if cz else None, False),
+        (STEWARD, st("--no-cache"), False),
+        (CZ_LIKE, st("--no-cache", "--config", str(cz_sections)), False),
+        (JSON, st("--no-cache", "--json"), False),
+        (WARM[0], st(), True),
+        (WARM[1], st("--json"), True),
+        (CLIFF, (lambda r: [str(cliff), "-o", "-"]) if cliff else None, False),
+        (PSR, (lambda r: [str(psr), "--noop", "changelog"]) if psr else None, False),
     ]
+    return {t[0]: t for t in listed}
 
 
 def _warm_copy(repo: Path) -> Path:
@@ -235,42 +352,124 @@ def _warm_copy(repo: Path) -> Path:
     return work
 
 
-def main() -> None:
-    sizes = SIZES
-    if os.environ.get("BENCH_SIZES"):
-        sizes = tuple(int(s) for s in os.environ["BENCH_SIZES"].split(","))
+def _runs(n: int) -> int:
+    return 3 if n <= 4_000 else 2 if n <= 50_000 else 1
+
+
+def measure(
+    title: str,
+    repo: Path,
+    runs: int,
+    names: list[str],
+    slow: dict[str, str] | None = None,
+    note: str = "",
+) -> dict[str, float]:
+    """Time ``names`` on ``repo`` and print their rows; returns the seconds of each that ran.
+
+    ``slow`` carries, from one size to the next, the tools too slow to run again."""
+    load = os.getloadavg()[0]  # other work on the machine skews every figure: say it
+    print(f"\n{title} (median of {runs} runs; load average {load:.1f} before)")
+    if note:
+        print(f"  {note}")
+    print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'x cz':>9}{'peak MB':>9}")
+    wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by first word
+    every = tools()
+    seconds: dict[str, float] = {}
+    warm_repo: Path | None = None
+    for name in names:
+        _, make, warm = every[name]
+        if wanted and name.split()[0] not in wanted.split(","):
+            continue
+        if make is None:
+            print(f"  {name:<26}  not installed (make bench syncs the bench group)")
+            continue
+        if slow is not None and name in slow:
+            print(f"  {name:<26}  skipped: {slow[name]}")
+            continue
+        where, before = repo, None
+        if warm:
+            warm_repo = warm_repo or _warm_copy(repo)
+            where = warm_repo
+            _time(make(where), where, 1)  # the full run that fills the cache
+            before = _new_commit(where)
+        took, peak_kib, error = _time(make(where), where, max(runs, 3 if warm else 1), before)
+        if error is not None:
+            print(f"  {name:<26}  failed: {error}")
+            if slow is not None and error.startswith("stopped after"):
+                slow[name] = f"{error} on a smaller history"
+            continue
+        seconds[name] = took
+        if slow is not None and took > PEER_TIMEOUT / 3:
+            slow[name] = f"took {took:.0f}s on {title}"
+        ratios = [took / seconds[ref] if seconds.get(ref) else None for ref in (FLOOR, CZ)]
+        cells = "".join(f"{r:>9.2f}" if r is not None else f"{'-':>9}" for r in ratios)
+        print(f"  {name:<26}{took:>9.2f}{cells}{peak_kib / 1024:>9.0f}", flush=True)
+    if warm_repo is not None:
+        shutil.rmtree(warm_repo, ignore_errors=True)
+    return seconds
+
+
+def _count(repo: Path, what: str) -> int:
+    out = subprocess.run(
+        ["git", "-C", str(repo), *what.split()], capture_output=True, text=True, check=True
+    )
+    return len(out.stdout.split()) if what.startswith("tag") else int(out.stdout)
+
+
+def bench_powertools() -> None:
+    repo = histories.powertools()
+    n, tags = _count(repo, "rev-list --count HEAD"), _count(repo, "tag")
+    measure(
+        f"Powertools, real: {n:,} commits, {tags} tags, no steward config",
+        repo,
+        3,
+        [FLOOR, CZ, STEWARD],
+    )
+    steward = _tool("steward")
+    wanted = os.environ.get("BENCH_TOOLS")
+    if steward is None or (wanted and "steward" not in wanted.split(",")):
+        return
+    counts = []
+    for args in (["changelog", "--no-cache"], ["version", "current"], ["version", "next"]):
+        calls = git_processes([steward, *args, "--path", str(repo)], repo)
+        counts.append(f"steward {' '.join(args)}: {calls}")
+    print(f"  git processes started: {'; '.join(counts)}", flush=True)
+
+
+def bench_realistic(sizes: tuple[int, ...]) -> None:
+    # tag counts, and the tools each is measured with
+    sets = ((99, [FLOOR, CZ, STEWARD, CZ_LIKE, JSON]), (2_000, [FLOOR, CZ, STEWARD]))
+    for n in sizes:
+        for tags, names in sets:
+            repo, prof = histories.realistic(n, min(tags, n))
+            title = f"{n:,} commits, {min(tags, n):,} tags, Powertools' messages"
+            measure(title, repo, _runs(n), names, note=f"drawn from {prof.summary()}")
+
+
+def bench_short(sizes: tuple[int, ...]) -> None:
+    slow: dict[str, str] = {}
+    names = [FLOOR, CZ, STEWARD, JSON, *WARM, CLIFF, PSR]
     for n in sizes:
         repo = generate(n)
-        runs = 3 if n <= 4_000 else 2 if n <= 50_000 else 1
-        print(f"\n{n:,} commits, {n // PER_TAG:,} tags (median of {runs} runs)")
-        print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'peak MB':>9}")
-        floor: float | None = None
-        wanted = os.environ.get("BENCH_TOOLS")  # e.g. "git,steward": a subset, by first word
-        warm_repo: Path | None = None
-        for name, make, warm in tools():
-            if wanted and name.split()[0] not in wanted.split(","):
-                continue
-            if make is None:
-                print(f"  {name:<26}  not installed (make bench syncs the bench group)")
-                continue
-            where, before = repo, None
-            if warm:
-                warm_repo = warm_repo or _warm_copy(repo)
-                where = warm_repo
-                _time(make(where), where, 1)  # the full run that fills the cache
-                before = _new_commit(where)
-            seconds, peak_kib, error = _time(
-                make(where), where, max(runs, 3 if warm else 1), before
-            )
-            if error is not None:
-                print(f"  {name:<26}  failed: {error}")
-                continue
-            if floor is None:
-                floor = seconds
-            ratio = seconds / floor if floor else float("nan")
-            print(f"  {name:<26}{seconds:>9.2f}{ratio:>9.2f}{peak_kib / 1024:>9.0f}", flush=True)
-        if warm_repo is not None:
-            shutil.rmtree(warm_repo, ignore_errors=True)
+        title = f"{n:,} commits, {n // PER_TAG:,} tags, short messages"
+        measure(title, repo, _runs(n), names, slow)
+
+
+def main() -> None:
+    wanted = tuple(os.environ.get("BENCH_HISTORIES", ",".join(HISTORIES)).split(","))
+    unknown = [h for h in wanted if h not in HISTORIES]
+    if unknown:
+        raise ValueError(f"BENCH_HISTORIES: unknown {', '.join(unknown)}; have {HISTORIES}")
+    sizes = None
+    if os.environ.get("BENCH_SIZES"):
+        sizes = tuple(int(s) for s in os.environ["BENCH_SIZES"].split(","))
+    print(f"{_steward_source()}; {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}")
+    if "powertools" in wanted:
+        bench_powertools()
+    if "realistic" in wanted:
+        bench_realistic(sizes or REALISTIC_SIZES)
+    if "short" in wanted:
+        bench_short(sizes or SIZES)
 
 
 if __name__ == "__main__":
