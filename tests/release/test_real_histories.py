@@ -194,13 +194,13 @@ def test_github_reverts_cancel_in_the_unreleased_range(
     r.commit('Revert "feat: risky (#10)" (#11)\n\nReverts octo/app#10')
     assert entries(r, capsys)[None] == []
     assert next_version(r, capsys) == "1.0.0"  # nothing left to release
-    r.commit("docs: explain (#12)")
+    r.commit("fix: explain (#12)")
     assert next_version(r, capsys) == "1.0.1"
     # a revert of something already released is a change of its own (git-chglog's Reverts)
     r.tag("v1.0.1")
-    r.commit('Revert "docs: explain (#12)" (#13)')
+    r.commit('Revert "fix: explain (#12)" (#13)')
     _code, out, _ = run(["changelog", "--path", str(r.path), "--unreleased"], capsys)
-    assert "## Reverts\n* docs: explain (#12)\n" in out
+    assert "## Reverts\n* fix: explain (#12)\n" in out
     assert next_version(r, capsys) == "1.0.2"
 
 

@@ -28,6 +28,7 @@ from steward.forge.client import GitHubClient
 from steward.history.git import remote_url
 from steward.policies import semantic_title
 from steward.release import repository
+from steward.release.changes import body_types, changes_of
 from steward.release.notes import Notes, draft_notes
 from steward.release.notes_git import pulls_from_commits
 from steward.release.notes_github import (
@@ -185,6 +186,11 @@ def _from_git(
     st = semantic_title.POLICY.of(config)
     commits = list(repository.commits_since(workdir, scope, exclude))
     pulls = list(pulls_from_commits(commits, st.types, st.breaking_label))
+    types = body_types(scope.changelog.sections, vcfg)
+    body = scope.changelog.body_entries
+    changes = [
+        c for commit in commits for c in changes_of(commit, body_entries=body, body_types=types)
+    ]
     initial = None
     if base is None:
         try:
@@ -198,6 +204,7 @@ def _from_git(
         base=base,
         existing=line.versions,
         initial=initial,
+        commit_changes=changes,
     )
 
 

@@ -12,12 +12,13 @@ a range holds.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from steward.conventional import Header, body_headers, clean_match, parse_message
 from steward.history.git import Commit
+from steward.release.config import VersionConfig
 
 Kind = Literal["commit", "revert", "merge", "other"]
 
@@ -25,6 +26,15 @@ Kind = Literal["commit", "revert", "merge", "other"]
 STANDARD_TYPES = frozenset(
     {"feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert"}
 )
+
+
+def body_types(sections: Iterable[str], version: VersionConfig) -> frozenset[str]:
+    """The types a body line is read with (`body_entries`) for the version: the standard
+    ones and every type the config gives a section or a bump, so `version next` (one package
+    or all) and offline release notes read a squash body alike."""
+    return STANDARD_TYPES | set(sections) | set(version.minor_types) | set(version.patch_types)
+
+
 _EMAIL = re.compile(r"\s*<[^<>]*>\s*$")
 _PR_MERGE = re.compile(r"Merge pull request #[0-9]{1,9} from ")
 _PR_SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")

@@ -23,9 +23,16 @@ class VersionConfig(Section):
     minor_types: list[str] = Field(
         default_factory=lambda: ["feat"], description="commit types that bump the minor version"
     )
+    patch_types: list[str] = Field(
+        default_factory=lambda: ["fix", "perf"],
+        description="commit types that bump the patch version; other types release nothing "
+        "(Conventional Commits gives them no effect). ['*']: every type not in ignore_types "
+        "(steward's rule before this setting)",
+    )
     ignore_types: list[str] = Field(
         default_factory=lambda: ["ci", "test", "tests", "style"],
-        description="commit types that release nothing; every other commit bumps the patch",
+        description="commit types that never release a patch, even when patch_types lists "
+        "them or is ['*']",
     )
     ignore_tags: list[str] = Field(
         default_factory=list,
@@ -46,6 +53,13 @@ class VersionConfig(Section):
     def _has_placeholder(cls, v: str) -> str:
         if v.count("{version}") != 1:
             raise ValueError("tag_pattern must contain {version} exactly once")
+        return v
+
+    @field_validator("patch_types")
+    @classmethod
+    def _star_alone(cls, v: list[str]) -> list[str]:
+        if "*" in v and len(v) > 1:
+            raise ValueError("'*' already means every type: give it alone, or list the types")
         return v
 
     @field_validator("ignore_tags")

@@ -5,21 +5,23 @@ Categories are ordered; a PR lands in the first one sharing a label with it; PRs
 excluded label are left out; the rest go last under an "other" title. Each line follows
 ``change_template``; contributors (bots and maintainers left out) are credited; the next
 version comes from labels: a major label -> major, a minor label -> minor, else patch (a
-breaking change under 1.0 bumps the minor, like `steward version next`, unless configured).
+breaking change under 1.0 bumps the minor, like `steward version next`, unless configured);
+offline, from the commits, by `steward version next`'s rules.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.version import Version
 
+from steward.release.changes import Change
 from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.tags import TagScheme
-from steward.release.version import Level, breaking_level, plan_next
+from steward.release.version import Level, breaking_level, bump_level, plan_next
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +151,20 @@ def draft_notes(
     base: Version | None,
     existing: Iterable[Version] = (),
     initial: Version | None = None,
+    commit_changes: Sequence[Change] | None = None,
 ) -> Notes:
-    """Notes for ``pulls`` merged since final release ``base``."""
+    """Notes for ``pulls`` merged since final release ``base``. Offline, ``commit_changes``
+    (the commits' changes) give the level by the version engine's rules, so the notes name the
+    version `steward version next` does: labels made up from commit types cannot tell a
+    `docs:` commit (no release) from a fix."""
     cats = categorize(pulls, cfg)
     kept = [p for c in cats for p in c.pulls]
-    level = level_from_labels(kept, cfg)
-    if level == "major":
-        level = breaking_level(base, vcfg)
+    if commit_changes is not None:
+        level = bump_level(commit_changes, vcfg, base)
+    else:
+        level = level_from_labels(kept, cfg)
+        if level == "major":
+            level = breaking_level(base, vcfg)
     nxt = plan_next(base, level, existing, initial=initial or Version(vcfg.initial_version))
     tag = TagScheme(vcfg.tag_pattern).format(nxt.version)
     changes = (

@@ -30,7 +30,7 @@ from steward.history.git import (
 from steward.history.lines import LineState, extend_line, tags_on_line
 from steward.history.progress import Progress
 from steward.release.changelog import Changelog, build_changelog
-from steward.release.changes import STANDARD_TYPES, Change, changes_of, touches
+from steward.release.changes import Change, body_types, changes_of, touches
 from steward.release.config import ChangelogConfig, VersionConfig
 from steward.release.tags import Line, Release, classify_tags, select_line
 from steward.release.version import NextVersion, Phase, next_version
@@ -171,7 +171,7 @@ def final_tips(line: Line) -> list[str]:
 def unreleased_changes(repo: Path, scope: Scope, line: Line) -> list[Change]:
     """The changes HEAD has that no shown final release has."""
     cfg = scope.changelog
-    types = STANDARD_TYPES | set(cfg.sections) | set(scope.version.minor_types)
+    types = body_types(cfg.sections, scope.version)
     out: list[Change] = []
     for commit in commits_since(repo, scope, final_tips(line)):
         out.extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
@@ -209,7 +209,7 @@ def unreleased_by_scope(
         for bit, scope in enumerate(scopes):
             if not mask & (1 << bit) and touches(commit, scope.paths):
                 cfg = scope.changelog
-                types = STANDARD_TYPES | set(cfg.sections) | set(scope.version.minor_types)
+                types = body_types(cfg.sections, scope.version)
                 out[bit].extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
     return out
 

@@ -2,10 +2,12 @@
 
 A release's level comes from the changes since the current final release on HEAD's line
 (reverts cancelled): breaking -> major (minor while the major is 0, unless configured), a
-minor type (feat) -> minor, any other conventional change not ignored -> patch, a revert ->
-patch, a non-conventional commit -> `version.nonconventional`. Pre-releases count up
-(`3.2.1a0`, `3.2.1a1`, ...) and never go backwards: the next version is above every tagged
-one. `steward.release.repository` feeds it from git.
+minor type (feat) -> minor, a patch type (fix, perf; `["*"]`: any type not ignored) ->
+patch, any other type -> nothing (Conventional Commits gives it no effect), a revert ->
+patch when what it reverts released something, a non-conventional commit ->
+`version.nonconventional`. Pre-releases count up (`3.2.1a0`, `3.2.1a1`, ...) and never go
+backwards: the next version is above every tagged one. `steward.release.repository` feeds it
+from git.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Literal
 
 from packaging.version import Version
 
+from steward.conventional import parse_header
 from steward.errors import UsageError
 from steward.release.changes import Change, cancel_reverts
 from steward.release.config import VersionConfig
@@ -34,6 +37,14 @@ def breaking_level(base: Version | None, cfg: VersionConfig) -> Level:
     return "major"
 
 
+def releases_patch(ctype: str, cfg: VersionConfig) -> bool:
+    """Whether a change of type ``ctype`` (not breaking, not a minor type) bumps the patch:
+    listed in ``patch_types`` (or that is ``["*"]``) and not in ``ignore_types``."""
+    if ctype in cfg.ignore_types:
+        return False
+    return cfg.patch_types == ["*"] or ctype in cfg.patch_types
+
+
 def change_level(c: Change, cfg: VersionConfig, breaking: Level) -> Level | None:
     """The bump one change asks for; ``None`` when it releases nothing."""
     if c.kind == "merge":
@@ -45,9 +56,27 @@ def change_level(c: Change, cfg: VersionConfig, breaking: Level) -> Level | None
     ctype = c.type or "revert"
     if ctype in cfg.minor_types:
         return "minor"
-    if ctype in cfg.ignore_types:
-        return None
-    return "patch"
+    if releases_patch(ctype, cfg):
+        return "patch"
+    if ctype == "revert" and ctype not in cfg.ignore_types:
+        return _revert_level(c, cfg)
+    return None
+
+
+def _revert_level(c: Change, cfg: VersionConfig) -> Level | None:
+    """A revert undoes what users got from the reverted change: a patch when that change
+    released something (a reverted feat is a patch too, as semantic-release has it), nothing
+    when it did not (a reverted `docs:`); a patch when the reverted subject cannot be read."""
+    reverted = parse_header(c.reverts) if c.reverts else None
+    if (
+        reverted is None
+        or reverted.breaking
+        or reverted.type in cfg.minor_types
+        or reverted.type == "revert"  # a revert of a revert brings a change back
+        or releases_patch(reverted.type, cfg)
+    ):
+        return "patch"
+    return None
 
 
 def bump_level(changes: Sequence[Change], cfg: VersionConfig, base: Version | None) -> Level | None:
