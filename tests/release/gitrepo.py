@@ -58,6 +58,20 @@ class Repo:
         self.git("commit", "-q", "-m", message, env=self.env(author, email))
         return self.git("rev-parse", "HEAD")
 
+    def set_version(self, version: str, file: str = "pyproject.toml") -> None:
+        """Stage ``file`` holding ``version`` as a project's version (the next commit takes
+        it along), the way a real project carries one."""
+        (self.path / file).write_text(f'[project]\nname = "sample"\nversion = "{version}"\n')
+        self.git("add", file)
+
+    def bump(self, version: str, message: str = "chore: version bump") -> str:
+        """A release bump as the playbook's workflow commits it: the version line alone
+        changes (`set_version` must have given the file an earlier version)."""
+        self.clock += 86_400
+        self.set_version(version)
+        self.git("commit", "-q", "-m", message, env=self.env("Bot", "bot@example.com"))
+        return self.git("rev-parse", "HEAD")
+
     def tag(self, name: str, *, annotated: bool = False, ref: str = "HEAD") -> None:
         if annotated:
             self.git("tag", "-a", name, "-m", name, ref, env=self.env("Tester", "t@example.com"))

@@ -7,7 +7,6 @@ The fixtures are public material copied from `shared/fixtures/` (see their READM
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import subprocess
@@ -17,21 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.release.gitrepo import run
+from tests.release.powertools import FIXTURES, load_powertools
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "powertools"
-ORIGIN = "https://github.com/aws-powertools/powertools-lambda-python.git"
 _ANCHOR = re.compile(r'<a name="([^"]+)"></a>')
 
 
 @pytest.fixture(scope="module")
 def powertools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("powertools") / "h"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    stream = gzip.decompress((FIXTURES / "powertools-history.fi.gz").read_bytes())
-    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=stream, check=True)
-    subprocess.run(["git", "-C", str(repo), "checkout", "-q", "develop"], check=True)
-    subprocess.run(["git", "-C", str(repo), "remote", "add", "origin", ORIGIN], check=True)
-    return repo
+    return load_powertools(tmp_path_factory.mktemp("powertools"))
 
 
 def bullets(text: str) -> dict[str, Counter[str]]:
@@ -82,3 +74,54 @@ def test_current_version_at_develop_is_the_last_bump_release(
     assert json.loads(out)["version"] == "3.2.0"
     code, out, err = run(["version", "next", "--path", str(powertools)], capsys)
     assert (code, out) == (0, "3.2.1\n")  # fixes since 3.2.0, no feature
+
+
+def _is_ancestor(repo: Path, commit: str, of: str) -> bool:
+    proc = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", commit, of])
+    return proc.returncode == 0
+
+
+def test_every_release_tag_left_off_develop_is_named_with_its_reason(
+    powertools: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The expected set comes from git alone: a tag is off develop's line when neither its
+    commit nor (for a bump commit) its parent is an ancestor of develop."""
+    names = subprocess.run(
+        ["git", "-C", str(powertools), "tag", "--list", "v*"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    expected = set()
+    for name in names:
+        if re.fullmatch(r"v\d+\.\d+\.\d+", name) is None:
+            continue
+        if _is_ancestor(powertools, name, "develop"):
+            continue
+        if not _is_ancestor(powertools, f"{name}^{{commit}}^", "develop"):
+            expected.add(name)
+    assert expected, "the fixture has maintenance releases off develop"
+    code, out, err = run(["version", "current", "--path", str(powertools), "--json"], capsys)
+    assert code == 0, err
+    off = json.loads(out)["off_line_tags"]
+    assert {t["tag"] for t in off} == expected
+    assert all("parent is not on this branch's history" in t["reason"] for t in off)
+    # and one stderr line says so, with the count and the first three
+    notes = [line for line in err.splitlines() if "not on this branch's history" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith(f"note: {len(expected)} release tags are not on this branch's")
+    assert notes[0].count("(tagged commit ") == 3
+
+
+def test_a_maintenance_checkout_names_the_trunk_releases_it_leaves_out(
+    powertools: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """From v2.0.0's commit, every later release is off the line; none is silent."""
+    work = tmp_path / "w"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(powertools), str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "checkout", "-q", "-b", "v2", "v2.0.0"], check=True)
+    code, out, err = run(["version", "current", "--path", str(work), "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["version"] == "2.0.0"
+    later = [t["tag"] for t in data["off_line_tags"]]
+    assert "v3.2.0" in later
+    assert "v2.0.0" not in later

@@ -113,9 +113,10 @@ def test_release_bump_off_the_trunk_is_on_the_line(
     """The playbook's pattern: the tag sits on a bump commit whose parent is on the trunk;
     a tagged commit that changes code off the trunk is another line."""
     r = Repo(tmp_path / "r")
+    r.set_version("0.1.0a0")
     r.commit("feat: on the trunk", file="app.py")
     r.git("checkout", "-q", "-b", "release-run")
-    r.commit("chore: version bump", file="pyproject.toml")
+    r.bump("1.0.0")
     r.tag("v1.0.0")
     r.git("checkout", "-q", "main")
     r.commit("fix: after the release", file="app.py")

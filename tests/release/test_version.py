@@ -235,9 +235,10 @@ def test_next_version_on_a_real_repo(tmp_path: Path) -> None:
 
 def test_release_tag_off_trunk_still_counts(tmp_path: Path) -> None:
     r = Repo(tmp_path / "r")
+    r.set_version("0.1.0")
     r.commit("feat: base")
     r.git("checkout", "-q", "-b", "release")
-    r.commit("chore(release): bump to 1.0.0", file="pyproject.toml")  # only the version file
+    r.bump("1.0.0", "chore(release): bump to 1.0.0")  # only the version line changes
     r.tag("v1.0.0")
     r.git("checkout", "-q", "main")
     r.commit("fix: after the release")

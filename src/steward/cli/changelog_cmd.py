@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, path_option, resolve_config
+from steward.cli.common import config_option, path_option, resolve_release_config
 from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
 from steward.errors import UsageError
 from steward.history.progress import Progress
@@ -85,8 +85,8 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
         raise UsageError("--unreleased prints to stdout; it cannot be combined with --output")
     if (dry_run or force) and output is None:
         raise UsageError("--dry-run and --force go with --output")
-    repository.require_complete(repo, fetch=fetch)
-    config = resolve_config(config_file, repo)
+    checked = repository.require_complete(repo, fetch=fetch)
+    config = resolve_release_config(config_file, repo)
     scope = scope_for(config, package)
     target = None if output is None else Path(output or scope.changelog.output)
     name = template or scope.changelog.template
@@ -99,6 +99,7 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
         unreleased_only=unreleased,
         use_cache=not no_cache,
         progress=Progress("changelog"),
+        checked=checked,
     )
     tag_notice(result.line)
     _notices(result)

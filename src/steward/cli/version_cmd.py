@@ -7,20 +7,27 @@ from typing import Any
 
 import click
 
-from steward.cli.common import config_option, json_option, path_option, resolve_config
-from steward.cli.intel import fetch_option, package_option, package_scope, scope_for, tag_notice
+from steward.cli.common import config_option, json_option, path_option, resolve_release_config
+from steward.cli.intel import (
+    fetch_option,
+    off_line_json,
+    package_option,
+    package_scope,
+    scope_for,
+    tag_notice,
+)
 from steward.cli.main import echo_json
 from steward.errors import ConfigError, UsageError
-from steward.history.git import read_tags
 from steward.release.config import VersionConfig
 from steward.release.repository import (
+    Checked,
     Scope,
     next_version_of,
     read_line,
     require_complete,
     unreleased_by_scope,
 )
-from steward.release.tags import TagScheme, normalize
+from steward.release.tags import Line, TagScheme, normalize
 from steward.release.version import NextVersion, Phase
 from steward.release.version_file import read_version, write_version
 
@@ -51,10 +58,10 @@ def current(
 
     With no release tag, prints the version the project file declares, and says so.
     """
-    require_complete(repo, fetch=fetch)
-    scope = scope_for(resolve_config(config_file, repo), package)
+    checked = require_complete(repo, fetch=fetch)
+    scope = scope_for(resolve_release_config(config_file, repo), package)
     cfg = scope.version
-    line = read_line(repo, scope)
+    line = read_line(repo, scope, checked=checked)
     tag_notice(line)
     latest = line.current
     declared = _declared(repo, cfg)
@@ -65,6 +72,7 @@ def current(
                 "tag": latest.tag.name if latest else None,
                 "declared": declared,
                 "ignored_tags": [{"tag": n, "reason": why} for n, why in line.tags.ignored],
+                "off_line_tags": off_line_json(line),
             }
         )
         return
@@ -123,17 +131,18 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
     """
     if dry_run and not write:
         raise UsageError("--dry-run goes with --write (without --write nothing is written)")
-    require_complete(repo, fetch=fetch)
-    config = resolve_config(config_file, repo)
+    checked = require_complete(repo, fetch=fetch)
+    config = resolve_release_config(config_file, repo)
     if all_packages:
         if package is not None or write:
             raise UsageError("--all cannot be combined with --package or --write")
         if not config.packages:
             raise UsageError("--all: no `packages:` in the config")
-        _all(repo, [package_scope(config, p.name) for p in config.packages], prerelease, as_json)
+        scopes = [package_scope(config, p.name) for p in config.packages]
+        _all(repo, checked, scopes, prerelease, as_json)
         return
     scope = scope_for(config, package)
-    result, line_declared = _next(repo, scope, prerelease)
+    result, line, line_declared = _next(repo, checked, scope, prerelease)
     cfg = scope.version
     changed: str | None = None
     if write and line_declared != str(result.version):
@@ -145,6 +154,7 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
             {
                 **_as_json(result, cfg),
                 "written": changed if write and not dry_run else None,
+                "off_line_tags": off_line_json(line),
             }
         )
         return
@@ -158,17 +168,21 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
             click.echo(f"{verb} {changed} to {result.version}", err=True)
 
 
-def _next(repo: Path, scope: Scope, prerelease: Phase | None) -> tuple[NextVersion, str | None]:
-    line = read_line(repo, scope)
+def _next(
+    repo: Path, checked: Checked, scope: Scope, prerelease: Phase | None
+) -> tuple[NextVersion, Line, str | None]:
+    line = read_line(repo, scope, checked=checked)
     tag_notice(line)
     declared = _declared(repo, scope.version)
     initial = normalize(declared) if declared and not line.on_line else None
-    return next_version_of(repo, scope, line=line, prerelease=prerelease, initial=initial), declared
+    result = next_version_of(repo, scope, line=line, prerelease=prerelease, initial=initial)
+    return result, line, declared
 
 
-def _all(repo: Path, scopes: list[Scope], prerelease: Phase | None, as_json: bool) -> None:
-    all_tags = read_tags(repo)
-    lines = [read_line(repo, scope, all_tags) for scope in scopes]
+def _all(
+    repo: Path, checked: Checked, scopes: list[Scope], prerelease: Phase | None, as_json: bool
+) -> None:
+    lines = [read_line(repo, scope, checked=checked) for scope in scopes]
     unreleased = unreleased_by_scope(repo, scopes, lines)  # one pass for every package
     rows = []
     for scope, line, changes in zip(scopes, lines, unreleased, strict=True):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steward.conventional import Message, parse_message
+from steward.history.bumps import CommitPatch, parse_patches
 from steward.errors import GitError, UsageError
 from steward.history.progress import Progress
 
@@ -67,6 +68,10 @@ class Commit:
     @property
     def trailers(self) -> tuple[tuple[str, str], ...]:
         return self.message.footers
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **_ENV}
 
 
 def _spawn(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
@@ -128,6 +133,32 @@ def ensure_repo(repo: Path) -> None:
         raise GitError(f"{repo}: no such directory")
     if _try(repo, "rev-parse", "--git-dir") is None:
         raise GitError(f"{repo}: not a git repository")
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What every history command first needs to know, from one `git rev-parse`."""
+
+    git_dir: Path
+    shallow: bool
+    head: str | None  # None in a repository with no commits yet
+
+
+def probe(repo: Path) -> Probe:
+    """The repository's git directory, whether it is shallow, and HEAD's commit; a clear
+    error when ``repo`` is not a git work tree."""
+    if not repo.is_dir():
+        raise GitError(f"{repo}: no such directory")
+    proc = _spawn(
+        ["git", "-C", str(repo), "rev-parse", "--absolute-git-dir", "--is-shallow-repository",
+         "--verify", "-q", "HEAD^{commit}"],
+        env=_env(),
+    )  # fmt: skip
+    out = proc.stdout.decode(errors="replace").splitlines()
+    if proc.returncode not in {0, 1} or len(out) < 2:
+        raise GitError(f"{repo}: not a git repository")
+    head = out[2].strip() if proc.returncode == 0 and len(out) > 2 else None
+    return Probe(Path(out[0]), out[1].strip() == "true", head or None)
 
 
 def head_sha(repo: Path) -> str | None:
@@ -193,6 +224,54 @@ def merged_tags(repo: Path, head: str) -> set[str]:
     if out is None:
         raise GitError(f"git for-each-ref --merged in {repo} failed")
     return set(out.splitlines())
+
+
+def unreachable_from(repo: Path, shas: Iterable[str], head: str) -> set[str]:
+    """The commits ``shas`` reach that ``head`` does not (one `git rev-list`): a sha given
+    is an ancestor of ``head`` exactly when it is not in the answer, and so is any commit
+    those shas reach (a release bump's parent among them)."""
+    revs = "".join(f"{s}\n" for s in shas) + f"^{head}\n"
+    proc = _spawn(["git", "-C", str(repo), "rev-list", "--stdin"], input=revs.encode(), env=_env())
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip()[-800:]
+        raise GitError(f"git rev-list in {repo} failed: {err}")
+    return set(proc.stdout.decode().split())
+
+
+def iter_patches(repo: Path, shas: Iterable[str]) -> Iterator[CommitPatch]:
+    """Each named commit with its parents and its changes line by line (`git log -p -U0`,
+    one process, read as a stream: a big commit costs time, not memory), parsed by
+    `steward.history.bumps`; a merge lists no files."""
+    revs = "".join(f"{s}\n" for s in shas)
+    args = [
+        "git", "-C", str(repo), "-c", "core.quotePath=false", "log", "--stdin",
+        "--no-walk=unsorted", "--format=%x00%H %P", "-p", "--unified=0", "--no-renames",
+        "--no-color", "--no-ext-diff", "--no-textconv",
+    ]  # fmt: skip
+    try:
+        proc = subprocess.Popen(
+            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env()
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    try:
+        proc.stdin.write(revs.encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    lines = (raw.decode(errors="replace").rstrip("\n") for raw in proc.stdout)
+    try:
+        yield from parse_patches(lines)
+    finally:
+        proc.stdout.close()
+        rc = proc.wait()
+        err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+        if proc.stderr:
+            proc.stderr.close()
+    if rc != 0:
+        raise GitError(f"git log -p in {repo} failed: {err[-800:]}")
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:

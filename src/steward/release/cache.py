@@ -27,7 +27,7 @@ from steward.fsutil import atomic_write_text
 from steward.history.git import Tag, git_dir
 from steward.history.lines import LineState
 
-FORMAT = 1
+FORMAT = 2  # 2: the line keeps why each release tag is off it
 
 
 def cache_key(*parts: Any) -> str:
@@ -60,6 +60,7 @@ class Entry:
             "head": self.state.head,
             "on_line": sorted(self.state.on_line),
             "bumps": self.state.bumps,
+            "off_line": self.state.off_line,
             "shown": [list(s) for s in self.shown],
             "tails": self.tails,
             "nonconforming": [list(n) for n in self.nonconforming],
@@ -71,7 +72,12 @@ class Entry:
         try:
             if data["format"] != FORMAT:
                 return None
-            state = LineState(str(data["head"]), set(data["on_line"]), dict(data["bumps"]))
+            state = LineState(
+                str(data["head"]),
+                {str(n) for n in data["on_line"]},
+                {str(k): str(v) for k, v in data["bumps"].items()},
+                {str(k): str(v) for k, v in data["off_line"].items()},
+            )
             return cls(
                 key=str(data["key"]),
                 tags=str(data["tags"]),
@@ -92,12 +98,15 @@ class ChangelogCache:
     """One scope's entry in `.git/steward/`: a small index (JSON) and, per output form, the
     released text as a file named by its digest (read whole, written once)."""
 
-    def __init__(self, repo: Path, scope: str | None) -> None:
+    def __init__(self, repo: Path, scope: str | None, git_directory: Path | None = None) -> None:
         self.repo = repo
         self.name = f"changelog-{scope}" if scope else "changelog"
+        self._git_dir = git_directory
 
     def _dir(self) -> Path:
-        return git_dir(self.repo) / "steward"
+        if self._git_dir is None:
+            self._git_dir = git_dir(self.repo)
+        return self._git_dir / "steward"
 
     def load(self, key: str, tags: str) -> Entry | None:
         """The entry when it was made with ``key`` and the same tags; else ``None``."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from steward.history.git import read_tags, remote_url
+from steward.history.git import read_tags
 from steward.history.progress import Progress
 from steward.release import repository
 from steward.release.cache import ChangelogCache, Entry, cache_key, tags_signature
@@ -47,7 +47,11 @@ class ChangelogText:
 def json_chunks(data: Changelog) -> Iterator[str]:
     """`{"versions": [...]}` one release a line: the first two pieces are the Unreleased
     part, the rest the released one."""
-    yield '{"versions": [\n'
+    if data.off_line:
+        tags = [{"tag": name, "reason": why} for name, why in data.off_line]
+        yield '{"off_line_tags": ' + json.dumps(tags, ensure_ascii=False) + ', "versions": [\n'
+    else:
+        yield '{"versions": [\n'
     for i, v in enumerate(data.versions):
         yield ("" if i == 0 else ",\n") + json.dumps(v.to_json(), ensure_ascii=False)
     if not data.versions:
@@ -56,7 +60,9 @@ def json_chunks(data: Changelog) -> Iterator[str]:
 
 
 def _head(data: Changelog) -> Changelog:
-    return Changelog(versions=data.versions[:1], repository_url=data.repository_url)
+    return Changelog(
+        versions=data.versions[:1], repository_url=data.repository_url, off_line=data.off_line
+    )
 
 
 def changelog_text(
@@ -68,6 +74,7 @@ def changelog_text(
     unreleased_only: bool = False,
     use_cache: bool = True,
     progress: Progress | None = None,
+    checked: repository.Checked | None = None,
 ) -> ChangelogText:
     """The changelog of ``scope`` rendered with ``template`` (``None``: JSON).
 
@@ -76,10 +83,11 @@ def changelog_text(
     is never cached.
     """
     cfg = scope.changelog
-    all_tags = read_tags(repo)
-    url = cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo)
+    all_tags = checked.tags if checked is not None else read_tags(repo)
+    url = repository.repository_url(repo, scope)
     cacheable = use_cache and not unreleased_only and template_id is not None
-    cache = ChangelogCache(repo, scope.name) if cacheable else None
+    gdir = checked.git_dir if checked is not None else None
+    cache = ChangelogCache(repo, scope.name, gdir) if cacheable else None
     key = cache_key(
         scope.version.model_dump(mode="json"),
         cfg.model_dump(mode="json"),
@@ -89,7 +97,9 @@ def changelog_text(
     )
     sig = tags_signature(all_tags)
     entry = cache.load(key, sig) if cache is not None else None
-    line = repository.read_line(repo, scope, all_tags, known=entry.state if entry else None)
+    line = repository.read_line(
+        repo, scope, all_tags, known=entry.state if entry else None, checked=checked
+    )
     tail = None
     if entry is not None and template_id is not None and entry.shown == line.signature():
         assert cache is not None
@@ -103,7 +113,9 @@ def changelog_text(
         return itertools.islice(chunks, 2) if head_only else chunks
 
     if tail is not None and entry is not None and template_id is not None:
-        data = repository.changelog(repo, scope, line=line, unreleased_only=True, progress=progress)
+        data = repository.changelog(
+            repo, scope, line=line, unreleased_only=True, progress=progress, url=url
+        )
         head = "".join(pieces(data, head_only=True))
         if cache is not None and line.state is not None and line.state.head != entry.state.head:
             entry.state = line.state  # the next run walks from this HEAD
@@ -117,7 +129,7 @@ def changelog_text(
             warm=True,
         )
     data = repository.changelog(
-        repo, scope, line=line, unreleased_only=unreleased_only, progress=progress
+        repo, scope, line=line, unreleased_only=unreleased_only, progress=progress, url=url
     )
     chunks: Iterable[str] = pieces(data)
     if cache is not None and template_id is not None and line.state is not None:

@@ -132,6 +132,12 @@ class Line:
     on_line: list[Release]
     shown: list[Release]
     state: Any = None  # how it was found (`steward.history.lines.LineState`), for a cache
+    head: str | None = None  # the commit it was seen from
+
+    def off_line(self) -> list[tuple[str, str]]:
+        """The release tags not on this line and why, newest version first."""
+        why = self.state.off_line if self.state is not None else {}
+        return [(r.tag.name, why[r.tag.name]) for r in reversed(self.tags.releases) if r.tag.name in why]
 
     def signature(self) -> list[tuple[str, str]]:
         """The shown releases by tag name and object: what a cached render depends on."""
