@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from steward.cli.main import echo_json
-from steward.config.loader import find_config, load_config
+from steward.config.loader import find_config, load_config, load_release_config
 from steward.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from steward.config.model import StewardConfig
+    from steward.config.release import ReleaseSections
     from steward.domain.models import Issue
     from steward.forge.client import GitHubClient
     from steward.forge.executor import ApplyResult
@@ -125,6 +126,14 @@ def resolve_config(config_file: Path | None, root: Path | None = None) -> Stewar
     if config_file is not None:
         return load_config(config_file)
     return load_config(find_config(root or Path()))
+
+
+def resolve_release_config(config_file: Path | None, root: Path | None = None) -> ReleaseSections:
+    """The release sections alone (`steward.config.loader.load_release_config`), from the
+    same file `resolve_config` would read."""
+    if config_file is not None:
+        return load_release_config(config_file)
+    return load_release_config(find_config(root or Path()))
 
 
 def github_client(token: str | None = None) -> GitHubClient:

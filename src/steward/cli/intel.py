@@ -4,14 +4,16 @@ package they look at, and the one notice about tags that are not releases."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.release.repository import Scope
 from steward.release.tags import Line
+
+if TYPE_CHECKING:
+    from steward.config.release import ReleaseSections
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +32,7 @@ package_option = click.option(
 )
 
 
-def scope_for(config: StewardConfig, package: str | None) -> Scope:
+def scope_for(config: ReleaseSections, package: str | None) -> Scope:
     """The whole repository, or one configured package."""
     if package is None:
         return Scope(config.version, config.changelog)
@@ -41,7 +43,7 @@ def scope_for(config: StewardConfig, package: str | None) -> Scope:
     raise UsageError(f"--package {package}: no such package in the config ({known})")
 
 
-def package_scope(config: StewardConfig, name: str) -> Scope:
+def package_scope(config: ReleaseSections, name: str) -> Scope:
     p = next(p for p in config.packages if p.name == name)
     vcfg = config.version.model_copy(update={"tag_pattern": p.tags(), **p.version_settings()})
     ccfg = config.changelog.model_copy(update={"output": p.changelog_file()})
@@ -49,10 +51,27 @@ def package_scope(config: StewardConfig, name: str) -> Scope:
 
 
 def tag_notice(line: Line) -> None:
-    """Say once, on stderr, which tags are not releases and why."""
+    """Say once, on stderr, which tags are not releases and why, and which release tags
+    are left off HEAD's line and why (never silently: a wrong version starts there)."""
     ignored = line.tags.ignored
-    if not ignored:
-        return
-    shown = "; ".join(f"{name} ({why})" for name, why in ignored[:5])
-    more = f"; and {len(ignored) - 5} more" if len(ignored) > 5 else ""
-    click.echo(f"note: {len(ignored)} tag(s) are not releases: {shown}{more}", err=True)
+    if ignored:
+        shown = "; ".join(f"{name} ({why})" for name, why in ignored[:5])
+        more = f"; and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+        click.echo(f"note: {len(ignored)} tag(s) are not releases: {shown}{more}", err=True)
+    off = line.off_line()
+    if off:
+        click.echo(f"note: {off_line_text(off)}", err=True)
+
+
+def off_line_text(off: list[tuple[str, str]], first: int = 3) -> str:
+    """`3 release tags are not on this branch's history: v3.2.0 (tagged commit a1b2c3d
+    changes src/x.py besides the version), ...`"""
+    noun = "release tag is" if len(off) == 1 else "release tags are"
+    shown = ", ".join(f"{name} ({why})" for name, why in off[:first])
+    more = ", ..." if len(off) > first else ""
+    return f"{len(off)} {noun} not on this branch's history: {shown}{more}"
+
+
+def off_line_json(line: Line) -> list[dict[str, str]]:
+    """The same, for `--json` output."""
+    return [{"tag": name, "reason": why} for name, why in line.off_line()]

@@ -7,16 +7,17 @@ a validation error from pydantic (which knows paths, not lines) can name file, l
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from steward.config.model import config_model
 from steward.errors import ConfigError
 
 if TYPE_CHECKING:
+    import yaml
+
     from steward.config.model import StewardConfig
+    from steward.config.release import ReleaseSections
 
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
 MAX_CONFIG_BYTES = 1_000_000
@@ -24,6 +25,7 @@ MAX_CONFIG_BYTES = 1_000_000
 MAX_NODES = 100_000
 
 PathKey = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 def find_config(root: Path) -> Path | None:
@@ -37,19 +39,54 @@ def find_config(root: Path) -> Path | None:
 
 def load_config(path: Path | None) -> StewardConfig:
     """Load and validate ``path``; ``None`` means the playbook's defaults."""
+    from steward.config.model import config_model
+
     if path is None:
         return config_model()()
+    return parse_config(_read(path), source=str(path))
+
+
+def load_release_config(path: Path | None) -> ReleaseSections:
+    """Only the release sections of ``path`` (`steward.config.release`), validated as the
+    whole model would; other sections are checked for their names only (a misspelt
+    section is an error), their content by `steward config check` and the commands that
+    use them."""
+    from steward.config.release import RELEASE_KEYS, ReleaseSections, known_keys
+
+    if path is None:
+        return ReleaseSections()
+    source = str(path)
+    data, lines = _parse(_read(path), source)
+    known = known_keys()
+    for key in data:
+        if key not in known:
+            line = lines.get((key,))
+            raise ConfigError(f"{key}: unknown key", path=source, line=line)
+    wanted = {k: v for k, v in data.items() if k in RELEASE_KEYS}
+    return _validate(ReleaseSections, wanted, lines, source)
+
+
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("config file not found", path=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
-    return parse_config(text, source=str(path))
 
 
 def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
     """Validate YAML ``text``; errors name ``source``, the line and the key path."""
+    from steward.config.model import config_model
+
+    data, lines = _parse(text, source)
+    return _validate(config_model(), data, lines, source)
+
+
+def _parse(text: str, source: str) -> tuple[dict[str, Any], dict[PathKey, int]]:
+    """The YAML mapping in ``text`` and the line of every key path in it."""
+    import yaml  # only when there is a file: a release command without one skips it
+
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"config is over {MAX_CONFIG_BYTES} bytes", path=source)
     try:
@@ -65,9 +102,12 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of sections", path=source, line=1)
-    lines = _line_map(node, source)
+    return data, _line_map(node, source)
+
+
+def _validate(model: type[M], data: dict[str, Any], lines: dict[PathKey, int], source: str) -> M:
     try:
-        return config_model().model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: PathKey = tuple(err["loc"])
@@ -88,6 +128,8 @@ MAX_ALIASES = 32
 def _check_depth(text: str, source: str) -> None:
     """Refuse YAML nested deeper than any config needs before the (recursive) composer
     sees it (PyYAML's event parser is iterative, its composer is not), and alias bombs."""
+    import yaml  # only when there is a file: a release command without one skips it
+
     depth = aliases = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
@@ -109,6 +151,8 @@ def _check_depth(text: str, source: str) -> None:
 def _line_map(node: yaml.Node | None, source: str) -> dict[PathKey, int]:
     """Line of every key path; also refuses duplicate keys (YAML would keep the last
     silently) and alias expansions too large to validate."""
+    import yaml  # only when there is a file: a release command without one skips it
+
     out: dict[PathKey, int] = {}
     visited = 0
 
@@ -150,4 +194,6 @@ def _nearest_line(lines: dict[PathKey, int], loc: PathKey) -> int | None:
 
 def as_yaml(data: Any) -> str:
     """Render effective config for `steward config show`."""
+    import yaml  # only when there is a file: a release command without one skips it
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

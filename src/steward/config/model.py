@@ -15,14 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, create_model, field_validator
 
-from steward.config.base import Section
 from steward.config.labels import LabelSpec, playbook_labels
-from steward.release.config import (
-    ChangelogConfig,
-    PackageConfig,
-    ReleaseNotesConfig,
-    VersionConfig,
-)
+from steward.config.release import ReleaseSections
 from steward.release.pipeline.config import PipelineConfig
 
 _HEAD = ("ignore_authors", "labels")  # shown before the policies' sections
@@ -32,7 +26,7 @@ def _default_ignore() -> list[str]:
     return ["dependabot[bot]", "renovate[bot]", "github-actions[bot]", "pre-commit-ci[bot]"]
 
 
-class ConfigCore(Section):
+class ConfigCore(ReleaseSections):
     """`.github/steward.yml`. Every key is optional; unknown keys are errors."""
 
     ignore_authors: list[str] = Field(
@@ -40,27 +34,11 @@ class ConfigCore(Section):
         description="PR/issue authors the automation leaves alone (bots)",
     )
     labels: list[LabelSpec] = Field(default_factory=playbook_labels)
-    version: VersionConfig = Field(default_factory=VersionConfig)
-    changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
-    release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
     release: PipelineConfig = Field(default_factory=PipelineConfig)
-    packages: list[PackageConfig] = Field(
-        default_factory=list,
-        description="a monorepo's packages; empty: the repository is one package",
-    )
 
     if TYPE_CHECKING:
         # The policies' sections, added from the registry by `config_model()`.
         def __getattr__(self, name: str) -> Any: ...
-
-    @field_validator("packages")
-    @classmethod
-    def _unique_packages(cls, value: list[PackageConfig]) -> list[PackageConfig]:
-        names = [p.name for p in value]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"package {sorted(dup)[0]!r} is listed twice")
-        return value
 
     @field_validator("labels")
     @classmethod

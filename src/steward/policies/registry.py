@@ -37,6 +37,8 @@ def policies() -> tuple[Policy[Any], ...]:
                 f"{module.__name__} exports no POLICY: a policy module must "
                 f"(or add it to {__name__}.HELPERS)"
             )
+        if policy.name != info.name:  # the config's keys are known without importing
+            raise RuntimeError(f"{module.__name__}'s POLICY must be named {info.name!r}")
         found.append(policy)
     names = [p.name for p in found]
     for name in names:

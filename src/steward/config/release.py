@@ -1,0 +1,60 @@
+"""The release sections of the config alone: what `steward version` and `steward changelog`
+read. Loading them does not assemble the whole model (every policy's section, the release
+pipeline's, the label taxonomy), which costs a release command more start-up time than its
+work on a typical history. `steward config check` still validates the whole file.
+"""
+
+from __future__ import annotations
+
+import pkgutil
+
+from pydantic import Field, field_validator
+
+from steward.config.base import Section
+from steward.release.config import (
+    ChangelogConfig,
+    PackageConfig,
+    ReleaseNotesConfig,
+    VersionConfig,
+)
+
+# The core's other sections (`steward.config.model.ConfigCore`); a test keeps this true.
+OTHER_CORE_KEYS = frozenset({"ignore_authors", "labels", "release"})
+
+
+class ReleaseSections(Section):
+    """The sections release intelligence reads; the whole config model extends it."""
+
+    version: VersionConfig = Field(default_factory=VersionConfig)
+    changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
+    release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
+    packages: list[PackageConfig] = Field(
+        default_factory=list,
+        description="a monorepo's packages; empty: the repository is one package",
+    )
+
+    @field_validator("packages")
+    @classmethod
+    def _unique_packages(cls, value: list[PackageConfig]) -> list[PackageConfig]:
+        names = [p.name for p in value]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"package {sorted(dup)[0]!r} is listed twice")
+        return value
+
+
+RELEASE_KEYS = frozenset(ReleaseSections.model_fields)
+
+
+def known_keys() -> frozenset[str]:
+    """Every top-level key the whole model accepts, without importing a policy: a policy's
+    section is named after its module (`steward.policies.registry` checks that)."""
+    import steward.policies as package
+    from steward.policies.registry import HELPERS
+
+    policies = {
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.name not in HELPERS and not m.name.startswith("_")
+    }
+    return RELEASE_KEYS | OTHER_CORE_KEYS | policies
