@@ -17,7 +17,7 @@ Three kinds of history (bench/histories.py has the first two):
 
 Histories are generated with `git fast-import` (seconds) and cached under bench/.cache/.
 Each tool writes a full changelog of the same repository; steward runs cold (`--no-cache`:
-the whole history) unless said warm. Medians of a few runs (one when a run takes more than
+the whole history) unless said warm. Medians of three runs (one when a run takes more than
 30 s), ratios to the floor and to commitizen measured in the same run, and peak memory
 (largest process of the tree, from the kernel's rusage). A peer that cannot run on a
 history is reported and skipped, and one that took over a third of BENCH_TIMEOUT on a short
@@ -57,7 +57,8 @@ TYPES = ("feat", "fix", "docs", "chore", "refactor", "perf", "ci", "test")
 SCOPES = ("logger", "tracer", "metrics", "parser", "event_handler", None)
 PER_TAG = 100
 PEER_TIMEOUT = int(os.environ.get("BENCH_TIMEOUT", "300"))  # seconds per run of one tool
-LONG = 30.0  # seconds: a run this long is not repeated
+RUNS = 3  # a median of three runs...
+LONG = 30.0  # seconds: ...but a run this long is not repeated
 START = 1_500_000_000
 # commitizen's default changelog (cz_conventional_commits: change_type_map and
 # change_type_order): breaking changes, then feat, fix, refactor, perf; nothing left out.
@@ -352,10 +353,6 @@ def _warm_copy(repo: Path) -> Path:
     return work
 
 
-def _runs(n: int) -> int:
-    return 3 if n <= 4_000 else 2 if n <= 50_000 else 1
-
-
 def measure(
     title: str,
     repo: Path,
@@ -368,7 +365,7 @@ def measure(
 
     ``slow`` carries, from one size to the next, the tools too slow to run again."""
     load = os.getloadavg()[0]  # other work on the machine skews every figure: say it
-    print(f"\n{title} (median of {runs} runs; load average {load:.1f} before)")
+    print(f"\n{title} (median of {runs} runs, 1 if over {LONG:.0f}s; load average {load:.1f})")
     if note:
         print(f"  {note}")
     print(f"  {'tool':<26}{'seconds':>9}{'x floor':>9}{'x cz':>9}{'peak MB':>9}")
@@ -422,7 +419,7 @@ def bench_powertools() -> None:
     measure(
         f"Powertools, real: {n:,} commits, {tags} tags, no steward config",
         repo,
-        3,
+        RUNS,
         [FLOOR, CZ, STEWARD],
     )
     steward = _tool("steward")
@@ -443,7 +440,7 @@ def bench_realistic(sizes: tuple[int, ...]) -> None:
         for tags, names in sets:
             repo, prof = histories.realistic(n, min(tags, n))
             title = f"{n:,} commits, {min(tags, n):,} tags, Powertools' messages"
-            measure(title, repo, _runs(n), names, note=f"drawn from {prof.summary()}")
+            measure(title, repo, RUNS, names, note=f"drawn from {prof.summary()}")
 
 
 def bench_short(sizes: tuple[int, ...]) -> None:
@@ -452,7 +449,7 @@ def bench_short(sizes: tuple[int, ...]) -> None:
     for n in sizes:
         repo = generate(n)
         title = f"{n:,} commits, {n // PER_TAG:,} tags, short messages"
-        measure(title, repo, _runs(n), names, slow)
+        measure(title, repo, RUNS, names, slow)
 
 
 def main() -> None:
