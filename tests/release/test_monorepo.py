@@ -103,3 +103,27 @@ def test_unknown_package_and_single_package_repos(
     code, _, err = run(["version", "next", "--path", str(single.path), "--all"], capsys)
     assert code == 2
     assert "no `packages:`" in err
+
+
+@pytest.mark.parametrize(
+    ("scopes", "why"),
+    [
+        ('[""]', "must be one non-empty conventional scope"),
+        ("[core(x)]", "must be one non-empty conventional scope"),
+        ('["core,cli"]', "must be one non-empty conventional scope"),
+        ("core", "scopes"),  # a bare string is neither true/false nor a list
+    ],
+)
+def test_package_scopes_are_checked(
+    mono: Repo, scopes: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = mono.path / ".github" / "steward.yml"
+    config.write_text(
+        CONFIG.replace(
+            "    paths: [packages/core]\n", f"    paths: [packages/core]\n    scopes: {scopes}\n"
+        )
+    )
+    code, _, err = run(["version", "next", "--path", str(mono.path), "--package", "core"], capsys)
+    assert code == 2
+    assert "packages.0.scopes" in err
+    assert why in err

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from steward.errors import UsageError
+from steward.release.membership import Membership
 from steward.release.repository import Scope
 from steward.release.tags import Line
 
@@ -44,10 +45,25 @@ def scope_for(config: ReleaseSections, package: str | None) -> Scope:
 
 
 def package_scope(config: ReleaseSections, name: str) -> Scope:
+    """One package: its paths (old ones included), scopes, tags and files; the packages
+    whose tags are its tags too (lerna's fixed mode) share its version."""
     p = next(p for p in config.packages if p.name == name)
     vcfg = config.version.model_copy(update={"tag_pattern": p.tags(), **p.version_settings()})
     ccfg = config.changelog.model_copy(update={"output": p.changelog_file()})
-    return Scope(vcfg, ccfg, tag_pattern=p.tags(), paths=tuple(p.paths), name=p.name)
+    fixed = tuple(
+        Membership(tuple(q.paths), q.commit_scopes())
+        for q in config.packages
+        if q.name != p.name and q.tags() == p.tags()
+    )
+    return Scope(
+        vcfg,
+        ccfg,
+        tag_pattern=p.tags(),
+        paths=tuple(p.paths),
+        name=p.name,
+        scopes=p.commit_scopes(),
+        fixed=fixed,
+    )
 
 
 def tag_notice(line: Line) -> None:

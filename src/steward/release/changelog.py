@@ -24,6 +24,7 @@ from steward.history.releases import UNRELEASED, assign_releases
 from steward.patterns import compile_user_patterns
 from steward.release.changes import STANDARD_TYPES, Change, cancel_reverts, changes_of, touches
 from steward.release.config import ChangelogConfig
+from steward.release.membership import Walk
 from steward.release.tags import Release
 
 Entry = Change  # what a template calls one line of a section
@@ -174,7 +175,10 @@ def build_changelog(
     paths: Sequence[str] = (),
 ) -> Changelog:
     """Group ``commits`` (topological order) into ``releases`` (oldest first) and sections;
-    with ``paths`` (a monorepo package), only commits touching them are read."""
+    with ``paths`` (a monorepo package), only the package's commits are read: those the
+    walk's judge keeps when ``commits`` is a `membership.Walk` (its paths over time, its
+    scopes, reverts of its commits), else those touching ``paths``."""
+    keep = commits.holds if isinstance(commits, Walk) else lambda c: touches(c, paths)
     ranks: dict[str, int] = {}
     for i, rel in enumerate(releases):
         ranks.setdefault(rel.tag.sha, i)
@@ -185,7 +189,7 @@ def build_changelog(
     gc.disable()
     try:
         for rank, commit in assign_releases(commits, ranks):
-            if not paths or touches(commit, paths):
+            if not paths or keep(commit):
                 collector.add(rank, commit)
     finally:
         if gc_was_on:

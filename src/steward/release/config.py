@@ -150,6 +150,11 @@ class PackageConfig(Section):
         "first path",
     )
     changelog: str = Field("{path}/CHANGELOG.md", description="the file --output writes")
+    scopes: bool | list[str] = Field(
+        False,
+        description="commits whose conventional scope is one of these count for the package "
+        "even when they change no file of it; true: its name; false (the default): none",
+    )
 
     @field_validator("tag_pattern")
     @classmethod
@@ -165,6 +170,23 @@ class PackageConfig(Section):
             if p.startswith("/") or ".." in p.split("/"):
                 raise ValueError(f"path {p!r} must be relative to the repository, without ..")
         return [p.rstrip("/") or "." for p in v]
+
+    @field_validator("scopes")
+    @classmethod
+    def _plain_scopes(cls, v: bool | list[str]) -> bool | list[str]:
+        if isinstance(v, list):
+            for s in v:
+                if not s.strip() or any(c in s for c in "(),\n"):
+                    raise ValueError(f"scope {s!r} must be one non-empty conventional scope")
+        return v
+
+    def commit_scopes(self) -> frozenset[str]:
+        """The conventional scopes that name the package, case-folded (empty: opted out)."""
+        if self.scopes is True:
+            return frozenset({self.name.casefold()})
+        if self.scopes is False:
+            return frozenset()
+        return frozenset(s.strip().casefold() for s in self.scopes)
 
     def _fill(self, text: str) -> str:
         return text.replace("{name}", self.name).replace("{path}", self.paths[0])

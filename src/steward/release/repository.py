@@ -14,13 +14,14 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from steward.errors import UsageError
+from steward.errors import GitError, UsageError
 from steward.history.git import (
     Commit,
     Tag,
     ensure_repo,
     fetch_history,
     fetches_no_tags,
+    git,
     head_sha,
     is_shallow,
     iter_commits,
@@ -30,10 +31,11 @@ from steward.history.git import (
 from steward.history.lines import LineState, extend_line, tags_on_line
 from steward.history.progress import Progress
 from steward.release.changelog import Changelog, build_changelog
-from steward.release.changes import Change, body_types, changes_of, touches
+from steward.release.changes import Change, body_types, changes_of
 from steward.release.config import ChangelogConfig, VersionConfig
+from steward.release.membership import Judge, Membership, Reverted, Walk, named_text, names
 from steward.release.tags import Line, Release, classify_tags, select_line
-from steward.release.version import NextVersion, Phase, next_version
+from steward.release.version import NextVersion, Phase, bump_level, next_version
 
 SHALLOW_HINT = (
     "{repo} is a shallow clone: its history and tags are incomplete, so versions and "
@@ -63,13 +65,20 @@ def require_complete(repo: Path, *, fetch: bool = False) -> None:
 
 @dataclass(slots=True)
 class Scope:
-    """What one package (or the whole repository) releases: tags and paths."""
+    """What one package (or the whole repository) releases: tags, and the commits that
+    are its own (see `steward.release.membership`)."""
 
     version: VersionConfig
     changelog: ChangelogConfig
     tag_pattern: str | None = None  # None: version.tag_pattern, every other tag reported
     paths: tuple[str, ...] = ()  # empty: every commit counts
     name: str | None = None
+    scopes: frozenset[str] = frozenset()  # conventional scopes that count too (opt-in)
+    # The other packages releasing under the same tags (lerna's fixed mode): one version.
+    fixed: tuple[Membership, ...] = ()
+
+    def membership(self) -> Membership:
+        return Membership(self.paths, self.scopes)
 
     def version_paths(self) -> frozenset[str]:
         return self.version.version_paths()
@@ -109,12 +118,72 @@ def _commits(
     progress: Progress | None = None,
 ) -> Iterator[Commit]:
     """Every commit in range, with the files it changed when ``scope`` is a package: release
-    ranks need every commit's parent links, so paths filter after assignment, not in git."""
+    ranks need every commit's parent links, so paths filter after assignment, not in git.
+    A package's commits come as a `Walk` whose judge says which are its own."""
     if not include:
         return iter(())
-    return iter_commits(
+    commits = iter_commits(
         repo, include, exclude, topo=topo, files=bool(scope.paths), progress=progress
     )
+    return Walk(commits, _judge(repo, [scope.membership()])) if scope.paths else commits
+
+
+def _judge(repo: Path, members: Sequence[Membership]) -> Judge:
+    """A judge of ``members`` that reads a reverted commit from ``repo`` when a revert's own
+    files and scope leave it undecided: by the sha `git revert` names (`git log
+    --no-walk`), else by the subject line GitHub's revert names (`git log --grep` back from
+    the revert); each commit read once."""
+    read: dict[str, Commit | None] = {}
+
+    def by_sha(sha: str) -> Commit | None:
+        if sha not in read:
+            try:
+                found = list(iter_commits(repo, [sha], no_walk=True, files=True))
+            except GitError:  # not in this repository (a rewritten or foreign commit)
+                found = []
+            read[sha] = found[0] if found else None
+            if found:
+                read[found[0].sha] = found[0]
+        return read[sha]
+
+    def lookup(ref: Reverted) -> Commit | None:
+        hit = by_sha(ref.sha) if ref.sha else None
+        if hit is None and ref.line and ref.before:
+            sha = _newest_with_subject(repo, ref.line, ref.before)
+            hit = by_sha(sha) if sha else None
+        return hit
+
+    return Judge(members, lookup)
+
+
+def _newest_with_subject(repo: Path, line: str, before: Sequence[str]) -> str | None:
+    """The newest commit reachable from ``before`` whose subject a revert names as
+    ``line`` (`membership.names`): the first match is almost always it (git stops there);
+    else a few more matches are read."""
+    if not named_text(line):
+        return None
+    for limit in (1, 50):
+        try:
+            out = git(
+                repo,
+                "log",
+                "--fixed-strings",
+                f"--grep={named_text(line)}",
+                f"--max-count={limit}",
+                "--format=%H%x09%s",
+                *before,
+                "--",
+            )
+        except GitError:
+            return None
+        rows = out.splitlines()
+        for row in rows:
+            sha, _, subject = row.partition("\t")
+            if names(line, subject):
+                return sha
+        if len(rows) < limit:
+            return None
+    return None
 
 
 def changelog(
@@ -154,12 +223,15 @@ def changelog(
 
 
 def commits_since(repo: Path, scope: Scope, exclude: list[str]) -> Iterator[Commit]:
-    """The commits HEAD has and no ``exclude`` tip has, in ``scope``'s paths, newest first."""
+    """The commits HEAD has and no ``exclude`` tip has that are ``scope``'s (its paths over
+    time, its scopes, reverts of its commits), newest first."""
     head = head_sha(repo)
     if head is None:
         return
-    for commit in _commits(repo, [head], exclude, scope, topo=False):
-        if touches(commit, scope.paths):
+    commits = _commits(repo, [head], exclude, scope, topo=False)
+    holds = commits.holds if isinstance(commits, Walk) else None
+    for commit in commits:
+        if holds is None or holds(commit):
             yield commit
 
 
@@ -169,13 +241,38 @@ def final_tips(line: Line) -> list[str]:
 
 
 def unreleased_changes(repo: Path, scope: Scope, line: Line) -> list[Change]:
-    """The changes HEAD has that no shown final release has."""
+    """The changes that make ``scope``'s next version: those of its commits HEAD has and
+    no shown final release has. In a fixed group (``scope.fixed``), a package with
+    something to release releases at the group's version: its changes then come with the
+    other members' (see `fixed_changes`)."""
+    head = head_sha(repo)
+    if head is None:
+        return []
     cfg = scope.changelog
     types = body_types(cfg.sections, scope.version)
-    out: list[Change] = []
-    for commit in commits_since(repo, scope, final_tips(line)):
-        out.extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
-    return out
+    judge = _judge(repo, [scope.membership(), *scope.fixed]) if scope.paths else None
+    own: list[Change] = []
+    group: list[Change] = []
+    for commit in _commits(repo, [head], final_tips(line), scope, topo=False):
+        mask = judge.mask(commit) if judge is not None else 1
+        if mask:
+            changes = changes_of(commit, body_entries=cfg.body_entries, body_types=types)
+            group.extend(changes)
+            if mask & 1:
+                own.extend(changes)
+    return fixed_changes(scope, line, own, group)
+
+
+def fixed_changes(scope: Scope, line: Line, own: list[Change], group: list[Change]) -> list[Change]:
+    """lerna's fixed mode: packages sharing tags share one version, the largest bump among
+    them, and only those with something of their own to release are released. So a member
+    that releases counts its group's changes (``group``, newest first, each commit once);
+    the others count their own."""
+    if not scope.fixed:
+        return own
+    base = line.current_final
+    releases = bump_level(own, scope.version, base.version if base else None) is not None
+    return group if releases else own
 
 
 def unreleased_by_scope(
@@ -185,8 +282,9 @@ def unreleased_by_scope(
 
     In topological order (children first), each commit inherits from its children whether
     HEAD reaches it and which packages' releases do (a bit each): it is unreleased for a
-    package when HEAD reaches it, none of that package's releases does, and it touches the
-    package's paths.
+    package when HEAD reaches it, none of that package's releases does, and it is the
+    package's (`steward.release.membership`: a revert's target may be read on its own).
+    Packages sharing tags (a fixed group) share one version (see `fixed_changes`).
     """
     head = head_sha(repo)
     if head is None:
@@ -196,6 +294,14 @@ def unreleased_by_scope(
         for sha in final_tips(line):
             own[sha] = own.get(sha, 0) | (1 << bit)
     out: list[list[Change]] = [[] for _ in scopes]
+    groups: dict[str, int] = {}  # tag pattern -> its fixed members' bits
+    for bit, scope in enumerate(scopes):
+        if scope.fixed:
+            key = scope.tag_pattern or scope.version.tag_pattern
+            groups[key] = groups.get(key, 0) | (1 << bit)
+    grouped: dict[str, list[Change]] = {key: [] for key in groups}
+    judge = _judge(repo, [scope.membership() for scope in scopes])
+    every = (1 << len(scopes)) - 1
     inherited: dict[str, tuple[bool, int]] = {head: (True, 0)}
     tips = [head, *own]
     for commit in iter_commits(repo, tips, topo=True, files=True):
@@ -204,14 +310,27 @@ def unreleased_by_scope(
         for parent in commit.parents:
             h, m = inherited.get(parent, (False, 0))
             inherited[parent] = (h or from_head, m | mask)
-        if not from_head:
+        if not from_head or mask == every:
             continue
+        theirs = judge.mask(commit) & ~mask
+        if not theirs:
+            continue
+        read: dict[int, list[Change]] = {}
         for bit, scope in enumerate(scopes):
-            if not mask & (1 << bit) and touches(commit, scope.paths):
+            if theirs & (1 << bit):
                 cfg = scope.changelog
                 types = body_types(cfg.sections, scope.version)
-                out[bit].extend(changes_of(commit, body_entries=cfg.body_entries, body_types=types))
-    return out
+                read[bit] = changes_of(commit, body_entries=cfg.body_entries, body_types=types)
+                out[bit].extend(read[bit])
+        for key, bits in groups.items():
+            if theirs & bits:  # once per group: the first member's reading
+                grouped[key].extend(read[(theirs & bits & -(theirs & bits)).bit_length() - 1])
+    return [
+        fixed_changes(scope, line, changes, grouped.get(scope.tag_pattern or "", changes))
+        if scope.fixed
+        else changes
+        for scope, line, changes in zip(scopes, lines, out, strict=True)
+    ]
 
 
 def next_version_of(
