@@ -43,8 +43,8 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
         ["version", "current"],
         ["version", "next"],
         ["changelog", "--no-cache"],
-        ["changelog"],  # fills the cache
-        ["changelog"],  # warm: reads only what is new
+        pytest.param(["changelog"], id="fills-the-cache"),
+        pytest.param(["changelog"], id="warm"),  # reads only what is new
         ["changelog", "--json"],
         ["release", "notes", "--from-git"],
     ],

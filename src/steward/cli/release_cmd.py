@@ -162,10 +162,10 @@ def _repo(explicit: str | None, workdir: Path) -> str:
 def _from_git(
     workdir: Path, since: str | None, config: StewardConfig, fetch: bool, package: str | None
 ) -> Notes:
-    repository.require_complete(workdir, fetch=fetch)
+    checked = repository.require_complete(workdir, fetch=fetch)
     scope = scope_for(config, package)
     vcfg = scope.version
-    line = repository.read_line(workdir, scope)
+    line = repository.read_line(workdir, scope, checked=checked)
     tag_notice(line)
     if since is not None:
         match = line.tags.by_name(since)
@@ -184,7 +184,7 @@ def _from_git(
                 err=True,
             )
     st = semantic_title.POLICY.of(config)
-    commits = list(repository.commits_since(workdir, scope, exclude))
+    commits = list(repository.commits_since(workdir, scope, exclude, line))
     pulls = list(pulls_from_commits(commits, st.types, st.breaking_label))
     types = body_types(scope.changelog.sections, vcfg)
     body = scope.changelog.body_entries

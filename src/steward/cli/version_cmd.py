@@ -120,8 +120,9 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
 ) -> None:
     """Print the next version: breaking -> major (minor under 1.0), feat -> minor
     (`version.minor_types`), fix and perf -> patch (`version.patch_types`), other types
-    nothing, counted over the commits no release on HEAD's line contains (a revert and what it reverts cancel out; non-conventional commits release
-    nothing unless `version.nonconventional: patch`).
+    nothing, counted over the commits no release on HEAD's line contains (a revert and
+    what it reverts cancel out; non-conventional commits release nothing unless
+    `version.nonconventional: patch`).
 
     \b
     Examples:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steward.conventional import Message, parse_message
-from steward.history.bumps import CommitPatch, parse_patches
 from steward.errors import GitError, UsageError
+from steward.history.bumps import CommitPatch, parse_patches
 from steward.history.progress import Progress
 
 # A leading NUL marks each record's start; `-z` ends the format (and each file name) with

@@ -75,6 +75,7 @@ class Changelog:
     commits: int = 0
     ignored_tags: list[tuple[str, str]] = field(default_factory=list)
     tagged: bool = True
+    off_line: list[tuple[str, str]] = field(default_factory=list)  # release tags off HEAD's line
 
     @property
     def unreleased(self) -> VersionBlock | None:

@@ -18,13 +18,12 @@ from steward.errors import GitError, UsageError
 from steward.history.git import (
     Commit,
     Tag,
-    ensure_repo,
     fetch_history,
     fetches_no_tags,
     git,
     head_sha,
-    is_shallow,
     iter_commits,
+    probe,
     read_tags,
     remote_url,
 )
@@ -34,7 +33,7 @@ from steward.release.changelog import Changelog, build_changelog
 from steward.release.changes import Change, body_types, changes_of
 from steward.release.config import ChangelogConfig, VersionConfig
 from steward.release.membership import Judge, Membership, Reverted, Walk, named_text, names
-from steward.release.tags import Line, Release, classify_tags, select_line
+from steward.release.tags import Line, Release, TagScheme, classify_tags, select_line
 from steward.release.version import NextVersion, Phase, bump_level, next_version
 
 SHALLOW_HINT = (
@@ -51,16 +50,29 @@ NO_TAGS_HINT = (
 )
 
 
-def require_complete(repo: Path, *, fetch: bool = False) -> None:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A repository whose history may be trusted: HEAD and every tag, read once for the
+    whole command."""
+
+    head: str | None
+    tags: list[Tag]
+    git_dir: Path
+
+
+def require_complete(repo: Path, *, fetch: bool = False) -> Checked:
     """Refuse a shallow clone or one without tags (exit 2), or deepen it and fetch the
-    tags when ``fetch``."""
-    ensure_repo(repo)
+    tags when ``fetch``; return HEAD and the tags (two git processes in the usual case)."""
+    found = probe(repo)
     if fetch:
         fetch_history(repo)
-    elif is_shallow(repo):
+        found = probe(repo)
+    elif found.shallow:
         raise UsageError(SHALLOW_HINT.format(repo=repo))
-    elif fetches_no_tags(repo) and not read_tags(repo):
+    tags = read_tags(repo)
+    if not fetch and not tags and fetches_no_tags(repo):
         raise UsageError(NO_TAGS_HINT.format(repo=repo))
+    return Checked(found.head, tags, found.git_dir)
 
 
 @dataclass(slots=True)
@@ -80,8 +92,10 @@ class Scope:
     def membership(self) -> Membership:
         return Membership(self.paths, self.scopes)
 
-    def version_paths(self) -> frozenset[str]:
-        return self.version.version_paths()
+    def free_paths(self) -> frozenset[str]:
+        """Files a release bump may change in any way: the changelog steward writes, and a
+        configured version file."""
+        return frozenset(p for p in (self.changelog.output, self.version.version_file) if p)
 
 
 def read_line(
@@ -90,21 +104,37 @@ def read_line(
     all_tags: Sequence[Tag] | None = None,
     *,
     known: LineState | None = None,
+    checked: Checked | None = None,
 ) -> Line:
     """The release tags of ``scope`` as seen from HEAD (see `steward.release.tags.Line`);
-    ``all_tags`` saves reading the tags again for each package; ``known``, the line found
-    at an earlier HEAD (a cache), saves the walk when HEAD descends from it."""
-    raw = read_tags(repo) if all_tags is None else all_tags
+    ``all_tags`` or ``checked`` save reading the tags (and HEAD) again for each package;
+    ``known``, the line found at an earlier HEAD (a cache), saves the walk when HEAD
+    descends from it."""
+    if checked is not None:
+        raw: Sequence[Tag] = checked.tags if all_tags is None else all_tags
+        head = checked.head
+    else:
+        raw = read_tags(repo) if all_tags is None else all_tags
+        head = head_sha(repo)
     tags = classify_tags(raw, scope.version, scope.tag_pattern)
-    head = head_sha(repo)
     state: LineState | None = None
     if head is not None and tags.releases:
         if known is not None:
             state = extend_line(repo, known, head, {r.tag.name: r.tag for r in tags.releases})
         if state is None:
-            state = tags_on_line(repo, head, [r.tag for r in tags.releases], scope.version_paths())
+            scheme = TagScheme(scope.tag_pattern or scope.version.tag_pattern)
+            spellings = {
+                r.tag.name: tuple(
+                    v for v in dict.fromkeys([scheme.version_text(r.tag.name), str(r.version)]) if v
+                )
+                for r in tags.releases
+            }
+            state = tags_on_line(
+                repo, head, [r.tag for r in tags.releases], spellings, scope.free_paths()
+            )
     line = select_line(tags, state.on_line if state else set())
     line.state = state
+    line.head = head
     return line
 
 
@@ -193,15 +223,16 @@ def changelog(
     line: Line | None = None,
     unreleased_only: bool = False,
     progress: Progress | None = None,
+    url: str | None,
 ) -> Changelog:
     """The changelog of HEAD's line: its releases, older releases of other lines, and
-    Unreleased."""
+    Unreleased; ``url``: the repository's web address (`repository_url`), for links."""
     line = line or read_line(repo, scope)
     cfg = scope.changelog
     releases: list[Release] = list(line.shown)
     if not cfg.include_prereleases:
         releases = [r for r in releases if not r.version.is_prerelease]
-    head = head_sha(repo)
+    head = line.head
     tips = [r.tag.sha for r in releases]
     if unreleased_only:
         include, exclude = ([head] if head else []), tips
@@ -213,19 +244,36 @@ def changelog(
         _commits(repo, include, exclude, scope, topo=not unreleased_only, progress=progress),
         releases,
         cfg,
-        repository_url=cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo),
+        repository_url=url,
         ignored_tags=line.tags.ignored,
         unreleased_only=unreleased_only,
         paths=scope.paths,
     )
     data.tagged = bool(releases)
+    data.off_line = line.off_line()
     return data
 
 
-def commits_since(repo: Path, scope: Scope, exclude: list[str]) -> Iterator[Commit]:
+def repository_url(repo: Path, scope: Scope) -> str | None:
+    """Where links point: `changelog.repository_url`, else the `origin` remote's web URL."""
+    cfg = scope.changelog
+    return cfg.repository_url.rstrip("/") if cfg.repository_url else remote_url(repo)
+
+
+def _head(repo: Path, line: Line | None) -> str | None:
+    """HEAD as ``line`` saw it (read once per command), else as git says now."""
+    if line is not None and line.head is not None:
+        return line.head
+    return head_sha(repo)
+
+
+def commits_since(
+    repo: Path, scope: Scope, exclude: list[str], line: Line | None = None
+) -> Iterator[Commit]:
     """The commits HEAD has and no ``exclude`` tip has that are ``scope``'s (its paths over
-    time, its scopes, reverts of its commits), newest first."""
-    head = head_sha(repo)
+    time, its scopes, reverts of its commits), newest first; ``line``: HEAD's line as
+    `read_line` found it, whose HEAD is used."""
+    head = _head(repo, line)
     if head is None:
         return
     commits = _commits(repo, [head], exclude, scope, topo=False)
@@ -245,7 +293,7 @@ def unreleased_changes(repo: Path, scope: Scope, line: Line) -> list[Change]:
     no shown final release has. In a fixed group (``scope.fixed``), a package with
     something to release releases at the group's version: its changes then come with the
     other members' (see `fixed_changes`)."""
-    head = head_sha(repo)
+    head = _head(repo, line)
     if head is None:
         return []
     cfg = scope.changelog
@@ -286,7 +334,7 @@ def unreleased_by_scope(
     package's (`steward.release.membership`: a revert's target may be read on its own).
     Packages sharing tags (a fixed group) share one version (see `fixed_changes`).
     """
-    head = head_sha(repo)
+    head = _head(repo, lines[0] if lines else None)
     if head is None:
         return [[] for _ in scopes]
     own: dict[str, int] = {}

@@ -137,7 +137,8 @@ class Line:
     def off_line(self) -> list[tuple[str, str]]:
         """The release tags not on this line and why, newest version first."""
         why = self.state.off_line if self.state is not None else {}
-        return [(r.tag.name, why[r.tag.name]) for r in reversed(self.tags.releases) if r.tag.name in why]
+        newest_first = reversed(self.tags.releases)
+        return [(r.tag.name, why[r.tag.name]) for r in newest_first if r.tag.name in why]
 
     def signature(self) -> list[tuple[str, str]]:
         """The shown releases by tag name and object: what a cached render depends on."""
