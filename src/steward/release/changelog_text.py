@@ -92,6 +92,7 @@ def changelog_text(
         scope.version.model_dump(mode="json"),
         cfg.model_dump(mode="json"),
         list(scope.paths),
+        sorted(scope.scopes),
         scope.tag_pattern,
         url,
     )
