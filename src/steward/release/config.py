@@ -67,10 +67,6 @@ class VersionConfig(Section):
     def _ignore_compiles(cls, v: list[str]) -> list[str]:
         return _linear_patterns(v, "version.ignore_tags")
 
-    def version_paths(self) -> frozenset[str]:
-        """Where steward writes the version: a commit touching only these is a release bump."""
-        return frozenset(p for p in (self.pyproject, self.version_file) if p)
-
 
 def _linear_patterns(patterns: list[str], what: str) -> list[str]:
     """Reject at load time a pattern that does not compile or could backtrack."""
