@@ -26,6 +26,17 @@ from steward.history.progress import Progress
 _FORMAT = "%x00%H%n%P%n%an%n%ae%n%aI%n%s%n%b"
 _CHUNK = 1 << 20
 _ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+# Variables that point git at another repository, work tree, index or object store (a hook,
+# or a CI step run inside another repository's hook, has them set): steward reads the
+# repository it was told to read. A caller's explicit ``env`` (a temporary index) still wins.
+_REDIRECTS = frozenset(
+    {
+        "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
+        "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_PREFIX",
+        "GIT_SHALLOW_FILE", "GIT_GRAFT_FILE", "GIT_REPLACE_REF_BASE", "GIT_QUARANTINE_PATH",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +81,10 @@ class Commit:
         return self.message.footers
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, **_ENV}
+def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """steward's environment for git: the process's, less `_REDIRECTS`, plus ``extra``."""
+    base = {k: v for k, v in os.environ.items() if k not in _REDIRECTS}
+    return {**base, **_ENV, **(extra or {})}
 
 
 def _spawn(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
@@ -85,7 +98,7 @@ def git(
     root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: bytes | None = None
 ) -> str:
     """Run ``git args`` in ``root``; return stdout stripped, raise `GitError` on failure."""
-    proc = _spawn(["git", *args], cwd=root, env={**os.environ, **_ENV, **(env or {})}, input=stdin)
+    proc = _spawn(["git", *args], cwd=root, env=_env(env), input=stdin)
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()[-800:]
         raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {err}")
@@ -94,7 +107,7 @@ def git(
 
 def git_bytes(root: Path, *args: str) -> bytes:
     """``git args`` in ``root`` as raw bytes (archives, blobs)."""
-    proc = _spawn(["git", *args], cwd=root)
+    proc = _spawn(["git", *args], cwd=root, env=_env())
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()[-800:]
         raise GitError(f"git {' '.join(args[:3])} failed ({proc.returncode}): {err}")
@@ -103,7 +116,7 @@ def git_bytes(root: Path, *args: str) -> bytes:
 
 def _try(root: Path, *args: str) -> str | None:
     """``git args`` stdout stripped, or ``None`` when git says no (not an error)."""
-    proc = _spawn(["git", "-C", str(root), *args], env={**os.environ, **_ENV})
+    proc = _spawn(["git", "-C", str(root), *args], env=_env())
     return proc.stdout.decode(errors="replace").strip() if proc.returncode == 0 else None
 
 
@@ -275,7 +288,8 @@ def iter_patches(repo: Path, shas: Iterable[str]) -> Iterator[CommitPatch]:
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    proc = _spawn(["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant])
+    args = ["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant]
+    proc = _spawn(args, env=_env())
     return proc.returncode == 0
 
 
@@ -368,7 +382,7 @@ def iter_commits(
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **_ENV},
+            env=_env(),
         )
     except FileNotFoundError:
         raise GitError("git is not installed or not on PATH") from None
