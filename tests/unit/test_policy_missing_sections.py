@@ -65,6 +65,22 @@ def run(body: str, action: str = "opened", labels: tuple[str, ...] = (), cfg=Non
         ("Fixes #0", ()),
         ("Fixes #12, fixes #12", (12,)),
         ("", ()),
+        # A reference is read whole or not at all: never the first nine digits of a longer
+        # number, never the digits before a letter (#16).
+        ("Fixes #12345678901", ()),
+        ("Fixes #1234567890", ()),
+        ("Fixes #123456789", (123456789,)),
+        ("Fixes #123abc", ()),
+        ("Fixes #123_4", ()),
+        (f"closes {REPO}#12345678901", ()),
+        (f"Resolves https://github.com/{REPO}/issues/12345678901", ()),
+        (f"Resolves https://github.com/{REPO}/issues/123abc", ()),
+        (f"Resolves https://github.com/{REPO}/issues/12#issuecomment-1", (12,)),
+        (template("#12345678901"), ()),
+        (template("#123abc"), ()),
+        (template("12345678901"), ()),
+        ("Fixes #12.", (12,)),
+        ("(fixes #12)", (12,)),
     ],
 )
 def test_related_issues(body: str, expected: tuple[int, ...]) -> None:

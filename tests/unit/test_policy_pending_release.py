@@ -58,3 +58,12 @@ def test_a_pr_naming_itself_is_not_its_own_issue() -> None:
     plan = pending_release.evaluate(context(merged("Fixes #2")))  # the example PR is #2
     assert [c.key for c in comments(plan)] == ["pending-release-no-issue"]
     assert added(plan) == set()
+
+
+def test_a_longer_number_labels_no_issue_and_is_reported() -> None:
+    """`Fixes #12345678901` once labelled #123456789 (and the release closed it), and
+    `Fixes #123abc` labelled #123 (#16): a reference is read whole or not at all."""
+    for body in ("Fixes #12345678901", "Fixes #123abc", "**Issue number:** #12345678901"):
+        plan = pending_release.evaluate(context(merged(body)))
+        assert added(plan) == set(), body
+        assert [c.key for c in comments(plan)] == ["pending-release-no-issue"], body

@@ -17,6 +17,7 @@ from typing import Any
 from steward.domain.api import count, issue_from_api
 from steward.domain.models import Issue, PullRequest, Release, Repo, User
 from steward.domain.names import check_full_name
+from steward.domain.refs import NUMBER, number
 from steward.errors import InputError, PayloadError
 from steward.text import MAX_BODY, MAX_TITLE, cap
 
@@ -31,7 +32,7 @@ MERGE_GROUP_ACTIONS = frozenset({"checks_requested"})
 # refs/heads/gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64.
 _QUEUE_REF = re.compile(
     r"^refs/heads/gh-readonly-queue/(?P<base>[^\r\n]{1,255})"
-    r"/pr-(?P<num>[0-9]{1,9})-[0-9a-f]{7,64}$"
+    rf"/pr-(?P<num>{NUMBER})-[0-9a-f]{{7,64}}$"
 )
 _SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB.
@@ -208,7 +209,7 @@ def parse_event(event_name: str, payload: dict[str, Any]) -> Event | Ignored:
 def queued_pull(head_ref: str) -> int | None:
     """The pull request a merge group's head ref names, or ``None`` if it names none."""
     m = _QUEUE_REF.match(head_ref) if len(head_ref) <= 400 else None
-    return int(m.group("num")) if m is not None and int(m.group("num")) > 0 else None
+    return number(m.group("num")) if m is not None else None
 
 
 def _merge_group(payload: dict[str, Any], action: str) -> MergeGroupEvent:

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from steward.domain.events import MergeGroupEvent, PullRequestEvent
+from steward.domain.refs import NUMBER, number
 from steward.plan import AddLabels, Comment, Plan, RemoveLabel, SetStatus
 from steward.policies.policy import PolicySection
 from steward.text import MAX_BODY, cap
@@ -16,12 +17,13 @@ if TYPE_CHECKING:
     from steward.domain.models import PullRequest
     from steward.policies.context import Context
 
-# Closing keywords GitHub recognises, followed by #N, owner/repo#N or an issue URL.
+# Closing keywords GitHub recognises, followed by #N, owner/repo#N or an issue URL; every
+# number is read whole (`steward.domain.refs.NUMBER`): `#12345678901` and `#123abc` are none.
 _CLOSING = re.compile(
     r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?)\b:?[ \t]{0,4}"
-    r"(?:(?P<repo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})?#(?P<num>[0-9]{1,9})"
+    rf"(?:(?P<repo>[A-Za-z0-9_.-]{{1,100}}/[A-Za-z0-9_.-]{{1,100}})?#(?P<num>{NUMBER})"
     r"|https?://[A-Za-z0-9.-]{1,100}/(?P<urlrepo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})"
-    r"/issues/(?P<urlnum>[0-9]{1,9}))",
+    rf"/issues/(?P<urlnum>{NUMBER}))",
     re.IGNORECASE,
 )
 # The PR template's field, e.g. "**Issue number:** #123" or "Issue number: https://.../issues/9".
@@ -30,11 +32,11 @@ _FIELD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _REF = re.compile(
-    r"(?:(?P<repo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})?#(?P<num>[0-9]{1,9})"
+    rf"(?:(?P<repo>[A-Za-z0-9_.-]{{1,100}}/[A-Za-z0-9_.-]{{1,100}})?#(?P<num>{NUMBER})"
     r"|https?://[A-Za-z0-9.-]{1,100}/(?P<urlrepo>[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100})"
-    r"/issues/(?P<urlnum>[0-9]{1,9}))"
+    rf"/issues/(?P<urlnum>{NUMBER}))"
 )
-_BARE_NUMBER = re.compile(r"[ \t]{0,4}(?P<num>[0-9]{1,9})\b")
+_BARE_NUMBER = re.compile(rf"[ \t]{{0,4}}(?P<num>{NUMBER})")
 
 
 def strip_html_comments(text: str) -> str:
@@ -74,8 +76,8 @@ def related_issues(body: str, repo_full_name: str) -> tuple[int, ...]:
             return
         if repo is not None and repo.lower() != own:
             return
-        value = int(num)
-        if value > 0 and value not in found:
+        value = number(num)
+        if value is not None and value not in found:
             found.append(value)
 
     for m in _FIELD.finditer(text):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from steward.domain.refs import NUMBER
 from steward.history.git import Commit
 from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
@@ -19,7 +20,7 @@ _NOREPLY = re.compile(
     r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$"
 )
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
-_SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")
+_SUFFIX = re.compile(rf"\s*\(#{NUMBER}\)\s*$")
 
 
 def commits_by_sha(commits: Iterable[Commit], keep: set[str]) -> Iterator[Commit]:
