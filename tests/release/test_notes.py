@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from steward.forge.identity import Login
 from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.notes import PullRequest, categorize, contributors, draft_notes
 from tests.release.gitrepo import Repo, run
@@ -18,7 +19,8 @@ CFG = ReleaseNotesConfig()
 
 
 def pr(n: int, title: str, author: str, *labels: str) -> PullRequest:
-    return PullRequest(n, title, author, tuple(labels))
+    """A PR as GitHub's API gives it: its author is a login."""
+    return PullRequest(n, title, Login(author), tuple(labels))
 
 
 def test_first_matching_category_wins_and_excluded_left_out() -> None:
@@ -44,7 +46,7 @@ def test_contributors_skip_bots_and_maintainers() -> None:
         pr(1, "a", "ana"),
         pr(2, "b", "dependabot[bot]"),
         pr(3, "c", "leandro"),
-        PullRequest(4, "d", "ana", (), ("bo",)),
+        PullRequest(4, "d", Login("ana"), (), (Login("bo"),)),
     ]
     assert contributors(pulls, cfg) == ["ana", "bo"]
 
@@ -107,11 +109,11 @@ def test_from_git_cli(
         "## Summary\n\n**[Human readable summary of changes]**\n\n## Changes\n\n"
         "## 🌟New features and non-breaking changes\n\n"
         "* feat(parser): parse things (#21) by @ana-dev\n\n"
-        "## 🐛 Bug and hot fixes\n\n* fix: a crash (#22) by @Cy\n\n"
+        "## 🐛 Bug and hot fixes\n\n* fix: a crash (#22) by Cy\n\n"  # a name, no noreply
         "## 🔧 Maintenance\n\n* chore(deps): bump x (#23) by @dependabot[bot]\n\n"
         "## Other changes\n\n* not conventional at all by Ana Lima\n\n"
         "## This release was made possible by the following contributors:\n\n"
-        "@ana-dev, @Cy, @bo-gh and Ana Lima\n"  # order of appearance in the notes
+        "@ana-dev, Cy, @bo-gh and Ana Lima\n"  # order of appearance in the notes
     )
     assert "next version 1.5.0 (v1.5.0)" in err
     code, out, _ = run(
@@ -119,6 +121,38 @@ def test_from_git_cli(
     )
     data = json.loads(out)
     assert (data["version"], data["level"], data["source"]) == ("1.5.0", "minor", "git")
+
+
+def test_a_mention_from_git_comes_from_a_noreply_address_never_from_a_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An author or co-author *named* like a login (`octocat`, `Cy`) is not that login: only
+    GitHub's noreply addresses (`ID+login@...`, `login@...`) say who someone is on GitHub
+    (#16). A name stays a plain name, so nobody unrelated is notified."""
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    r = Repo(tmp_path / "r")
+    r.commit("fix: by name only (#1)", author="octocat", email="someone@example.com")
+    r.commit("fix: by id noreply (#2)", author="Mona", email="583231+mona@users.noreply.github.com")
+    r.commit("fix: by plain noreply (#3)", author="Hu Bot", email="hubot@users.noreply.github.com")
+    r.commit(
+        "fix: with co-authors (#4)\n\n"
+        "Co-authored-by: torvalds <linus@example.org>\n"
+        "Co-authored-by: defunkt\n"
+        "Co-authored-by: Chris <2+defunkt-gh@users.noreply.github.com>",
+        author="Ana Lima",
+        email="ana@example.com",
+    )
+    code, out, _ = run(["release", "notes", "--from-git", "--path", str(r.path)], capsys)
+    assert code == 0
+    assert "* fix: by name only (#1) by octocat\n" in out
+    assert "* fix: by id noreply (#2) by @mona\n" in out
+    assert "* fix: by plain noreply (#3) by @hubot\n" in out
+    assert "* fix: with co-authors (#4) by Ana Lima\n" in out
+    contributors = out.rsplit("contributors:\n\n", 1)[1]
+    assert contributors == "Ana Lima, torvalds, defunkt, @defunkt-gh, @hubot, @mona and octocat\n"
+    for name in ("@octocat", "@torvalds", "@defunkt ", "@defunkt,", "@Ana"):
+        assert name not in out
 
 
 def test_no_tags_from_git(

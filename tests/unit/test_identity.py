@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from steward.forge.identity import default_identity
+import pytest
+
+from steward.forge.identity import Login, default_identity, noreply_login
+from steward.release.notes import PullRequest, change_line, mention
 
 
 def _never() -> str:
@@ -17,3 +20,37 @@ def test_the_login_setting_wins_over_actions_and_the_token() -> None:
 def test_actions_means_the_workflow_bot_and_elsewhere_the_tokens_user() -> None:
     assert default_identity(_never, {"GITHUB_ACTIONS": "true"}).login == "github-actions[bot]"
     assert default_identity(lambda: "octocat", {}).login == "octocat"
+
+
+@pytest.mark.parametrize(
+    ("email", "login"),
+    [
+        ("583231+octocat@users.noreply.github.com", "octocat"),
+        ("octocat@users.noreply.github.com", "octocat"),
+        ("49699333+dependabot[bot]@users.noreply.github.com", "dependabot[bot]"),
+        (" 1+Mona-Lisa@Users.NoReply.GitHub.com ", "Mona-Lisa"),
+        ("octocat@github.com", None),
+        ("octocat@example.com", None),
+        ("octocat@users.noreply.github.com.evil.example", None),
+        ("x+octocat@users.noreply.github.com", None),
+        ("\u0661+octocat@users.noreply.github.com", None),  # an id is ASCII digits
+        ("-octocat@users.noreply.github.com", None),
+        ("", None),
+    ],
+)
+def test_a_login_comes_from_a_noreply_address_only(email: str, login: str | None) -> None:
+    found = noreply_login(email)
+    assert found == login
+    assert found is None or isinstance(found, Login)
+
+
+def test_only_a_login_is_mentioned_and_a_name_mentions_nobody() -> None:
+    assert mention(Login("octocat")) == "@octocat"
+    assert mention("octocat") == "octocat"  # a git author name, not the account
+    assert mention("Ana Lima") == "Ana Lima"
+    assert mention("@octocat") == "octocat"
+    assert mention("Ana (@ana) Lima") == "Ana (ana) Lima"
+    assert mention("ana@example.com") == "ana@example.com"  # an address mentions nobody
+    template = "* $TITLE by @$AUTHOR ($AUTHOR)"
+    assert change_line(PullRequest(1, "t", "@mona"), template) == "* t by mona (mona)"
+    assert change_line(PullRequest(1, "t", Login("mona")), template) == "* t by @mona (mona)"

@@ -8,12 +8,17 @@ with one ``GET /user`` the first time a marker actually needs checking, and cach
 
 The same identity tells the sweep's fair clock who acted on an item: a person, or steward
 itself, or another bot (`is_person`).
+
+Who someone is on GitHub is never guessed from free text: a `Login` is a login GitHub gave
+(its API, or a ``users.noreply.github.com`` address, `noreply_login`); a git author name
+that happens to look like a login stays a name.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 
 from steward.domain.api import IssueComment
@@ -23,6 +28,28 @@ from steward.plan import MARKER_PREFIX
 log = logging.getLogger(__name__)
 
 ACTIONS_BOT = "github-actions[bot]"
+
+# GitHub's commit e-mail addresses: `ID+login@users.noreply.github.com`, and the older
+# `login@users.noreply.github.com`; an app's login ends in `[bot]`.
+_NOREPLY = re.compile(
+    r"(?:[0-9]{1,20}\+)?(?P<login>[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?)"
+    r"@users\.noreply\.github\.com",
+    re.IGNORECASE,
+)
+
+
+class Login(str):
+    """A GitHub login known to be one: from the API, or from a noreply address. Only a
+    `Login` may become an ``@mention``; any other ``str`` is a name, written as it is."""
+
+    __slots__ = ()
+
+
+def noreply_login(email: str) -> Login | None:
+    """The login in a GitHub noreply address (``583231+octocat@users.noreply.github.com``
+    or ``octocat@users.noreply.github.com``); ``None`` for any other address."""
+    m = _NOREPLY.fullmatch(email.strip())
+    return Login(m.group("login")) if m is not None else None
 
 
 def comment_markers(body: str) -> set[str]:

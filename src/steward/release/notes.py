@@ -18,6 +18,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from steward.forge.identity import Login
 from steward.release.changes import Change
 from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.tags import TagScheme
@@ -75,12 +76,21 @@ def is_bot(login: str) -> bool:
 
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+# An `@` where GitHub would start a mention: not preceded by a word character.
+_AT = re.compile(r"(?<!\w)@")
 
 
 def mention(who: str) -> str:
-    """``@login`` for a GitHub login; a plain name (from git, no noreply e-mail) stays as is,
-    since ``@Jane Doe`` would mention nobody, or the wrong person."""
-    return f"@{who}" if _LOGIN.fullmatch(who) else who
+    """``@login`` for a GitHub `Login` (from the API or a noreply e-mail); anything else is a
+    name from git, written as it is (`display`), never a mention: ``octocat`` as a commit's
+    author name is not the account ``octocat``, and ``@Jane Doe`` would mention nobody."""
+    return f"@{who}" if isinstance(who, Login) and _LOGIN.fullmatch(who) else display(who)
+
+
+def display(who: str) -> str:
+    """``who`` as written; in a name, an ``@`` that would start a mention is left out, so a
+    git author named ``@octocat`` mentions nobody either."""
+    return who if isinstance(who, Login) else _AT.sub("", who)
 
 
 def categorize(pulls: Iterable[PullRequest], cfg: ReleaseNotesConfig) -> list[Category]:
@@ -115,13 +125,14 @@ def level_from_labels(pulls: Iterable[PullRequest], cfg: ReleaseNotesConfig) -> 
 
 
 def contributors(pulls: Iterable[PullRequest], cfg: ReleaseNotesConfig) -> list[str]:
-    """Logins in order of first appearance; bots and maintainers left out."""
+    """Logins and names in order of first appearance; bots and maintainers left out. A
+    login and a name spelt alike are two people: a name is not a login."""
     skip = {m.casefold() for m in cfg.maintainers}
-    seen: dict[str, str] = {}
+    seen: dict[tuple[bool, str], str] = {}
     for pr in pulls:
         for who in (pr.author, *pr.co_authors):
-            key = who.casefold()
-            if who and not is_bot(who) and key not in skip and key not in seen:
+            key = (isinstance(who, Login), who.casefold())
+            if who and not is_bot(who) and key[1] not in skip and key not in seen:
                 seen[key] = who
     return list(seen.values())
 
@@ -132,7 +143,7 @@ def change_line(pr: PullRequest, template: str) -> str:
         line = line.replace(" (#$NUMBER)", "").replace("#$NUMBER", "").replace("$NUMBER", "")
     # One pass per placeholder, $TITLE last, so a title containing "$AUTHOR" stays literal.
     line = line.replace("$NUMBER", str(pr.number)).replace("@$AUTHOR", mention(pr.author))
-    line = line.replace("$AUTHOR", pr.author)
+    line = line.replace("$AUTHOR", display(pr.author))
     return line.replace("$TITLE", pr.title)
 
 

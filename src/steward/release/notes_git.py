@@ -12,13 +12,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from steward.domain.refs import NUMBER
+from steward.forge.identity import noreply_login
 from steward.history.git import Commit
 from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
 
-_NOREPLY = re.compile(
-    r"^(?:\d+\+)?(?P<login>[A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$"
-)
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SUFFIX = re.compile(rf"\s*\(#{NUMBER}\)\s*$")
 
@@ -28,8 +26,8 @@ def commits_by_sha(commits: Iterable[Commit], keep: set[str]) -> Iterator[Commit
 
 
 def login_for(name: str, email: str) -> str:
-    m = _NOREPLY.match(email.strip())
-    return m.group("login") if m else name.strip()
+    """The GitHub `Login` in a noreply ``email``, else ``name`` (a plain name)."""
+    return noreply_login(email) or name.strip()
 
 
 def pull_from_commit(

@@ -16,6 +16,7 @@ from typing import Any
 from steward.domain.api import label_names, user_from_api
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.forge.client import GitHubClient
+from steward.forge.identity import Login
 from steward.forge.repo_api import RepoApi
 from steward.release.notes import Notes, PullRequest
 from steward.release.tags import TagScheme
@@ -84,7 +85,7 @@ def _pull(item: dict[str, Any]) -> PullRequest:
     return PullRequest(
         number=number,
         title=title[:1024],
-        author=user_from_api(item.get("user")).login,
+        author=Login(user_from_api(item.get("user")).login),
         labels=label_names(item.get("labels"), f"#{number}"),
     )
 
