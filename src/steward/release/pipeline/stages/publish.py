@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from packaging.version import Version
+
 from steward.errors import ReleaseError
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
@@ -46,6 +48,17 @@ def _plan_uploads(ctx: Context, hashes: dict[str, str]) -> tuple[list[str], list
 class PublishStage:
     name = "publish"
     title = "Publish to the index"
+
+    def preflight(self, ctx: Context) -> list[str]:
+        """A version the index would refuse, found before it is built and signed."""
+        version = Version(ctx.version)
+        if version.local is None:
+            return []
+        return [
+            f"publish: {ctx.version} has a local version label (+{version.local}), which PyPI "
+            f"refuses (PEP 440: local versions are not for public indexes); release "
+            f"{version.public}, or --skip publish"
+        ]
 
     def plan(self, ctx: Context) -> list[str]:
         cfg = ctx.cfg

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from steward.errors import ReleaseError
+from steward.errors import GitError, ReleaseError
 from steward.history.git import git, ref_sha, remote_ref
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
@@ -53,14 +53,57 @@ def bump_commit(ctx: Context) -> str:
     return git(root, "commit-tree", new_tree, "-p", ctx.commit, "-m", message, env=_identity(ctx))
 
 
-def tag_object(ctx: Context, commit: str) -> str:
+def _tag_body(ctx: Context, commit: str) -> bytes:
     ident = _identity(ctx)
-    body = (
+    return (
         f"object {commit}\ntype commit\ntag {ctx.tag}\n"
         f"tagger {ident['GIT_COMMITTER_NAME']} <{ident['GIT_COMMITTER_EMAIL']}> "
         f"{ident['GIT_COMMITTER_DATE']}\n\nRelease {ctx.tag}\n"
+    ).encode()
+
+
+def tag_object(ctx: Context, commit: str) -> str:
+    return git(ctx.root, "mktag", stdin=_tag_body(ctx, commit))
+
+
+def _on_release(ctx: Context, commit: str) -> bool | None:
+    """Whether ``commit`` is the release commit or a commit made on it alone (the bump);
+    ``None`` when it is not in the local repository, so nobody here can tell."""
+    if commit == ctx.commit:
+        return True
+    if ref_sha(ctx.root, f"{commit}^{{commit}}") is None:
+        return None
+    return git(ctx.root, "rev-parse", f"{commit}^@").split() == [ctx.commit]
+
+
+def _tag_clash(ctx: Context, where: str, sha: str, peeled: str | None) -> str | None:
+    """Why an existing tag ``sha`` (peeled: its commit) stops this release, or ``None`` when
+    it is the very tag the stage makes (a release whose state was moved aside, run again)."""
+    never = "a published tag is never moved: release another version"
+    if peeled is not None and _on_release(ctx, peeled) is False:
+        return (
+            f"tag {ctx.tag} already exists ({where}) on commit {peeled[:12]}, not the release "
+            f"commit {ctx.commit[:12]} nor its version bump; {never}"
+        )
+    made = peeled is not None and sha == git(
+        ctx.root, "hash-object", "-t", "tag", "--stdin", stdin=_tag_body(ctx, peeled)
     )
-    return git(ctx.root, "mktag", stdin=body.encode())
+    if not made:
+        return (
+            f"tag {ctx.tag} already exists ({where}) and is not the tag this release makes "
+            f"({sha[:12]}); {never}"
+        )
+    return None
+
+
+def _remote_refs(ctx: Context, *refs: str) -> dict[str, str]:
+    """``refs`` (and the commits their tags peel to, as ``REF^{}``) on the remote."""
+    out = git(ctx.root, "ls-remote", ctx.cfg.remote, *refs, *(f"{r}^{{}}" for r in refs))
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, name = line.partition("\t")
+        found[name] = sha
+    return found
 
 
 def _ensure_ref(ctx: Context, ref: str, sha: str) -> None:
@@ -99,6 +142,35 @@ def _bump_pr(ctx: Context, branch: str) -> int:
 class TagStage:
     name = "tag"
     title = "Git tag and version bump"
+
+    def preflight(self, ctx: Context) -> list[str]:
+        """The refusals of `_ensure_ref` and `_push`, known before the first stage runs: the
+        tag already there (here or on the remote) but not as this release makes it, the
+        bump branch already on the remote at a commit not made on the release commit."""
+        ref = f"refs/tags/{ctx.tag}"
+        branch = ctx.cfg.bump_branch.format(version=ctx.version)
+        heads = f"refs/heads/{branch}"
+        remote = ctx.cfg.remote
+        try:
+            there = _remote_refs(ctx, ref, *([heads] if ctx.cfg.bump_pr else []))
+        except GitError as exc:
+            return [f"tag: cannot read the refs of remote {remote}: {exc}"]
+        problems: list[str] = []
+        places = [("local", ref_sha(ctx.root, ref), ref_sha(ctx.root, f"{ref}^{{commit}}"))]
+        places.append((remote, there.get(ref), there.get(f"{ref}^{{}}", there.get(ref))))
+        for where, sha, peeled in places:
+            clash = _tag_clash(ctx, where, sha, peeled) if sha is not None else None
+            if clash is not None:
+                problems.append(clash)
+                break
+        head = there.get(heads)
+        if head is not None and _on_release(ctx, head) is False:
+            problems.append(
+                f"branch {branch} already exists on {remote} at {head[:12]}, a commit not "
+                f"made on the release commit {ctx.commit[:12]}: the bump would not reach it; "
+                "delete the branch or set release.bump_branch"
+            )
+        return problems
 
     def plan(self, ctx: Context) -> list[str]:
         lines = [
