@@ -1,15 +1,11 @@
-"""Safe file writes and strict reads for the files steward rewrites in a user's repository.
+"""Safe file writes for the files steward rewrites in a user's repository.
 
 ``atomic_write_text`` writes a temporary file beside the target, fsyncs it and renames it over
 the target, so a crash, a full disk or a bad encoding leaves either the old file or the new
-one, never half of each; the old file's permission bits are kept. A symlink is written
-through to its target only when the target stays inside ``root``: a repository could
-otherwise point ``CHANGELOG.md`` at any file the user can write. Every refusal is a
-one-line ``UsageError``.
-
-``read_text_strict`` returns the file's text exactly as stored (line endings and a BOM
-included, so a writer can keep them) and turns "not UTF-8" into a one-line ``UsageError``
-instead of a traceback.
+one, never half of each; the old file's permission bits are kept. Which file that is, and
+whether it may be replaced at all, is `steward.workspace.write_target`'s to say (a symlink is
+written through only inside ``root``; a device, a FIFO or a socket is never replaced). Every
+refusal is a one-line ``UsageError``. Reads are `steward.workspace.read_text`'s.
 """
 
 from __future__ import annotations
@@ -21,72 +17,9 @@ import tempfile
 from pathlib import Path
 
 from steward.errors import UsageError
+from steward.workspace import write_target
 
 NEW_FILE_MODE = 0o644
-
-
-def read_text_strict(path: Path) -> str:
-    """The file decoded as UTF-8, byte for byte (no newline translation, BOM kept)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "convert it to UTF-8"
-        ) from None
-
-
-def _inside(path: Path, root: Path) -> bool:
-    return path == root or path.is_relative_to(root)
-
-
-def _lexical(path: Path) -> Path:
-    return Path(os.path.normpath(path.absolute()))
-
-
-def resolve_target(path: Path, *, root: Path | None = None) -> Path:
-    """The file a write to ``path`` would replace, after the safety checks.
-
-    A symlink resolves to its target, refused when ``root`` is given and the target lies
-    outside it; a path inside ``root`` whose directory resolves outside it is refused too.
-    The parent directory must exist: nothing is created.
-    """
-    path = Path(path)
-    real_root = root.resolve() if root is not None else None
-    if path.is_symlink():
-        try:
-            dest = path.resolve()
-        except (OSError, RuntimeError):  # a symlink loop
-            raise UsageError(f"{path}: symlink loop; refusing to write") from None
-        if real_root is not None and not _inside(dest, real_root):
-            raise UsageError(
-                f"{path} is a symlink to {dest}, outside {root}; refusing to write through it"
-            )
-    else:
-        dest = path
-        if (
-            real_root is not None
-            and root is not None
-            and _inside(_lexical(path), _lexical(root))
-            and path.parent.is_dir()
-            and not _inside(path.parent.resolve(), real_root)
-        ):
-            raise UsageError(
-                f"{path}: its directory resolves to {path.parent.resolve()}, outside {root}; "
-                "refusing to write there"
-            )
-    parent = dest.parent
-    if not parent.exists():
-        raise UsageError(f"directory {parent} does not exist")
-    if not parent.is_dir():
-        raise UsageError(f"{parent} is not a directory")
-    if dest.is_dir():
-        raise UsageError(f"{dest} is a directory")
-    return dest
 
 
 def atomic_write_text(
@@ -105,7 +38,7 @@ def atomic_write_text(
     else the existing file's, else 0644 (not umask-derived: the result is predictable).
     The new file belongs to the current user, as any rewrite does.
     """
-    dest = resolve_target(path, root=root)
+    dest = write_target(path, root=root)
     eol = os.linesep if newline is None else newline
     if eol not in {"", "\n"}:
         text = text.replace("\n", eol)

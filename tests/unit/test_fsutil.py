@@ -1,4 +1,4 @@
-"""`atomic_write_text` and `read_text_strict` on real files, symlinks and directories."""
+"""`atomic_write_text` on real files, symlinks and directories (reads: test_workspace)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from steward.errors import UsageError
-from steward.fsutil import atomic_write_text, read_text_strict
+from steward.fsutil import atomic_write_text
 
 
 def mode_of(path: Path) -> int:
@@ -183,25 +183,3 @@ def test_unwritable_directory_is_one_line(tmp_path: Path) -> None:
         tmp_path.chmod(0o755)
     one_line(exc)
     assert path.read_text() == "old\n"
-
-
-def test_read_text_strict_keeps_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_bytes(b"\xef\xbb\xbfa\r\nb\n")
-    assert read_text_strict(path) == "\ufeffa\r\nb\n"
-
-
-def test_read_text_strict_non_utf8_is_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "CHANGELOG.md"
-    path.write_bytes("# Änderungen\n".encode("latin-1"))
-    with pytest.raises(UsageError) as exc:
-        read_text_strict(path)
-    text = one_line(exc)
-    assert text.startswith(f"{path}: not UTF-8 text")
-    assert "0xc4" in text
-
-
-def test_read_text_strict_missing_is_one_line(tmp_path: Path) -> None:
-    with pytest.raises(UsageError) as exc:
-        read_text_strict(tmp_path / "nope")
-    assert "cannot read" in one_line(exc)

@@ -26,6 +26,7 @@ from steward.errors import StewardError
 from steward.fsutil import atomic_write_text
 from steward.history.git import Tag, git_dir
 from steward.history.lines import LineState
+from steward.workspace import Workspace
 
 FORMAT = 2  # 2: the line keeps why each release tag is off it
 
@@ -106,7 +107,7 @@ class ChangelogCache:
     def _dir(self) -> Path:
         if self._git_dir is None:
             self._git_dir = git_dir(self.repo)
-        return self._git_dir / "steward"
+        return Workspace(self.repo).cache_dir(self._git_dir)  # .git/steward, a real directory
 
     def load(self, key: str, tags: str) -> Entry | None:
         """The entry when it was made with ``key`` and the same tags; else ``None``."""

@@ -9,7 +9,8 @@ probably incomplete, and the regenerated Unreleased part would be wrong. With ``
 file is written and those sections are still kept.
 
 The file keeps its line endings (CRLF stays CRLF) and its UTF-8 BOM, is replaced atomically
-with its permissions, and a symlink is followed only inside ``root`` (`steward.fsutil`).
+with its permissions, and a symlink is followed only inside ``root``; a device, a FIFO or a
+socket is never read nor replaced (`steward.workspace`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Literal
 
 from steward.errors import UsageError
-from steward.fsutil import atomic_write_text, read_text_strict, resolve_target
+from steward.fsutil import atomic_write_text
 from steward.release.splice import splice_checked
+from steward.workspace import Limit, read_text, write_target
 
 Outcome = Literal["created", "updated", "up to date", "would be created", "would be updated"]
 
@@ -51,8 +53,9 @@ def update_changelog(
     """
     if not path.is_absolute():
         path = root / path
-    target = resolve_target(path, root=root)  # checks before any work, dry run included
-    old = read_text_strict(target) if target.exists() else None
+    target = write_target(path, root=root)  # checks before any work, dry run included
+    exists = target.exists()
+    old = read_text(target, Limit.CHANGELOG, "changelog", error=UsageError) if exists else None
     if old is None:
         new = rendered
     else:
