@@ -182,9 +182,7 @@ def parse_message(subject: str, body: str = "") -> Message:
     if header is not None and header.type == "revert" and revert_of is None:
         revert_of = header.subject
     if revert_of is not None:
-        sm = _REVERT_SHA.search(body)
-        if sm is not None:
-            reverted_sha = sm.group("sha")
+        reverted_sha = reverted_commit(body)
 
     footers, notes_breaking = _footers(body)
     co_authors = tuple(v.strip() for k, v in footers if k.lower() == "co-authored-by")
@@ -215,6 +213,54 @@ def parse_message(subject: str, body: str = "") -> Message:
     )
 
 
+def reverted_commit(body: str) -> str | None:
+    """The sha `git revert`'s message names (`This reverts commit <sha>`), if any."""
+    sm = _REVERT_SHA.search(cap(body, MAX_BODY))
+    return sm.group("sha") if sm is not None else None
+
+
+def trailers(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The co-authors and the breaking notes of a commit body, as `parse_message` reads
+    them (its ``co_authors`` and ``breaking_notes``), without the rest of the parse."""
+    body = cap(body, MAX_BODY)
+    if (
+        "BREAKING" in body
+        or "\r" in body
+        or "\x0b" in body
+        or "\x0c" in body
+        or "\x1c" in body
+        or "\x1d" in body
+        or "\x1e" in body
+        or "\x85" in body
+        or "\u2028" in body
+        or "\u2029" in body
+    ):
+        footers, breaking = _footers(body)
+        co = tuple(v.strip() for k, v in footers if k.lower() == "co-authored-by")
+        return co, tuple(breaking)
+    # The common body: no breaking note, and lines split by "\n" alone (none of the other
+    # breaks `str.splitlines` knows). `_footers`' co-authors are then the lines of its
+    # trailing paragraph (after the last blank line but the final one) that start with
+    # `co-authored-by: ` in any case: a footer's token is the whole run of letters, digits
+    # and dashes before ": ", and only U+0130 and U+212A lower-case to ASCII (to `i`, `k`).
+    # Read from the end, the trailing paragraph is all there is to read.
+    text = body[:-1] if body.endswith("\n") else body  # no line after it, as splitlines
+    co_authors: list[str] = []
+    last = end = len(text)
+    while True:
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if line[:16].lower() == "co-authored-by: ":
+            co_authors.append(line[16:].strip())
+        elif end != last and not line.strip():
+            break
+        if not start:
+            break
+        end = start - 1
+    co_authors.reverse()
+    return tuple(co_authors), ()
+
+
 def _footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
     """Footers are the trailing paragraph's ``Token: value`` lines (git trailer style).
 
@@ -226,10 +272,19 @@ def _footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
     if not body:
         return footers, breaking
     lines = body.splitlines()
-    last_para = 0
-    for i, raw in enumerate(lines):
-        if not raw.strip() and i + 1 < len(lines):
+    last_para = 0  # where the trailing paragraph starts: after the last blank line but one
+    for i in range(len(lines) - 2, -1, -1):
+        if not lines[i].strip():
             last_para = i + 1
+            break
+    if "BREAKING" not in body:
+        # No breaking note anywhere: only the trailing paragraph's `Token: value` lines are
+        # footers, and the rest of the body need not be read (the loop below agrees).
+        for raw in lines[last_para:]:
+            fm = _FOOTER.match(raw)
+            if fm is not None and fm.group("sep") == ": ":
+                footers.append((fm.group("token"), fm.group("value").strip()))
+        return footers, breaking
     current: list[str] | None = None
     for i, raw in enumerate(lines):
         bm = _BREAKING.match(raw)

@@ -16,7 +16,15 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from steward.conventional import Header, body_headers, clean_match, parse_message
+from steward.conventional import (
+    Header,
+    body_headers,
+    clean_match,
+    header_of_match,
+    parse_message,
+    reverted_commit,
+    trailers,
+)
 from steward.history.git import Commit
 from steward.release.config import VersionConfig
 
@@ -103,6 +111,51 @@ def _identity(h: Header) -> tuple[str, tuple[str, ...], bool, str]:
     return h.type, h.scopes, h.breaking, h.subject
 
 
+# Memos of what a long history repeats (authors, co-author lines, type spellings): each
+# Change shares one tuple or string instead of a copy of its own. Bounded, since a server
+# process outlives one history.
+_MEMO_SIZE = 1 << 14
+_SOLO: dict[str, tuple[str, ...]] = {}
+_NAMES: dict[str, str] = {}
+_TYPES: dict[str, str] = {}
+
+
+def _solo(name: str) -> tuple[str, ...]:
+    """``(name,)``, one tuple per distinct author."""
+    got = _SOLO.get(name)
+    if got is None:
+        if len(_SOLO) >= _MEMO_SIZE:
+            _SOLO.clear()
+        got = _SOLO[name] = (name,)
+    return got
+
+
+def _authors(name: str, co_authors: tuple[str, ...]) -> tuple[str, ...]:
+    """The author, then each co-author's name (its ``<email>`` dropped) not already there."""
+    if not co_authors:
+        return _solo(name)
+    names = [name]
+    for co in co_authors:
+        n = _NAMES.get(co)
+        if n is None:
+            if len(_NAMES) >= _MEMO_SIZE:
+                _NAMES.clear()
+            n = _NAMES[co] = _EMAIL.sub("", co)
+        if n and n not in names:
+            names.append(n)
+    return tuple(names)
+
+
+def _type(written: str) -> str:
+    """A conventional type as written, lower-cased (one string per spelling)."""
+    got = _TYPES.get(written)
+    if got is None:
+        if len(_TYPES) >= _MEMO_SIZE:
+            _TYPES.clear()
+        got = _TYPES[written] = written.lower()
+    return got
+
+
 def changes_of(
     commit: Commit,
     *,
@@ -111,37 +164,72 @@ def changes_of(
     wanted: Container[str] | None = None,
 ) -> list[Change]:
     """Every change ``commit`` stands for (see the module docstring). With ``wanted``, a
-    clean subject of another type that is not breaking is dismissed unbuilt (the hot path
-    of a changelog over a long history)."""
+    clean subject of another type that is not breaking (no `!`, and a body with no
+    `BREAKING` in it) and brings no body entries is dismissed unbuilt (the hot path of a
+    changelog over a long history)."""
     subject = commit.subject
-    if not commit.body:
-        m = clean_match(subject)
-        if m is not None:  # the common case, in one regular expression
-            bang = m.group("bang") is not None
-            ctype = m.group("type").lower()
-            if wanted is not None and not bang and ctype not in wanted:
-                return []
-            pr = m.group("pr")
-            return [
-                Change(
-                    "commit",
-                    ctype,
-                    m.group("scope"),
-                    subject[m.start("subject") :],
-                    int(pr) if pr else None,
-                    commit.sha,
-                    bang,
-                    (commit.author_name,),
-                    subject,
-                )
-            ]
+    m = clean_match(subject)
+    if m is None:
+        return parsed_changes(commit, body_entries=body_entries, body_types=body_types)
+    # A clean subject is the common case, in one regular expression: what `parse_message`
+    # would say of it is known (no merge, no `Revert "..."`, the PR its suffix names), and
+    # a body adds only co-authors, breaking notes, a reverted sha and body entries.
+    bang = m.group("bang") is not None
+    ctype = _type(m.group("type"))
+    body = commit.body
+    if (
+        wanted is not None
+        and not bang
+        and ctype not in wanted
+        and not (body and (body_entries or "BREAKING" in body))
+    ):
+        return []
+    pr_text = m.group("pr")
+    pr = int(pr_text) if pr_text else None
+    if not body:
+        return [
+            Change(
+                "commit",
+                ctype,
+                m.group("scope"),
+                subject[m.start("subject") :],
+                pr,
+                commit.sha,
+                bang,
+                _solo(commit.author_name),
+                subject,
+            )
+        ]
+    co_authors, notes = trailers(body)
+    authors = _authors(commit.author_name, co_authors)
+    main = Change(
+        "commit",
+        ctype,
+        m.group("scope"),
+        subject[m.start("subject") :],
+        pr,
+        commit.sha,
+        bang or bool(notes),
+        authors,
+        subject,
+        notes,
+    )
+    if ctype == "revert":
+        main.reverts = m.group("subject")
+        main.reverts_sha = reverted_commit(body)
+    if not body_entries:
+        return [main]
+    return [main, *_body_changes(commit, header_of_match(m), authors, body_types)]
+
+
+def parsed_changes(
+    commit: Commit, *, body_entries: bool = False, body_types: Container[str] = STANDARD_TYPES
+) -> list[Change]:
+    """`changes_of` through the whole `parse_message`, whatever the subject: the reference
+    its fast path for clean subjects agrees with."""
+    subject = commit.subject
     msg = parse_message(subject, commit.body)
-    names = [commit.author_name]
-    for co in msg.co_authors:
-        name = _EMAIL.sub("", co)
-        if name and name not in names:
-            names.append(name)
-    authors = tuple(names)
+    authors = _authors(commit.author_name, msg.co_authors)
     header = msg.header
     if msg.revert_of is not None and (header is None or header.type != "revert"):
         return [
@@ -182,20 +270,29 @@ def changes_of(
     main.breaking = msg.breaking
     if header.type == "revert":
         main.reverts, main.reverts_sha = msg.revert_of, msg.reverted_sha
-    out = [main]
-    if body_entries:
-        # A one-commit PR's squash repeats its subject in the body, and a commit pushed
-        # twice repeats a line: only an exact repeat is the same change. The same text in
-        # another scope (`fix(gitlab): x`, `fix(gitea): x`) is another one.
-        seen = {_identity(header)}
-        for h in body_headers(commit.body, body_types):
-            key = _identity(h)
-            if key in seen:
-                continue
-            seen.add(key)
-            extra = _from_header(commit, h, authors, extra=True)
-            extra.pr = h.pr or header.pr
-            out.append(extra)
+    if not body_entries:
+        return [main]
+    return [main, *_body_changes(commit, header, authors, body_types)]
+
+
+def _body_changes(
+    commit: Commit, header: Header, authors: tuple[str, ...], body_types: Container[str]
+) -> list[Change]:
+    """The body entries of a commit whose subject is ``header``.
+
+    A one-commit PR's squash repeats its subject in the body, and a commit pushed twice
+    repeats a line: only an exact repeat is the same change. The same text in another scope
+    (`fix(gitlab): x`, `fix(gitea): x`) is another one."""
+    out: list[Change] = []
+    seen = {_identity(header)}
+    for h in body_headers(commit.body, body_types):
+        key = _identity(h)
+        if key in seen:
+            continue
+        seen.add(key)
+        extra = _from_header(commit, h, authors, extra=True)
+        extra.pr = h.pr or header.pr
+        out.append(extra)
     return out
 
 

@@ -1,0 +1,166 @@
+"""The changelog's fast readings of a commit agree with the full parse they stand in for.
+
+`changes_of` reads a clean subject with one expression and its body for co-authors and
+breaking notes alone (`trailers`); `parsed_changes` reads every commit through the whole
+`parse_message`. `_footers` reads only the trailing paragraph of a body with no breaking
+note; `reference_footers` below is the loop it replaced, which reads every line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from steward.conventional import _footers, parse_message, trailers
+from steward.history.git import Commit
+from steward.release.changes import STANDARD_TYPES, changes_of, parsed_changes
+
+_BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
+_FOOTER = re.compile(
+    r"(?P<token>BREAKING[ -]CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)(?P<value>.*)"
+)
+_TOKENS = frozenset({"BREAKING CHANGE", "BREAKING-CHANGE"})
+
+
+def reference_footers(body: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """`_footers` as it was: every line read, the trailing paragraph found going forward."""
+    footers: list[tuple[str, str]] = []
+    breaking: list[str] = []
+    if not body:
+        return footers, breaking
+    lines = body.splitlines()
+    last_para = 0
+    for i, raw in enumerate(lines):
+        if not raw.strip() and i + 1 < len(lines):
+            last_para = i + 1
+    current: list[str] | None = None
+    for i, raw in enumerate(lines):
+        bm = _BREAKING.match(raw)
+        if bm is not None:
+            value = bm.group("value").strip()
+            footers.append((bm.group("token"), value))
+            breaking.append(value)
+            current = breaking
+            continue
+        fm = _FOOTER.match(raw)
+        token = fm.group("token") if fm is not None else None
+        if (
+            fm is not None
+            and token is not None
+            and (token in _TOKENS or (i >= last_para and fm.group("sep") == ": "))
+        ):
+            value = fm.group("value").strip()
+            footers.append((token, value))
+            current = [value] if token in _TOKENS else None
+            if current is not None:
+                breaking.append(value)
+            continue
+        if current is not None and raw.strip():
+            breaking[-1] = (breaking[-1] + " " + raw.strip()).strip()
+        elif not raw.strip():
+            current = None
+    return footers, breaking
+
+
+_CLEAN = st.builds(
+    lambda t, sc, bang, text, pr: f"{t}{sc}{bang}: {text}{pr}",
+    st.sampled_from(["feat", "Fix", "ci", "revert"]),
+    st.sampled_from(["", "(api)", "(x.y/z)"]),
+    st.sampled_from(["", "!"]),
+    st.sampled_from(["a b", "x", "y z  ", " y", "a(b"]),
+    st.sampled_from(["", " (#12)"]),
+)
+_SUBJECTS = st.one_of(
+    _CLEAN,
+    st.text(max_size=30),
+    st.builds(
+        lambda t, sc, bang, sep, text, pr: f"{t}{sc}{bang}{sep}{text}{pr}",
+        st.sampled_from(["feat", "Fix", "docs", "ci", "revert", "Revert", "x-y", "1bad", ""]),
+        st.sampled_from(["", "(api)", "(a,b)", "( )", "()", "(x.y/z)", "(a b)"]),
+        st.sampled_from(["", "!"]),
+        st.sampled_from([": ", ":", ":  ", " : "]),
+        st.text(alphabet="ab ()#1\t\u00a0\u2028", max_size=10),
+        st.sampled_from(["", " (#12)", "(#3)", " (#12) ", " (#x)"]),
+    ),
+    st.sampled_from(
+        [
+            'Revert "feat: x (#10)" (#11)',
+            'Revert "fix(api): y"',
+            "Merge pull request #4 from a/b",
+            "Merge branch 'main' into dev",
+        ]
+    ),
+)
+_LINES = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "  ",
+            "\t\x1f",
+            "Co-authored-by: Bo <bo@example.com>",
+            "co-AUTHORED-by:  Cy Dee  ",
+            "Co-authored-by:Ed",
+            "Co-authored-by : Fay",
+            "Co-authored-by-bot: Gil",
+            "xCo-authored-by: Hal",
+            "Co-\u0130uthored-by: Ida",
+            "Co-authored-by: Bo <bo@example.com>",
+            "Signed-off-by: Jo <jo@example.com>",
+            "Refs #12",
+            "BREAKING CHANGE: the API is gone",
+            "BREAKING-CHANGE: renamed",
+            "BREAKING CHANGE #7 in a footer",
+            "BREAKING CHANGE:",
+            "the note goes on",
+            "This reverts commit 0123abcd.",
+            "* fix(api): a body entry",
+            "- feat(ui)!: another (#9)",
+            "docs: a third",
+        ]
+    ),
+    st.text(alphabet="aB-:# \t\u00e9", max_size=12),
+)
+_BREAKS = st.sampled_from(
+    ["\n", "\n", "\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\u2028"]
+)
+_BODIES = st.one_of(
+    st.lists(st.tuples(_LINES, _BREAKS), max_size=8).map(
+        lambda pairs: "".join(line + brk for line, brk in pairs)
+    ),
+    st.text(max_size=40),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(body=_BODIES)
+def test_footers_agree_with_the_full_loop(body: str) -> None:
+    assert _footers(body) == reference_footers(body)
+    for text in (body.rstrip("\n"), body.strip()):
+        assert _footers(text) == reference_footers(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(body=_BODIES)
+def test_trailers_agree_with_the_message(body: str) -> None:
+    for text in (body, body.rstrip("\n"), body.strip()):
+        msg = parse_message("feat: x", text)
+        assert trailers(text) == (msg.co_authors, msg.breaking_notes)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(subject=_SUBJECTS, body=_BODIES, body_entries=st.booleans())
+def test_changes_of_agrees_with_the_full_parse(subject: str, body: str, body_entries: bool) -> None:
+    commit = Commit("0" * 40, (), "Ana", "ana@example.com", "", subject, body.strip())
+    slow = parsed_changes(commit, body_entries=body_entries, body_types=STANDARD_TYPES)
+    assert changes_of(commit, body_entries=body_entries) == slow
+    # With `wanted`, a commit is dismissed only when the changelog would keep nothing of it.
+    wanted = {"feat", "fix"}
+    fast = changes_of(commit, body_entries=body_entries, wanted=wanted)
+    if fast != slow:
+        assert fast == []
+        assert all(
+            c.kind == "commit" and c.type not in wanted and not c.breaking and not c.notes
+            for c in slow
+        )
