@@ -24,12 +24,13 @@ history is reported and skipped, and one that took over a third of BENCH_TIMEOUT
 history is not run on the larger ones. Every tool runs as a user would run it: with
 Python's bytecode cache on (PYTHONDONTWRITEBYTECODE is cleared for the measured commands).
 
-`python -m bench changelog` runs it all (about 12 minutes on 2 cores with the histories
-cached, 3 more to generate them). Knobs: BENCH_HISTORIES=powertools,realistic,short picks
-kinds of history; BENCH_SIZES=4000,50000 the commit counts of the synthetic ones (default
-200,000 for realistic, all three for short); BENCH_TOOLS=git,steward the tools (first word
-of the name, within each history's set); BENCH_TIMEOUT the seconds one run may take (300);
-BENCH_STEWARD=HEAD (any revision) measures that commit's src/ instead of the checkout's.
+`python -m bench changelog` runs it all (about 10 minutes on a quiet 2-core machine, most of
+it the peers; a minute more to generate the histories the first time). Knobs:
+BENCH_HISTORIES=powertools,realistic,short picks kinds of history; BENCH_SIZES=4000,50000
+the commit counts of the synthetic ones (default 200,000 for realistic, all three for
+short); BENCH_TOOLS=git,steward the tools (first word of the name, within each history's
+set); BENCH_TIMEOUT the seconds one run may take (300); BENCH_STEWARD=HEAD (any revision)
+measures that commit's src/ instead of the checkout's.
 """
 
 from __future__ import annotations
