@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from steward.cli.main import main
-from steward.errors import ConfigError, UsageError
+from steward.errors import ConfigError
 from steward.release.config import VersionConfig
 from steward.release.version_file import read_version, write_version
 from tests.release.gitrepo import Repo
@@ -75,14 +75,16 @@ def test_symlinked_pyproject_outside_the_repository_is_refused(tmp_path: Path) -
     outside = tmp_path / "other.toml"
     outside.write_bytes(PYPROJECT)
     (repo / "pyproject.toml").symlink_to(outside)
-    with pytest.raises(UsageError, match="outside"):
+    with pytest.raises(
+        ConfigError, match=r"version\.pyproject: pyproject\.toml resolves to .*, outside"
+    ):
         write_version(repo, "9.9.9", CFG)
     assert outside.read_bytes() == PYPROJECT
 
 
 def test_non_utf8_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_bytes(b'[project]\nname = "d\xe9mo"\nversion = "1"\n')
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
         write_version(tmp_path, "2", CFG)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, path_option, resolve_release_config
-from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
+from steward.cli.common import config_option, path_option, resolve_release_config, workspace
+from steward.cli.intel import fetch_option, package_option, scope_for, setting_for, tag_notice
 from steward.errors import UsageError
 from steward.history.progress import Progress
 from steward.release import repository
@@ -88,8 +88,23 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
     checked = repository.require_complete(repo, fetch=fetch)
     config = resolve_release_config(config_file, repo)
     scope = scope_for(config, package)
-    target = None if output is None else Path(output or scope.changelog.output)
+    ws = workspace(repo, config)
+    # Paths typed here may lie anywhere (relative ones are inside PATH); the config's stay
+    # inside the checkout. Neither is ever a device, a FIFO or a socket.
+    if output is None:
+        target = None
+    elif output:
+        target = ws.cli_path(repo / output, "--output", must_exist=False)
+    else:
+        where = setting_for(config, package, "changelog")
+        target = ws.config_path(scope.changelog.output, where, must_exist=False)
     name = template or scope.changelog.template
+    if name in BUILTIN:
+        pass
+    elif template is not None:  # a missing file is load_template's to say (with the built-ins)
+        ws.cli_path(repo / template, "--template", must_exist=False)
+    else:
+        ws.config_path(name, "changelog.template")
     tmpl = None if as_json else load_template(name, repo)
     result = changelog_text(
         repo,
@@ -109,10 +124,9 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
         sys.stdout.flush()
         return
     outcome = update_changelog(
-        target, result.text, _names(result.line), root=repo, force=force, dry_run=dry_run
+        target.absolute(), result.text, _names(result.line), root=repo, force=force, dry_run=dry_run
     )
-    path = target if target.is_absolute() else repo / target
-    click.echo(f"{path}: {outcome}", err=True)
+    click.echo(f"{target}: {outcome}", err=True)
 
 
 def _names(line: Line) -> dict[str, str]:

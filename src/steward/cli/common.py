@@ -15,6 +15,7 @@ from click.core import ParameterSource
 from steward.cli.main import echo_json
 from steward.config.loader import find_config, load_config, load_release_config
 from steward.errors import UsageError
+from steward.workspace import Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -123,17 +124,28 @@ def dry_run_needs(dry_run: bool, gate: bool, option: str) -> None:
 
 def resolve_config(config_file: Path | None, root: Path | None = None) -> StewardConfig:
     """An explicit file, else the checkout's `.github/steward.yml`, else the defaults."""
-    if config_file is not None:
-        return load_config(config_file)
-    return load_config(find_config(root or Path()))
+    return load_config(config_path(config_file, root))
 
 
 def resolve_release_config(config_file: Path | None, root: Path | None = None) -> ReleaseSections:
     """The release sections alone (`steward.config.loader.load_release_config`), from the
     same file `resolve_config` would read."""
+    return load_release_config(config_path(config_file, root))
+
+
+def config_path(config_file: Path | None, root: Path | None = None) -> Path | None:
+    """The config file to read: ``--config FILE`` (anywhere, the user's choice, but a
+    regular file), else the checkout's `.github/steward.yml` (inside it), else None."""
+    base = root or Path()
     if config_file is not None:
-        return load_release_config(config_file)
-    return load_release_config(find_config(root or Path()))
+        return Workspace(base).cli_path(config_file, "--config", must_exist=False)
+    return find_config(base)
+
+
+def workspace(root: Path, config: ReleaseSections | None = None) -> Workspace:
+    """The checkout ``root`` as `steward.workspace` sees it, with the config's file and lines
+    for the errors of its path settings."""
+    return Workspace(root, config.origin if config is not None else None)
 
 
 def github_client(token: str | None = None) -> GitHubClient:

@@ -11,7 +11,9 @@ from steward.cli.common import config_option, json_option, path_option, resolve_
 from steward.cli.main import echo_json
 from steward.config.loader import as_yaml, find_config, load_config
 from steward.config.model import StewardConfig
+from steward.config.paths import check_paths
 from steward.errors import UsageError
+from steward.workspace import Workspace
 
 _CHECKOUT = "The checkout whose .github/steward.yml is meant."
 
@@ -30,13 +32,22 @@ def check(file: Path | None, path: Path, config_file: Path | None, as_json: bool
     """Validate FILE (or --config FILE; default: PATH/.github/steward.yml); errors name
     file, line and key.
 
+    Path settings (changelog.output, version.version_file, release.state_dir, ...) are
+    checked in PATH too: inside it after symlinks, outside .git/, a regular file (or a
+    directory) where one exists, never a device, a FIFO or a socket.
+
     Also warns about labels a policy applies that the `labels` taxonomy lacks (GitHub would
     create them grey, with no description).
     """
     if file is not None and config_file is not None:
         raise UsageError("give the file once: as FILE or as --config FILE")
     # Relative to the checkout, so errors read .github/steward.yml:LINE.
-    target = file or config_file or find_config(path)
+    explicit = file or config_file
+    if explicit is not None:
+        option = "FILE" if file is not None else "--config"
+        target: Path | None = Workspace(path).cli_path(explicit, option, must_exist=False)
+    else:
+        target = find_config(path)
     if target is None:
         message = f"no .github/steward.yml in {path}: the playbook's defaults apply"
         if as_json:
@@ -45,6 +56,7 @@ def check(file: Path | None, path: Path, config_file: Path | None, as_json: bool
             click.echo(message)
         return
     cfg = load_config(target)
+    check_paths(cfg, path)
     missing = cfg.labels_by_policy()
     warnings = [
         {"label": name, "policy": missing[name]}

@@ -4,7 +4,7 @@ package they look at, and the one notice about tags that are not releases."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -42,6 +42,19 @@ def scope_for(config: ReleaseSections, package: str | None) -> Scope:
             return package_scope(config, p.name)
     known = ", ".join(p.name for p in config.packages) or "none configured"
     raise UsageError(f"--package {package}: no such package in the config ({known})")
+
+
+def setting_for(
+    config: ReleaseSections, package: str | None, file: Literal["changelog", "version_file"]
+) -> str:
+    """The setting that names a scope's changelog or version file, as the config file spells
+    it (``changelog.output``, ``packages.2.version_file``), for errors about that path."""
+    if package is not None:
+        index = next(i for i, p in enumerate(config.packages) if p.name == package)
+        return f"packages.{index}.{file}"
+    if file == "changelog":
+        return "changelog.output"
+    return "version.version_file" if config.version.version_file else "version.pyproject"
 
 
 def package_scope(config: ReleaseSections, name: str) -> Scope:

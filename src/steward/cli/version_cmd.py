@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from steward.cli.common import config_option, json_option, path_option, resolve_release_config
+from steward.cli.common import (
+    config_option,
+    json_option,
+    path_option,
+    resolve_release_config,
+    workspace,
+)
 from steward.cli.intel import (
     fetch_option,
     off_line_json,
     package_option,
     package_scope,
     scope_for,
+    setting_for,
     tag_notice,
 )
 from steward.cli.main import echo_json
@@ -29,7 +36,11 @@ from steward.release.repository import (
 )
 from steward.release.tags import Line, TagScheme, normalize
 from steward.release.version import NextVersion, Phase
-from steward.release.version_file import read_version, write_version
+from steward.release.version_file import read_version, version_path, write_version
+from steward.workspace import Workspace
+
+if TYPE_CHECKING:
+    from steward.config.release import ReleaseSections
 
 
 @click.group()
@@ -59,12 +70,14 @@ def current(
     With no release tag, prints the version the project file declares, and says so.
     """
     checked = require_complete(repo, fetch=fetch)
-    scope = scope_for(resolve_release_config(config_file, repo), package)
+    config = resolve_release_config(config_file, repo)
+    scope = scope_for(config, package)
     cfg = scope.version
+    where = _where(repo, config, package)
     line = read_line(repo, scope, checked=checked)
     tag_notice(line)
     latest = line.current
-    declared = _declared(repo, cfg)
+    declared = _declared(repo, cfg, where)
     if as_json:
         echo_json(
             {
@@ -143,13 +156,14 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
         _all(repo, checked, scopes, prerelease, as_json)
         return
     scope = scope_for(config, package)
-    result, line, line_declared = _next(repo, checked, scope, prerelease)
+    where = _where(repo, config, package)
+    result, line, line_declared = _next(repo, checked, scope, prerelease, where)
     cfg = scope.version
     changed: str | None = None
     if write and line_declared != str(result.version):
         changed = str(Path(cfg.version_file or cfg.pyproject))
         if not dry_run:
-            write_version(repo, str(result.version), cfg)
+            write_version(repo, str(result.version), cfg, *where)
     if as_json:
         echo_json(
             {
@@ -170,11 +184,15 @@ def next_(  # noqa: PLR0917 (click passes options positionally)
 
 
 def _next(
-    repo: Path, checked: Checked, scope: Scope, prerelease: Phase | None
+    repo: Path,
+    checked: Checked,
+    scope: Scope,
+    prerelease: Phase | None,
+    where: tuple[Workspace, str],
 ) -> tuple[NextVersion, Line, str | None]:
     line = read_line(repo, scope, checked=checked)
     tag_notice(line)
-    declared = _declared(repo, scope.version)
+    declared = _declared(repo, scope.version, where)
     initial = normalize(declared) if declared and not line.on_line else None
     result = next_version_of(repo, scope, line=line, prerelease=prerelease, initial=initial)
     return result, line, declared
@@ -216,8 +234,16 @@ def _as_json(result: NextVersion, cfg: VersionConfig) -> dict[str, Any]:
     }
 
 
-def _declared(repo: Path, cfg: VersionConfig) -> str | None:
+def _where(repo: Path, config: ReleaseSections, package: str | None) -> tuple[Workspace, str]:
+    """The checkout and the setting naming the version file, for `steward.workspace`."""
+    return workspace(repo, config), setting_for(config, package, "version_file")
+
+
+def _declared(repo: Path, cfg: VersionConfig, where: tuple[Workspace, str]) -> str | None:
+    """The version the project file declares; None when there is no such file or line. A
+    path the config may not name (outside, a FIFO...) is an error, never a None."""
+    version_path(repo, cfg, *where)
     try:
-        return read_version(repo, cfg)
+        return read_version(repo, cfg, *where)
     except ConfigError:
         return None

@@ -2,6 +2,11 @@
 
 PyYAML's node graph keeps a mark for every key and value; we map each key path to its line so
 a validation error from pydantic (which knows paths, not lines) can name file, line and key.
+The loaded config keeps that map (`origin_of`), so a path setting refused later, where it is
+used (`steward.workspace`), is reported at its line too.
+
+The file is read as `steward.workspace` reads every file: a regular file only (a FIFO named
+by ``--config`` never blocks), at most `Limit.CONFIG` bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from steward.errors import ConfigError
+from steward.workspace import Limit, Origin, Workspace, read_text
 
 if TYPE_CHECKING:
     import yaml
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
     from steward.config.release import ReleaseSections
 
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
-MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_BYTES = int(Limit.CONFIG)
 # Nodes visited when aliases are expanded: a "billion laughs" file stops here, not in memory.
 MAX_NODES = 100_000
 
@@ -29,11 +35,13 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def find_config(root: Path) -> Path | None:
-    """The managed repository's config file, if it has one."""
+    """The managed repository's config file, if it has one. One that is there but is not a
+    regular file inside the repository (a directory, a FIFO, a symlink out) is an error,
+    never skipped: the playbook's defaults would apply without a word."""
     for rel in DEFAULT_LOCATIONS:
         candidate = root / rel
-        if candidate.is_file():
-            return candidate
+        if candidate.exists() or candidate.is_symlink():
+            return Workspace(root).config_path(rel, "config file")
     return None
 
 
@@ -44,6 +52,12 @@ def load_config(path: Path | None) -> StewardConfig:
     if path is None:
         return config_model()()
     return parse_config(_read(path), source=str(path))
+
+
+def origin_of(config: ReleaseSections) -> Origin | None:
+    """The file ``config`` was loaded from and the line of each of its keys (None: the
+    defaults, no file)."""
+    return config.origin
 
 
 def load_release_config(path: Path | None) -> ReleaseSections:
@@ -63,16 +77,13 @@ def load_release_config(path: Path | None) -> ReleaseSections:
             line = lines.get((key,))
             raise ConfigError(f"{key}: unknown key", path=source, line=line)
     wanted = {k: v for k, v in data.items() if k in RELEASE_KEYS}
-    return _validate(ReleaseSections, wanted, lines, source)
+    return _with_origin(_validate(ReleaseSections, wanted, lines, source), source, lines)
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("config file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file: {exc}", path=str(path)) from None
+    return read_text(
+        path, Limit.CONFIG, "config file", error=ConfigError, missing="config file not found"
+    )
 
 
 def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
@@ -80,7 +91,14 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
     from steward.config.model import config_model
 
     data, lines = _parse(text, source)
-    return _validate(config_model(), data, lines, source)
+    return _with_origin(_validate(config_model(), data, lines, source), source, lines)
+
+
+R = TypeVar("R", bound="ReleaseSections")
+
+
+def _with_origin(config: R, source: str, lines: dict[PathKey, int]) -> R:
+    return config.with_origin(Origin(source, lines))
 
 
 def _parse(text: str, source: str) -> tuple[dict[str, Any], dict[PathKey, int]]:

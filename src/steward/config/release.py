@@ -7,6 +7,7 @@ work on a typical history. `steward config check` still validates the whole file
 from __future__ import annotations
 
 import pkgutil
+from typing import Self
 
 from pydantic import Field, field_validator
 
@@ -17,6 +18,9 @@ from steward.release.config import (
     ReleaseNotesConfig,
     VersionConfig,
 )
+from steward.workspace import Origin
+
+_ORIGIN = "steward_origin"  # a key of the model's __dict__ that is no field
 
 # The core's other sections (`steward.config.model.ConfigCore`); a test keeps this true.
 OTHER_CORE_KEYS = frozenset({"ignore_authors", "labels", "release"})
@@ -32,6 +36,20 @@ class ReleaseSections(Section):
         default_factory=list,
         description="a monorepo's packages; empty: the repository is one package",
     )
+
+    @property
+    def origin(self) -> Origin | None:
+        """Where this config was loaded from (None: the playbook's defaults): the file and
+        the line of each key, for the errors of path settings checked where they are used
+        (`steward.workspace`). Kept beside the fields, not in them: two configs with the
+        same values are equal wherever they were read."""
+        origin = self.__dict__.get(_ORIGIN)
+        return origin if isinstance(origin, Origin) else None
+
+    def with_origin(self, origin: Origin) -> Self:
+        """This config, remembering ``origin`` (`steward.config.loader` calls it)."""
+        self.__dict__[_ORIGIN] = origin
+        return self
 
     @field_validator("packages")
     @classmethod

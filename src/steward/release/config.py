@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from steward.config.base import Section
+from steward.config.base import RepoPath, Section
 
 
 class VersionConfig(Section):
@@ -43,8 +43,8 @@ class VersionConfig(Section):
         "none", description="what a commit that is not a conventional commit releases"
     )
     initial_version: str = Field("0.1.0", description="first release when there is no tag")
-    pyproject: str = Field("pyproject.toml", description="where [project].version lives")
-    version_file: str | None = Field(
+    pyproject: RepoPath = Field("pyproject.toml", description="where [project].version lives")
+    version_file: RepoPath | None = Field(
         None, description='a file with `__version__ = "..."` to use instead of pyproject'
     )
 
@@ -114,11 +114,11 @@ class ChangelogConfig(Section):
         "Breaking Changes",
         description="section for breaking changes whose type has no section of its own",
     )
-    template: str = Field(
+    template: RepoPath = Field(
         "github",
         description="'github' (git-chglog layout), 'keepachangelog', or a Jinja2 template file",
     )
-    output: str = Field("CHANGELOG.md", description="the file --output writes by default")
+    output: RepoPath = Field("CHANGELOG.md", description="the file --output writes by default")
     repository_url: str | None = Field(
         None, description="for links; default: derived from the `origin` remote"
     )
@@ -140,12 +140,12 @@ class PackageConfig(Section):
     tag_pattern: str = Field(
         "{name}-v{version}", description="its release tags; {name} is the package's name"
     )
-    version_file: str = Field(
+    version_file: RepoPath = Field(
         "{path}/pyproject.toml",
         description='a pyproject.toml, or a file with `__version__ = "..."`; {path} is its '
         "first path",
     )
-    changelog: str = Field("{path}/CHANGELOG.md", description="the file --output writes")
+    changelog: RepoPath = Field("{path}/CHANGELOG.md", description="the file --output writes")
     scopes: bool | list[str] = Field(
         False,
         description="commits whose conventional scope is one of these count for the package "

@@ -96,16 +96,18 @@ def load_template(name: str, root: Path) -> jinja2.Template:
         )
         source = name
     else:
+        # Checked by the caller (`steward.workspace`: inside the repository for a config
+        # value); read here as every file is: a regular file only, at most Limit.TEMPLATE.
+        from steward.workspace import Limit, read_text
+
         path = root / name
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ConfigError("changelog template: not UTF-8 text", path=str(path)) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"changelog template: {exc.strerror or exc}; built-ins are {', '.join(BUILTIN)}",
-                path=str(path),
-            ) from None
+        text = read_text(
+            path,
+            Limit.TEMPLATE,
+            "changelog template",
+            error=ConfigError,
+            missing=f"changelog template not found; built-ins are {', '.join(BUILTIN)}",
+        )
         source = str(path)
     try:
         return _environment(source, text, trusted=name in BUILTIN).get_template(source)

@@ -3,6 +3,10 @@ configured file with `__version__ = "..."`. Writes keep formatting and comments 
 the file's line endings (CRLF stays CRLF: nothing is translated) and a UTF-8 BOM, replace
 the file atomically with its permissions (`steward.fsutil`), and touch nothing when the
 version is already the one asked for.
+
+The file is a config path (`version.pyproject`, `version.version_file`, a package's
+`version_file`): inside the repository, a regular file, read up to `Limit.PROJECT`
+(`steward.workspace`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from tomlkit.exceptions import TOMLKitError
 from steward.errors import ConfigError
 from steward.fsutil import atomic_write_text
 from steward.release.config import VersionConfig
+from steward.workspace import Limit, Workspace, read_text
 
 _DUNDER = re.compile(
     r"""^(?P<pre>__version__\s*(?::\s*str\s*)?=\s*)(?P<q>["'])(?P<v>[^"'\n]*)(?P=q)""", re.MULTILINE
@@ -28,12 +33,9 @@ _BOM = "\ufeff"
 
 def _read_raw(path: Path) -> str:
     """The file's text as stored: no newline translation, BOM included."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError("version file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=str(path)) from None
+    return read_text(
+        path, Limit.PROJECT, "version file", error=ConfigError, missing="version file not found"
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -67,13 +69,27 @@ def _table(doc: Any, path: Path) -> tuple[Any, str]:
     raise ConfigError(f"no [project].version or [tool.poetry].version{hint}", path=str(path))
 
 
-def version_path(root: Path, cfg: VersionConfig) -> Path:
-    return root / (cfg.version_file or cfg.pyproject)
+def version_setting(cfg: VersionConfig) -> str:
+    """The setting naming the file, for errors (a package's is named by the caller)."""
+    return "version.version_file" if cfg.version_file else "version.pyproject"
 
 
-def read_version(root: Path, cfg: VersionConfig) -> str:
+def version_path(
+    root: Path, cfg: VersionConfig, ws: Workspace | None = None, setting: str | None = None
+) -> Path:
+    """The file that declares the version, once `steward.workspace` has checked it (inside
+    the repository, a regular file if it exists); ``setting`` names it in errors, ``ws``
+    knows the config's lines."""
+    ws = ws or Workspace(root)
+    value = cfg.version_file or cfg.pyproject
+    return ws.config_path(value, setting or version_setting(cfg), must_exist=False)
+
+
+def read_version(
+    root: Path, cfg: VersionConfig, ws: Workspace | None = None, setting: str | None = None
+) -> str:
     """The version string the project declares (as written, not normalised)."""
-    path = version_path(root, cfg)
+    path = version_path(root, cfg, ws, setting)
     if cfg.version_file:
         m = _DUNDER.search(_read_text(path))
         if m is None:
@@ -83,10 +99,16 @@ def read_version(root: Path, cfg: VersionConfig) -> str:
     return str(table["version"])
 
 
-def write_version(root: Path, version: str, cfg: VersionConfig) -> Path:
+def write_version(
+    root: Path,
+    version: str,
+    cfg: VersionConfig,
+    ws: Workspace | None = None,
+    setting: str | None = None,
+) -> Path:
     """Set the declared version to ``version``; returns the file. Idempotent: when the
     version is already ``version`` the file is not rewritten."""
-    path = version_path(root, cfg)
+    path = version_path(root, cfg, ws, setting)
     raw = _read_raw(path)
     bom = _BOM if raw.startswith(_BOM) else ""
     text = raw[len(bom) :]

@@ -16,7 +16,7 @@ from typing import Literal, Self, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from steward.config.base import Section
+from steward.config.base import RepoPath, Section
 from steward.release.pipeline.docs_config import DocsConfig
 
 StageName = Literal[
@@ -299,7 +299,7 @@ class SarConfig(Section):
     name: str = Field(
         pattern=r"^[A-Za-z0-9-]{1,140}$", description="application name (created if missing)"
     )
-    template: str = Field(
+    template: RepoPath = Field(
         description="SAM template in the repository, read from the sealed source; "
         "{{steward.version}}, {{steward.semantic_version}}, {{steward.region}} and "
         "{{steward.layer_arn.<arch>}} are replaced"
@@ -313,10 +313,10 @@ class SarConfig(Section):
     home_page_url: str | None = Field(None, description="HomePageUrl of a new application")
     source_code_url: str | None = Field(None, description="SourceCodeUrl of each version")
     spdx_license_id: str | None = Field(None, description="SPDX license id of a new application")
-    license_file: str | None = Field(
+    license_file: RepoPath | None = Field(
         None, description="license file in the repository (LicenseBody of a new application)"
     )
-    readme_file: str | None = Field(
+    readme_file: RepoPath | None = Field(
         None, description="readme file in the repository (ReadmeBody of a new application)"
     )
     labels: list[str] = Field(default_factory=list, description="labels of a new application")
@@ -340,7 +340,9 @@ class PipelineConfig(Section):
         default_factory=_default_stages,
         description="stages to run, in order (seal must come first when present)",
     )
-    state_dir: str = Field(".steward", description="where release state and sealed files live")
+    state_dir: RepoPath = Field(
+        ".steward", description="where release state and sealed files live"
+    )
     quality_command: list[str] = Field(
         default_factory=_default_quality,
         description="argv run in the restored source tree ({version} is replaced)",
@@ -361,8 +363,10 @@ class PipelineConfig(Section):
     )
     index_username_env: str = Field("TWINE_USERNAME", description="env var with the username")
     index_password_env: str = Field("TWINE_PASSWORD", description="env var with the password")
-    signing_key_file: str | None = Field(
-        None, description="PEM PKCS#8 Ed25519 private key file (relative to the repository)"
+    signing_key_file: RepoPath | None = Field(
+        None,
+        description="PEM PKCS#8 Ed25519 private key file inside the repository (a key kept "
+        "elsewhere goes in signing_key_env)",
     )
     signing_key_env: str = Field(
         "STEWARD_SIGNING_KEY", description="env var holding the PEM key when no file is set"

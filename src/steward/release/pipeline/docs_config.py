@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from steward.config.base import Section
+from steward.config.base import RepoPath, Section
 
 LayerArnFormat = Literal["markdown", "replace", "json"]
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -27,16 +27,10 @@ def _check_placeholders(value: str, allowed: set[str], what: str) -> str:
     return value
 
 
-def _inside_repository(value: str) -> str:
-    if not value or value.startswith("/") or ".." in value.replace("\\", "/").split("/"):
-        raise ValueError("must be a relative path inside the repository")
-    return value
-
-
 class LayerArnsConfig(Section):
     """The docs file that lists the published layer ARNs, and the PR that updates it."""
 
-    file: str | None = Field(
+    file: RepoPath | None = Field(
         None,
         description="docs file (relative to the repository) that lists the layer ARNs; "
         "unset: no layer ARN pull request",
@@ -68,11 +62,6 @@ class LayerArnsConfig(Section):
     def _placeholders(cls, value: str) -> str:
         return _check_placeholders(value, {"version", "tag"}, "layer_arns")
 
-    @field_validator("file")
-    @classmethod
-    def _relative(cls, value: str | None) -> str | None:
-        return None if value is None else _inside_repository(value)
-
 
 def _default_mike() -> list[str]:
     return ["mike"]
@@ -84,7 +73,7 @@ class DocsConfig(Section):
     enabled: bool = Field(
         False, description="deploy the versioned docs; off: the docs stage records a skip"
     )
-    mkdocs_config: str = Field(
+    mkdocs_config: RepoPath = Field(
         "mkdocs.yml", description="MkDocs config file, relative to the repository"
     )
     mike_command: list[str] = Field(
@@ -117,8 +106,3 @@ class DocsConfig(Section):
     @classmethod
     def _version_name(cls, value: str) -> str:
         return _check_placeholders(value, {"version", "major", "minor", "micro"}, "version_name")
-
-    @field_validator("mkdocs_config")
-    @classmethod
-    def _relative(cls, value: str) -> str:
-        return _inside_repository(value)
