@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import Section
+from steward.config.lists import Once
 from steward.domain.events import PullRequestEvent
 from steward.domain.models import ChangedFile
 from steward.globs import match_any, validate_globs
@@ -20,8 +21,8 @@ from steward.policies.policy import ChangedFiles, Policy, PolicySection, handles
 
 class AreaRule(Section):
     label: str = Field(min_length=1, max_length=50)
-    any: list[str] = Field(default_factory=list, description="label if any file matches")
-    all: list[str] = Field(default_factory=list, description="label if all files match")
+    any: Once = Field(default_factory=list, description="label if any file matches")
+    all: Once = Field(default_factory=list, description="label if all files match")
 
     @field_validator("any", "all")
     @classmethod

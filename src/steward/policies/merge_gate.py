@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
+from steward.config.lists import OnceCaseBlind
 from steward.domain.events import MergeGroupEvent, PullRequestEvent
 from steward.domain.models import PullRequest
 from steward.plan import Plan, SetStatus
@@ -21,7 +22,7 @@ from steward.policies.policy import Policy, PolicySection, QueuedPulls, handles
 
 
 class MergeGateConfig(PolicySection):
-    block_labels: list[str] = Field(default_factory=lambda: ["do-not-merge"])
+    block_labels: OnceCaseBlind = Field(default_factory=lambda: ["do-not-merge"])
     status_context: str = "steward/do-not-merge"
 
 

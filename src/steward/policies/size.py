@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from steward.config.lists import Once
 from steward.domain.events import PullRequestEvent
 from steward.domain.models import ChangedFile
 from steward.globs import match_any, validate_globs
@@ -22,7 +23,7 @@ class SizeConfig(PolicySection):
         default_factory=lambda: {"XS": 0, "S": 10, "M": 30, "L": 100, "XL": 500, "XXL": 1000},
         description="band name -> smallest line count in the band",
     )
-    ignore: list[str] = Field(
+    ignore: Once = Field(
         default_factory=lambda: [
             "*.lock",
             "poetry.lock",

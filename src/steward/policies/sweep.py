@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field
 
+from steward.config.lists import OnceCaseBlind
 from steward.domain.models import Activity, Issue
 from steward.plan import AddLabels, CloseIssue, Comment, Plan
 from steward.policies.policy import Policy, PolicySection
@@ -53,7 +54,7 @@ class SweepConfig(PolicySection):
     days_before_close: int = Field(default=7, ge=1, le=3650)
     revisit_label: str = Field(default="revisit-in-3-months", min_length=1, max_length=50)
     revisit_after_days: int = Field(default=90, ge=1, le=3650)
-    exempt_labels: list[str] = Field(
+    exempt_labels: OnceCaseBlind = Field(
         default_factory=lambda: [
             "pending-release",
             "RFC",

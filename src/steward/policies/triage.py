@@ -12,13 +12,29 @@ the search does not list any yet). MEMBER, OWNER, COLLABORATOR and CONTRIBUTOR c
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from steward.config.lists import repeated
 from steward.domain.events import IssueEvent, PullRequestEvent
 from steward.domain.models import FIRST_TIME_ASSOCIATIONS, Issue
 from steward.plan import AddLabels, Comment, Plan
 from steward.policies.context import Context
 from steward.policies.policy import EarlierIssues, Policy, PolicySection, handles
+
+# GitHub's `author_association` values (its OpenAPI's `author-association` enum): what an
+# event's author can be; any other value in the config would match no one.
+AUTHOR_ASSOCIATIONS = frozenset(
+    {
+        "COLLABORATOR",
+        "CONTRIBUTOR",
+        "FIRST_TIMER",
+        "FIRST_TIME_CONTRIBUTOR",
+        "MANNEQUIN",
+        "MEMBER",
+        "NONE",
+        "OWNER",
+    }
+)
 
 
 class TriageConfig(PolicySection):
@@ -48,6 +64,20 @@ class TriageConfig(PolicySection):
         "team to see. If you need more assistance, please either reopen the issue, or open a "
         "new issue referencing this one."
     )
+
+    @field_validator("first_time_associations", "first_issue_search")
+    @classmethod
+    def _associations(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item not in AUTHOR_ASSOCIATIONS:
+                raise ValueError(
+                    f"{item!r} is not an author association GitHub gives "
+                    f"({', '.join(sorted(AUTHOR_ASSOCIATIONS))})"
+                )
+        problem = repeated(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 def evaluate(ctx: Context) -> Plan:

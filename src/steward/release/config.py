@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from packaging.version import InvalidVersion, Version
 from pydantic import Field, field_validator
 
 from steward.config.base import RepoPath, Section
+from steward.config.lists import Once, OnceCaseBlind, repeated
 
 
 class VersionConfig(Section):
@@ -20,21 +22,21 @@ class VersionConfig(Section):
     breaking_before_1: Literal["major", "minor"] = Field(
         "minor", description="what a breaking change bumps while the major version is 0"
     )
-    minor_types: list[str] = Field(
+    minor_types: Once = Field(
         default_factory=lambda: ["feat"], description="commit types that bump the minor version"
     )
-    patch_types: list[str] = Field(
+    patch_types: Once = Field(
         default_factory=lambda: ["fix", "perf"],
         description="commit types that bump the patch version; other types release nothing "
         "(Conventional Commits gives them no effect). ['*']: every type not in ignore_types "
         "(steward's rule before this setting)",
     )
-    ignore_types: list[str] = Field(
+    ignore_types: Once = Field(
         default_factory=lambda: ["ci", "test", "tests", "style"],
         description="commit types that never release a patch, even when patch_types lists "
         "them or is ['*']",
     )
-    ignore_tags: list[str] = Field(
+    ignore_tags: Once = Field(
         default_factory=list,
         description="regular expressions (RE2, linear-time); matching tags are never releases "
         "(dead branches, experiments)",
@@ -53,6 +55,15 @@ class VersionConfig(Section):
     def _has_placeholder(cls, v: str) -> str:
         if v.count("{version}") != 1:
             raise ValueError("tag_pattern must contain {version} exactly once")
+        return v
+
+    @field_validator("initial_version")
+    @classmethod
+    def _a_version(cls, v: str) -> str:
+        try:
+            Version(v)
+        except InvalidVersion:
+            raise ValueError(f"{v!r} is not a PEP 440 version (e.g. 0.1.0)") from None
         return v
 
     @field_validator("patch_types")
@@ -94,7 +105,7 @@ class ChangelogConfig(Section):
         default_factory=_powertools_sections,
         description="ordered map of commit type -> section title; unlisted types are left out",
     )
-    exclude: list[str] = Field(
+    exclude: Once = Field(
         # The Powertools template drops these subjects (after the type and scope).
         # Release commits (`chore(release): v1.2.0`) are noise in a changelog too.
         default_factory=lambda: [
@@ -165,7 +176,11 @@ class PackageConfig(Section):
         for p in v:
             if p.startswith("/") or ".." in p.split("/"):
                 raise ValueError(f"path {p!r} must be relative to the repository, without ..")
-        return [p.rstrip("/") or "." for p in v]
+        paths = [p.rstrip("/") or "." for p in v]
+        problem = repeated(paths)
+        if problem is not None:
+            raise ValueError(problem)
+        return paths
 
     @field_validator("scopes")
     @classmethod
@@ -174,6 +189,9 @@ class PackageConfig(Section):
             for s in v:
                 if not s.strip() or any(c in s for c in "(),\n"):
                     raise ValueError(f"scope {s!r} must be one non-empty conventional scope")
+            problem = repeated((s.strip() for s in v), fold=True)
+            if problem is not None:
+                raise ValueError(problem)
         return v
 
     def commit_scopes(self) -> frozenset[str]:
@@ -202,7 +220,7 @@ class PackageConfig(Section):
 
 class Category(Section):
     title: str
-    labels: list[str]
+    labels: OnceCaseBlind
 
 
 def _powertools_categories() -> list[Category]:
@@ -236,7 +254,7 @@ class ReleaseNotesConfig(Section):
         default_factory=_powertools_categories,
         description="ordered; a PR goes in the first category one of whose labels it has",
     )
-    exclude_labels: list[str] = Field(default_factory=lambda: ["skip-changelog"])
+    exclude_labels: OnceCaseBlind = Field(default_factory=lambda: ["skip-changelog"])
     uncategorized_title: str = "Other changes"
     change_template: str = Field(
         "* $TITLE (#$NUMBER) by @$AUTHOR", description="one line per PR ($TITLE $NUMBER $AUTHOR)"
@@ -244,9 +262,28 @@ class ReleaseNotesConfig(Section):
     template: str = Field(
         _DEFAULT_TEMPLATE, description="the whole body ($CHANGES, $CONTRIBUTORS, $NEXT_VERSION)"
     )
-    major_labels: list[str] = Field(default_factory=lambda: ["breaking-change"])
-    minor_labels: list[str] = Field(default_factory=lambda: ["feature"])
-    maintainers: list[str] = Field(
+    major_labels: OnceCaseBlind = Field(default_factory=lambda: ["breaking-change"])
+    minor_labels: OnceCaseBlind = Field(default_factory=lambda: ["feature"])
+    maintainers: OnceCaseBlind = Field(
         default_factory=list, description="logins left out of the contributors line"
     )
     no_contributors: str = "No contributors"
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_apart(cls, v: list[Category]) -> list[Category]:
+        """A title twice would be two sections of one name; a label in two categories
+        never reaches the second (a PR goes in the first category it matches)."""
+        problem = repeated((c.title for c in v), what="the category ")
+        if problem is not None:
+            raise ValueError(problem)
+        owner: dict[str, str] = {}
+        for c in v:
+            for label in c.labels:
+                first = owner.setdefault(label.casefold(), c.title)
+                if first != c.title:
+                    raise ValueError(
+                        f"label {label!r} is in the categories {first!r} and {c.title!r}: a PR "
+                        f"goes in the first only, so list it once"
+                    )
+        return v

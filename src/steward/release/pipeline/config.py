@@ -17,6 +17,7 @@ from typing import Literal, Self, get_args
 from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import RepoPath, Section
+from steward.config.lists import Once
 from steward.release.pipeline.docs_config import DocsConfig
 
 StageName = Literal[
@@ -192,8 +193,8 @@ class LayerConfig(Section):
     package: str | None = Field(
         None, description="distribution to install from the sealed wheels (else the only one)"
     )
-    extras: list[str] = Field(default_factory=list, description="extras installed with it")
-    imports: list[str] = Field(
+    extras: Once = Field(default_factory=list, description="extras installed with it")
+    imports: Once = Field(
         default_factory=list,
         description="modules the canaries import (default: the package's import name)",
     )
@@ -210,7 +211,7 @@ class LayerConfig(Section):
     index_url: str | None = Field(
         None, description="simple index for the dependencies (else release.index_simple_url)"
     )
-    extra_index_urls: list[str] = Field(
+    extra_index_urls: Once = Field(
         default_factory=list, description="more simple indexes for the dependencies"
     )
     interpreter: str | None = Field(
@@ -218,7 +219,7 @@ class LayerConfig(Section):
         description="python of the layer's version for the import canary "
         "(else this one when it matches, else pythonX.Y on PATH)",
     )
-    compatible_runtimes: list[str] | None = Field(
+    compatible_runtimes: Once | None = Field(
         None, description="CompatibleRuntimes of each version (default [python<python>])"
     )
     description: str = Field(
@@ -319,7 +320,7 @@ class SarConfig(Section):
     readme_file: RepoPath | None = Field(
         None, description="readme file in the repository (ReadmeBody of a new application)"
     )
-    labels: list[str] = Field(default_factory=list, description="labels of a new application")
+    labels: Once = Field(default_factory=list, description="labels of a new application")
     public: bool = Field(
         False, description="PutApplicationPolicy: every account may deploy the application"
     )
@@ -347,7 +348,9 @@ class PipelineConfig(Section):
         default_factory=_default_quality,
         description="argv run in the restored source tree ({version} is replaced)",
     )
-    quality_timeout: float = Field(1800.0, gt=0, description="seconds before quality fails")
+    quality_timeout: float = Field(
+        1800.0, gt=0, allow_inf_nan=False, description="seconds before quality fails"
+    )
     build_isolation: bool = Field(
         True, description="build in an isolated environment (python -m build's default)"
     )

@@ -99,7 +99,9 @@ class DocsConfig(Section):
         description="deploy the docs of pre-releases too (never moving the alias); "
         "off: the stage records a skip for them",
     )
-    timeout: float = Field(900.0, gt=0, description="seconds before a mike command fails")
+    timeout: float = Field(
+        900.0, gt=0, allow_inf_nan=False, description="seconds before a mike command fails"
+    )
     layer_arns: LayerArnsConfig = Field(default_factory=LayerArnsConfig)
 
     @field_validator("version_name")
