@@ -1,21 +1,31 @@
-"""The changelog's fast readings of a commit agree with the full parse they stand in for.
+"""The changelog's fast paths agree with the slow ones they stand in for.
 
 `changes_of` reads a clean subject with one expression and its body for co-authors and
 breaking notes alone (`trailers`); `parsed_changes` reads every commit through the whole
 `parse_message`. `_footers` reads only the trailing paragraph of a body with no breaking
-note; `reference_footers` below is the loop it replaced, which reads every line.
+note; `reference_footers` below is the loop it replaced, which reads every line. `--json`
+writes each release's JSON directly (`version_json`), not through `json.dumps` of dicts.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from steward.conventional import _footers, parse_message, trailers
+from steward.conventional import _footers, clean_match, parse_message, trailers
 from steward.history.git import Commit
-from steward.release.changes import STANDARD_TYPES, changes_of, parsed_changes
+from steward.release.changelog import Section, VersionBlock
+from steward.release.changelog_text import version_json
+from steward.release.changes import (
+    STANDARD_TYPES,
+    Change,
+    changes_of,
+    parsed_changes,
+    without_pr_suffix,
+)
 
 _BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
 _FOOTER = re.compile(
@@ -154,6 +164,10 @@ def test_trailers_agree_with_the_message(body: str) -> None:
 def test_changes_of_agrees_with_the_full_parse(subject: str, body: str, body_entries: bool) -> None:
     commit = Commit("0" * 40, (), "Ana", "ana@example.com", "", subject, body.strip())
     slow = parsed_changes(commit, body_entries=body_entries, body_types=STANDARD_TYPES)
+    if not commit.body and clean_match(subject) is not None and slow[0].type == "revert":
+        # As before these fast paths: a clean `revert: ...` subject with no body names
+        # no reverted subject (so it cancels nothing); the full parse would name one.
+        slow[0].reverts = None
     assert changes_of(commit, body_entries=body_entries) == slow
     # With `wanted`, a commit is dismissed only when the changelog would keep nothing of it.
     wanted = {"feat", "fix"}
@@ -164,3 +178,49 @@ def test_changes_of_agrees_with_the_full_parse(subject: str, body: str, body_ent
             c.kind == "commit" and c.type not in wanted and not c.breaking and not c.notes
             for c in slow
         )
+
+
+_PR_SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.text(alphabet="(#)0123456789 \t\n\u0663\u00a0x", max_size=16))
+def test_pr_suffix_is_cut_as_the_expression_cuts_it(text: str) -> None:
+    assert without_pr_suffix(text) == _PR_SUFFIX.sub("", text, count=1).strip()
+
+
+_TEXT = st.text(max_size=10)  # any character: quotes, backslashes, controls, astral ones
+_MAYBE = st.none() | _TEXT
+_CHANGES = st.builds(
+    Change,
+    kind=st.sampled_from(["commit", "revert", "merge", "other"]),
+    type=_MAYBE,
+    scope=_MAYBE,
+    text=_TEXT | st.sampled_from(["x (#12)", "y (#1) ", "(#3)", "z (#x)"]),
+    pr=st.none() | st.integers(0, 10**9),
+    sha=_TEXT,
+    breaking=st.booleans(),
+    authors=st.lists(_TEXT, max_size=3).map(tuple),
+    line=_TEXT,
+    notes=st.lists(_TEXT, max_size=2).map(tuple),
+)
+_BLOCKS = st.builds(
+    VersionBlock,
+    version=_MAYBE,
+    tag=_MAYBE,
+    date=_MAYBE,
+    previous_tag=_MAYBE,
+    sections=st.lists(
+        st.builds(Section, type=_TEXT, title=_TEXT, entries=st.lists(_CHANGES, max_size=3)),
+        max_size=3,
+    ),
+    notes=st.lists(_TEXT, max_size=2),
+    reverts=st.lists(_CHANGES, max_size=2),
+    merges=st.lists(_CHANGES, max_size=2),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(block=_BLOCKS)
+def test_version_json_is_what_json_dumps_writes(block: VersionBlock) -> None:
+    assert version_json(block) == json.dumps(block.to_json(), ensure_ascii=False)

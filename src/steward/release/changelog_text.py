@@ -13,6 +13,7 @@ import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as escape_json
 from pathlib import Path
 
 import jinja2
@@ -21,7 +22,8 @@ from steward.history.git import read_tags
 from steward.history.progress import Progress
 from steward.release import repository
 from steward.release.cache import ChangelogCache, Entry, cache_key, tags_signature
-from steward.release.changelog import Changelog
+from steward.release.changelog import Changelog, VersionBlock
+from steward.release.changes import entry_json
 from steward.release.render import render_chunks
 from steward.release.repository import Scope
 from steward.release.tags import Line
@@ -53,10 +55,32 @@ def json_chunks(data: Changelog) -> Iterator[str]:
     else:
         yield '{"versions": [\n'
     for i, v in enumerate(data.versions):
-        yield ("" if i == 0 else ",\n") + json.dumps(v.to_json(), ensure_ascii=False)
+        yield ("" if i == 0 else ",\n") + version_json(v)
     if not data.versions:
         yield ""
     yield "\n]}\n"
+
+
+def version_json(v: VersionBlock) -> str:
+    """``json.dumps(v.to_json(), ensure_ascii=False)``, each entry written directly
+    (`entry_json`) rather than built as a dict and encoded."""
+    if not all(x is None or type(x) is str for x in (v.version, v.tag, v.date)):
+        return json.dumps(v.to_json(), ensure_ascii=False)
+    sections = ", ".join(
+        f'{{"title": {escape_json(s.title)}, "entries": [{", ".join(map(entry_json, s.entries))}]}}'
+        for s in v.sections
+    )
+    return (
+        f'{{"version": {_str_json(v.version)}, "tag": {_str_json(v.tag)}, '
+        f'"date": {_str_json(v.date)}, "sections": [{sections}], '
+        f'"reverts": [{", ".join(map(entry_json, v.reverts))}], '
+        f'"pull_requests": [{", ".join(map(entry_json, v.merges))}], '
+        f'"notes": {json.dumps(v.notes, ensure_ascii=False)}}}'
+    )
+
+
+def _str_json(text: str | None) -> str:
+    return "null" if text is None else escape_json(text)
 
 
 def _head(data: Changelog) -> Changelog:

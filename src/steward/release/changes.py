@@ -11,9 +11,11 @@ a range holds.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as escape_json
 from typing import Any, Literal
 
 from steward.conventional import (
@@ -73,7 +75,7 @@ class Change:
     def subject(self) -> str:
         """The subject without GitHub's `(#123)` suffix when that is the PR number."""
         if self.kind == "commit" and self.pr is not None:
-            return _PR_SUFFIX.sub("", self.text, count=1).strip()
+            return without_pr_suffix(self.text)
         return self.text.strip()
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +90,72 @@ class Change:
             "notes": list(self.notes),
             "authors": list(self.authors),
         }
+
+
+def without_pr_suffix(text: str) -> str:
+    """``_PR_SUFFIX.sub("", text, count=1).strip()`` without running the expression: the
+    suffix can only start at the last `(#`, and it is there when digits (1 to 9, ASCII),
+    `)` and nothing but whitespace follow; what is before it, stripped, is the subject."""
+    i = text.rfind("(#")
+    if i >= 0:
+        j = text.find(")", i)
+        digits = text[i + 2 : j]
+        if (
+            j > 0
+            and 0 < len(digits) < 10
+            and digits.isascii()
+            and digits.isdigit()
+            and not text[j + 1 :].strip()
+        ):
+            return text[:i].strip()
+    return text.strip()
+
+
+def _dumps(value: str | None) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+_HEADS: dict[tuple[str, str | None, str | None], str] = {}
+_AUTHORS_JSON: dict[tuple[str, ...], str] = {}
+
+
+def _head_json(key: tuple[str, str | None, str | None]) -> str:
+    """An entry's JSON up to its subject's value, for its kind, type and scope."""
+    kind, ctype, scope = key
+    if len(_HEADS) >= _MEMO_SIZE:
+        _HEADS.clear()
+    _HEADS[key] = got = (
+        f'{{"kind": {_dumps(kind)}, "type": {_dumps(ctype)}, "scope": {_dumps(scope)}, "subject": '
+    )
+    return got
+
+
+def _authors_json(authors: tuple[str, ...]) -> str:
+    if len(_AUTHORS_JSON) >= _MEMO_SIZE:
+        _AUTHORS_JSON.clear()
+    _AUTHORS_JSON[authors] = got = f"[{', '.join(map(escape_json, authors))}]"
+    return got
+
+
+def entry_json(c: Change) -> str:
+    """``json.dumps(c.to_json(), ensure_ascii=False)``, written without the dict (the hot
+    path of `changelog --json` over a long history)."""
+    pr, breaking, authors = c.pr, c.breaking, c.authors
+    if (
+        (pr is not None and type(pr) is not int)
+        or type(breaking) is not bool
+        or type(authors) is not tuple
+    ):
+        return json.dumps(c.to_json(), ensure_ascii=False)
+    key = (c.kind, c.type, c.scope)
+    notes = c.notes
+    return (
+        f"{_HEADS.get(key) or _head_json(key)}{escape_json(c.subject)}, "
+        f'"pr": {"null" if pr is None else int.__repr__(pr)}, "sha": {escape_json(c.sha)}, '
+        f'"breaking": {"true" if breaking else "false"}, '
+        f'"notes": {json.dumps(list(notes), ensure_ascii=False) if notes else "[]"}, '
+        f'"authors": {_AUTHORS_JSON.get(authors) or _authors_json(authors)}}}'
+    )
 
 
 def _from_header(commit: Commit, h: Header, authors: tuple[str, ...], **kw: Any) -> Change:
