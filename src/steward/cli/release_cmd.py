@@ -23,7 +23,7 @@ from steward.cli.common import (
 from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
 from steward.cli.main import Entry, LazyGroup, echo_json
 from steward.config.model import StewardConfig
-from steward.errors import ConfigError, UsageError
+from steward.errors import UsageError
 from steward.forge.client import GitHubClient
 from steward.history.git import remote_url
 from steward.policies import semantic_title
@@ -40,7 +40,7 @@ from steward.release.notes_github import (
     release_by_tag,
 )
 from steward.release.tags import TagScheme, normalize
-from steward.release.version_file import read_version
+from steward.release.version_file import declared_version
 
 _PIPELINE = "steward.cli.pipeline_cmd"
 # The release group's commands, registered like the top-level ones (`steward.cli.main`): the
@@ -193,10 +193,8 @@ def _from_git(
     ]
     initial = None
     if base is None:
-        try:
-            initial = normalize(read_version(workdir, vcfg))
-        except (ConfigError, UsageError):  # no readable project file: the configured initial
-            initial = None
+        declared = declared_version(workdir, vcfg)  # None: no version declared
+        initial = normalize(declared) if declared is not None else None
     return draft_notes(
         pulls,
         config.release_notes,

@@ -24,7 +24,7 @@ from steward.cli.intel import (
     tag_notice,
 )
 from steward.cli.main import echo_json
-from steward.errors import ConfigError, UsageError
+from steward.errors import UsageError
 from steward.release.config import VersionConfig
 from steward.release.repository import (
     Checked,
@@ -36,7 +36,7 @@ from steward.release.repository import (
 )
 from steward.release.tags import Line, TagScheme, normalize
 from steward.release.version import NextVersion, Phase
-from steward.release.version_file import read_version, version_path, write_version
+from steward.release.version_file import declared_version, write_version
 from steward.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -241,9 +241,6 @@ def _where(repo: Path, config: ReleaseSections, package: str | None) -> tuple[Wo
 
 def _declared(repo: Path, cfg: VersionConfig, where: tuple[Workspace, str]) -> str | None:
     """The version the project file declares; None when there is no such file or line. A
-    path the config may not name (outside, a FIFO...) is an error, never a None."""
-    version_path(repo, cfg, *where)
-    try:
-        return read_version(repo, cfg, *where)
-    except ConfigError:
-        return None
+    path the config may not name (outside, a FIFO...) or a file that cannot be read as a
+    project file (invalid TOML, not UTF-8, no PEP 440 version) is an error, never a None."""
+    return declared_version(repo, cfg, *where)

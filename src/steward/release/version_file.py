@@ -11,11 +11,13 @@ The file is a config path (`version.pyproject`, `version.version_file`, a packag
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from packaging.version import InvalidVersion, Version
 from tomlkit.exceptions import TOMLKitError
 
 from steward.errors import ConfigError
@@ -55,14 +57,23 @@ def _toml(path: Path) -> tomlkit.TOMLDocument:
     return _parse(_read_text(path), path)
 
 
-def _table(doc: Any, path: Path) -> tuple[Any, str]:
-    """The table holding ``version`` and its name; a helpful error when there is none."""
+def _find_table(doc: Any) -> tuple[Any, str] | None:
+    """The table holding ``version`` and its name, or ``None`` when none declares it."""
     project = doc.get("project")
     if project is not None and "version" in project:
         return project, "[project]"
     poetry = doc.get("tool", {}).get("poetry")
     if poetry is not None and "version" in poetry:
         return poetry, "[tool.poetry]"
+    return None
+
+
+def _table(doc: Any, path: Path) -> tuple[Any, str]:
+    """The table holding ``version`` and its name; a helpful error when there is none."""
+    found = _find_table(doc)
+    if found is not None:
+        return found
+    project = doc.get("project")
     hint = ""
     if project is not None and "version" in project.get("dynamic", []):
         hint = " ([project] declares it dynamic: set version.version_file in the config)"
@@ -97,6 +108,34 @@ def read_version(
         return m.group("v")
     table, _ = _table(_toml(path), path)
     return str(table["version"])
+
+
+def declared_version(
+    root: Path, cfg: VersionConfig, ws: Workspace | None = None, setting: str | None = None
+) -> str | None:
+    """The version the project declares, where steward needs it (no release tag yet):
+    ``None`` only when there is none to read, no pyproject.toml or one that declares no
+    version (a tooling-only file, a dynamic version). A file that is there but is not what
+    it must be (unreadable, not a regular file, not UTF-8, invalid TOML, a version that is
+    not PEP 440; a configured ``__version__`` file missing or without its line) is a
+    `ConfigError` naming it, exit 2: never the configured initial version in its place."""
+    path = version_path(root, cfg, ws, setting)
+    if cfg.version_file:
+        value = read_version(root, cfg, ws, setting)
+    else:
+        if not os.path.lexists(path):
+            return None
+        found = _find_table(_toml(path))
+        if found is None:
+            return None
+        value = str(found[0]["version"])
+    try:
+        Version(value)
+    except InvalidVersion:
+        raise ConfigError(
+            f"{value!r} is not a PEP 440 version (e.g. 1.2.0)", path=str(path)
+        ) from None
+    return value
 
 
 def write_version(
