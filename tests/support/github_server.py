@@ -144,6 +144,12 @@ class GitHubServer:
         # Items repeated at the start of each next page (a listing that shifted while it was
         # paged, as GitHub's offset pagination does when items move): 0 for none.
         self.page_overlap = 0
+        # A broken (or hostile) API's pagination: "loop" makes each page's next link the page
+        # itself, "endless" gives every page a next one (empty past the items). Either stops
+        # after `bad_links_max` pages, so a client that follows links forever still ends.
+        self.bad_links: str | None = None
+        self.bad_links_max = 100
+        self._bad_pages = 0
         self.labels: dict[str, dict[str, Any]] = {}  # casefolded name -> label record
         self.issues: dict[int, IssueRec] = {}
         self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> newest first
@@ -606,6 +612,17 @@ class GitHubServer:
             q = urlencode({**query, "per_page": per_page, "page": n})
             return f'<{self.url}{path}?{q}>; rel="{rel}"'
 
+        if self.bad_links is not None:
+            self._bad_pages += 1
+            if self._bad_pages < self.bad_links_max:
+                if self.bad_links == "loop":  # the very URL asked for
+                    return (
+                        200,
+                        chunk,
+                        {"link": f'<{self.url}{path}?{urlencode(query)}>; rel="next"'},
+                    )
+                return 200, chunk, {"link": link(page + 1, "next")}
+            return 200, chunk, {}
         if page > 1:
             links.append(link(page - 1, "prev"))
         if page < last:

@@ -9,6 +9,7 @@ or the recorded traffic instead.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +28,9 @@ class Answer:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A body sent as it is made (chunked), for one larger than a test should hold: each call
+    # gives a fresh iterator. A client that stops reading ends the answer early.
+    chunks: Callable[[], Iterable[bytes]] | None = None
 
 
 class RawServer:
@@ -78,6 +82,17 @@ def _handler(server: RawServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(ans.status)
             for k, v in ans.headers.items():
                 self.send_header(k, v)
+            if ans.chunks is not None:
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                try:
+                    for chunk in ans.chunks():
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.write(b"0\r\n\r\n")
+                except ConnectionError:  # the client stopped reading: what the test wants
+                    self.close_connection = True
+                return
             self.send_header("content-length", str(len(ans.body)))
             self.end_headers()
             self.wfile.write(ans.body)

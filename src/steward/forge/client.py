@@ -19,6 +19,11 @@ writes and waits out rate-limit pauses that another request ran into (both `forg
 installation token that is renewed every hour; ``on_token_rejected`` is told of a 401 (a token
 revoked early, an App reinstalled), and the request goes once more on the next token.
 
+Bounds (`steward.limits`): every body is streamed and stops past ``max_body`` bytes
+(decoded: a small gzip stream that inflates without end stops too), one line and no retry;
+`paginate` stops on a page it read already (a ``Link`` that loops) and past ``max_pages``
+pages, one line naming the endpoint.
+
 `writes_done` counts the writes GitHub accepted on the calling thread, by every client made
 with ``counts_writes`` (the default; not the App's own client, whose token requests are not
 a job's work): a server worker compares it before and after a job that failed, to tell a run
@@ -38,7 +43,7 @@ from urllib.parse import quote
 
 import httpx
 
-from steward import __version__
+from steward import __version__, limits
 from steward.errors import GitHubError, RateLimitError
 from steward.forge import budget, sansio
 
@@ -112,6 +117,8 @@ class GitHubClient:
         token_source: Callable[[], str] | None = None,
         on_token_rejected: Callable[[str | None], None] | None = None,
         counts_writes: bool = True,
+        max_pages: int = limits.MAX_PAGES,
+        max_body: int = limits.MAX_API_BODY,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -141,6 +148,8 @@ class GitHubClient:
         self._etags = etags
         self._etag_scope = etag_scope
         self._pacer = pacer
+        self.max_pages = max_pages
+        self.max_body = max_body
         self.log = CallLog()
 
     @property
@@ -287,9 +296,9 @@ class GitHubClient:
     ) -> httpx.Response:
         """One HTTP exchange, through the hooks when there are any."""
         etags = self._etags if conditional else None
-        if etags is None and self._pacer is None and self._token_source is None:
-            return self._http.request(method, target, params=params, json=json)
         request = self._http.build_request(method, target, params=params, json=json)
+        if etags is None and self._pacer is None and self._token_source is None:
+            return self._exchange(request)
         if self._token_source is not None:
             self._current = self._token_source()
             request.headers["Authorization"] = f"Bearer {self._current}"
@@ -302,10 +311,10 @@ class GitHubClient:
                 request.headers["If-None-Match"] = stored[0]
         if self._pacer is not None:
             with self._pacer.slot(method):
-                resp = self._http.send(request)
+                resp = self._exchange(request)
             self._pacer.observe(resp.status_code, resp.headers, resp.content)
         else:
-            resp = self._http.send(request)
+            resp = self._exchange(request)
         if key is None or etags is None:
             return resp
         if resp.status_code == 304 and stored is not None:
@@ -318,6 +327,23 @@ class GitHubClient:
         etag = budget.etag_to_store(resp.status_code, resp.headers, resp.content, str(request.url))
         if etag is not None:
             etags.put(key, etag, budget.pack(resp.headers, resp.content))
+        return resp
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its body as it streams in, decoded, stopping with a
+        `GitHubError` past `max_body` bytes (`limits.read_capped`)."""
+        resp = self._http.send(request, stream=True)
+        try:
+            what = f"{sansio.where(request.method, str(request.url))}: the answer"
+            body = limits.read_capped(
+                resp.iter_bytes(),
+                self.max_body,
+                what,
+                lambda message: GitHubError(message, status=resp.status_code),
+            )
+        finally:
+            resp.close()
+        resp._content = body  # what `Response.read` keeps; read here with a cap instead
         return resp
 
     def _json(self, method: str, url: str, resp: httpx.Response) -> Any:
@@ -354,11 +380,16 @@ class GitHubClient:
         self, url: str, params: dict[str, Any] | None = None, *, items_key: str | None = None
     ) -> Iterator[Any]:
         """Yield items across pages, following `Link: rel="next"` (100 per page) on the API's
-        own origin only: a link elsewhere stops with a `GitHubError` before any request."""
+        own origin only: a link elsewhere stops with a `GitHubError` before any request, and
+        so does a next page read already or one past `max_pages` (`limits.PageWalk`)."""
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+        walk = limits.PageWalk(
+            sansio.where("GET", self._absolute(url)), GitHubError, self.max_pages
+        )
         next_url: str | None = url
         while next_url is not None:
             at = sansio.where("GET", next_url)
+            walk.visit(_with_params(self._absolute(next_url), query))
             resp = self.request("GET", next_url, params=query)
             data = self._json("GET", next_url, resp)
             yield from sansio.page_items(data, items_key, at)
@@ -366,6 +397,11 @@ class GitHubClient:
                 resp.headers.get("link"), str(resp.request.url), self.base_url, at
             )
             query = None  # the next link carries its own query
+
+
+def _with_params(url: str, params: dict[str, Any] | None) -> str:
+    target = httpx.URL(url)
+    return str(target.copy_merge_params(params) if params else target)
 
 
 def _path_only(url: str) -> str:

@@ -2,21 +2,31 @@
 
 Used before uploading: twine's --skip-existing only understands PyPI's own answers, so the
 pipeline decides itself: same file and sha256 already there -> skip, different hash -> stop.
+
+What the index sends is bounded (`steward.limits`): a project page is read up to
+`limits.MAX_INDEX_PAGE` bytes and its JSON `limits.MAX_JSON_DEPTH` deep; a file downloaded
+to be hashed is hashed as it streams, up to `limits.MAX_DOWNLOAD` bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Callable, Iterator
+from functools import partial
 from html.parser import HTMLParser
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from steward import limits
 from steward.errors import ReleaseError
 
 _NORMALIZE = re.compile(r"[-_.]+")
 _SHA = re.compile(r"sha256=([0-9a-fA-F]{64})")
+T = TypeVar("T")
 
 
 def normalize_name(name: str) -> str:
@@ -62,36 +72,85 @@ def existing_files(simple_url: str, project: str, *, timeout: float = 30.0) -> d
     """
     url = urljoin(simple_url.rstrip("/") + "/", normalize_name(project) + "/")
     with httpx.Client(timeout=timeout, follow_redirects=True) as http:
-        resp = _get(http, url)
-        if resp is None:
+        page = _get(http, url, partial(_read, url=url))
+        if page is None:
             return {}
+        final_url, content_type, body = page
         links: dict[str, tuple[str, str | None]] = {}
-        if "json" in resp.headers.get("content-type", ""):
-            for f in resp.json().get("files", []):
+        if "json" in content_type:
+            for f in _json_files(body, url):
                 sha = (f.get("hashes") or {}).get("sha256")
                 links[str(f["filename"])] = (str(f["url"]), sha if isinstance(sha, str) else None)
         else:
             parser = _Links()
-            parser.feed(resp.text[:5_000_000])
+            parser.feed(body.decode("utf-8", "replace")[:5_000_000])
             links = parser.files
         out: dict[str, str] = {}
         for name, (href, given) in links.items():
             if given is not None:
                 out[name] = given.lower()
                 continue
-            file_resp = _get(http, urljoin(str(resp.url), href))
-            if file_resp is not None:
-                out[name] = hashlib.sha256(file_resp.content).hexdigest()
+            file_url = urljoin(final_url, href)
+            hashed = _get(http, file_url, partial(_sha256, url=file_url))
+            if hashed is not None:
+                out[name] = hashed[2]
         return out
 
 
-def _get(http: httpx.Client, url: str) -> httpx.Response | None:
+def _json_files(body: bytes, url: str) -> list[dict[str, Any]]:
+    """The ``files`` of a PEP 691 project page: a list of objects."""
     try:
-        resp = http.get(url)
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ReleaseError(f"the index's page {url} is not JSON") from None
+    if limits.json_too_deep(body):
+        raise ReleaseError(
+            f"the index's page {url} is nested deeper than {limits.MAX_JSON_DEPTH} levels"
+        )
+    files = data.get("files", []) if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+        raise ReleaseError(f"the index's page {url} has no list of files")
+    return files
+
+
+def _read(chunks: Iterator[bytes], url: str) -> bytes:
+    return limits.read_capped(
+        chunks, limits.MAX_INDEX_PAGE, f"the index's page {url}", ReleaseError
+    )
+
+
+def _sha256(chunks: Iterator[bytes], url: str) -> str:
+    """The sha256 of a file as it streams in, at most `limits.MAX_DOWNLOAD` bytes of it."""
+    digest = hashlib.sha256()
+    size = 0
+    deadline = limits.Deadline(limits.HTTP_BODY_SECONDS)
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limits.MAX_DOWNLOAD:
+            raise ReleaseError(
+                f"the index's file {url} is over the limit of "
+                f"{limits.size_text(limits.MAX_DOWNLOAD)}; stopped reading it"
+            )
+        if deadline.passed():
+            raise ReleaseError(
+                f"the index's file {url} took over {deadline.seconds:.0f} s to arrive; "
+                "stopped reading it"
+            )
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _get(
+    http: httpx.Client, url: str, consume: Callable[[Iterator[bytes]], T]
+) -> tuple[str, str, T] | None:
+    """(final URL, content type, ``consume`` of the body as it streams), ``None`` on 404."""
+    try:
+        with http.stream("GET", url) as resp:
+            if resp.status_code == 404:
+                return None
+            if resp.status_code >= 400:
+                raise ReleaseError(f"index answered HTTP {resp.status_code} for {url}")
+            kept = consume(resp.iter_bytes())
+            return str(resp.url), resp.headers.get("content-type", ""), kept
     except httpx.HTTPError as exc:
         raise ReleaseError(f"cannot read the index at {url}: {exc}") from None
-    if resp.status_code == 404:
-        return None
-    if resp.status_code >= 400:
-        raise ReleaseError(f"index answered HTTP {resp.status_code} for {url}")
-    return resp
