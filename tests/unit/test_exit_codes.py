@@ -448,3 +448,95 @@ def test_a_missing_extra_is_one_line_naming_it(
         "error: steward release run needs the 'release' extra (twine missing): "
         "pip install 'repo-steward[release]'"
     ]
+
+
+# ---- what a repository says, checked before anything is done (#16) ----
+
+DUPLICATE = "version:\n  minor_types: [feat, feat]\n"
+
+
+@pytest.mark.parametrize("command", WITH_CONFIG)
+def test_a_config_list_naming_an_item_twice_exits_2(
+    command: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = world.tmp / "twice.yml"
+    config.write_text(DUPLICATE, encoding="utf-8")
+    args = [*command.split(), *BEFORE_CONFIG[command](world), "--config", str(config)]
+    code, _, err = run(args, capsys)
+    assert code == 2, err
+    assert one_error_line(err) == (
+        f"error: {config}:2: version.minor_types: Value error, 'feat' is listed twice"
+    )
+
+
+def _invalid_pyproject(w: World) -> None:
+    (w.repo / "pyproject.toml").write_text('[project\nversion = "1.0.0"\n', encoding="utf-8")
+
+
+def _tag_elsewhere(w: World) -> None:
+    """An origin whose v1.0.0 tags a commit that is not the release commit."""
+    remote = w.tmp / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git = ["git", "-C", str(w.repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "remote", "add", "origin", str(remote)], check=True)
+    other = subprocess.run(
+        [*git, "commit-tree", "HEAD^{tree}", "-m", "elsewhere"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run([*git, "push", "-q", "origin", f"{other}:refs/tags/v1.0.0"], check=True)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    args: Args
+    setup: Callable[[World], None]
+    says: str
+
+
+REFUSED = {
+    "version current: invalid pyproject.toml": Refusal(
+        lambda w: ["version", "current", "--path", str(w.repo)],
+        _invalid_pyproject,
+        "pyproject.toml: invalid TOML",
+    ),
+    "version next: invalid pyproject.toml": Refusal(
+        lambda w: ["version", "next", "--path", str(w.repo)],
+        _invalid_pyproject,
+        "pyproject.toml: invalid TOML",
+    ),
+    "release notes: invalid pyproject.toml": Refusal(
+        lambda w: ["release", "notes", "--from-git", "--path", str(w.repo)],
+        _invalid_pyproject,
+        "pyproject.toml: invalid TOML",
+    ),
+    "release run: a tag on another commit": Refusal(
+        lambda w: ["release", "run", "--version", "1.0.0", "--path", str(w.repo)],
+        _tag_elsewhere,
+        "tag v1.0.0 already exists (origin) on commit",
+    ),
+    "release run: a local version for the index": Refusal(
+        lambda w: ["release", "run", "--version", "1.0.0+local", "--path", str(w.repo)],
+        _tag_elsewhere,
+        "publish: 1.0.0+local has a local version label (+local), which PyPI refuses",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_what_the_repository_says_wrong_exits_2_before_anything_is_done(
+    case: str, world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    refusal = REFUSED[case]
+    refusal.setup(world)
+    args = refusal.args(world)
+    if " ".join(args[:2]) in NEEDS_EXTRA:
+        pytest.skip(f"steward {' '.join(args[:2])} needs an extra not installed here")
+    code, out, err = run(args, capsys)
+    assert code == 2, err
+    assert out == ""
+    line = one_error_line(err)
+    assert line.startswith("error: ")
+    assert refusal.says in line
+    assert not (world.repo / ".steward").exists()
