@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from steward import limits
 from steward.errors import ConfigError
 from steward.workspace import Limit, Origin, Workspace, read_text
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
 MAX_CONFIG_BYTES = int(Limit.CONFIG)
 # Nodes visited when aliases are expanded: a "billion laughs" file stops here, not in memory.
-MAX_NODES = 100_000
+MAX_NODES = limits.MAX_YAML_NODES
 
 PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -139,31 +140,40 @@ def _validate(model: type[M], data: dict[str, Any], lines: dict[PathKey, int], s
         raise ConfigError(f"{key}: {msg}{suffix}", path=source, line=line) from None
 
 
-MAX_DEPTH = 64
-MAX_ALIASES = 32
+MAX_DEPTH = limits.MAX_YAML_DEPTH
+MAX_ALIASES = limits.MAX_YAML_ALIASES
 
 
 def _check_depth(text: str, source: str) -> None:
     """Refuse YAML nested deeper than any config needs before the (recursive) composer
-    sees it (PyYAML's event parser is iterative, its composer is not), and alias bombs."""
+    sees it (PyYAML's event parser is iterative, its composer is not), alias bombs, and an
+    alias inside the collection its anchor names (``a: &x [*x]``): a cycle, which walking
+    the nodes would follow until Python's recursion limit."""
     import yaml  # only when there is a file: a release command without one skips it
 
-    depth = aliases = 0
+    aliases = 0
+    open_anchors: list[str | None] = []  # the anchor of each collection not closed yet
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
         if isinstance(event, yaml.AliasEvent):
             aliases += 1  # each may stand for a whole subtree: a few nested ones explode
             if aliases > MAX_ALIASES:
-                line = event.start_mark.line + 1 if event.start_mark is not None else None
                 raise ConfigError(f"more than {MAX_ALIASES} YAML aliases", path=source, line=line)
+            if event.anchor in open_anchors:
+                raise ConfigError(
+                    f"the YAML alias *{event.anchor} refers to itself: it is inside "
+                    f"&{event.anchor}",
+                    path=source,
+                    line=line,
+                )
         elif isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1 if event.start_mark is not None else None
+            open_anchors.append(event.anchor)
+            if len(open_anchors) > MAX_DEPTH:
                 raise ConfigError(
                     f"nested more than {MAX_DEPTH} levels deep", path=source, line=line
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+            open_anchors.pop()
 
 
 def _line_map(node: yaml.Node | None, source: str) -> dict[PathKey, int]:

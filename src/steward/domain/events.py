@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from steward import limits
 from steward.domain.api import count, issue_from_api
 from steward.domain.models import Issue, PullRequest, Release, Repo, User
 from steward.domain.names import check_full_name
@@ -124,14 +125,18 @@ def read_json(path: Path, what: str = "payload") -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: {what} is not UTF-8: {exc.reason}") from None
+    too_deep = f"{path}: {what} is nested deeper than {limits.MAX_JSON_DEPTH} levels"
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{path}:{exc.lineno}:{exc.colno}: {what} is not valid JSON: {exc.msg}"
         ) from None
     except RecursionError:  # the decoder recurses once per level of nesting
-        raise InputError(f"{path}: {what} is nested deeper than any GitHub document") from None
+        raise InputError(too_deep) from None
+    if limits.json_too_deep(raw):
+        raise InputError(too_deep)
+    return data
 
 
 def load_payload(path: Path) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def _may_have_grown(headers: Mapping[str, str], body: bytes, url: str) -> bool:
         return False
     try:
         items = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     asked = dict(parse_qsl(urlsplit(url).query)).get("per_page", "")
     per_page = min(int(asked), MAX_PER_PAGE) if asked.isdigit() and int(asked) > 0 else 0

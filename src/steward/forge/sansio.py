@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from steward import limits
 from steward.errors import (
     AuthError,
     GitHubError,
@@ -112,11 +113,14 @@ def _content_type(headers: Mapping[str, str]) -> str:
 
 def decode_json(status: int, headers: Mapping[str, str], body: bytes, at: str) -> Any:
     """The JSON of a successful response (``None`` when empty); anything else, such as an HTML
-    page from a proxy or a wrong ``GITHUB_API_URL``, is one `GitHubError` line."""
+    page from a proxy or a wrong ``GITHUB_API_URL``, or JSON nested deeper than
+    `limits.MAX_JSON_DEPTH`, is one `GitHubError` line."""
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        data = json.loads(body)
+    except RecursionError:  # deeper than the decoder follows
+        raise _too_deep(at, status) from None
     except (ValueError, UnicodeDecodeError):
         kind = _content_type(headers) or "no content type"
         raise GitHubError(
@@ -124,13 +128,22 @@ def decode_json(status: int, headers: Mapping[str, str], body: bytes, at: str) -
             "is GITHUB_API_URL GitHub's REST API?",
             status=status,
         ) from None
+    if limits.json_too_deep(body):
+        raise _too_deep(at, status)
+    return data
+
+
+def _too_deep(at: str, status: int) -> GitHubError:
+    return GitHubError(
+        f"{at}: the answer is nested deeper than {limits.MAX_JSON_DEPTH} levels", status=status
+    )
 
 
 def message(body: bytes, reason: str = "", secrets: Iterable[str] = ()) -> str:
     """GitHub's error ``message`` (else the start of the body, else the reason), redacted."""
     try:
         data = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         text = body[:MAX_MESSAGE].decode("utf-8", "replace")
         return one_line(redact(text, secrets)) or reason
     if isinstance(data, dict) and isinstance(data.get("message"), str):
@@ -299,7 +312,7 @@ def error_for(
         details = ""
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             data = None
         errors = data.get("errors") if isinstance(data, dict) else None
         if isinstance(errors, list) and errors:

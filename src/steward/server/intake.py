@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 
 import msgspec
 
+from steward import limits
 from steward.domain.events import MAX_PAYLOAD_BYTES
 from steward.server.inbox import Incoming
 
@@ -104,7 +105,12 @@ def payload(
     objects (`Skeleton`: a few microseconds for a 25 KB payload, where a full parse takes
     twenty); the dict returned has the payload's shape, holding only those. ``full``: the
     whole payload (a push, whose commits say whether the config changed).
+
+    Bounded (`steward.limits`): a body over GitHub's 25 MB cap is a 413 (the server also
+    stops reading one there), JSON nested deeper than `limits.MAX_JSON_DEPTH` a 400.
     """
+    if len(body) > MAX_BODY:
+        raise Rejected(413, "size", "payload is over GitHub's 25 MB cap")
     ctype = (content_type or "").split(";", 1)[0].strip().lower()
     raw = body
     if ctype == "application/x-www-form-urlencoded":
@@ -118,21 +124,35 @@ def payload(
         raw = values[0].encode("utf-8")
     if not full:
         try:
-            return _SKELETON.decode(raw).as_payload(), raw
+            skeleton = _SKELETON.decode(raw).as_payload()
         except msgspec.ValidationError:
             pass  # a field of another type than GitHub documents: read it all below
-        except (msgspec.DecodeError, RecursionError):
+        except RecursionError:
+            raise _too_deep() from None
+        except msgspec.DecodeError:
             raise Rejected(400, "payload", "payload is not JSON") from None
+        else:
+            if limits.json_too_deep(raw):
+                raise _too_deep()
+            return skeleton, raw
     try:
         data = msgspec.json.decode(raw)
     except (msgspec.DecodeError, RecursionError):  # also what msgspec declines: huge integers
         try:
             data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
+        except RecursionError:
+            raise _too_deep() from None
+        except (ValueError, UnicodeDecodeError):
             raise Rejected(400, "payload", "payload is not JSON") from None
     if not isinstance(data, dict):
         raise Rejected(400, "payload", "payload is not a JSON object")
+    if limits.json_too_deep(raw):
+        raise _too_deep()
     return data, raw
+
+
+def _too_deep() -> Rejected:
+    return Rejected(400, "payload", f"payload is nested deeper than {limits.MAX_JSON_DEPTH} levels")
 
 
 class _Number(msgspec.Struct):
