@@ -104,3 +104,35 @@ def test_a_local_version_is_refused_before_it_is_built_for_an_index(
     dry = invoke(sample, "run", "--version", "1.1.0+local", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "warning: publish: 1.1.0+local has a local version label" in dry.output
+
+
+def test_a_project_file_the_seal_cannot_write_is_refused_before_the_seal(
+    tmp_path: Path, pypi: Index
+) -> None:
+    """The release commit's pyproject.toml is where the seal writes the version: invalid
+    TOML there once failed the first stage, leaving a started release to resume."""
+
+    def broken(root: Path) -> None:
+        path = root / "pyproject.toml"
+        path.write_text(path.read_text().replace("[project]", "[project"))
+
+    sample = make_sample(tmp_path, pypi, prepare=broken)
+    remote_refs = git(sample.remote, "show-ref")
+    out = invoke(sample, "run", "--version", "1.2.0")
+    assert out.exit_code == 2, out.output
+    assert "seal: pyproject.toml in the release commit: invalid TOML" in out.output
+    nothing_happened(sample, pypi, remote_refs)
+
+
+def test_a_remote_that_cannot_be_read_is_one_line_before_the_release_starts(
+    tmp_path: Path, pypi: Index
+) -> None:
+    """The tag goes to the remote at the end: one that is not there is known at the start."""
+    sample = make_sample(tmp_path, pypi)
+    shutil.rmtree(sample.remote)
+    out = invoke(sample, "run", "--version", "1.2.0")
+    assert out.exit_code == 2, out.output
+    [line] = out.output.strip().splitlines()
+    assert "tag: cannot read the refs of remote origin: git ls-remote origin" in line
+    assert not (sample.root / ".steward").exists()
+    assert list(pypi.packages.iterdir()) == []

@@ -101,12 +101,19 @@ def read_version(
 ) -> str:
     """The version string the project declares (as written, not normalised)."""
     path = version_path(root, cfg, ws, setting)
+    return version_in(_read_text(path), str(path), cfg)
+
+
+def version_in(text: str, where: str, cfg: VersionConfig) -> str:
+    """The version string ``text`` (a project file's content, e.g. as a commit holds it)
+    declares; a `ConfigError` naming ``where`` when it declares none or is not TOML."""
+    text = text[1:] if text.startswith(_BOM) else text
     if cfg.version_file:
-        m = _DUNDER.search(_read_text(path))
+        m = _DUNDER.search(text)
         if m is None:
-            raise ConfigError('no `__version__ = "..."` line', path=str(path))
+            raise ConfigError('no `__version__ = "..."` line', path=where)
         return m.group("v")
-    table, _ = _table(_toml(path), path)
+    table, _ = _table(_parse(text, Path(where)), Path(where))
     return str(table["version"])
 
 

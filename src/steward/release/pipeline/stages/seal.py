@@ -10,11 +10,14 @@ import io
 import shutil
 import tarfile
 
-from steward.history.git import git_bytes
+from steward.errors import ConfigError
+from steward.history.git import git, git_bytes
 from steward.release.pipeline import archive
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.state import StageRecord
 from steward.release.pipeline.versioning import bump
+from steward.release.version_file import version_in
+from steward.workspace import Limit
 
 SOURCE = "source.tar"
 
@@ -29,6 +32,31 @@ class SealStage:
             f"write version {ctx.version} where the project keeps it",
             f"archive it to {ctx.dir / SOURCE} (sorted, mtime {ctx.epoch}, owner 0) + sha256",
         ]
+
+    def preflight(self, ctx: Context) -> list[str]:
+        """The file the seal writes the version into, as the release commit holds it: one
+        the seal would refuse (missing, a directory, too large, not UTF-8, invalid TOML, no
+        version in it) is found before the release starts, not as its first stage fails."""
+        vcfg = ctx.config.version
+        rel = vcfg.version_file or vcfg.pyproject
+        label = f"{rel} in the release commit"
+        listed = git(ctx.root, "ls-tree", ctx.commit, "--", rel).split()
+        if not listed:
+            return [f"seal: {label} does not exist: nowhere to write the version"]
+        mode, kind, sha = listed[:3]
+        if mode == "120000":
+            return []  # a symlink: where it leads is the seal's own check
+        if kind != "blob":
+            return [f"seal: {label} is a {kind}, not a file"]
+        if int(git(ctx.root, "cat-file", "-s", sha)) > Limit.PROJECT:
+            return [f"seal: {label} is over {int(Limit.PROJECT)} bytes"]
+        try:
+            version_in(git_bytes(ctx.root, "cat-file", "blob", sha).decode("utf-8"), label, vcfg)
+        except UnicodeDecodeError:
+            return [f"seal: {label} is not UTF-8 text"]
+        except ConfigError as exc:
+            return [f"seal: {exc}"]
+        return []
 
     def run(self, ctx: Context, rec: StageRecord) -> None:
         tree = ctx.work("seal")

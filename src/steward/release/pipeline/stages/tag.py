@@ -153,8 +153,9 @@ class TagStage:
         remote = ctx.cfg.remote
         try:
             there = _remote_refs(ctx, ref, *([heads] if ctx.cfg.bump_pr else []))
-        except GitError as exc:
-            return [f"tag: cannot read the refs of remote {remote}: {exc}"]
+        except GitError as exc:  # git's own message goes on for lines: its first says why
+            why = (str(exc).splitlines() or [""])[0]
+            return [f"tag: cannot read the refs of remote {remote}: {why}"]
         problems: list[str] = []
         places = [("local", ref_sha(ctx.root, ref), ref_sha(ctx.root, f"{ref}^{{commit}}"))]
         places.append((remote, there.get(ref), there.get(f"{ref}^{{}}", there.get(ref))))
