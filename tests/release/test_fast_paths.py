@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -224,3 +226,55 @@ _BLOCKS = st.builds(
 @given(block=_BLOCKS)
 def test_version_json_is_what_json_dumps_writes(block: VersionBlock) -> None:
     assert version_json(block) == json.dumps(block.to_json(), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class DataChange:
+    """`Change` as the data class it was (before it kept a clean line as head and text)."""
+
+    kind: str
+    type: str | None
+    scope: str | None
+    text: str
+    pr: int | None
+    sha: str
+    breaking: bool
+    authors: tuple[str, ...]
+    line: str
+    notes: tuple[str, ...] = ()
+    reverts: str | None = None
+    reverts_sha: str | None = None
+    extra: bool = False
+
+
+_FIELDS = st.tuples(
+    st.sampled_from(["commit", "revert"]),
+    st.sampled_from([None, "fix"]),
+    st.sampled_from([None, "api"]),
+    st.sampled_from(["x", "y (#1)"]),
+    st.sampled_from([None, 1]),
+    st.sampled_from(["ab", "cd"]),
+    st.booleans(),
+    st.sampled_from([("Ana",), ("Ana", "Bo")]),
+    st.sampled_from(["fix: x", "x"]),
+    st.sampled_from([(), ("gone",)]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=_FIELDS, b=_FIELDS, extra=st.booleans())
+def test_change_is_the_data_class_it_was(
+    a: tuple[Any, ...], b: tuple[Any, ...], extra: bool
+) -> None:
+    one, two = Change(*a), Change(*b)
+    ref_one, ref_two = DataChange(*a), DataChange(*b)
+    one.extra = ref_one.extra = extra
+    assert repr(one) == repr(ref_one).replace("DataChange(", "Change(", 1)
+    assert (one == two) == (ref_one == ref_two)
+    again = Change(*a)
+    again.extra = extra
+    assert one == again
+    assert one != ref_one  # another class: never equal, as before
+    two.line = "changed"
+    ref_two.line = "changed"
+    assert repr(two) == repr(ref_two).replace("DataChange(", "Change(", 1)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Container, Iterable, Sequence
-from dataclasses import dataclass
 from json.encoder import encode_basestring as escape_json
 from typing import Any, Literal
 
@@ -50,12 +49,23 @@ _PR_MERGE = re.compile(r"Merge pull request #[0-9]{1,9} from ")
 _PR_SUFFIX = re.compile(r"\s*\(#[0-9]{1,9}\)\s*$")
 
 
-@dataclass(slots=True)
 class Change:
     """One entry-to-be. ``type`` is None for a revert, a merged PR or a non-conventional
     commit; ``text`` is the subject as written (after `type(scope): `, PR suffix included,
     what git-chglog prints); ``line`` is the commit's whole subject line (what a revert
-    names). A long history keeps many of these: the subject is derived, not stored."""
+    names). A long history keeps many of these: the subject is derived, not stored, and a
+    clean subject's line is kept as its head (`type(scope): `, one string per distinct
+    head) and its text. Otherwise a plain data class (fields, equality, repr)."""
+
+    __slots__ = (
+        "_head", "_tail", "authors", "breaking", "extra", "kind", "notes", "pr", "reverts",
+        "reverts_sha", "scope", "sha", "text", "type",
+    )  # fmt: skip
+    __match_args__ = (
+        "kind", "type", "scope", "text", "pr", "sha", "breaking", "authors", "line",
+        "notes", "reverts", "reverts_sha", "extra",
+    )  # fmt: skip
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the data class it was
 
     kind: Kind
     type: str | None
@@ -65,11 +75,68 @@ class Change:
     sha: str
     breaking: bool
     authors: tuple[str, ...]
-    line: str
-    notes: tuple[str, ...] = ()
-    reverts: str | None = None  # kind "revert": the reverted subject line
-    reverts_sha: str | None = None
-    extra: bool = False  # from the body, not the subject
+    notes: tuple[str, ...]
+    reverts: str | None  # kind "revert": the reverted subject line
+    reverts_sha: str | None
+    extra: bool  # from the body, not the subject
+
+    def __init__(  # noqa: PLR0917 (the data class's positional fields, as they were)
+        self,
+        kind: Kind,
+        type: str | None,
+        scope: str | None,
+        text: str,
+        pr: int | None,
+        sha: str,
+        breaking: bool,
+        authors: tuple[str, ...],
+        line: str,
+        notes: tuple[str, ...] = (),
+        reverts: str | None = None,
+        reverts_sha: str | None = None,
+        extra: bool = False,
+    ) -> None:
+        self.kind = kind
+        self.type = type
+        self.scope = scope
+        self.text = text
+        self.pr = pr
+        self.sha = sha
+        self.breaking = breaking
+        self.authors = authors
+        self._head = ""
+        self._tail = line
+        self.notes = notes
+        self.reverts = reverts
+        self.reverts_sha = reverts_sha
+        self.extra = extra
+
+    @property
+    def line(self) -> str:
+        head = self._head
+        return head + self._tail if head else self._tail
+
+    @line.setter
+    def line(self, value: str) -> None:
+        self._head, self._tail = "", value
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.kind, self.type, self.scope, self.text, self.pr, self.sha, self.breaking,
+            self.authors, self.line, self.notes, self.reverts, self.reverts_sha, self.extra,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Change)
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        values = ", ".join(
+            f"{k}={v!r}" for k, v in zip(self.__match_args__, self._fields(), strict=True)
+        )
+        return f"{self.__class__.__qualname__}({values})"
 
     @property
     def subject(self) -> str:
@@ -185,7 +252,10 @@ def _identity(h: Header) -> tuple[str, tuple[str, ...], bool, str]:
 _MEMO_SIZE = 1 << 14
 _SOLO: dict[str, tuple[str, ...]] = {}
 _NAMES: dict[str, str] = {}
+_TEAMS: dict[tuple[str, ...], tuple[str, ...]] = {}
 _TYPES: dict[str, str] = {}
+_SCOPES: dict[str, str] = {}
+_LINE_HEADS: dict[str, str] = {}
 
 
 def _solo(name: str) -> tuple[str, ...]:
@@ -211,7 +281,35 @@ def _authors(name: str, co_authors: tuple[str, ...]) -> tuple[str, ...]:
             n = _NAMES[co] = _EMAIL.sub("", co)
         if n and n not in names:
             names.append(n)
-    return tuple(names)
+    team = tuple(names)
+    got = _TEAMS.get(team)
+    if got is None:
+        if len(_TEAMS) >= _MEMO_SIZE:
+            _TEAMS.clear()
+        got = _TEAMS[team] = team
+    return got
+
+
+def _scope(written: str | None) -> str | None:
+    """A scope, one string per distinct scope."""
+    if written is None:
+        return None
+    got = _SCOPES.get(written)
+    if got is None:
+        if len(_SCOPES) >= _MEMO_SIZE:
+            _SCOPES.clear()
+        got = _SCOPES[written] = written
+    return got
+
+
+def _line_head(head: str) -> str:
+    """A clean subject's `type(scope)!: `, one string per distinct head."""
+    got = _LINE_HEADS.get(head)
+    if got is None:
+        if len(_LINE_HEADS) >= _MEMO_SIZE:
+            _LINE_HEADS.clear()
+        got = _LINE_HEADS[head] = head
+    return got
 
 
 def _type(written: str) -> str:
@@ -254,34 +352,37 @@ def changes_of(
         return []
     pr_text = m.group("pr")
     pr = int(pr_text) if pr_text else None
+    start = m.start("subject")
+    text = subject[start:]
     if not body:
-        return [
-            Change(
-                "commit",
-                ctype,
-                m.group("scope"),
-                subject[m.start("subject") :],
-                pr,
-                commit.sha,
-                bang,
-                _solo(commit.author_name),
-                subject,
-            )
-        ]
+        only = Change(
+            "commit",
+            ctype,
+            _scope(m.group("scope")),
+            text,
+            pr,
+            commit.sha,
+            bang,
+            _solo(commit.author_name),
+            text,
+        )
+        only._head = _line_head(subject[:start])
+        return [only]
     co_authors, notes = trailers(body)
     authors = _authors(commit.author_name, co_authors)
     main = Change(
         "commit",
         ctype,
-        m.group("scope"),
-        subject[m.start("subject") :],
+        _scope(m.group("scope")),
+        text,
         pr,
         commit.sha,
         bang or bool(notes),
         authors,
-        subject,
+        text,
         notes,
     )
+    main._head = _line_head(subject[:start])
     if ctype == "revert":
         main.reverts = m.group("subject")
         main.reverts_sha = reverted_commit(body)
