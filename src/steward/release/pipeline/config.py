@@ -341,9 +341,7 @@ class PipelineConfig(Section):
         default_factory=_default_stages,
         description="stages to run, in order (seal must come first when present)",
     )
-    state_dir: RepoPath = Field(
-        ".steward", description="where release state and sealed files live"
-    )
+    state_dir: RepoPath = Field(".steward", description="where release state and sealed files live")
     quality_command: list[str] = Field(
         default_factory=_default_quality,
         description="argv run in the restored source tree ({version} is replaced)",
