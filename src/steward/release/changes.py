@@ -272,7 +272,7 @@ def _authors(name: str, co_authors: tuple[str, ...]) -> tuple[str, ...]:
     """The author, then each co-author's name (its ``<email>`` dropped) not already there."""
     if not co_authors:
         return _solo(name)
-    names = [name]
+    names = [_solo(name)[0]]  # one string per author, as in _solo
     for co in co_authors:
         n = _NAMES.get(co)
         if n is None:
