@@ -56,7 +56,8 @@ class Limit(IntEnum):
     CHANGELOG = 64 * 1024 * 1024  # CHANGELOG.md (a 200,000-commit history is ~20 MB)
     PAYLOAD = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
     KEY = 64 * 1024  # a PEM key, a webhook secret
-    PROVENANCE = 64 * 1024 * 1024  # multiple.intoto.jsonl
+    PROVENANCE = 16 * 1024 * 1024  # multiple.intoto.jsonl (a release's is kilobytes)
+    STATE = 16 * 1024 * 1024  # a release's recorded state.json (a few KB)
 
 
 def check_relative(value: str) -> str:
@@ -148,29 +149,38 @@ class Workspace:
     ) -> Path:
         """``root / value`` once the checks above pass; else a `ConfigError` naming
         ``setting`` (dotted, as in the file: ``packages.0.changelog``)."""
+        problem = self._problem(value, kind, must_exist)
+        if problem is not None:
+            raise self._config_error(setting, problem)
+        return self.root / value
+
+    def own_path(self, value: str, *, kind: Kind = "file", must_exist: bool = False) -> Path:
+        """``root / value`` for a file steward itself names in the checkout (what
+        `steward init` writes), held to the rules of a config path; a `UsageError`."""
+        problem = self._problem(value, kind, must_exist)
+        if problem is not None:
+            raise UsageError(f"{self.root}: {problem}")
+        return self.root / value
+
+    def _problem(self, value: str, kind: Kind, must_exist: bool) -> str | None:
+        """Why ``value`` may not be used as a path inside the root, or None."""
         try:
             check_relative(value)
         except ValueError as exc:
-            raise self._config_error(setting, str(exc)) from None
-        path = self.root / value
+            return str(exc)
         try:
-            real = _resolve(path)
+            real = _resolve(self.root / value)
         except OSError:
-            raise self._config_error(setting, f"{value} is a symlink loop") from None
+            return f"{value} is a symlink loop"
         if not _inside(real, self.real):
-            raise self._config_error(
-                setting,
+            return (
                 f"{value} resolves to {real}, outside the repository {self.root}: "
-                "a config path must stay inside it",
+                "a config path must stay inside it"
             )
         if _in_git_dir(real.relative_to(self.real).parts):
-            raise self._config_error(
-                setting, f"{value} resolves to {real}, inside .git/: steward never touches it"
-            )
+            return f"{value} resolves to {real}, inside .git/: steward never touches it"
         problem = _kind_problem(real, kind, must_exist)
-        if problem is not None:
-            raise self._config_error(setting, f"{value} {problem}")
-        return path
+        return None if problem is None else f"{value} {problem}"
 
     def _config_error(self, setting: str, message: str) -> ConfigError:
         origin = self.origin

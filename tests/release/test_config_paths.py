@@ -308,3 +308,62 @@ def test_a_fifo_as_config_or_template_never_hangs(repo: Repo, fifo: Path) -> Non
     done = steward(["version", "next", "--path", str(repo.path), "--write"])
     assert done.returncode == 2
     assert "version.pyproject: pyproject.toml is a FIFO, not a regular file" in done.stderr
+
+
+# ---- the release pipeline's paths ------------------------------------------------------------
+
+
+def test_a_signing_key_file_leading_out_is_refused_before_the_release_starts(
+    repo: Repo, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (home / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n", encoding="utf-8")
+    (repo.path / "key.pem").symlink_to(home / "key.pem")
+    cfg = config(repo, "release:\n  signing_key_file: key.pem\n")
+    code, _, err = run(["release", "run", "--version", "1.0.1", "--path", str(repo.path)], capsys)
+    assert code == 2, err
+    assert "error: cannot start the release: " in err  # the problems, on one line each
+    assert f"{cfg}:2: release.signing_key_file: key.pem resolves to " in err
+    assert not (repo.path / ".steward").exists()
+
+
+@pytest.mark.parametrize("value", ["~/.ssh/id_ed25519", "/run/secrets/key.pem"])
+def test_a_signing_key_file_outside_the_repository_is_a_config_error(
+    value: str, repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = config(repo, f"release:\n  signing_key_file: {value}\n")
+    code, _, err = run(["config", "check", "--path", str(repo.path)], capsys)
+    assert code == 2
+    assert error_line(err).startswith(f"error: {cfg}:2: release.signing_key_file: ")
+
+
+def test_release_state_never_follows_a_symlink_out(
+    repo: Repo, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo.path / ".steward").mkdir()
+    (repo.path / ".steward" / "releases").symlink_to(home)
+    code, _, err = run(["release", "status", "--path", str(repo.path)], capsys)
+    assert code == 2, err
+    assert "release.state_dir: .steward/releases resolves to " in error_line(err)
+    code, _, err = run(["release", "run", "--version", "1.0.1", "--path", str(repo.path)], capsys)
+    assert code == 2, err
+    assert "release.state_dir: .steward/releases resolves to " in error_line(err)
+    assert list(home.iterdir()) == []
+
+
+def test_config_check_names_the_line_of_a_state_dir_leading_out(
+    repo: Repo, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo.path / "state").symlink_to(home)
+    cfg = config(repo, "ignore_authors: []\nrelease:\n  stages: [seal]\n  state_dir: state\n")
+    code, _, err = run(["config", "check", "--path", str(repo.path)], capsys)
+    assert code == 2
+    assert error_line(err).startswith(f"error: {cfg}:4: release.state_dir: state resolves to ")
+
+
+def test_a_payload_from_the_environment_that_is_a_fifo_never_hangs(repo: Repo, fifo: Path) -> None:
+    done = steward(
+        ["handle", "--path", str(repo.path), "--dry-run"],
+        env={"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(fifo)},
+    )
+    assert done.returncode == 2
+    assert error_line(done.stderr) == f"error: --payload {fifo}: is a FIFO, not a regular file"

@@ -3,12 +3,20 @@ exit 2 for usage, config and input errors, 1 for runtime failures, with one line
 ``--repo`` means OWNER/NAME, ``--path`` a directory, ``--json`` wherever a command reports,
 and a ``--dry-run`` that would gate nothing is a usage error.
 
+Paths (issue #16, `steward.workspace`): a path the repository's config names that leads out
+of the checkout, and a device or a FIFO where a command reads or writes a file, are exit 2
+with nothing written anywhere (the whole scratch directory, the outside target included, is
+compared before and after).
+
 A command added without a line in the tables below fails `test_every_command_is_classified`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -60,6 +68,8 @@ class World:
     bad_config: Path  # a config file with an unknown key
     payload: Path  # a real pull_request/opened payload
     refusing_api: str  # an API (GitHub's, AWS's) that answers 401 to everything
+    outside: Path  # a directory beside the checkout, with a `secret` file in it
+    fifo: Path  # a FIFO with a writer waiting (a read of it would get EOF, not hang)
 
 
 class _Refuse(BaseHTTPRequestHandler):
@@ -88,7 +98,7 @@ def refusing_api() -> Iterator[str]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_api: str) -> World:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_api: str, fifo: Path) -> World:
     for var in (
         "GITHUB_TOKEN",
         "GH_TOKEN",
@@ -111,7 +121,32 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusing_api: str) ->
     bad.write_text("nonsense: 1\n", encoding="utf-8")
     payload = tmp_path / "event.json"
     payload.write_text(json.dumps(pr_payload("opened")), encoding="utf-8")
-    return World(tmp_path, notgit, repo, bad, payload, refusing_api)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("hunter2\n", encoding="utf-8")
+    return World(tmp_path, notgit, repo, bad, payload, refusing_api, outside, fifo)
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    """A FIFO whose writer waits in a thread: a command that opened it to read would get
+    EOF at once and fail its assertion, instead of hanging the test run."""
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+
+    def writer() -> None:
+        with path.open("wb"):
+            pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    inode = path.lstat().st_ino
+    yield path
+    # A test may have moved it into the checkout: found again by its inode.
+    where = next(p for p in [path, *tmp_path.rglob("*")] if p.exists() and p.stat().st_ino == inode)
+    fd = os.open(where, os.O_RDONLY | os.O_NONBLOCK)  # lets the writer's open return
+    thread.join(timeout=10)
+    os.close(fd)
 
 
 run = run_cli
@@ -278,6 +313,230 @@ NO_CONFIG = {
 }
 
 
+# ---- paths (issue #16): each command given a way out of the checkout, and a special file ----
+
+
+def _config(w: World, text: str) -> None:
+    (w.repo / ".github").mkdir(exist_ok=True)
+    (w.repo / ".github" / "steward.yml").write_text(text, encoding="utf-8")
+
+
+def _link(w: World, name: str, target: Path) -> None:
+    """``name`` in the checkout, a symlink to ``target`` (outside it): the text of the
+    setting is harmless, only the filesystem tells."""
+    (w.repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (w.repo / name).symlink_to(target)
+
+
+def _config_out(w: World, mp: pytest.MonkeyPatch) -> None:
+    """The checkout's .github/steward.yml is a symlink to a file outside it."""
+    (w.outside / "steward.yml").write_text("ignore_authors: []\n", encoding="utf-8")
+    _link(w, ".github/steward.yml", w.outside / "steward.yml")
+
+
+def _version_file_out(w: World, mp: pytest.MonkeyPatch) -> None:
+    (w.outside / "v.py").write_text('__version__ = "0.0.1"\n', encoding="utf-8")
+    _link(w, "v.py", w.outside / "v.py")
+    _config(w, "version:\n  version_file: v.py\n")
+
+
+def _state_dir_out(w: World, mp: pytest.MonkeyPatch) -> None:
+    _link(w, "state", w.outside)
+    _config(w, "release:\n  state_dir: state\n")
+
+
+@dataclass(frozen=True)
+class PathCase:
+    args: Args
+    setup: Callable[[World, pytest.MonkeyPatch], None] | None = None
+    says: str = ""  # in the error line
+
+
+CONFIG_OUT = "config file: .github/steward.yml resolves to "
+# (a) A path leading out of the checkout, in the config (or where the command writes).
+ESCAPING: dict[str, PathCase] = {
+    "changelog": PathCase(
+        lambda w: ["--path", str(w.repo), "--output"],
+        lambda w, mp: _config(w, "changelog:\n  output: ../outside/CHANGELOG.md\n"),
+        "'../outside/CHANGELOG.md' leaves the repository",
+    ),
+    "config check": PathCase(
+        lambda w: ["--path", str(w.repo)],
+        lambda w, mp: (
+            _link(w, "t.j2", w.outside / "secret"),
+            _config(w, "changelog:\n  template: t.j2\n"),
+        ),
+        "changelog.template: t.j2 resolves to ",
+    ),
+    "config show": PathCase(lambda w: ["--path", str(w.repo)], _config_out, CONFIG_OUT),
+    "docs rebuild": PathCase(
+        lambda w: ["--version", "1.0.0", "--path", str(w.repo), "--dry-run"],
+        lambda w, mp: (
+            _link(w, "mkdocs.yml", w.outside / "secret"),
+            _config(w, "release:\n  docs:\n    mkdocs_config: mkdocs.yml\n"),
+        ),
+        "release.docs.mkdocs_config: mkdocs.yml resolves to ",
+    ),
+    "handle": PathCase(
+        lambda w: [*BEFORE_CONFIG["handle"](w), "--path", str(w.repo)], _config_out, CONFIG_OUT
+    ),
+    "init": PathCase(
+        lambda w: ["--path", str(w.repo)],
+        lambda w, mp: _link(w, ".github", w.outside),
+        ".github/steward.yml resolves to ",
+    ),
+    "labels list": PathCase(lambda w: ["--path", str(w.repo)], _config_out, CONFIG_OUT),
+    "labels sync": PathCase(
+        lambda w: ["--repo", "octo/app", "--path", str(w.repo)], _config_out, CONFIG_OUT
+    ),
+    "release notes": PathCase(
+        lambda w: ["--from-git", "--path", str(w.repo)],
+        _version_file_out,
+        "version.version_file: v.py resolves to ",
+    ),
+    "release run": PathCase(
+        lambda w: ["--version", "1.0.0", "--path", str(w.repo)],
+        _state_dir_out,
+        "release.state_dir: state resolves to ",
+    ),
+    "release status": PathCase(
+        lambda w: ["--path", str(w.repo)], _state_dir_out, "release.state_dir: state resolves to "
+    ),
+    "sweep": PathCase(
+        lambda w: ["--path", str(w.repo), "--items", str(w.payload), "--dry-run"],
+        _config_out,
+        CONFIG_OUT,
+    ),
+    "version current": PathCase(
+        lambda w: ["--path", str(w.repo)], _version_file_out, "version.version_file: v.py resolves"
+    ),
+    "version next": PathCase(
+        lambda w: ["--path", str(w.repo), "--write"],
+        _version_file_out,
+        "version.version_file: v.py resolves",
+    ),
+}
+# Commands that read no config path, and why a path outside the checkout is not refused.
+NO_ESCAPE = {
+    "config schema": "takes no path",
+    "e2e janitor": "takes no path",
+    "release verify": "reads only the files typed on its command line, wherever they are",
+    "serve manifest": "writes only where its --output or --dir says (the user's choice)",
+    "serve migrate": "server settings are the operator's (command line, environment)",
+    "serve reconcile": "server settings are the operator's (command line, environment)",
+    "serve retry": "server settings are the operator's (command line, environment)",
+    "serve status": "server settings are the operator's (command line, environment)",
+    "serve worker": "server settings are the operator's (command line, environment)",
+}
+
+
+def _fifo_as(name: str) -> Callable[[World, pytest.MonkeyPatch], None]:
+    """The checkout's ``name`` is the FIFO (moved there)."""
+
+    def setup(w: World, mp: pytest.MonkeyPatch) -> None:
+        (w.repo / name).parent.mkdir(parents=True, exist_ok=True)
+        w.fifo.rename(w.repo / name)
+        object.__setattr__(w, "fifo", w.repo / name)
+
+    return setup
+
+
+def _server_config_fifo(w: World, mp: pytest.MonkeyPatch) -> None:
+    mp.setenv("STEWARD_SERVER_CONFIG", str(w.fifo))
+
+
+IS_FIFO = "is a FIFO, not a regular file"
+# (b) A FIFO or a device where the command reads or writes a file.
+SPECIAL: dict[str, PathCase] = {
+    "changelog": PathCase(
+        lambda w: ["--path", str(w.repo), "--output", "/dev/null"],
+        None,
+        "--output /dev/null: is a character device, not a regular file",
+    ),
+    "config check": PathCase(lambda w: [str(w.fifo)], None, IS_FIFO),
+    "config show": PathCase(lambda w: ["--config", str(w.fifo)], None, IS_FIFO),
+    "docs rebuild": PathCase(
+        lambda w: ["--version", "1.0.0", "--path", str(w.repo), "--dry-run"],
+        _fifo_as("mkdocs.yml"),
+        "release.docs.mkdocs_config: mkdocs.yml is a FIFO",
+    ),
+    "handle": PathCase(
+        lambda w: ["--event-name", "pull_request", "--payload", str(w.fifo), "--dry-run"],
+        None,
+        IS_FIFO,
+    ),
+    "init": PathCase(
+        lambda w: ["--path", str(w.repo)],
+        _fifo_as(".github/steward.yml"),
+        ".github/steward.yml is a FIFO",
+    ),
+    "labels list": PathCase(lambda w: ["--config", str(w.fifo)], None, IS_FIFO),
+    "labels sync": PathCase(lambda w: ["--repo", "octo/app", "--config", "/dev/null"], None),
+    "release notes": PathCase(
+        lambda w: ["--from-git", "--path", str(w.repo)],
+        _fifo_as(".github/steward.yml"),
+        "config file: .github/steward.yml is a FIFO",
+    ),
+    "release run": PathCase(
+        lambda w: ["--version", "1.0.0", "--path", str(w.repo)],
+        _fifo_as(".steward"),
+        "release.state_dir: .steward is a FIFO, not a directory",
+    ),
+    "release status": PathCase(
+        lambda w: ["--path", str(w.repo)],
+        _fifo_as(".steward"),
+        "release.state_dir: .steward is a FIFO, not a directory",
+    ),
+    "release verify": PathCase(
+        lambda w: [str(w.tmp), "--provenance", str(w.fifo), "--public-key", str(w.payload)],
+        None,
+        IS_FIFO,
+    ),
+    "serve manifest": PathCase(
+        lambda w: ["--url", "https://example.com", "--output", "/dev/null"],
+        None,
+        "/dev/null is a character device, not a regular file",
+    ),
+    "serve migrate": PathCase(lambda w: ["--config", str(w.fifo)], None, IS_FIFO),
+    "serve reconcile": PathCase(lambda w: ["--since", "1h"], _server_config_fifo, IS_FIFO),
+    "serve retry": PathCase(lambda w: ["--all", "--config", str(w.fifo)], None, IS_FIFO),
+    "serve status": PathCase(lambda w: ["--config", "/dev/null"], None, "a character device"),
+    "serve worker": PathCase(lambda w: ["--config", str(w.fifo)], None, IS_FIFO),
+    "sweep": PathCase(lambda w: ["--items", str(w.fifo), "--dry-run"], None, IS_FIFO),
+    "version current": PathCase(
+        lambda w: ["--path", str(w.repo)],
+        _fifo_as("pyproject.toml"),
+        "version.pyproject: pyproject.toml is a FIFO",
+    ),
+    "version next": PathCase(
+        lambda w: ["--path", str(w.repo), "--write"],
+        _fifo_as("pyproject.toml"),
+        "version.pyproject: pyproject.toml is a FIFO",
+    ),
+}
+NO_SPECIAL = {
+    "config schema": "takes no path",
+    "e2e janitor": "takes no path",
+}
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, str]]:
+    """Every entry under ``root`` (symlinks not followed): its type and content."""
+    out: dict[str, tuple[str, str]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                out[str(path.relative_to(root))] = ("link", os.readlink(path))
+            elif stat.S_ISREG(mode):
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[str(path.relative_to(root))] = ("file", digest)
+            else:
+                out[str(path.relative_to(root))] = (oct(stat.S_IFMT(mode)), "")
+    return out
+
+
 # ---- the tests ----
 
 
@@ -293,6 +552,10 @@ def test_every_command_is_classified() -> None:
     unclassified = set(LEAVES) - set(AT_RUN_TIME) - set(NO_RUNTIME_FAILURE)
     assert unclassified == set(), "add them to AT_RUN_TIME or NO_RUNTIME_FAILURE"
     assert not set(AT_RUN_TIME) & set(NO_RUNTIME_FAILURE)
+    assert set(LEAVES) == _present(set(ESCAPING) | set(NO_ESCAPE)), "add it to ESCAPING"
+    assert not set(ESCAPING) & set(NO_ESCAPE)
+    assert set(LEAVES) == _present(set(SPECIAL) | set(NO_SPECIAL)), "add it to SPECIAL"
+    assert not set(SPECIAL) & set(NO_SPECIAL)
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -343,6 +606,33 @@ def test_a_runtime_failure_exits_1(
     code, _, err = run([*command.split(), *failure.args(world)], capsys)
     assert code == 1, err
     assert one_error_line(err).startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("table", "command"),
+    [("escaping", c) for c in sorted(_present(ESCAPING))]
+    + [("special", c) for c in sorted(_present(SPECIAL))],
+)
+def test_a_path_out_of_the_checkout_or_to_a_special_file_exits_2_writing_nothing(
+    table: str,
+    command: str,
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case = (ESCAPING if table == "escaping" else SPECIAL)[command]
+    if case.setup is not None:
+        case.setup(world, monkeypatch)
+    before = snapshot(world.tmp)
+    dev_null = Path("/dev/null").lstat()
+    code, _, err = run([*command.split(), *case.args(world)], capsys)
+    assert code == 2, err
+    line = one_error_line(err)
+    assert line.startswith("error: ")
+    assert case.says in line
+    assert snapshot(world.tmp) == before
+    now = Path("/dev/null").lstat()
+    assert (stat.S_ISCHR(now.st_mode), now.st_ino) == (True, dev_null.st_ino)
 
 
 # ---- the rest of the contract ----

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from steward.cli.common import config_option, json_option, resolve_config
+from steward.cli.common import config_option, json_option, resolve_config, workspace
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import GitError, UsageError
@@ -74,6 +74,10 @@ def rebuild(
     """
     config = resolve_config(config_file, workdir)
     cfg = _docs_config(config)
+    # mike reads the MkDocs config from the checkout: inside it, a regular file.
+    workspace(workdir, config).config_path(
+        cfg.mkdocs_config, "release.docs.mkdocs_config", must_exist=False
+    )
     root = workdir.resolve()
     try:
         head = git(root, "rev-parse", "--verify", "HEAD^{commit}")

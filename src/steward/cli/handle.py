@@ -21,8 +21,9 @@ from steward.cli.main import echo_json
 from steward.domain.events import Event, Ignored, load_payload, parse_event, read_json
 from steward.domain.models import ChangedFile
 from steward.engine import skip_reason
-from steward.errors import UsageError
+from steward.errors import InputError, UsageError
 from steward.forge.repo_api import RepoApi, files_from_api
+from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
@@ -97,10 +98,13 @@ def handle(  # noqa: PLR0917 (click passes one argument per option)
     if payload_path is None:
         raise UsageError("no payload: pass --payload FILE or set GITHUB_EVENT_PATH")
     config = resolve_config(config_file, path)
-    event = parse_event(event_name, load_payload(payload_path))
+    ws = Workspace(path)  # input files may lie anywhere, but are regular files
+    payload = ws.cli_path(payload_path, "--payload", error=InputError, must_exist=False)
+    event = parse_event(event_name, load_payload(payload))
     files = None
     if files_path is not None:
-        files = files_from_api(read_json(files_path, "changed files"))
+        listed = ws.cli_path(files_path, "--files", error=InputError, must_exist=False)
+        files = files_from_api(read_json(listed, "changed files"))
 
     # Ignored events and authors cost no API call at all (not even the changed files).
     reason = skip_reason(event, config)

@@ -19,8 +19,9 @@ from steward.cli.common import (
     repo_name,
     repo_option,
     resolve_config,
+    workspace,
 )
-from steward.cli.intel import fetch_option, package_option, scope_for, tag_notice
+from steward.cli.intel import fetch_option, package_option, scope_for, setting_for, tag_notice
 from steward.cli.main import Entry, LazyGroup, echo_json
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
@@ -193,7 +194,8 @@ def _from_git(
     ]
     initial = None
     if base is None:
-        declared = declared_version(workdir, vcfg)  # None: no version declared
+        where = workspace(workdir, config), setting_for(config, package, "version_file")
+        declared = declared_version(workdir, vcfg, *where)  # None: no version declared
         initial = normalize(declared) if declared is not None else None
     return draft_notes(
         pulls,

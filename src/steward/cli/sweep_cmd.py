@@ -20,8 +20,9 @@ from steward.cli.common import (
 )
 from steward.domain.events import read_json
 from steward.domain.models import Issue
-from steward.errors import PayloadError, UsageError
+from steward.errors import InputError, PayloadError, UsageError
 from steward.forge.repo_api import RepoApi, issue_with_dates
+from steward.workspace import Workspace
 
 
 def _load_items(path: Path) -> list[Issue]:
@@ -88,7 +89,8 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
     config = resolve_config(config_file, path)
     now = _now(now_text)
     if items_path is not None:
-        items = _load_items(items_path)
+        listed = Workspace(path).cli_path(items_path, "--items", error=InputError, must_exist=False)
+        items = _load_items(listed)
         api = None if dry_run else RepoApi(github_client(), repo_name(repo))
         known = None  # a file may be older than what GitHub holds now
     else:

@@ -21,6 +21,7 @@ from steward.domain.names import check_full_name
 from steward.domain.refs import NUMBER, number
 from steward.errors import InputError, PayloadError
 from steward.text import MAX_BODY, MAX_TITLE, cap
+from steward.workspace import Limit, read_bytes
 
 PR_ACTIONS = frozenset(
     {"opened", "reopened", "edited", "synchronize", "labeled", "unlabeled", "closed"}
@@ -36,7 +37,7 @@ _QUEUE_REF = re.compile(
     rf"/pr-(?P<num>{NUMBER})-[0-9a-f]{{7,64}}$"
 )
 _SHA = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
-MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB.
+MAX_PAYLOAD_BYTES = int(Limit.PAYLOAD)  # GitHub caps webhook payloads at 25 MB.
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +110,12 @@ Event = PullRequestEvent | IssueEvent | ReleaseEvent | MergeGroupEvent
 def read_json(path: Path, what: str = "payload") -> Any:
     """Read a JSON input file (a payload, GitHub's files or issues list).
 
-    Every way it can be unreadable (missing, over GitHub's 25 MB payload cap even when the
-    size is not known in advance, such as /dev/zero or a pipe; not UTF-8, not JSON, nested
+    Every way it can be unreadable (missing, not a regular file: a FIFO, /dev/zero; over
+    GitHub's 25 MB payload cap, even when it grows while read; not UTF-8, not JSON, nested
     deeper than the JSON decoder can follow) is an `InputError` (exit 2) naming the file, and
-    for JSON errors the line and column.
+    for JSON errors the line and column. It is read as `steward.workspace` reads every file.
     """
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_PAYLOAD_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise InputError(f"{path}: {what} is over GitHub's 25 MB limit")
+    raw = read_bytes(path, MAX_PAYLOAD_BYTES, what)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -27,6 +27,7 @@ from steward.e2e.infrastructure import (
     DeployContext,
 )
 from steward.e2e.naming import feature_dir, new_run_id
+from steward.workspace import Workspace
 
 log = logging.getLogger(__name__)
 WORKER_KEY = "steward_e2e_run_id"
@@ -56,7 +57,13 @@ class E2EPlugin:
         self.prefix = str(config.getini("steward_e2e_prefix"))
         self.mode = config.getoption("e2e_deployer") or str(config.getini("steward_e2e_deployer"))
         self.keep = bool(config.getoption("e2e_keep"))
-        self.build_dir = self.root / str(config.getini("steward_e2e_build_dir"))
+        # An ini setting of the project: a directory inside it (`steward.workspace`).
+        self.build_dir = Workspace(self.root).config_path(
+            str(config.getini("steward_e2e_build_dir")),
+            "steward_e2e_build_dir",
+            kind="dir",
+            must_exist=False,
+        )
         # hand-written conftests (`MyStack().deploy()`) pick these up through DeployContext
         os.environ[RUN_ENV] = self.run_id
         os.environ[PREFIX_ENV] = self.prefix

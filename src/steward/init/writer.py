@@ -23,6 +23,7 @@ from steward import __version__
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.fsutil import atomic_write_text
+from steward.workspace import Limit, Workspace, read_text
 
 Action = Literal["create", "overwrite", "unchanged", "keep"]
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
@@ -269,10 +270,14 @@ def write_files(
     and reports what would happen."""
     if not root.is_dir():
         raise UsageError(f"{root} is not a directory")
+    # Every target checked before anything is written (`steward.workspace`): inside the
+    # checkout after symlinks, out of .git/, a regular file where one exists (a FIFO would
+    # block the read that compares it, a device would be replaced).
+    ws = Workspace(root)
+    targets = [ws.own_path(f.path) for f in files]
     out: list[Written] = []
-    for f in files:
-        target = root / f.path
-        existing = _read(target) if target.exists() or target.is_symlink() else None
+    for f, target in zip(files, targets, strict=True):
+        existing = _read(target)
         if existing is None:
             action: Action = "create"
         elif existing == f.content:
@@ -282,25 +287,16 @@ def write_files(
         out.append(Written(f.path, action, f.description))
         if dry_run or action not in {"create", "overwrite"}:
             continue
-        parent = target.parent
-        if not _inside(parent, root):
-            raise UsageError(f"{f.path}: its directory is outside {root}; refusing to write")
-        parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(target, f.content, root=root, newline="")
     return out
 
 
-def _inside(path: Path, root: Path) -> bool:
-    real, base = path.resolve(), root.resolve()
-    return real == base or real.is_relative_to(base)
-
-
 def _read(path: Path) -> str | None:
-    if path.is_dir():
-        raise UsageError(f"{path} is a directory; steward init writes a file there")
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:  # a dangling symlink
+    """The file's text; None when there is none (a dangling symlink included)."""
+    if not path.exists():
         return None
-    except (OSError, UnicodeDecodeError):
+    try:
+        return read_text(path, Limit.PROJECT, "file", error=UsageError)
+    except UsageError:
         return ""  # unreadable: different content, kept unless --force

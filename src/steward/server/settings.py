@@ -25,11 +25,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from steward.errors import ConfigError, UsageError
+from steward.workspace import Limit, read_bytes, read_text
 
 ENV_PREFIX = "STEWARD_"
 CONFIG_ENV = "STEWARD_SERVER_CONFIG"
 DEFAULT_DATABASE = "sqlite:///steward-server.db"
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = int(Limit.CONFIG)
 
 
 class Settings(BaseModel):
@@ -152,12 +153,8 @@ def load_settings(
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
-    except OSError as exc:
-        raise ConfigError(f"cannot read server config: {exc.strerror}", path=str(path)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError("server config is over 1 MB", path=str(path))
+    # A regular file, at most 1 MB (`steward.workspace`): a FIFO never blocks the server.
+    raw = read_bytes(path, MAX_FILE_BYTES, "server config", error=ConfigError)
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -169,8 +166,5 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _read_secret(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        what = what.replace("_", " ")
-        raise ConfigError(f"cannot read the {what}: {exc}", path=str(path)) from None
+    what = "the " + what.replace("_", " ")
+    return read_text(path, Limit.KEY, what, error=ConfigError)

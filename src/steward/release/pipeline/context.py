@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from steward.errors import ReleaseError
 from steward.release.pipeline.state import ReleaseState
+from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
@@ -50,6 +51,10 @@ class Context:
     @property
     def cfg(self) -> PipelineConfig:
         return self.config.release
+
+    def workspace(self) -> Workspace:
+        """The checkout, for the paths the config names (`steward.workspace`)."""
+        return Workspace(self.root, self.config.origin)
 
     @property
     def tag(self) -> str:

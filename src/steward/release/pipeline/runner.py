@@ -24,6 +24,7 @@ from steward.release.pipeline.context import Context
 from steward.release.pipeline.report import gantt, timings_table
 from steward.release.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight
 from steward.release.pipeline.versioning import normalize
+from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
@@ -80,7 +81,7 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
     if unknown:
         raise UsageError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
     stages = all_stages()
-    rdir = st.release_dir(root, cfg.state_dir, version)
+    rdir = release_dir(root, config, version)
     state_file = rdir / "state.json"
     existing = st.load(state_file)
     echo = opts.echo or _default_echo
@@ -145,9 +146,10 @@ def preflight(ctx: Context, pending: list[str], opts: RunOptions) -> list[str]:
             problems.extend(stage_preflight(stages[name], ctx))
     if "provenance" in todo:
         if cfg.signing_key_file:
-            key = Path(cfg.signing_key_file).expanduser()
-            if not (key if key.is_absolute() else ctx.root / key).is_file():
-                problems.append(f"signing key file {cfg.signing_key_file} does not exist")
+            try:
+                ctx.workspace().config_path(cfg.signing_key_file, "release.signing_key_file")
+            except StewardError as exc:
+                problems.append(str(exc))
         elif not env.get(cfg.signing_key_env):
             problems.append(f"provenance needs a signing key: set {cfg.signing_key_env}")
     if "publish" in todo and not env.get(cfg.index_password_env):
@@ -249,20 +251,37 @@ def _print_plan(
     ctx.echo("dry run: nothing was changed")
 
 
+def release_dir(root: Path, config: StewardConfig, version: str | None = None) -> Path:
+    """``release.state_dir`` (with ``version``: its ``releases/VERSION``), checked as a
+    config path (`steward.workspace`): inside the checkout after symlinks, a directory
+    where it exists. State is written there: a symlink in the checkout must not send it
+    elsewhere."""
+    state_dir = config.release.state_dir
+    ws = Workspace(root, config.origin)
+    ws.config_path(state_dir, "release.state_dir", kind="dir", must_exist=False)
+    ws.config_path(f"{state_dir}/releases", "release.state_dir", kind="dir", must_exist=False)
+    if version is None:
+        return root / state_dir
+    path = st.release_dir(root, state_dir, version)
+    ws.config_path(str(path.relative_to(root)), "release.state_dir", kind="dir", must_exist=False)
+    return path
+
+
 def status_report(root: Path, config: StewardConfig, version: str | None) -> str:
     cfg = config.release
     if version is None:
+        release_dir(root, config)
         versions = st.list_releases(root, cfg.state_dir)
         if not versions:
             return f"no releases recorded in {root / cfg.state_dir}"
         lines = []
         for v in versions:
-            s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+            s = st.load(release_dir(root, config, v) / "state.json")
             assert s is not None
             lines.append(f"{v}: {'finished' if s.finished else _progress(s)}")
         return "\n".join(lines)
     v = str(normalize(version))
-    s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+    s = st.load(release_dir(root, config, v) / "state.json")
     if s is None:
         raise UsageError(f"no release {v} recorded in {root / cfg.state_dir}")
     titles = {n: stage.title for n, stage in all_stages().items()}
@@ -273,10 +292,11 @@ def status_report(root: Path, config: StewardConfig, version: str | None) -> str
 def status_json(root: Path, config: StewardConfig, version: str | None) -> Any:
     """The recorded state of one release, or of every recorded release."""
     cfg = config.release
+    release_dir(root, config)
     versions = [str(normalize(version))] if version else st.list_releases(root, cfg.state_dir)
     out = []
     for v in versions:
-        s = st.load(st.release_dir(root, cfg.state_dir, v) / "state.json")
+        s = st.load(release_dir(root, config, v) / "state.json")
         if s is None:
             raise UsageError(f"no release {v} recorded in {root / cfg.state_dir}")
         out.append({**s.to_json(), "finished": s.finished})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from steward.errors import ReleaseError
+from steward.workspace import Limit, read_text
 
 Status = Literal["pending", "running", "completed", "failed", "skipped"]
 FORMAT = 1
@@ -84,10 +85,15 @@ def release_dir(root: Path, state_dir: str, version: str) -> Path:
 
 
 def load(path: Path) -> ReleaseState | None:
-    if not path.is_file():
+    """The state recorded in ``path``, None when there is none. steward writes it as a
+    regular file: a symlink, a FIFO or a device there is refused, never read."""
+    if not path.exists() and not path.is_symlink():
         return None
+    if path.is_symlink():
+        raise ReleaseError(f"{path}: a symlink; steward records release state in a regular file")
+    text = read_text(path, Limit.STATE, "release state", error=ReleaseError)
     try:
-        return ReleaseState.from_json(json.loads(path.read_text(encoding="utf-8")))
+        return ReleaseState.from_json(json.loads(text))
     except (ValueError, KeyError, TypeError, RecursionError, ReleaseError) as exc:
         raise ReleaseError(
             f"{path}: unreadable release state ({exc}); move it aside to start the release over"

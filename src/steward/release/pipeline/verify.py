@@ -14,8 +14,9 @@ from pathlib import Path
 
 from steward.errors import TamperedArtifactError, UsageError
 from steward.release.pipeline import dsse, provenance
+from steward.workspace import Limit, Workspace, read_bytes
 
-MAX_PROVENANCE_BYTES = 16 << 20  # a release's attestation is kilobytes
+MAX_PROVENANCE_BYTES = int(Limit.PROVENANCE)  # a release's attestation is kilobytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,16 +26,19 @@ class Verified:
 
 
 def verify_dist(dist: Path, provenance_file: Path, public_key_file: Path) -> Verified:
-    for path in (provenance_file, public_key_file):
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-    if not dist.is_dir():
-        raise UsageError(f"{dist}: not a directory")
-    key = dsse.load_public_key(public_key_file.read_bytes())
-    if provenance_file.stat().st_size > MAX_PROVENANCE_BYTES:
-        raise TamperedArtifactError(f"{provenance_file}: over {MAX_PROVENANCE_BYTES} bytes")
+    # Typed on the command line: anywhere, but regular files (a FIFO would block the read).
+    ws = Workspace(Path())
+    ws.cli_path(provenance_file, "--provenance")
+    ws.cli_path(public_key_file, "--public-key")
+    ws.cli_path(dist, "DIST_DIR", kind="dir")
+    key = dsse.load_public_key(
+        read_bytes(public_key_file, Limit.KEY, "public key", error=UsageError)
+    )
+    raw = read_bytes(
+        provenance_file, MAX_PROVENANCE_BYTES, "provenance", error=TamperedArtifactError
+    )
     try:
-        text = provenance_file.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TamperedArtifactError(
             f"{provenance_file}: not UTF-8 text (byte {exc.start}): not a provenance file"

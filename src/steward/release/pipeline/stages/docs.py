@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steward.errors import GitError, ReleaseError
+from steward.errors import ConfigError, GitError, ReleaseError
 from steward.fsutil import atomic_write_text
 from steward.history.git import git, git_bytes, remote_ref
 from steward.release import docs_site
@@ -36,6 +36,7 @@ from steward.release.pipeline.docs_config import DocsConfig, LayerArnFormat, Lay
 from steward.release.pipeline.github import repo_api
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import ReleaseState, StageRecord
+from steward.workspace import Limit, Workspace, read_text
 
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]{0,20}):lambda:(?P<region>[a-z]{2}(?:-[a-z]+){1,3}-[0-9]|\{region\})"
@@ -331,6 +332,10 @@ class DocsStage:
             ctx.echo(f"  nothing to do: {reason}")
             return
         tree = self._source(ctx)
+        # mike reads the MkDocs config from the restored tree: a regular file in it.
+        Workspace(tree, ctx.config.origin).config_path(
+            cfg.mkdocs_config, "release.docs.mkdocs_config", must_exist=False
+        )
         if cfg.layer_arns.file:
             self._layer_arns(ctx, cfg.layer_arns, rec, tree)
         build = self._build(ctx, cfg, tree)
@@ -379,8 +384,13 @@ class DocsStage:
             )
 
         # The deployed docs show the new ARNs at once; the PR brings them to the trunk.
-        built = tree / rel
-        current = built.read_text(encoding="utf-8") if built.is_file() else None
+        built = Workspace(tree, ctx.config.origin).config_path(
+            rel, "release.docs.layer_arns.file", must_exist=False
+        )
+        exists = built.is_file()
+        current = (
+            read_text(built, Limit.PROJECT, "layer ARN file", error=ConfigError) if exists else None
+        )
         if built.parent.is_dir():
             atomic_write_text(built, render(current), root=tree, newline="")
         api = repo_api(ctx, "docs", "the layer ARN PR")

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from steward.errors import ReleaseError, TamperedArtifactError
+from steward.errors import ConfigError, ReleaseError, TamperedArtifactError
 from steward.history.git import remote_get_url as remote_url
 from steward.release.pipeline import archive, dsse, provenance
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.stages.build import DIST, artifact_hashes
 from steward.release.pipeline.stages.seal import SOURCE
 from steward.release.pipeline.state import StageRecord
+from steward.workspace import Limit, read_bytes
 
 ATTESTATION = "multiple.intoto.jsonl"
 PUBLIC_KEY = "provenance.pub.pem"
 
 
 def signing_key(ctx: Context) -> Ed25519PrivateKey:
-    """The Ed25519 key from the configured file, else from the environment variable."""
+    """The Ed25519 key from the configured file (inside the checkout, a regular file:
+    `steward.workspace`), else from the environment variable."""
     cfg = ctx.cfg
     if cfg.signing_key_file:
-        path = Path(cfg.signing_key_file).expanduser()
-        path = path if path.is_absolute() else ctx.root / path
-        if not path.is_file():
-            raise ReleaseError(f"stage provenance: signing key file {path} does not exist")
-        return dsse.load_private_key(path.read_bytes())
+        path = ctx.workspace().config_path(cfg.signing_key_file, "release.signing_key_file")
+        return dsse.load_private_key(read_bytes(path, Limit.KEY, "signing key", error=ConfigError))
     pem = ctx.env.get(cfg.signing_key_env)
     if not pem:
         raise ReleaseError(
