@@ -99,11 +99,10 @@ def changelog(  # noqa: PLR0917 (click passes options positionally)
         where = setting_for(config, package, "changelog")
         target = ws.config_path(scope.changelog.output, where, must_exist=False)
     name = template or scope.changelog.template
-    if name in BUILTIN:
-        pass
-    elif template is not None:  # a missing file is load_template's to say (with the built-ins)
+    if name not in BUILTIN and template is not None:
+        # A missing file is load_template's to say, naming the built-ins.
         ws.cli_path(repo / template, "--template", must_exist=False)
-    else:
+    elif name not in BUILTIN:
         ws.config_path(name, "changelog.template")
     tmpl = None if as_json else load_template(name, repo)
     result = changelog_text(
