@@ -18,7 +18,7 @@ with `steward.release.render` is bounded without knowing it:
 * **Templates** (a repository's changelog template) stop past `TEMPLATE_SECONDS` of
   rendering, `MAX_TEMPLATE_OUTPUT` characters of output, and when one operation would build
   a string over `MAX_TEMPLATE_STRING` characters or a list over `MAX_TEMPLATE_ITEMS` items,
-  or all of them together more than `MAX_TEMPLATE_BUILT` (`steward.release.render`).
+  or all of them together more than `MAX_TEMPLATE_BUILT` (`steward.release.sandbox`).
 
 Files (their size caps by kind, and what may be opened at all) are `steward.workspace`'s.
 
@@ -65,7 +65,7 @@ TEMPLATE_SECONDS = 60.0
 MAX_TEMPLATE_OUTPUT = 100_000_000
 MAX_TEMPLATE_STRING = 10_000_000  # characters of one string an operation builds
 MAX_TEMPLATE_ITEMS = 1_000_000  # items of one list, tuple, dict or set an operation builds
-MAX_TEMPLATE_BUILT = 500_000_000  # characters and items of everything built, in all
+MAX_TEMPLATE_BUILT = 200_000_000  # characters and items of everything built, in all
 MAX_TEMPLATE_INT_BITS = 100_000  # an integer `**` or `*` builds (~30,000 digits)
 
 

@@ -9,7 +9,12 @@ is dropped) and strict undefined names.
 A template is code from the repository being processed (``changelog.template`` names a file
 in it), and steward runs in CI with tokens in its environment, so templates run in Jinja2's
 sandbox: ``{{ cycler.__init__.__globals__.os.popen(...) }}`` and other attribute walks to
-Python internals are refused with a one-line ``ConfigError`` naming the template.
+Python internals are refused with a one-line ``ConfigError`` naming the template. The
+sandbox (`steward.release.sandbox`) also bounds what a template builds and how long it runs
+(`steward.limits`): ``{{ ("x"*1000000)|replace("x","x"*1000000) }}`` is refused before it
+runs, a loop that never ends stops after `limits.TEMPLATE_SECONDS`. Every template's output,
+a built-in's too, stops past `limits.MAX_TEMPLATE_OUTPUT` characters, counted as it is
+produced.
 """
 
 from __future__ import annotations
@@ -21,53 +26,12 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from steward.errors import ConfigError
 from steward.release.changelog import Changelog, linker
+from steward.release.sandbox import Sandbox, TemplateLimit, bounded_output
 
 BUILTIN = {"github": "github.md.j2", "keepachangelog": "keepachangelog.md.j2"}
-
-
-# Bounds on what a template may build with `**` and `*`: the sandbox stops code execution,
-# these stop `{{ (10 ** 1000) ** 1000 }}` or `{{ "x" * 10 ** 12 }}` from hanging CI or
-# exhausting its memory.
-_MAX_INT_BITS = 100_000
-_MAX_REPEAT = 1_000_000
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"**", "*"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            if (
-                _is_int(left)
-                and _is_int(right)
-                and right > 0
-                and abs(left) > 1
-                and abs(left).bit_length() * right > _MAX_INT_BITS
-            ):
-                raise SecurityError("a power over the size limit")
-            return left**right
-        if (
-            _is_int(left)
-            and _is_int(right)
-            and left.bit_length() + right.bit_length() > _MAX_INT_BITS
-        ):
-            raise SecurityError("a product over the size limit")
-        for seq, count in ((left, right), (right, left)):
-            if (
-                isinstance(seq, str | bytes | list | tuple)
-                and _is_int(count)
-                and len(seq) * count > _MAX_REPEAT
-            ):
-                raise SecurityError(f"repetition over the limit of {_MAX_REPEAT} items")
-        return left * right
 
 
 def _environment(name: str, text: str, *, trusted: bool = False) -> jinja2.Environment:
@@ -76,7 +40,7 @@ def _environment(name: str, text: str, *, trusted: bool = False) -> jinja2.Envir
     # (no other file of the repository) can be included. A repository's template runs in
     # the sandbox; steward's own built-ins are trusted code and skip its per-attribute
     # checks (a third of a 200,000-commit changelog's time).
-    env_class = jinja2.Environment if trusted else _Sandbox
+    env_class = jinja2.Environment if trusted else Sandbox
     return env_class(
         loader=jinja2.DictLoader({name: text}),
         trim_blocks=True,
@@ -113,6 +77,10 @@ def load_template(name: str, root: Path) -> jinja2.Template:
         return _environment(source, text, trusted=name in BUILTIN).get_template(source)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(f"template syntax: {exc.message}", path=source, line=exc.lineno) from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise ConfigError(
+            "template syntax: nested deeper than Python can follow", path=source
+        ) from None
 
 
 def _one_line(exc: Exception) -> str:
@@ -146,10 +114,24 @@ def render_chunks(
     }
     context.update(extra or {})
     name = template.name or "<template>"
+    # its output is bounded; a repository's template, its time and what it builds too
+    chunks = bounded_output(
+        template.generate(context), sandboxed=isinstance(template.environment, Sandbox)
+    )
     try:
-        yield from template.generate(context)
+        yield from chunks
+    except TemplateLimit as exc:
+        raise ConfigError(f"changelog template stopped: {_one_line(exc)}", path=name) from None
     except SecurityError as exc:
         raise ConfigError(f"template refused by the sandbox: {_one_line(exc)}", path=name) from None
     except (jinja2.TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         # the template's own mistakes ({{ 1/0 }}, a filter given the wrong type)
         raise ConfigError(f"changelog template failed: {_one_line(exc)}", path=name) from None
+    except RecursionError:
+        raise ConfigError(
+            "changelog template failed: recursion deeper than Python allows "
+            "(a macro that calls itself without end?)",
+            path=name,
+        ) from None
+    except MemoryError:
+        raise ConfigError("changelog template stopped: out of memory", path=name) from None
