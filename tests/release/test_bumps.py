@@ -110,13 +110,14 @@ def test_a_configured_version_file_may_change_freely(
 ) -> None:
     """`version.version_file` adds a file a bump may change; it is never required."""
     r = powertools_like(tmp_path)
-    (r.path / "VERSION.txt").write_text("next: 3.1.1\n")
-    r.git("add", "VERSION.txt")
+    (r.path / "about.py").write_text('__version__ = "3.1.1a0"\n')
+    r.git("add", "about.py")
     r.commit("chore: version notes", file="notes.txt")
-    release_run(r, "3.2.0", extra={"VERSION.txt": "released 3.2.0 on the release run\n"})
+    released = '__version__ = "3.2.0"\nRELEASED_BY = "the release run"\n'
+    release_run(r, "3.2.0", extra={"about.py": released})
     assert current(r, capsys)[0]["version"] == "3.1.0"
     (r.path / ".github").mkdir()
-    (r.path / ".github" / "steward.yml").write_text("version:\n  version_file: VERSION.txt\n")
+    (r.path / ".github" / "steward.yml").write_text("version:\n  version_file: about.py\n")
     assert current(r, capsys)[0]["version"] == "3.2.0"
 
 
