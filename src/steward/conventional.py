@@ -31,10 +31,11 @@ _MERGE = re.compile(r"Merge (?:pull request #(?P<pr>[0-9]{1,9})|branch |remote-t
 _BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
 _BULLET = re.compile(r"[ \t]*(?:[*-][ \t]+)?")
 # The common, clean subject (no surrounding whitespace, a space after the colon, one plain
-# scope): one anchored expression decides it, and always agrees with the full parse.
+# scope): one anchored expression decides it, and always agrees with the full parse. Its
+# groups, in order: type, scope, bang, subject, pr.
 _CLEAN = re.compile(
     r"(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[A-Za-z0-9_./$*-]+)\))?(?P<bang>!)?"
-    r": (?P<subject>[^\s()][^()\r\n]*)(?: \(#(?P<pr>[0-9]{1,9})\))?"
+    r": (?P<subject>[^\s()](?:[^()\r\n]*[^\s()])?)(?: \(#(?P<pr>[0-9]{1,9})\))?"
 )
 _WIP = re.compile(r"^\s*(?:\[wip\]|wip\b|draft\b|\[draft\])", re.IGNORECASE)
 
@@ -84,12 +85,9 @@ def is_wip(title: str) -> bool:
 def clean_match(subject: str) -> re.Match[str] | None:
     """The match of a clean subject (groups type, scope, bang, subject, pr), or ``None`` when
     only the full parse can decide. A match always equals `parse_header`'s result."""
-    if len(subject) > MAX_TITLE:
-        return None
-    m = _CLEAN.fullmatch(subject)
-    if m is None or m.group("subject") != m.group("subject").rstrip():
-        return None
-    return m
+    # The subject starts and ends with no whitespace: the expression says so (a subject and
+    # its `(#N)` part in one way only, as `(` is in neither the subject nor a scope).
+    return _CLEAN.fullmatch(subject) if len(subject) <= MAX_TITLE else None
 
 
 def header_of_match(m: re.Match[str]) -> Header:

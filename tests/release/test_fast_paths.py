@@ -278,3 +278,22 @@ def test_change_is_the_data_class_it_was(
     two.line = "changed"
     ref_two.line = "changed"
     assert repr(two) == repr(ref_two).replace("DataChange(", "Change(", 1)
+
+
+_OLD_CLEAN = re.compile(
+    r"(?P<type>[A-Za-z][A-Za-z0-9_-]*)(?:\((?P<scope>[A-Za-z0-9_./$*-]+)\))?(?P<bang>!)?"
+    r": (?P<subject>[^\s()][^()\r\n]*)(?: \(#(?P<pr>[0-9]{1,9})\))?"
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(subject=_SUBJECTS | _CLEAN.map(lambda s: s.replace("a", "\u2028")))
+def test_clean_match_is_the_expression_and_strip_test_it_was(subject: str) -> None:
+    old = _OLD_CLEAN.fullmatch(subject) if len(subject) <= 1024 else None
+    if old is not None and old.group("subject") != old.group("subject").rstrip():
+        old = None
+    new = clean_match(subject)
+    assert (new is None) == (old is None)
+    if new is not None and old is not None:
+        assert new.groups() == old.groups()
+        assert new.regs == old.regs

@@ -102,19 +102,27 @@ class Collector:
         self.nonconforming_count = 0
         self.nonconforming_unreleased = 0
         self.commits = 0
+        # read once, not per commit (the hot path of a changelog over a long history)
+        self._sections = cfg.sections
+        self._body_entries = cfg.body_entries
+        self._excluded = self.exclude.matches
 
     def add(self, rank: int, commit: Commit) -> None:
         self.commits += 1
-        sections = self.cfg.sections
-        for c in changes_of(
+        changes = changes_of(
             commit,
-            body_entries=self.cfg.body_entries,
+            body_entries=self._body_entries,
             body_types=self.body_types,
-            wanted=sections,
-        ):
+            wanted=self._sections,
+        )
+        if not changes:
+            return
+        sections = self._sections
+        for c in changes:
             if c.notes:
                 self.notes.setdefault(rank, []).extend(n or c.subject for n in c.notes)
-            if c.kind == "other":
+            kind = c.kind
+            if kind == "other":
                 self.nonconforming_count += 1
                 if rank == UNRELEASED:
                     self.nonconforming_unreleased += 1
@@ -122,12 +130,16 @@ class Collector:
                     self.nonconforming.append((c.sha, c.line[:200]))
                 if not c.breaking:
                     continue
-            elif c.kind == "commit" and c.type not in sections and not c.breaking:
+            elif kind == "commit" and not c.breaking and c.type not in sections:
                 continue
-            line = c.line if not c.extra else f"{c.type}: {c.text}"
-            if self.exclude.matches(line):
+            # every change's line is its commit's subject; a body entry is matched as a line
+            # of its own
+            if self._excluded(commit.subject if not c.extra else f"{c.type}: {c.text}"):
                 continue
-            self.kept.setdefault(rank, []).append(c)
+            kept = self.kept.get(rank)
+            if kept is None:
+                kept = self.kept[rank] = []
+            kept.append(c)
 
     def block_parts(self, rank: int) -> tuple[list[Section], list[str], list[Change], list[Change]]:
         # Unreleased work that was reverted is no change at all; a released section keeps

@@ -246,16 +246,14 @@ def _identity(h: Header) -> tuple[str, tuple[str, ...], bool, str]:
     return h.type, h.scopes, h.breaking, h.subject
 
 
-# Memos of what a long history repeats (authors, co-author lines, type spellings): each
+# Memos of what a long history repeats (authors, co-author lines, subject heads): each
 # Change shares one tuple or string instead of a copy of its own. Bounded, since a server
 # process outlives one history.
 _MEMO_SIZE = 1 << 14
 _SOLO: dict[str, tuple[str, ...]] = {}
 _NAMES: dict[str, str] = {}
 _TEAMS: dict[tuple[str, ...], tuple[str, ...]] = {}
-_TYPES: dict[str, str] = {}
-_SCOPES: dict[str, str] = {}
-_LINE_HEADS: dict[str, str] = {}
+_KNOWN_HEADS: dict[str, tuple[str, str, str | None, bool]] = {}
 
 
 def _solo(name: str) -> tuple[str, ...]:
@@ -290,36 +288,14 @@ def _authors(name: str, co_authors: tuple[str, ...]) -> tuple[str, ...]:
     return got
 
 
-def _scope(written: str | None) -> str | None:
-    """A scope, one string per distinct scope."""
-    if written is None:
-        return None
-    got = _SCOPES.get(written)
-    if got is None:
-        if len(_SCOPES) >= _MEMO_SIZE:
-            _SCOPES.clear()
-        got = _SCOPES[written] = written
-    return got
-
-
-def _line_head(head: str) -> str:
-    """A clean subject's `type(scope)!: `, one string per distinct head."""
-    got = _LINE_HEADS.get(head)
-    if got is None:
-        if len(_LINE_HEADS) >= _MEMO_SIZE:
-            _LINE_HEADS.clear()
-        got = _LINE_HEADS[head] = head
-    return got
-
-
-def _type(written: str) -> str:
-    """A conventional type as written, lower-cased (one string per spelling)."""
-    got = _TYPES.get(written)
-    if got is None:
-        if len(_TYPES) >= _MEMO_SIZE:
-            _TYPES.clear()
-        got = _TYPES[written] = written.lower()
-    return got
+def _known_head(head: str, m: re.Match[str]) -> tuple[str, str, str | None, bool]:
+    """A clean subject's head (`type(scope)!: `, ``m`` its match) read: the head itself,
+    the type lower-cased, the scope and whether it has `!`; memoized per distinct head."""
+    written, scope, bang, _, _ = m.groups()
+    if len(_KNOWN_HEADS) >= _MEMO_SIZE:
+        _KNOWN_HEADS.clear()
+    known = _KNOWN_HEADS[head] = (head, written.lower(), scope, bang is not None)
+    return known
 
 
 def changes_of(
@@ -339,9 +315,13 @@ def changes_of(
         return parsed_changes(commit, body_entries=body_entries, body_types=body_types)
     # A clean subject is the common case, in one regular expression: what `parse_message`
     # would say of it is known (no merge, no `Revert "..."`, the PR its suffix names), and
-    # a body adds only co-authors, breaking notes, a reverted sha and body entries.
-    bang = m.group("bang") is not None
-    ctype = _type(m.group("type"))
+    # a body adds only co-authors, breaking notes, a reverted sha and body entries. What
+    # comes before the subject (`type(scope)!: `) gives the type, scope and `!`, read
+    # once per distinct head.
+    start = m.start(4)
+    head = subject[:start]
+    known = _KNOWN_HEADS.get(head) or _known_head(head, m)
+    head, ctype, scope, bang = known
     body = commit.body
     if (
         wanted is not None
@@ -350,39 +330,30 @@ def changes_of(
         and not (body and (body_entries or "BREAKING" in body))
     ):
         return []
-    pr_text = m.group("pr")
+    pr_text = m.group(5)
     pr = int(pr_text) if pr_text else None
-    start = m.start("subject")
     text = subject[start:]
     if not body:
+        name = commit.author_name
         only = Change(
             "commit",
             ctype,
-            _scope(m.group("scope")),
+            scope,
             text,
             pr,
             commit.sha,
             bang,
-            _solo(commit.author_name),
+            _SOLO.get(name) or _solo(name),
             text,
         )
-        only._head = _line_head(subject[:start])
+        only._head = head
         return [only]
     co_authors, notes = trailers(body)
     authors = _authors(commit.author_name, co_authors)
     main = Change(
-        "commit",
-        ctype,
-        _scope(m.group("scope")),
-        text,
-        pr,
-        commit.sha,
-        bang or bool(notes),
-        authors,
-        text,
-        notes,
+        "commit", ctype, scope, text, pr, commit.sha, bang or bool(notes), authors, text, notes
     )
-    main._head = _line_head(subject[:start])
+    main._head = head
     if ctype == "revert":
         main.reverts = m.group("subject")
         main.reverts_sha = reverted_commit(body)
