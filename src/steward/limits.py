@@ -11,7 +11,8 @@ with `steward.release.render` is bounded without knowing it:
 * **Page walks** (`PageWalk`) stop on a page whose URL was read already (a ``Link`` header
   pointing back) and past `MAX_PAGES` pages.
 * **JSON** from a server or an input file is refused nested deeper than `MAX_JSON_DEPTH`
-  (`json_too_deep`: a scan of the bytes, before anything walks the decoded value).
+  (`json_too_deep`: a scan of the bytes, before anything walks the decoded value;
+  `loads_json` parses and checks in one call).
 * **YAML** (`.github/steward.yml`) is refused nested deeper than `MAX_YAML_DEPTH`, with more
   than `MAX_YAML_ALIASES` aliases, an alias inside its own anchor, or expanding to more than
   `MAX_YAML_NODES` values (`steward.config.loader` applies them).
@@ -29,8 +30,10 @@ config or template (`InputError`, `ConfigError`).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MiB = 1 << 20
@@ -201,3 +204,19 @@ def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
             return True
         nest = nest.replace(b"()", b"")
     return bool(nest)
+
+
+def loads_json(raw: bytes | str, what: str, fail: Fail) -> Any:
+    """The JSON value of ``raw``; not JSON, or nested deeper than `MAX_JSON_DEPTH` (the
+    decoder's own recursion limit included), raises ``fail("<what> is not JSON")`` or
+    ``fail("<what> is nested deeper than 64 levels")``."""
+    too_deep = f"{what} is nested deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise fail(too_deep) from None
+    except (ValueError, UnicodeDecodeError):
+        raise fail(f"{what} is not JSON") from None
+    if json_too_deep(raw.encode("utf-8") if isinstance(raw, str) else raw):
+        raise fail(too_deep)
+    return data

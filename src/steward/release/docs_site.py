@@ -14,7 +14,6 @@ nothing, so deploying the same version with the same content pushes nothing new.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from steward import limits
 from steward.errors import GitError, ReleaseError
 from steward.history.git import git, git_bytes, ref_sha, remote_ref
 
@@ -174,10 +174,7 @@ def read_versions(repo: Path, rev: str) -> list[DocsVersion]:
         raw = git_bytes(repo, "show", f"{rev}:{VERSIONS_FILE}")
     except GitError:
         return []
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise DocsError(f"{VERSIONS_FILE} on {rev} is not JSON") from None
+    data = limits.loads_json(raw, f"{VERSIONS_FILE} on {rev}", DocsError)
     if not isinstance(data, list):
         raise DocsError(f"{VERSIONS_FILE} on {rev} is not a list")
     out = []

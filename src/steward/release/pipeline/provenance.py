@@ -8,11 +8,11 @@ resolved dependencies (the source commit); run details name the builder.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from steward import limits
 from steward.errors import TamperedArtifactError
 from steward.release.pipeline import archive
 
@@ -60,10 +60,7 @@ def statement(
 
 def check_statement(payload: bytes) -> dict[str, str]:
     """Parse a Statement and return its subjects as name -> sha256 (refusing bad shapes)."""
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        raise TamperedArtifactError("provenance payload is not JSON") from None
+    data = limits.loads_json(payload, "the provenance payload", TamperedArtifactError)
     if not isinstance(data, dict) or data.get("_type") != STATEMENT_TYPE:
         raise TamperedArtifactError(f"provenance payload is not an in-toto {STATEMENT_TYPE}")
     if data.get("predicateType") != SLSA_PREDICATE:

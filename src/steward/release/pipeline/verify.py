@@ -8,10 +8,10 @@ subjects. Any difference is an error; nothing is trusted from the dist directory
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from steward import limits
 from steward.errors import TamperedArtifactError, UsageError
 from steward.release.pipeline import dsse, provenance
 from steward.workspace import Limit, Workspace, read_bytes
@@ -48,10 +48,9 @@ def verify_dist(dist: Path, provenance_file: Path, public_key_file: Path) -> Ver
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            envelope = json.loads(line)
-        except ValueError:
-            raise TamperedArtifactError(f"{provenance_file}:{n}: not a JSON envelope") from None
+        envelope = limits.loads_json(
+            line, f"{provenance_file}:{n}: the envelope", TamperedArtifactError
+        )
         payload_type, payload = dsse.open_envelope(envelope, key)
         if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
             raise TamperedArtifactError(
