@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from steward import limits
 from steward.conventional import _footers, clean_match, parse_message, trailers
 from steward.history.git import Commit
 from steward.release.changelog import Section, VersionBlock
@@ -28,6 +30,8 @@ from steward.release.changes import (
     parsed_changes,
     without_pr_suffix,
 )
+from steward.release.render import _bounded_unjoined
+from steward.release.sandbox import TemplateLimit, bounded_output
 
 _BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
 _FOOTER = re.compile(
@@ -297,3 +301,33 @@ def test_clean_match_is_the_expression_and_strip_test_it_was(subject: str) -> No
     if new is not None and old is not None:
         assert new.groups() == old.groups()
         assert new.regs == old.regs
+
+
+def _drained(chunks: Iterator[str]) -> tuple[str, str | None]:
+    """The text an output gave before it stopped, and why it stopped (None: it ended)."""
+    text: list[str] = []
+    try:
+        for chunk in chunks:
+            text.append(chunk)
+    except TemplateLimit as exc:
+        return "".join(text), str(exc)
+    return "".join(text), None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 40), max_size=1500),
+    cap=st.integers(0, 20_000),
+)
+def test_a_builtin_output_is_bounded_as_bounded_output_bounds_it(
+    sizes: list[int], cap: int
+) -> None:
+    chunks = [str(i % 10) * n for i, n in enumerate(sizes)]
+    was = limits.MAX_TEMPLATE_OUTPUT
+    limits.MAX_TEMPLATE_OUTPUT = cap
+    try:
+        ours = _drained(_bounded_unjoined(iter(chunks)))
+        theirs = _drained(bounded_output(iter(chunks), sandboxed=False))
+    finally:
+        limits.MAX_TEMPLATE_OUTPUT = was
+    assert ours == theirs

@@ -21,14 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
 
+from steward import limits
 from steward.errors import ConfigError
 from steward.release.changelog import Changelog, linker
+from steward.release.sandbox import _BATCH as OUTPUT_BATCH
 from steward.release.sandbox import Sandbox, TemplateLimit, bounded_output
 
 BUILTIN = {"github": "github.md.j2", "keepachangelog": "keepachangelog.md.j2"}
@@ -83,6 +86,23 @@ def load_template(name: str, root: Path) -> jinja2.Template:
         ) from None
 
 
+def _bounded_unjoined(chunks: Iterator[str]) -> Iterator[str]:
+    """A built-in template's output bounded as `bounded_output` bounds it (the same batches,
+    counted, stopped at the same point past `limits.MAX_TEMPLATE_OUTPUT`), each batch's
+    chunks passed on as they are: a batch of a long changelog is megabytes, and joined it
+    would be held twice (then a third time, encoded, when printed)."""
+    cap = limits.MAX_TEMPLATE_OUTPUT
+    total = 0
+    while True:
+        batch = list(islice(chunks, OUTPUT_BATCH))
+        if not batch:
+            return
+        total += sum(map(len, batch))
+        if total > cap:
+            raise TemplateLimit(f"its output is over the limit of {cap:,} characters")
+        yield from batch
+
+
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -115,9 +135,11 @@ def render_chunks(
     context.update(extra or {})
     name = template.name or "<template>"
     # its output is bounded; a repository's template, its time and what it builds too
-    chunks = bounded_output(
-        template.generate(context), sandboxed=isinstance(template.environment, Sandbox)
-    )
+    generated = template.generate(context)
+    if isinstance(template.environment, Sandbox):
+        chunks = bounded_output(generated, sandboxed=True)
+    else:
+        chunks = _bounded_unjoined(generated)
     try:
         yield from chunks
     except TemplateLimit as exc:
