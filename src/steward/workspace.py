@@ -13,9 +13,11 @@ a command-line option or from a payload is checked here, and only here:
   (``--output /tmp/x.md`` is the user's choice, which a config value never is), but it is
   never a device, a FIFO or a socket, nor inside a ``.git`` directory. A refusal is a
   `UsageError` naming the option.
-* `read_text` and `read_bytes`: a file opened with ``O_NOFOLLOW | O_NONBLOCK`` (a FIFO never
-  blocks the read), checked to be a regular file with ``fstat`` before a byte is read, and
-  read up to a size cap that depends on the kind of file (`Limit`).
+* `read_text` and `read_bytes`: a file opened one path component at a time, each with
+  ``O_NOFOLLOW`` (a directory swapped for a symlink after the check is not followed) and
+  ``O_NONBLOCK`` (a FIFO never blocks the read), checked to be a regular file with ``fstat``
+  before a byte is read, and read up to a size cap that depends on the kind of file
+  (`Limit`).
 * `write_target`: the file a write would replace (`steward.fsutil.atomic_write_text` asks
   it): a symlink is written through only when its target stays inside the root, and what
   is there must be a regular file: renaming over ``/dev/null`` as root would put a regular
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Literal
 
 from steward.errors import ConfigError, InputError, StewardError, UsageError
+from steward.limits import size_text
 
 Kind = Literal["file", "dir"]
 Key = tuple[str | int, ...]
@@ -266,7 +269,7 @@ def read_bytes(
 ) -> bytes:
     """The bytes of the regular file ``path``, at most ``limit`` of them.
 
-    Opened with ``O_NOFOLLOW | O_NONBLOCK`` after the symlinks are resolved, and checked
+    Opened without following a symlink after the symlinks are resolved, and checked
     with ``fstat`` before anything is read: a FIFO, a device, a socket or a directory is
     refused, never read (a FIFO would block, /dev/zero never end). A file over ``limit``
     (even one growing while read) is refused too. Every refusal is one line, as ``error``
@@ -283,9 +286,8 @@ def read_bytes(
         raise _fail(error, path, f"cannot read {what}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
         raise _fail(error, path, f"{what} is {describe(st.st_mode)}, not a regular file")
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(real, flags)
+        fd = _open_no_follow(real)
     except OSError as exc:
         raise _fail(error, path, f"cannot read {what}: {exc.strerror or exc}") from None
     try:
@@ -293,7 +295,7 @@ def read_bytes(
         if not stat.S_ISREG(st.st_mode):  # replaced since it was looked at
             raise _fail(error, path, f"{what} is {describe(st.st_mode)}, not a regular file")
         if st.st_size > limit:
-            raise _fail(error, path, f"{what} is over the limit of {_size(limit)}")
+            raise _fail(error, path, f"{what} is over the limit of {size_text(limit)}")
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -307,7 +309,7 @@ def read_bytes(
     finally:
         os.close(fd)
     if size > limit:
-        raise _fail(error, path, f"{what} is over the limit of {_size(limit)}")
+        raise _fail(error, path, f"{what} is over the limit of {size_text(limit)}")
     return b"".join(chunks)
 
 
@@ -333,11 +335,25 @@ def read_text(
         ) from None
 
 
-def _size(limit: int) -> str:
-    for unit, scale in (("MB", 1_000_000), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if limit >= scale and limit % scale == 0:
-            return f"{limit // scale} {unit}"
-    return f"{limit} bytes"
+def _open_no_follow(real: Path) -> int:
+    """A read-only descriptor of ``real`` (absolute, symlinks already resolved), opened one
+    component at a time, each with ``O_NOFOLLOW``: a directory on the way that became a
+    symlink since ``real`` was resolved (another process racing the check) is refused
+    (ELOOP or ENOTDIR), never followed. ``O_NONBLOCK``: a FIFO put in the file's place does
+    not block the open."""
+    cloexec = getattr(os, "O_CLOEXEC", 0)
+    walk = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | cloexec
+    parts = real.parts
+    fd = os.open(parts[0], os.O_RDONLY | os.O_DIRECTORY | cloexec)
+    try:
+        for part in parts[1:-1]:
+            nxt = os.open(part, walk, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        last = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | cloexec
+        return os.open(parts[-1], last, dir_fd=fd) if len(parts) > 1 else os.dup(fd)
+    finally:
+        os.close(fd)
 
 
 # -- writing ------------------------------------------------------------------------------------

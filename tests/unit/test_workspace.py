@@ -242,6 +242,33 @@ def test_read_follows_a_symlink_to_a_regular_file(tmp_path: Path) -> None:
     assert read_text(tmp_path / "link", 10, "f") == "ok"
 
 
+def test_a_directory_swapped_for_a_symlink_after_the_check_is_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process replaces a directory on the way by a symlink to a secret between the
+    check and the open: the read is refused, the secret never read."""
+    import steward.workspace as ws
+
+    root, outside = tmp_path / "repo", tmp_path / "outside"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "t.j2").write_text("template")
+    outside.mkdir()
+    (outside / "t.j2").write_text("SECRET")
+    resolve = ws._resolve
+
+    def racing_resolve(path: Path) -> Path:
+        real = resolve(path)
+        (root / "docs").rename(root / "docs.old")
+        (root / "docs").symlink_to(outside, target_is_directory=True)
+        return real
+
+    monkeypatch.setattr(ws, "_resolve", racing_resolve)
+    with pytest.raises(InputError) as err:
+        read_text(root / "docs" / "t.j2", Limit.TEMPLATE, "a template")
+    assert "SECRET" not in str(err.value)
+    assert "cannot read a template" in str(err.value)
+
+
 # ---- writing ----
 
 
