@@ -61,6 +61,8 @@ class Limit(IntEnum):
     KEY = 64 * 1024  # a PEM key, a webhook secret
     PROVENANCE = 16 * 1024 * 1024  # multiple.intoto.jsonl (a release's is kilobytes)
     STATE = 16 * 1024 * 1024  # a release's recorded state.json (a few KB)
+    ASSET = 256 * 1024 * 1024  # an E2E layer zip or CDK asset (Lambda: 250 MB unzipped)
+    MANIFEST = 16 * 1024 * 1024  # a CDK cloud assembly's JSON (kilobytes)
 
 
 def check_relative(value: str) -> str:

@@ -253,3 +253,29 @@ def test_ways_to_opt_in(tmp_path: Path, ini: str, args: list[str], active: bool)
     assert result.returncode == 0, result.stderr
     assert ("infrastructure" in result.stdout) is active
     assert ("e2e_run_id" in result.stdout) is active
+
+
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_a_layer_zip_that_is_no_regular_file_is_refused_in_one_line(
+    kind: str, tmp_path: Path
+) -> None:
+    """STEWARD_E2E_LAYER (or the plugin) naming a directory or a device is an input error,
+    never an OSError traceback nor an empty or endless layer read into memory."""
+    from steward.e2e.infrastructure import BaseInfrastructure, DeployContext
+    from steward.errors import InputError
+
+    class LayerStack(BaseInfrastructure):
+        feature = "layered"
+
+        def create_resources(self) -> None:
+            self.create_lambda_functions()
+
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "h.py").write_text("def lambda_handler(e, c):\n    return e\n")
+    layer = tmp_path if kind == "directory" else Path("/dev/null")
+    stack = LayerStack(context=DeployContext(run_id="r1", layer_zip=layer))
+    stack.feature_path = tmp_path
+    with pytest.raises(InputError) as err:
+        stack.synthesize()
+    assert "a layer zip is" in str(err.value)
+    assert "not a regular file" in str(err.value)

@@ -12,7 +12,6 @@ Install the `cdk` extra (aws-cdk-lib, 400+ MB). Two deploy modes (ini `steward_e
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -27,6 +26,8 @@ from steward.e2e.infrastructure import DEPLOYER_ENV, BaseInfrastructure, DeployC
 from steward.e2e.naming import pascal_case
 from steward.e2e.template import FileAsset, zip_dir
 from steward.errors import StewardError
+from steward.limits import loads_json
+from steward.workspace import Limit, read_bytes
 
 ASSET_BUCKET = "steward-e2e-assets-${AWS::AccountId}-${AWS::Region}"
 _QUIET = {
@@ -126,7 +127,7 @@ class CdkInfrastructure(BaseInfrastructure):
             self._synthesized = True
         assembly = self.app.synth()
         artifact = assembly.get_stack_artifact(self.stack.artifact_id)
-        template = json.loads(Path(artifact.template_full_path).read_text())
+        template = _read_json(Path(artifact.template_full_path), "a synthesised template")
         return StackSpec(
             name=self.stack_name,
             template=template,
@@ -168,7 +169,7 @@ class CdkInfrastructure(BaseInfrastructure):
             ],
             env,
         )
-        data = json.loads(outputs_file.read_text())
+        data = _read_json(outputs_file, "the cdk CLI's stack outputs")
         return {k: str(v) for k, v in data.get(self.stack_name, {}).items()}
 
 
@@ -193,12 +194,17 @@ def cli_app_source(cls: type[CdkInfrastructure], context: DeployContext) -> str:
     )
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """A JSON file the CDK wrote, read bounded (`Limit.MANIFEST`, `steward.limits`)."""
+    return loads_json(read_bytes(path, Limit.MANIFEST, what), what, DeployError)
+
+
 def file_assets(assembly_dir: Path, artifact_id: str) -> list[FileAsset]:
     """File assets from `<artifact>.assets.json`, zipped or read as the manifest says."""
     manifest_path = assembly_dir / f"{artifact_id}.assets.json"
     if not manifest_path.is_file():
         return []
-    manifest = json.loads(manifest_path.read_text())
+    manifest = _read_json(manifest_path, "a CDK assets manifest")
     assets: list[FileAsset] = []
     for entry in manifest.get("files", {}).values():
         source = entry["source"]
@@ -207,7 +213,10 @@ def file_assets(assembly_dir: Path, artifact_id: str) -> list[FileAsset]:
                 f"asset without a path (executable assets need the CDK CLI): {source}"
             )
         path = assembly_dir / source["path"]
-        data = zip_dir(path) if source.get("packaging") == "zip" else path.read_bytes()
+        if source.get("packaging") == "zip":
+            data = zip_dir(path)
+        else:
+            data = read_bytes(path, Limit.ASSET, "a CDK file asset")
         for dest in entry["destinations"].values():
             assets.append(FileAsset(dest["objectKey"], data))
     return assets

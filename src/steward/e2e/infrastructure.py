@@ -31,6 +31,7 @@ from steward.e2e.naming import (
     stack_name,
 )
 from steward.e2e.template import Template, zip_dir
+from steward.workspace import Limit, read_bytes
 
 RUN_ENV = "STEWARD_E2E_RUN_ID"
 PREFIX_ENV = "STEWARD_E2E_PREFIX"
@@ -202,7 +203,7 @@ class BaseInfrastructure:
         if layer is None:
             return []
         if LAYER_ID not in self.template.resources:
-            content = self.template.add_asset(layer.read_bytes())
+            content = self.template.add_asset(read_bytes(layer, Limit.ASSET, "a layer zip"))
             self.template.add_resource(
                 LAYER_ID,
                 "AWS::Lambda::LayerVersion",
