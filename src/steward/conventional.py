@@ -11,6 +11,7 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass, field
 
+from steward.domain.refs import NUMBER
 from steward.text import MAX_BODY, MAX_TITLE, cap
 
 _HEADER = re.compile(
@@ -26,7 +27,9 @@ _FOOTER = re.compile(
 # `Revert "feat: x (#10)"`, and GitHub's squash of it: `Revert "feat: x (#10)" (#11)`.
 _REVERT_GIT = re.compile(r'Revert "(?P<inner>.*)"(?:\s*\(#(?P<pr>[0-9]{1,9})\))?\s*$')
 _REVERT_SHA = re.compile(r"This reverts commit (?P<sha>[0-9a-f]{7,40})")
-_MERGE = re.compile(r"Merge (?:pull request #(?P<pr>[0-9]{1,9})|branch |remote-tracking |tag )")
+# GitHub's merge subject names its pull request whole (`steward.domain.refs.NUMBER`):
+# `Merge pull request #12345678901 from x` and `#123abc` are no merge of PR 123456789 or 123.
+_MERGE = re.compile(rf"Merge (?:pull request #(?P<pr>{NUMBER})|branch |remote-tracking |tag )")
 # An empty `BREAKING CHANGE:` footer still marks the commit breaking.
 _BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
 _BULLET = re.compile(r"[ \t]*(?:[*-][ \t]+)?")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from steward.release.changelog import linker
 from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"
@@ -268,3 +269,30 @@ def test_custom_template_and_bad_template(
     code, _, err = run(["changelog", "--path", str(r.path), "--template", "nope.j2"], capsys)
     assert code == 2
     assert "built-ins are github, keepachangelog" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("see #12", f"see [#12]({URL}/issues/12)"),
+        ("(#123456789).", f"([#123456789]({URL}/issues/123456789))."),
+        ("see #1234567890", "see #1234567890"),  # not issue #123456789
+        ("see #12345678901", "see #12345678901"),
+        ("see #123abc", "see #123abc"),  # not issue #123
+        ("see abc#12", "see abc#12"),
+        ("see #\uff11\uff12", "see #\uff11\uff12"),  # fullwidth digits are no number
+        ("thanks @octocat.", "thanks [@octocat](https://github.com/octocat)."),
+        ("by @a-b-c", "by [@a-b-c](https://github.com/a-b-c)"),
+        (f"by @{'a' * 39}", f"by [@{'a' * 39}](https://github.com/{'a' * 39})"),
+        (f"by @{'a' * 40}", f"by @{'a' * 40}"),  # too long: not its first 39 characters
+        ("by @foo_bar", "by @foo_bar"),  # not @foo
+        ("by @foo-", "by @foo-"),
+        ("by @-foo", "by @-foo"),
+        ("by @foo--bar", "by @foo--bar"),
+        ("mail user@example.com", "mail user@example.com"),
+        ("mail <user@example.com>", "mail <user@example.com>"),
+    ],
+)
+def test_linkify_links_whole_numbers_and_valid_logins_only(text: str, expected: str) -> None:
+    """#16: `#N` and `@login` in changelog text are linked only when whole, never a prefix."""
+    assert linker(URL)(text) == expected

@@ -242,3 +242,25 @@ def test_the_last_page_of_a_list_that_may_grow_is_never_stored():
     # a wrapped list carries its total_count: its ETag follows the list
     wrapped = json.dumps({"total_count": 200, "repositories": [{}] * 100}).encode()
     assert budget.etag_to_store(200, etag, wrapped, url) == 'W/"abc"'
+
+
+@pytest.mark.parametrize(
+    ("per_page", "items"),
+    [
+        ("\u00b2", 30),  # superscript two: `isdigit()` is true, `int()` raises
+        ("\u0665", 30),  # Arabic-Indic five: `int()` reads 5
+        ("\uff15", 30),  # fullwidth five
+        ("9" * 5000, 30),  # more digits than `int()` converts
+        ("5x", 30),
+        ("5", 5),
+    ],
+)
+def test_a_per_page_that_is_no_ascii_number_is_githubs_default(per_page: str, items: int):
+    """#16: the page size in a URL is read from ASCII digits only; any other value is the
+    default 30, as when none is asked, never a size read from other digits."""
+    etag = {"etag": 'W/"abc"'}
+    url = f"https://api.github.com/repos/o/r/issues/1/comments?per_page={per_page}"
+    assert budget.etag_to_store(200, etag, json.dumps([1] * items).encode(), url) is None
+    assert budget.etag_to_store(200, etag, json.dumps([1] * 5).encode(), url) == (
+        'W/"abc"' if items == 30 else None
+    )

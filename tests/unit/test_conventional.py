@@ -86,6 +86,25 @@ def test_pr_number_from_squash_and_merge_commits() -> None:
     assert parse_message("Update README (#9)").pr == 9  # non-conforming squash still has its PR
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Merge pull request #12345678901 from me/branch",  # not PR #123456789
+        "Merge pull request #123abc from me/branch",  # not PR #123
+        "Merge pull request #1234567890 from me/branch",
+        "Merge pull request #\uff11\uff12 from me/branch",  # fullwidth digits
+    ],
+)
+def test_a_merge_subject_names_its_pull_request_whole_or_not_at_all(subject: str) -> None:
+    """#16: the number in GitHub's merge subject is read whole, never its first digits."""
+    assert parse_message(subject).pr is None
+
+
+def test_a_merge_subject_with_a_whole_number_names_it() -> None:
+    assert parse_message("Merge pull request #123456789 from me/branch").pr == 123456789
+    assert parse_message("Merge pull request #7\n").pr == 7
+
+
 def test_reverts() -> None:
     git = parse_message('Revert "feat: add x"', "This reverts commit 0123456789abcdef.")
     assert (git.revert_of, git.reverted_sha) == ("feat: add x", "0123456789abcdef")

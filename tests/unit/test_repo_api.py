@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -185,6 +188,50 @@ def test_a_long_timeline_costs_two_reads_first_and_last_page(gh: GitHubServer):
     assert len(got) == 50  # the newest page
     assert got[-1]["created_at"] == "2024-01-01T04:09:00Z"
     assert [c.query.get("page") for c in gh.calls] == [None, "3"]
+
+
+class _OddLastPage(GitHubServer):
+    """A server whose ``rel="last"`` link names its page with `last` (percent-encoded)."""
+
+    last = "3"
+
+    def _page(
+        self, items: list[Any], path: str, query: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str]]:
+        status, chunk, headers = super()._page(items, path, query)
+        if "link" in headers:
+            odd = quote(self.last)
+            headers["link"] = re.sub(
+                r'page=[0-9]+>; rel="last"', f'page={odd}>; rel="last"', headers["link"]
+            )
+        return status, chunk, headers
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        "\u00b2",  # superscript two: `isdigit()` is true, `int()` raises
+        "\u0662",  # Arabic-Indic two: `int()` reads 2
+        "\uff12",  # fullwidth two
+        "9" * 5000,  # more digits than `int()` converts
+        "2x",
+    ],
+)
+def test_a_last_page_that_is_no_ascii_number_is_not_believed(last: str):
+    """#16: the page in a ``rel="last"`` link is ASCII digits or no page: the timeline is
+    read as one page, as when the link is missing, never a page read from other digits."""
+    with _OddLastPage() as gh:
+        gh.last = last
+        gh.add_issue(1, "x")
+        for i in range(250):
+            gh.add_event(
+                1, "labeled", "octocat", f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z", label="bug"
+            )
+        with GitHubClient("test-token", gh.url) as client:
+            got, whole = RepoApi(client, REPO).timeline(1)
+        assert (len(got), whole) == (100, True)
+        assert [c.query.get("page") for c in gh.calls] == [None]
+        gh.assert_clean()
 
 
 def test_one_pull_request_and_the_token_user_read_once(gh: GitHubServer):

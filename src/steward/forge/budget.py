@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from steward.domain.refs import number
 from steward.forge import sansio
 
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -117,7 +118,9 @@ def _may_have_grown(headers: Mapping[str, str], body: bytes, url: str) -> bool:
     except (ValueError, RecursionError):
         return False
     asked = dict(parse_qsl(urlsplit(url).query)).get("per_page", "")
-    per_page = min(int(asked), MAX_PER_PAGE) if asked.isdigit() and int(asked) > 0 else 0
+    # Whole ASCII digits or the default (#16): `²`, `٣` or 5000 digits are not read.
+    n = number(asked)
+    per_page = min(n, MAX_PER_PAGE) if n is not None else 0
     return isinstance(items, list) and len(items) >= (per_page or DEFAULT_PER_PAGE)
 
 

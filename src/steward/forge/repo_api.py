@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from steward.domain import refs
 from steward.domain.api import (
     IssueComment,
     comment_from_api,
@@ -159,7 +160,9 @@ class RepoApi:
         last = sansio.links(resp.headers.get("link")).get("last")
         pages = parse_qs(urlsplit(last).query).get("page", []) if last else []
         found = pages[0] if pages else ""
-        last_page = int(found) if found.isdigit() and 0 < int(found) <= MAX_PAGE else page
+        # Whole ASCII digits or no last page (#16): `²`, `٣` or 5000 digits are not read.
+        n = refs.number(found)
+        last_page = n if n is not None and n <= MAX_PAGE else page
         return items, max(last_page, page)
 
     def _issues(self, items: Iterator[Any], what: str) -> list[Issue]:
