@@ -8,12 +8,13 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from steward.server.db import deliveries, jobs
 from steward.server.inbox import decode_body
-from steward.server.metrics import Metrics
+from steward.server.metrics import InstrumentedTransport, Metrics
 from tests.server.conftest import (
     SECRET,
     TOKEN,
@@ -261,3 +262,36 @@ def test_workers_beside_the_intake_process_the_delivery(
     assert m.value("steward_github_rate_limit_remaining", installation="7", resource="core") == 4999
     r = run.client.get(f"{run.url}/healthz")
     assert r.json() == {"status": "ok", "workers": 2}
+
+
+@pytest.mark.parametrize("length", ["²", "٣", "\uff11\uff12", "9" * 5000])
+def test_a_content_length_that_is_no_ascii_number_is_not_read_as_one(length: str) -> None:
+    """`str.isdigit` takes "²" and "٣" for digits; `int` then fails (or reads another
+    number): the body is read, bounded as it streams, whatever the header claims."""
+    import asyncio
+
+    from steward.server import app, intake
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    if length == "9" * 5000:
+        with pytest.raises(intake.Rejected):
+            asyncio.run(app._read_body(length, receive))
+    else:
+        assert asyncio.run(app._read_body(length, receive)) == b"{}"
+
+
+@pytest.mark.parametrize("remaining", ["²", "٣", "4999x", "9" * 5000])
+def test_a_rate_limit_header_that_is_no_count_is_not_a_gauge(remaining: str) -> None:
+    def github(request: httpx.Request) -> httpx.Response:
+        header = (b"x-ratelimit-remaining", remaining.encode())
+        return httpx.Response(200, headers=[header], json={})
+
+    metrics = Metrics()
+    transport = InstrumentedTransport("7", httpx.MockTransport(github), metrics)
+    with httpx.Client(transport=transport) as client:
+        assert client.get("https://api.github.com/rate_limit").status_code == 200
+    assert metrics.value("steward_github_api_calls_total", method="GET", status="2xx") == 1
+    gauge = {"installation": "7", "resource": "core"}
+    assert metrics.registry.get_sample_value("steward_github_rate_limit_remaining", gauge) is None

@@ -248,7 +248,7 @@ def percent_size(fmt: str | bytes, args: Any) -> int:
         if isinstance(args, Mapping)
         else (list(args) if isinstance(args, tuple) else [args])
     )
-    numbers = [int(n) for spec in specs for n in spec if n.isdigit()]
+    numbers = [int(n) for spec in specs for n in spec if n.isascii() and n.isdigit()]
     if any("*" in spec for spec in specs):
         numbers += _ints(values)
     widest = max(numbers, default=0)

@@ -406,9 +406,18 @@ def _check(
     return intake.payload(body, ctype, full=head.event == "push")
 
 
+def _ascii_digits(text: str) -> bool:
+    """``text`` is a decimal number (``"²"`` and ``"٣"`` are digits to `str.isdigit`)."""
+    return text.isascii() and text.isdigit()
+
+
 async def _read_body(length: str | None, receive: Receive) -> bytes:
     """The body, refused (413) as soon as it is over GitHub's 25 MB cap."""
-    if length is not None and length.isdigit() and int(length) > intake.MAX_BODY:
+    if (
+        length is not None
+        and _ascii_digits(length)
+        and (len(length) > 9 or int(length) > intake.MAX_BODY)
+    ):
         raise intake.Rejected(413, "size", "payload is over GitHub's 25 MB cap")
     chunks = []
     size = 0

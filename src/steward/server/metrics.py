@@ -143,6 +143,11 @@ METRICS = Metrics()
 """The server process's metrics."""
 
 
+def _count(text: str) -> bool:
+    """``text`` is a count GitHub would send: 1-9 ASCII digits (``"²"`` is none)."""
+    return 0 < len(text) < 10 and text.isascii() and text.isdigit()
+
+
 class InstrumentedTransport(httpx.BaseTransport):
     """Counts every response GitHub sends and, with an ``installation``, keeps its rate
     limit as a gauge. `GitHubApp` makes one per installation (``transport_for``)."""
@@ -165,7 +170,7 @@ class InstrumentedTransport(httpx.BaseTransport):
             raise
         self.metrics.api_calls.labels(request.method, f"{response.status_code // 100}xx").inc()
         remaining = response.headers.get("x-ratelimit-remaining")
-        if self.installation is not None and remaining is not None and remaining.isdigit():
+        if self.installation is not None and remaining is not None and _count(remaining):
             resource = response.headers.get("x-ratelimit-resource", "core")[:40]
             self.metrics.rate_limit_remaining.labels(self.installation, resource).set(
                 int(remaining)
