@@ -54,3 +54,12 @@ def test_only_a_login_is_mentioned_and_a_name_mentions_nobody() -> None:
     template = "* $TITLE by @$AUTHOR ($AUTHOR)"
     assert change_line(PullRequest(1, "t", "@mona"), template) == "* t by mona (mona)"
     assert change_line(PullRequest(1, "t", Login("mona")), template) == "* t by @mona (mona)"
+
+
+@pytest.mark.parametrize("login", ["mona-", "mo--na", "-mona", "m" * 40])
+def test_a_login_github_would_not_issue_is_not_mentioned(login: str) -> None:
+    assert not mention(Login(login)).startswith("@")
+
+
+def test_a_bot_login_is_mentioned() -> None:
+    assert mention(Login("dependabot[bot]")) == "@dependabot[bot]"

@@ -16,6 +16,10 @@ NUMBER = r"[0-9]{1,9}\b"
 """A pattern for one issue or pull request number: 1-9 ASCII digits, then a word boundary
 (never the head of a longer number or of a word). Put it in a group to read the number."""
 
+LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
+"""A GitHub login: 1-39 letters, digits or single hyphens, neither first nor last (linear:
+each hyphen looks one character ahead). Anchor it, or bound it, where it is used."""
+
 _WHOLE = re.compile(rf"(?:{NUMBER})\Z")
 
 

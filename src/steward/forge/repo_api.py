@@ -42,7 +42,7 @@ __all__ = ["RepoApi", "files_from_api", "issue_with_dates"]
 
 # A GitHub login: letters, digits and single hyphens, at most 39 characters. Only such a
 # login is put into a search query (nothing from a payload becomes search syntax).
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_LOGIN = re.compile(rf"^{refs.LOGIN}$")
 MAX_PAGE = 10_000  # a `last` link beyond this is not believed
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from steward.domain.refs import NUMBER
+from steward.domain.refs import LOGIN, NUMBER
 from steward.history.git import Commit
 from steward.history.releases import UNRELEASED, assign_releases
 from steward.patterns import compile_user_patterns
@@ -254,7 +254,7 @@ def build_changelog(
 # login (1-39 alphanumerics or single inner hyphens) neither inside a word or address
 # (`user@example.com`) nor the head of a longer one (`@foo_bar`, `@foo-`, 40 characters).
 _ISSUE_REF = re.compile(rf"(?<!\w)#({NUMBER})")
-_MENTION = re.compile(r"(?<![\w@/.])@([A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38})(?![\w-])")
+_MENTION = re.compile(rf"(?<![\w@/.])@({LOGIN})(?![\w-])")
 
 
 def linker(repository_url: str | None) -> Callable[[str], str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from steward.domain import refs
 from steward.forge.identity import Login
 from steward.release.changes import Change
 from steward.release.config import ReleaseNotesConfig, VersionConfig
@@ -75,7 +76,7 @@ def is_bot(login: str) -> bool:
     return login.endswith("[bot]") or login.endswith("-bot")
 
 
-_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
+_LOGIN = re.compile(rf"{refs.LOGIN}(?:\[bot\])?")
 # An `@` where GitHub would start a mention: not preceded by a word character.
 _AT = re.compile(r"(?<!\w)@")
 
