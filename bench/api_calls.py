@@ -214,7 +214,7 @@ STAGES = {"release stage, 21 pending"}
 def _stage(gh: GitHubServer, tmp: Path) -> None:
     """The release pipeline's post-release stage, on its own (publish, then the issues)."""
     from steward.config.loader import parse_config
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
     from steward.release.pipeline.context import Context
     from steward.release.pipeline.stages.post_release import PostReleaseStage
     from steward.release.pipeline.state import ReleaseState, StageRecord

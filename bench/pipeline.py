@@ -139,7 +139,7 @@ def _github(stack: ExitStack) -> tuple[Any, dict[str, Any]]:
     """The local GitHub test server the docs stage opens its ARN PR on."""
     from tests.pipeline.github_releases import ReleaseGitHub
 
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
 
     server = stack.enter_context(ReleaseGitHub())
     return (lambda: GitHubClient(server.token, server.url, max_retries=0)), {

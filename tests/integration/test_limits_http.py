@@ -25,7 +25,7 @@ import pytest
 
 from steward import limits
 from steward.errors import GitHubError, ReleaseError
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.release.pipeline.index import existing_files
 from steward.server.github_app import GitHubApp
 from tests.integration.conftest import Steward

@@ -13,12 +13,12 @@ import pytest
 
 from steward.config.loader import parse_config
 from steward.errors import GitHubError
-from steward.forge import executor
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.stages import post_release as stage_module
 from steward.release.pipeline.stages.post_release import PostReleaseStage
 from steward.release.pipeline.state import ReleaseState, StageRecord
+from steward.shell import executor
 from tests.integration.conftest import Run, Steward
 from tests.pipeline.github_releases import ReleaseGitHub
 from tests.support.github_material import REPO, release_event

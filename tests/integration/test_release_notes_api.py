@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.release.notes_github import merged_pulls
 from tests.release.releases_server import ReleasesServer
 

@@ -12,7 +12,7 @@ import copy
 import pytest
 
 from steward.errors import GitHubError
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from tests.support.fixtures_replay import ReplayServer, load_scenario
 from tests.support.github_material import REPO
 from tests.support.github_server import Fault, GitHubServer

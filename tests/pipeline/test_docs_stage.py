@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from steward.cli.docs_cmd import docs
 from steward.config.model import StewardConfig
 from steward.errors import ReleaseError
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.release import docs_site
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.docs_config import DocsConfig, LayerArnsConfig

@@ -54,7 +54,6 @@ import httpx
 import msgspec
 from sqlalchemy import func, select
 
-from steward.forge.identity import comment_markers
 from steward.server import db, intake
 from steward.server.etag import MemoryEtagStore
 from steward.server.inbox import Inbox
@@ -62,6 +61,7 @@ from steward.server.intake import sign
 from steward.server.processing import Delivery as ProcessedDelivery
 from steward.server.processing import process_delivery
 from steward.server.repo_config import MemoryConfigCache
+from steward.shell.identity import comment_markers
 from tests.server.chaos_deps import make_deps
 from tests.server.processes import Process, Server
 from tests.support import github_material

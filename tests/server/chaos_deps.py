@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from steward.forge.budget import PacingPolicy
+from steward.github.budget import PacingPolicy
 from steward.server.github_app import GitHubApp
 from steward.server.processing import WorkerDeps
 from steward.server.repo_config import RepoConfigs

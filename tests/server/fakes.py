@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from steward.config.model import config_model
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.server.metrics import METRICS, InstrumentedTransport, Metrics
 from steward.server.processing import WorkerDeps
 

@@ -10,8 +10,8 @@ import jwt
 import pytest
 
 from steward.errors import AuthError, ConfigError, NotFoundError
-from steward.forge.client import writes_done
-from steward.forge.repo_api import RepoApi
+from steward.github.client import writes_done
+from steward.github.repo_api import RepoApi
 from steward.server.github_app import app_jwt, load_private_key, token_from_api
 from tests.server.conftest import app_on
 from tests.support.fake_clock import FakeClock
@@ -87,7 +87,7 @@ def test_a_jwt_too_far_in_the_future_is_refused(gh: GitHubAppServer, clock: Fake
     app = app_on(gh, clock)
     token = app.jwt()
     clock.now -= 30  # the server's clock is behind the App's: exp is over 10 minutes ahead
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
 
     with GitHubClient(token, gh.url) as client, pytest.raises(AuthError, match="too far"):
         client.get("/app")

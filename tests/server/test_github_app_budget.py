@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from steward.errors import GitHubError
-from steward.forge.budget import Budget, PacingPolicy
-from steward.forge.client import GitHubClient
-from steward.forge.repo_api import RepoApi
+from steward.github.budget import Budget, PacingPolicy
+from steward.github.client import GitHubClient
+from steward.github.repo_api import RepoApi
 from steward.server.etag import MemoryEtagStore
 from steward.server.github_app import GitHubApp
 from tests.server.conftest import app_on

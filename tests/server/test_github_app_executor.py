@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from steward.forge.budget import PacingPolicy
-from steward.forge.executor import Executor
-from steward.forge.repo_api import RepoApi
+from steward.github.budget import PacingPolicy
+from steward.github.repo_api import RepoApi
 from steward.plan import AddLabels, CloseIssue, Comment, Plan, RemoveLabel
 from steward.server.github_app import GitHubApp
+from steward.shell.executor import Executor
 from tests.support.github_app_server import APP_ID, INSTALLATION_ID, GitHubAppServer
 from tests.support.github_material import REPO
 

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from steward.errors import StewardError, UsageError
-from steward.forge.budget import PacingPolicy
+from steward.github.budget import PacingPolicy
 from steward.server.github_app import GitHubApp
 from steward.server.reconcile import (
     DEPS_KEY,

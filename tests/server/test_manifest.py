@@ -370,7 +370,7 @@ def test_credentials_lost_after_the_code_is_spent_are_said_plainly(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The directory checked, then gone (replaced by a file) while GitHub answered."""
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
 
     where = tmp_path / "app"
     post = GitHubClient.post

@@ -1,4 +1,4 @@
-"""`forge.budget`: which requests are conditional, what is stored, how long a write waits and
+"""`github.budget`: which requests are conditional, what is stored, how long a write waits and
 what the budget is, as pure functions; `WritePacer` with a fake clock. Headers are GitHub's
 own where it sends them (`@octokit/fixtures` recordings)."""
 
@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from steward.forge import budget
-from steward.forge.budget import PacingPolicy, PacingState, WritePacer
+from steward.github import budget
+from steward.github.budget import PacingPolicy, PacingState, WritePacer
 from tests.support.fixtures_replay import load_scenario
 
 POLICY = PacingPolicy()

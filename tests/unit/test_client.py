@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from steward.errors import AuthError, GitHubError, NotFoundError, RateLimitError, ValidationFailed
-from steward.forge.client import GitHubClient, writes_done
+from steward.github.client import GitHubClient, writes_done
 from tests.support.fixtures_replay import ReplayServer, load_scenario
 from tests.support.github_material import REPO
 from tests.support.github_server import Fault, GitHubServer

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from steward.forge.client import GitHubClient
-from steward.forge.executor import Executor, comment_markers
-from steward.forge.repo_api import RepoApi
+from steward.github.client import GitHubClient
+from steward.github.repo_api import RepoApi
 from steward.plan import AddLabels, CloseIssue, Comment, Plan, RemoveLabel, SetStatus, marker
+from steward.shell.executor import Executor, comment_markers
 from tests.support import openapi
 from tests.support.github_material import REPO
 from tests.support.github_server import Fault, GitHubServer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from steward.forge.identity import Login, default_identity, noreply_login
 from steward.release.notes import PullRequest, change_line, mention
+from steward.shell.identity import Login, default_identity, noreply_login
 
 
 def _never() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from steward.config.labels import LabelSpec
-from steward.forge.labels_sync import LabelChange, plan_sync
+from steward.shell.labels_sync import LabelChange, plan_sync
 
 
 def spec(name: str, color: str = "aaaaaa", description: str = "", *old: str) -> LabelSpec:

@@ -22,7 +22,7 @@ from steward import limits
 from steward.config.loader import parse_config
 from steward.domain.events import load_payload, read_json
 from steward.errors import ConfigError, GitHubError, InputError
-from steward.forge import sansio
+from steward.github import sansio
 from steward.server import intake
 from tests.support.github_material import event_names, examples, pull_request_event
 

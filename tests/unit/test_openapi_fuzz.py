@@ -20,14 +20,14 @@ from packaging.version import Version
 from steward.config.model import StewardConfig
 from steward.domain.events import PullRequestEvent, parse_event
 from steward.engine import decide
-from steward.forge.client import GitHubClient
-from steward.forge.executor import Executor
-from steward.forge.repo_api import RepoApi
-from steward.forge.snapshot import gather
+from steward.github.client import GitHubClient
+from steward.github.repo_api import RepoApi
 from steward.plan import AddLabels, CloseIssue, Comment, Plan, RemoveLabel, SetStatus
 from steward.release.notes import Notes
 from steward.release.notes_github import last_release, list_releases, merged_pulls, publish_draft
 from steward.release.tags import TagScheme
+from steward.shell.executor import Executor
+from steward.shell.snapshot import gather
 from tests.support.github_material import REPO, pull_request_event
 from tests.support.openapi_strategies import responses
 from tests.support.scripted_github import OPERATIONS, Op, ScriptedGitHub

@@ -11,9 +11,9 @@ from steward.config.loader import parse_config
 from steward.domain.events import MergeGroupEvent, PullRequestEvent, parse_event
 from steward.domain.models import PullRequest, Snapshot
 from steward.engine import decide
-from steward.forge.snapshot import needed
 from steward.plan import SetStatus
 from steward.policies.policy import QueuedPulls
+from steward.shell.snapshot import needed
 from tests.support.merge_queue import GROUP_SHA, merge_group_payload
 from tests.unit._payloads import pr_event
 

@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from steward.errors import PayloadError
-from steward.forge.client import GitHubClient, path
-from steward.forge.repo_api import RepoApi, files_from_api
+from steward.github.client import GitHubClient, path
+from steward.github.repo_api import RepoApi, files_from_api
 from tests.support.github_material import REPO
 from tests.support.github_server import GitHubServer
 

@@ -1,4 +1,4 @@
-"""`forge.sansio`: rate limits, pagination links, redirects and errors as pure functions of
+"""`github.sansio`: rate limits, pagination links, redirects and errors as pure functions of
 (status, headers, body), each tested without a network. Headers and bodies are GitHub's
 own where GitHub sends them: taken from the recorded traffic in `@octokit/fixtures`."""
 
@@ -9,7 +9,7 @@ import json
 import pytest
 
 from steward.errors import AuthError, GitHubError, NotFoundError, PayloadError, ValidationFailed
-from steward.forge import sansio
+from steward.github import sansio
 from tests.support.fixtures_replay import load_scenario
 
 API = "https://api.github.com"

@@ -11,10 +11,10 @@ import pytest
 
 from steward.config.loader import parse_config
 from steward.domain.events import parse_event
-from steward.forge.client import GitHubClient
-from steward.forge.identity import Identity
-from steward.forge.repo_api import RepoApi
-from steward.forge.snapshot import activity_from_timeline, gather, sweep_activity
+from steward.github.client import GitHubClient
+from steward.github.repo_api import RepoApi
+from steward.shell.identity import Identity
+from steward.shell.snapshot import activity_from_timeline, gather, sweep_activity
 from tests.support import openapi
 from tests.support.github_material import REPO, issue_event
 from tests.support.github_server import Fault, GitHubServer

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.config.release import ReleaseSections
     from steward.domain.models import Issue
-    from steward.forge.client import GitHubClient
-    from steward.forge.executor import ApplyResult
-    from steward.forge.identity import Identity
-    from steward.forge.repo_api import RepoApi
+    from steward.github.client import GitHubClient
+    from steward.github.repo_api import RepoApi
     from steward.plan import Plan
+    from steward.shell.executor import ApplyResult
+    from steward.shell.identity import Identity
 
 # Deprecated spellings are accepted until this version, with a warning.
 REMOVED_IN = "0.3"
@@ -151,7 +151,7 @@ def workspace(root: Path, config: ReleaseSections | None = None) -> Workspace:
 def github_client(token: str | None = None) -> GitHubClient:
     """A client from GITHUB_TOKEN/GITHUB_API_URL. httpx is imported here, not at module load,
     so offline commands (version, changelog) start without it."""
-    from steward.forge.client import DEFAULT_API_URL, GitHubClient
+    from steward.github.client import DEFAULT_API_URL, GitHubClient
 
     token = token or os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     if not token:
@@ -188,7 +188,7 @@ def apply_or_print(
     if dry_run or api is None:
         report_plan(plan, None, as_json=as_json)
         return
-    from steward.forge.executor import Executor
+    from steward.shell.executor import Executor
 
     report_plan(plan, Executor(api, known, identity, markers).apply(plan), as_json=as_json)
 

@@ -22,7 +22,7 @@ from steward.domain.events import Event, Ignored, load_payload, parse_event, rea
 from steward.domain.models import ChangedFile
 from steward.engine import skip_reason
 from steward.errors import InputError, UsageError
-from steward.forge.repo_api import RepoApi, files_from_api
+from steward.github.repo_api import RepoApi, files_from_api
 from steward.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _run(
     dry_run: bool,
     as_json: bool,
 ) -> None:
-    from steward.forge.executor import handle_event
+    from steward.shell.executor import handle_event
 
     handled = handle_event(event, config, api, files, dry_run=dry_run)
     report_plan(handled.decision.plan, handled.result, as_json=as_json)

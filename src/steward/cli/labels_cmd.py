@@ -17,8 +17,8 @@ from steward.cli.common import (
     resolve_config,
 )
 from steward.cli.main import echo_json
-from steward.forge.labels_sync import apply_sync, plan_sync
-from steward.forge.repo_api import RepoApi
+from steward.github.repo_api import RepoApi
+from steward.shell.labels_sync import apply_sync, plan_sync
 
 _CHECKOUT = "The checkout whose .github/steward.yml applies."
 

@@ -24,7 +24,7 @@ from steward.errors import UsageError
 from steward.release.pipeline.config import STAGES
 
 if TYPE_CHECKING:
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
 
 _path_option = path_option("--root", dest="root", help="The repository to release.")
 

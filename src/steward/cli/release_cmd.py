@@ -25,7 +25,7 @@ from steward.cli.intel import fetch_option, package_option, scope_for, setting_f
 from steward.cli.main import Entry, LazyGroup, echo_json
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
-from steward.forge.client import GitHubClient
+from steward.github.client import GitHubClient
 from steward.history.git import remote_url
 from steward.policies import semantic_title
 from steward.release import repository

@@ -95,7 +95,7 @@ def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Engine]:
 
 
 def _db_error(engine: Engine, exc: Exception) -> str:
-    from steward.forge.sansio import one_line
+    from steward.github.sansio import one_line
     from steward.server.db import describe
 
     reason = getattr(exc, "orig", None) or exc
@@ -523,7 +523,7 @@ def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -
     can be checked (no file to overwrite, the directory made and a file written in it) is
     checked before the POST; what still fails after it says what was lost."""
     from steward.errors import NotFoundError
-    from steward.forge.client import GitHubClient, path
+    from steward.github.client import GitHubClient, path
     from steward.server.manifest import public_url
 
     code = code.strip()

@@ -21,7 +21,7 @@ from steward.cli.common import (
 from steward.domain.events import read_json
 from steward.domain.models import Issue
 from steward.errors import InputError, PayloadError, UsageError
-from steward.forge.repo_api import RepoApi, issue_with_dates
+from steward.github.repo_api import RepoApi, issue_with_dates
 from steward.workspace import Workspace
 
 
@@ -98,8 +98,8 @@ def sweep(  # noqa: PLR0917 - one parameter per click option
         items = api.open_items()
         known = {i.number: i for i in items}
     try:
-        from steward.forge.identity import default_identity
-        from steward.forge.sweeper import plan_repository_sweep
+        from steward.shell.identity import default_identity
+        from steward.shell.sweeper import plan_repository_sweep
 
         identity = default_identity(api.authenticated_login) if api is not None else None
         swept = plan_repository_sweep(items, now, config, api, identity)

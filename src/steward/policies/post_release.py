@@ -1,6 +1,6 @@
 """Post-release: every `pending-release` issue is told the version (with a link), loses that
 label and, if open, is closed; its other labels stay. Runs on `release: published`, and the
-release pipeline's post-release stage runs it the same way (`forge.executor.handle_event`
+release pipeline's post-release stage runs it the same way (`shell.executor.handle_event`
 with the event the stage stands for): the issues come from one query of every state.
 
 An issue a closing keyword (`Fixes #12`) already closed at merge still carries the label: it

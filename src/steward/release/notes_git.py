@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from steward.domain.refs import NUMBER
-from steward.forge.identity import noreply_login
 from steward.history.git import Commit
 from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
+from steward.shell.identity import noreply_login
 
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SUFFIX = re.compile(rf"\s*\(#{NUMBER}\)\s*$")

@@ -15,11 +15,11 @@ from typing import Any
 
 from steward.domain.api import label_names, user_from_api
 from steward.errors import NotFoundError, PayloadError, UsageError
-from steward.forge.client import GitHubClient
-from steward.forge.identity import Login
-from steward.forge.repo_api import RepoApi
+from steward.github.client import GitHubClient
+from steward.github.repo_api import RepoApi
 from steward.release.notes import Notes, PullRequest
 from steward.release.tags import TagScheme
+from steward.shell.identity import Login
 
 log = logging.getLogger(__name__)
 

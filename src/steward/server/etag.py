@@ -1,10 +1,10 @@
-"""The ETag store behind conditional GETs (`forge.budget`), and an in-memory one for tests.
+"""The ETag store behind conditional GETs (`github.budget`), and an in-memory one for tests.
 
 The server backs `EtagStore` with a database table shared by every worker, so a read that
 one worker made once costs every other worker a 304 (no rate limit) until the resource
 changes. Keys are ``"v1 <scope> GET <path>?<sorted query>"`` with the scope
 ``installation:<id>`` (`github_app.GitHubApp`); they never hold a token. Values are opaque
-bytes (`forge.budget.pack`: the response's body and its ``Link`` and ``Content-Type``).
+bytes (`github.budget.pack`: the response's body and its ``Link`` and ``Content-Type``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from steward.forge.budget import EtagStore
+from steward.github.budget import EtagStore
 
 __all__ = ["EtagStore", "MemoryEtagStore"]
 

@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from steward.errors import ConfigError, PayloadError
-from steward.forge.budget import Budget, EtagStore, PacingPolicy, WritePacer
-from steward.forge.client import DEFAULT_API_URL, GitHubClient, path
+from steward.github.budget import Budget, EtagStore, PacingPolicy, WritePacer
+from steward.github.client import DEFAULT_API_URL, GitHubClient, path
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from steward.errors import PayloadError
-from steward.forge.sansio import one_line
+from steward.github.sansio import one_line
 from steward.server.db import aware, deliveries, is_sqlite, jobs, schedules, utcnow
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Every record becomes ``{"time", "level", "logger", "message", ...}`` plus the fields passed
 in ``extra=`` (``delivery``, ``event``, ``job``, ``installation``...). Every string that goes
 out is redacted: the configured secrets (webhook secret, private key), PEM blocks, JSON web
-tokens, GitHub token formats and ``Authorization`` values (`steward.forge.sansio.redact`).
+tokens, GitHub token formats and ``Authorization`` values (`steward.github.sansio.redact`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from steward.forge.sansio import redact
+from steward.github.sansio import redact
 from steward.logstream import CurrentStderrHandler
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?(?:-----END [A-Z ]+-----|$)", re.S)

@@ -29,7 +29,7 @@ GITHUB_URL = "https://github.com"
 MAX_NAME = 34  # GitHub's limit on an App's name
 
 # Repository permissions, each for what steward calls with the installation's token
-# (forge.repo_api.RepoApi, server.repo_config, server.processing).
+# (github.repo_api.RepoApi, server.repo_config, server.processing).
 PERMISSIONS: dict[str, str] = {
     # labels (add, remove, create), comments with markers, closing issues (post-release,
     # sweep), and the reads behind them: issues, timelines, GET /search/issues.

@@ -2,7 +2,7 @@
 
 `process_delivery` is `steward handle` for a delivery from the inbox: parse the event
 (`domain.events.parse_event`), skip what the engine skips (`engine.skip_reason`), then the
-CLI's one path, `forge.executor.handle_event`: read what the policies need, decide, and apply
+CLI's one path, `shell.executor.handle_event`: read what the policies need, decide, and apply
 with the `Executor`, which reads before it writes, so a job run twice (a worker died after
 some writes) writes only what is missing. `process_sweep` is `steward sweep` for every
 repository of an installation. The server adds transport, not behaviour: nothing here
@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING, Any
 from steward.domain.events import Ignored, parse_event
 from steward.engine import skip_reason
 from steward.errors import ConfigError, InputError, PayloadError, UsageError
-from steward.forge.executor import handle_event
-from steward.forge.repo_api import RepoApi
-from steward.forge.sweeper import sweep_repository
+from steward.github.repo_api import RepoApi
 from steward.server.db import utcnow
+from steward.shell.executor import handle_event
+from steward.shell.sweeper import sweep_repository
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from steward.config.model import StewardConfig
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
     from steward.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def from_bot(payload: dict[str, Any], bot: str | None) -> bool:
 
 def process_delivery(delivery: Delivery, deps: WorkerDeps) -> None:
     """Run ``delivery`` through the policies and apply the plan, as `steward handle` does
-    (`forge.executor.handle_event`, with the App's bot as steward's identity)."""
+    (`shell.executor.handle_event`, with the App's bot as steward's identity)."""
     where = {"delivery": delivery.delivery_id, "event": delivery.event}
     if from_bot(delivery.payload, deps.bot_login):
         log.info("ignored: sent by the App's own bot", extra=where)

@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from steward.errors import GitHubError, StewardError, UsageError
-from steward.forge.client import GitHubClient, path
+from steward.github.client import GitHubClient, path
 
 log = logging.getLogger(__name__)
 

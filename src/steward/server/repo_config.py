@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from steward.config.loader import DEFAULT_LOCATIONS, MAX_CONFIG_BYTES, parse_config
 from steward.domain.names import check_full_name
 from steward.errors import ConfigError, NotFoundError, PayloadError
-from steward.forge.client import GitHubClient, segment
+from steward.github.client import GitHubClient, segment
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig

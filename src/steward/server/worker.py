@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from steward.errors import PayloadError
-from steward.forge.client import writes_done
-from steward.forge.sansio import one_line
+from steward.github.client import writes_done
+from steward.github.sansio import one_line
 from steward.server.db import utcnow
 from steward.server.inbox import Inbox, Job, JobState
 from steward.server.logs import scrub

@@ -14,7 +14,7 @@ from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
 
     from .aws import ClientFactory
     from .config import PipelineConfig

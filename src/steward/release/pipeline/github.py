@@ -9,7 +9,7 @@ from steward.errors import ReleaseError
 from steward.release.pipeline.context import Context
 
 if TYPE_CHECKING:
-    from steward.forge.repo_api import RepoApi
+    from steward.github.repo_api import RepoApi
 
 
 def repository(ctx: Context) -> str:
@@ -24,7 +24,7 @@ def repository(ctx: Context) -> str:
 
 def repo_api(ctx: Context, stage: str, what: str) -> RepoApi:
     """The adapter for ``stage``; without a token, one line saying what needs it."""
-    from steward.forge.repo_api import RepoApi
+    from steward.github.repo_api import RepoApi
 
     if ctx.github is None:
         raise ReleaseError(f"stage {stage}: {what} needs GitHub access: set GITHUB_TOKEN")

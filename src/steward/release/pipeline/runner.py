@@ -28,7 +28,7 @@ from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
-    from steward.forge.client import GitHubClient
+    from steward.github.client import GitHubClient
     from steward.release.pipeline.aws import ClientFactory
 
 

@@ -1,6 +1,6 @@
 """Post-release: publish the drafted GitHub release notes, then announce the release to the
 `pending-release` issues (comment, unlabel, close) exactly as `steward handle` does on a
-`release: published` event: the same `forge.executor.handle_event`, so one pending-release
+`release: published` event: the same `shell.executor.handle_event`, so one pending-release
 query (every state: an issue closed at merge by "Fixes #N" is told too) and one executor
 that knows the issues it read.
 """
@@ -12,11 +12,11 @@ from typing import Any
 from steward.domain.events import ReleaseEvent
 from steward.domain.models import Release, Repo, User
 from steward.errors import ReleaseError
-from steward.forge.executor import handle_event
-from steward.forge.repo_api import RepoApi
+from steward.github.repo_api import RepoApi
 from steward.release.pipeline.context import Context
 from steward.release.pipeline.github import repo_api
 from steward.release.pipeline.state import StageRecord
+from steward.shell.executor import handle_event
 
 
 def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 The shape of gidgethub's ``sansio.py``: everything the client must decide about a response
 (is it rate limited and for how long, where the next page is and whether it is safe to go
 there, what error it is, what its JSON is) is computed here from plain values, so each rule
-is unit-tested without a network and the client (`forge.client`) only moves bytes.
+is unit-tested without a network and the client (`github.client`) only moves bytes.
 
 Safety rules that live here:
 - a pagination link or redirect is followed only to the API's own origin (scheme, host and

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from steward.forge.executor import ApplyResult, Executor
-from steward.forge.identity import Identity, identity_for
-from steward.forge.snapshot import sweep_activity
 from steward.plan import Plan
 from steward.policies import pending_release
 from steward.policies import sweep as sweep_policy
+from steward.shell.executor import ApplyResult, Executor
+from steward.shell.identity import Identity, identity_for
+from steward.shell.snapshot import sweep_activity
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.domain.models import Issue
-    from steward.forge.repo_api import RepoApi
+    from steward.github.repo_api import RepoApi
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ honouring `retry-after` and `x-ratelimit-reset`, within a total wait budget.
 Optional hooks for the App server (without them nothing changes): ``etags``, a store
 shared by every worker, makes GETs conditional (``If-None-Match``; a 304 is answered from
 the store and costs no rate limit); ``pacer``, one per installation, spaces and serialises
-writes and waits out rate-limit pauses that another request ran into (both `forge.budget`);
+writes and waits out rate-limit pauses that another request ran into (both `github.budget`);
 ``token_source`` gives the token for each request, so a long-lived client follows an
 installation token that is renewed every hour; ``on_token_rejected`` is told of a 401 (a token
 revoked early, an App reinstalled), and the request goes once more on the next token.
@@ -45,7 +45,7 @@ import httpx
 
 from steward import __version__, limits
 from steward.errors import GitHubError, RateLimitError
-from steward.forge import budget, sansio
+from steward.github import budget, sansio
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from steward.domain.refs import number
-from steward.forge import sansio
+from steward.github import sansio
 
 WRITES = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 MAX_CACHED_BODY = 2_000_000  # larger answers are not kept (a page of 100 issues is ~500 kB)

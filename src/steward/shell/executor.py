@@ -3,7 +3,7 @@
 Per target the executor reads the current state once (labels and state; comments only when
 the plan comments; statuses only when it sets one) and writes only the difference: one call
 for all missing labels, a comment only if none of steward's own comments carries its marker
-(a marker typed by anyone else does not count: see `forge.identity`), a status only if the
+(a marker typed by anyone else does not count: see `shell.identity`), a status only if the
 context's state or description differs, a close only for an open issue. An issue the plan
 closes gets its label changes in the same call: one ``PATCH`` with ``state`` and ``labels``
 (the whole new set, from the labels just read), so closing a pending-release issue is that
@@ -30,9 +30,7 @@ from steward.domain.events import Event
 from steward.domain.models import ChangedFile, Issue, Snapshot
 from steward.engine import Decision, decide
 from steward.errors import NotFoundError, PayloadError
-from steward.forge.identity import Identity, comment_markers, identity_for
-from steward.forge.repo_api import RepoApi
-from steward.forge.snapshot import gather, known_issues
+from steward.github.repo_api import RepoApi
 from steward.plan import (
     Action,
     AddLabels,
@@ -42,6 +40,8 @@ from steward.plan import (
     RemoveLabel,
     SetStatus,
 )
+from steward.shell.identity import Identity, comment_markers, identity_for
+from steward.shell.snapshot import gather, known_issues
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
@@ -60,7 +60,7 @@ class Executor:
     they are not read a second time (a release with 20 pending issues saves 20 reads).
 
     ``identity`` is steward's account (a login, or an `Identity`); by default the CLI's
-    (`forge.identity.default_identity`), resolved only if a marker needs checking.
+    (`shell.identity.default_identity`), resolved only if a marker needs checking.
     ``markers``: per item, the marker keys of every comment steward posted there, when a
     complete read already told them (the sweep's timelines), so its comments are not listed.
     """

@@ -3,7 +3,7 @@
 Automation (labels, comments, statuses, issues), release notes (releases, search), the
 release pipeline (releases, the bump PR, pending issues) and identity (`GET /user`) all go
 through here, over the one `GitHubClient` (transport, retries, rate limits, same-origin
-pagination) and its pure protocol core (`forge.sansio`). Responses become domain records at
+pagination) and its pure protocol core (`github.sansio`). Responses become domain records at
 this edge (`domain.api`): unusual but valid data is normalised, an item that is not what
 GitHub documents is skipped with a warning naming it, and a listing that served an item
 twice (it shifted while being paged) yields it once.
@@ -33,8 +33,8 @@ from steward.domain.events import pull_request_from
 from steward.domain.models import ChangedFile, Issue, PullRequest
 from steward.domain.names import check_full_name
 from steward.errors import GitHubError, PayloadError
-from steward.forge import sansio
-from steward.forge.client import GitHubClient, path
+from steward.github import sansio
+from steward.github.client import GitHubClient, path
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from steward.config.labels import LabelSpec
-from steward.forge.repo_api import RepoApi
+from steward.github.repo_api import RepoApi
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from steward.domain.events import Event, IssueEvent, MergeGroupEvent, PullRequestEvent
 from steward.domain.models import Activity, ChangedFile, Issue, PullRequest, Snapshot
 from steward.errors import GitHubError, NotFoundError, PayloadError
-from steward.forge.identity import comment_markers
 from steward.policies import registry
 from steward.policies.common import related_issues
 from steward.policies.policy import (
@@ -36,11 +35,12 @@ from steward.policies.policy import (
     QueuedPulls,
     Read,
 )
+from steward.shell.identity import comment_markers
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
-    from steward.forge.identity import Identity
-    from steward.forge.repo_api import RepoApi
+    from steward.github.repo_api import RepoApi
+    from steward.shell.identity import Identity
 
 log = logging.getLogger(__name__)
 

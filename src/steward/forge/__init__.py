@@ -1,1 +1,0 @@
-"""The GitHub adapter: HTTP client, snapshot reads, plan executor, label sync."""
