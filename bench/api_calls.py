@@ -215,9 +215,9 @@ def _stage(gh: GitHubServer, tmp: Path) -> None:
     """The release pipeline's post-release stage, on its own (publish, then the issues)."""
     from steward.config.loader import parse_config
     from steward.github.client import GitHubClient
-    from steward.release.pipeline.context import Context
-    from steward.release.pipeline.stages.post_release import PostReleaseStage
-    from steward.release.pipeline.state import ReleaseState, StageRecord
+    from steward.pipeline.context import Context
+    from steward.pipeline.stages.post_release import PostReleaseStage
+    from steward.pipeline.state import ReleaseState, StageRecord
 
     ctx = Context(
         root=tmp,

@@ -44,8 +44,8 @@ from tests.support.pypi_index import running_index
 
 from steward.config.loader import load_config
 from steward.e2e.emulator import start_moto
-from steward.release.pipeline.config import STAGES
-from steward.release.pipeline.runner import RunOptions, run_release
+from steward.pipeline.config import STAGES
+from steward.pipeline.runner import RunOptions, run_release
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "pipeline" / "sample_project"
 TARGET_SECONDS = 30.0

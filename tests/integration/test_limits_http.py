@@ -26,7 +26,7 @@ import pytest
 from steward import limits
 from steward.errors import GitHubError, ReleaseError
 from steward.github.client import GitHubClient
-from steward.release.pipeline.index import existing_files
+from steward.pipeline.index import existing_files
 from steward.server.github_app import GitHubApp
 from tests.integration.conftest import Steward
 from tests.support.github_app_server import APP_ID, app_private_key_pem

@@ -14,10 +14,10 @@ import pytest
 from steward.config.loader import parse_config
 from steward.errors import GitHubError
 from steward.github.client import GitHubClient
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages import post_release as stage_module
-from steward.release.pipeline.stages.post_release import PostReleaseStage
-from steward.release.pipeline.state import ReleaseState, StageRecord
+from steward.pipeline.context import Context
+from steward.pipeline.stages import post_release as stage_module
+from steward.pipeline.stages.post_release import PostReleaseStage
+from steward.pipeline.state import ReleaseState, StageRecord
 from steward.shell import executor
 from tests.integration.conftest import Run, Steward
 from tests.pipeline.github_releases import ReleaseGitHub

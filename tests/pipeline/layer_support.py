@@ -35,7 +35,7 @@ import boto3
 from botocore.stub import Stubber
 
 from steward.e2e.emulator import Emulator
-from steward.release.pipeline.aws import AccountRef, Sessions
+from steward.pipeline.aws import AccountRef, Sessions
 
 BETA, PROD = "111111111111", "222222222222"
 BETA_REGIONS = ["us-east-1", "eu-west-1"]

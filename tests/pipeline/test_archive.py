@@ -11,14 +11,14 @@ import pytest
 
 from steward.config.model import StewardConfig
 from steward.errors import TamperedArtifactError
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.build import BuildStage
-from steward.release.pipeline.stages.provenance import ProvenanceStage
-from steward.release.pipeline.stages.publish import PublishStage
-from steward.release.pipeline.stages.quality import QualityStage
-from steward.release.pipeline.stages.tag import TagStage
-from steward.release.pipeline.state import ReleaseState
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.stages.build import BuildStage
+from steward.pipeline.stages.provenance import ProvenanceStage
+from steward.pipeline.stages.publish import PublishStage
+from steward.pipeline.stages.quality import QualityStage
+from steward.pipeline.stages.tag import TagStage
+from steward.pipeline.state import ReleaseState
 
 
 def make_tree(root: Path, *, mtime: int, mode: int, reverse: bool) -> None:

@@ -16,17 +16,17 @@ from steward.cli.docs_cmd import docs
 from steward.config.model import StewardConfig
 from steward.errors import ReleaseError
 from steward.github.client import GitHubClient
-from steward.release import docs_site
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.docs_config import DocsConfig, LayerArnsConfig
-from steward.release.pipeline.stages.docs import (
+from steward.pipeline.context import Context
+from steward.pipeline.docs_config import DocsConfig, LayerArnsConfig
+from steward.pipeline.stages.docs import (
     DocsStage,
     LayerArn,
     recorded_layer_arns,
     render_layer_arns,
 )
-from steward.release.pipeline.stages.seal import SealStage
-from steward.release.pipeline.state import ReleaseState, StageRecord
+from steward.pipeline.stages.seal import SealStage
+from steward.pipeline.state import ReleaseState, StageRecord
+from steward.release import docs_site
 from tests.pipeline.conftest import COMMIT_EPOCH, git
 from tests.pipeline.github_releases import ReleaseGitHub
 

@@ -10,7 +10,7 @@ import pytest
 
 from steward.config.loader import load_config
 from steward.github.client import GitHubClient
-from steward.release.pipeline.runner import RunOptions, run_release
+from steward.pipeline.runner import RunOptions, run_release
 from tests.pipeline.conftest import Sample, git, make_sample
 from tests.pipeline.github_releases import ReleaseGitHub
 

@@ -9,10 +9,10 @@ import pytest
 
 from steward.config.model import StewardConfig
 from steward.errors import ReleaseError
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.index import existing_files, project_of
-from steward.release.pipeline.stages.publish import _plan_uploads
-from steward.release.pipeline.state import ReleaseState
+from steward.pipeline.context import Context
+from steward.pipeline.index import existing_files, project_of
+from steward.pipeline.stages.publish import _plan_uploads
+from steward.pipeline.state import ReleaseState
 from tests.pipeline.conftest import Index
 
 

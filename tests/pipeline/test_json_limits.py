@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from steward import limits
 from steward.errors import ReleaseError, TamperedArtifactError
+from steward.pipeline import provenance
+from steward.pipeline.verify import verify_dist
 from steward.release.docs_site import read_versions
-from steward.release.pipeline import provenance
-from steward.release.pipeline.verify import verify_dist
 from tests.release.gitrepo import Repo
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from steward.config.loader import load_config
 from steward.e2e.emulator import Emulator
-from steward.release.pipeline.runner import RunOptions, run_release
-from steward.release.pipeline.stages.layer_publish import CANARY_SOURCE
+from steward.pipeline.runner import RunOptions, run_release
+from steward.pipeline.stages.layer_publish import CANARY_SOURCE
 from tests.pipeline.conftest import COMMIT_EPOCH, Index, Sample, make_sample
 from tests.pipeline.layer_support import (
     BETA,

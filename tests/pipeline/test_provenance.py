@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from steward.cli.main import main
 from steward.errors import TamperedArtifactError
-from steward.release.pipeline import dsse, provenance
-from steward.release.pipeline.verify import verify_dist
+from steward.pipeline import dsse, provenance
+from steward.pipeline.verify import verify_dist
 
 ARTIFACTS = {"demo-1.0.0.tar.gz": b"sdist bytes", "demo-1.0.0-py3-none-any.whl": b"wheel bytes"}
 

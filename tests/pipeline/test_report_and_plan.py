@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from steward.release.pipeline.report import gantt, timings_table
-from steward.release.pipeline.state import ReleaseState
+from steward.pipeline.report import gantt, timings_table
+from steward.pipeline.state import ReleaseState
 from tests.pipeline.conftest import git, make_sample
 from tests.pipeline.test_release_run import invoke, run_cli
 

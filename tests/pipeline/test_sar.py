@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from steward.errors import ReleaseError, UsageError
-from steward.release.pipeline.stages.sar import render, semantic_version
+from steward.pipeline.stages.sar import render, semantic_version
 from tests.pipeline.conftest import Sample, make_sample
 from tests.pipeline.layer_support import BETA, PROD, SarStubs
 from tests.pipeline.test_layer import app_id, release, summary, version_summary

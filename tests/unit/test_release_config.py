@@ -71,7 +71,7 @@ def test_version_and_changelog_start_without_the_policies(tmp_path: Path) -> Non
     code = (
         "import sys, steward.cli.changelog_cmd, steward.cli.version_cmd\n"
         "bad = [m for m in sys.modules if m.startswith(('steward.policies.', "
-        "'steward.config.model', 'steward.release.pipeline'))]\n"
+        "'steward.config.model', 'steward.pipeline'))]\n"
         "print(bad)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

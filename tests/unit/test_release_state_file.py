@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.release.pipeline import state as st
+from steward.pipeline import state as st
 
 
 @pytest.fixture

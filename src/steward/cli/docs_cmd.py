@@ -17,8 +17,8 @@ from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import GitError, UsageError
 from steward.history.git import git
+from steward.pipeline.docs_config import DocsConfig
 from steward.release import docs_site
-from steward.release.pipeline.docs_config import DocsConfig
 
 
 @click.group()

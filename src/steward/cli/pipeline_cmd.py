@@ -21,7 +21,7 @@ from steward.cli.common import (
     path_option,
 )
 from steward.errors import UsageError
-from steward.release.pipeline.config import STAGES
+from steward.pipeline.config import STAGES
 
 if TYPE_CHECKING:
     from steward.github.client import GitHubClient
@@ -72,7 +72,7 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
     """
     from steward.cli.common import resolve_config
     from steward.history.git import ensure_repo
-    from steward.release.pipeline.runner import RunOptions, run_release
+    from steward.pipeline.runner import RunOptions, run_release
 
     root = root.resolve()
     ensure_repo(root)
@@ -116,7 +116,7 @@ def status_cmd(
     (A bare VERSION argument is the deprecated spelling of --version.)
     """
     from steward.cli.common import resolve_config
-    from steward.release.pipeline.runner import status_json, status_report
+    from steward.pipeline.runner import status_json, status_report
 
     if version_arg is not None:
         if version is not None:
@@ -156,7 +156,7 @@ def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path, as_json:
     Fails on any changed, missing or extra artifact and on any change to the provenance.
     Reads only; writes nothing.
     """
-    from steward.release.pipeline.verify import verify_dist
+    from steward.pipeline.verify import verify_dist
 
     result = verify_dist(dist_dir, provenance_file, public_key)
     if as_json:

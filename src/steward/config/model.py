@@ -17,7 +17,7 @@ from pydantic import Field, create_model, field_validator
 
 from steward.config.labels import LabelSpec, playbook_labels
 from steward.config.release import ReleaseSections
-from steward.release.pipeline.config import PipelineConfig
+from steward.pipeline.config import PipelineConfig
 
 _HEAD = ("ignore_authors", "labels")  # shown before the policies' sections
 

@@ -16,7 +16,7 @@ from steward.workspace import Kind, Workspace
 
 if TYPE_CHECKING:
     from steward.config.release import ReleaseSections
-    from steward.release.pipeline.config import PipelineConfig
+    from steward.pipeline.config import PipelineConfig
 
 BUILTIN_TEMPLATES = frozenset({"github", "keepachangelog"})  # steward.release.render.BUILTIN
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from steward import limits
 from steward.errors import TamperedArtifactError, UsageError
-from steward.release.pipeline import dsse, provenance
+from steward.pipeline import dsse, provenance
 from steward.workspace import Limit, Workspace, read_bytes
 
 MAX_PROVENANCE_BYTES = int(Limit.PROVENANCE)  # a release's attestation is kilobytes

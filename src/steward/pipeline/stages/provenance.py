@@ -8,11 +8,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from steward.errors import ConfigError, ReleaseError, TamperedArtifactError
 from steward.history.git import remote_get_url as remote_url
-from steward.release.pipeline import archive, dsse, provenance
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.build import DIST, artifact_hashes
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive, dsse, provenance
+from steward.pipeline.context import Context
+from steward.pipeline.stages.build import DIST, artifact_hashes
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import StageRecord
 from steward.workspace import Limit, read_bytes
 
 ATTESTATION = "multiple.intoto.jsonl"

@@ -29,13 +29,13 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import aws
-from steward.release.pipeline.aws import AccountRef
-from steward.release.pipeline.config import AwsAccount, SarConfig
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.layer_publish import Tier
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import aws
+from steward.pipeline.aws import AccountRef
+from steward.pipeline.config import AwsAccount, SarConfig
+from steward.pipeline.context import Context
+from steward.pipeline.stages.layer_publish import Tier
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import StageRecord
 
 _TOKEN = re.compile(r"\{\{\s*steward\.([A-Za-z0-9_.]+)\s*\}\}")
 _SEMVER = re.compile(
@@ -82,7 +82,7 @@ def render(template: str, values: dict[str, str], where: str) -> str:
 def sealed_files(path: Path, expected: str, names: list[str], stage: str) -> dict[str, bytes]:
     """Regular files ``names`` of the sealed source archive, read after checking its sha256
     (on the bytes read)."""
-    from steward.release.pipeline import archive
+    from steward.pipeline import archive
 
     archive.verify(path, expected, stage)
     data = path.read_bytes()

@@ -13,11 +13,11 @@ from pathlib import Path
 from packaging.version import Version
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.index import existing_files, project_of
-from steward.release.pipeline.stages.build import DIST, artifact_hashes
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.index import existing_files, project_of
+from steward.pipeline.stages.build import DIST, artifact_hashes
+from steward.pipeline.state import StageRecord
 
 NULL_KEYRING = "keyring.backends.null.Keyring"
 

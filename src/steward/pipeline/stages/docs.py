@@ -29,13 +29,13 @@ from typing import Any
 from steward.errors import ConfigError, GitError, ReleaseError
 from steward.fsutil import atomic_write_text
 from steward.history.git import git, git_bytes, remote_ref
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
+from steward.pipeline.github import repo_api
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import ReleaseState, StageRecord
 from steward.release import docs_site
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
-from steward.release.pipeline.github import repo_api
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import ReleaseState, StageRecord
 from steward.workspace import Limit, Workspace, read_text
 
 _ARN = re.compile(

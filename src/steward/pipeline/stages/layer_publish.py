@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import aws, layer_zip
-from steward.release.pipeline.aws import AccountRef, Identity
-from steward.release.pipeline.config import AwsAccount, LayerConfig
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.layer_build import zip_name
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import aws, layer_zip
+from steward.pipeline.aws import AccountRef, Identity
+from steward.pipeline.config import AwsAccount, LayerConfig
+from steward.pipeline.context import Context
+from steward.pipeline.stages.layer_build import zip_name
+from steward.pipeline.state import StageRecord
 
 Tier = Literal["beta", "prod"]
 CANARY_MODULE = "steward_layer_canary"

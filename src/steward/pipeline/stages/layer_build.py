@@ -34,11 +34,11 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import archive, layer_zip
-from steward.release.pipeline.config import LayerConfig
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.build import DIST
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive, layer_zip
+from steward.pipeline.config import LayerConfig
+from steward.pipeline.context import Context
+from steward.pipeline.stages.build import DIST
+from steward.pipeline.state import StageRecord
 
 MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 ELF_MACHINES = {"x86_64": 62, "arm64": 183}  # e_machine: EM_X86_64, EM_AARCH64

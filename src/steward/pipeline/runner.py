@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
 from steward.history.git import git
-from steward.release.pipeline import state as st
-from steward.release.pipeline.config import STAGES
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.report import gantt, timings_table
-from steward.release.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight
-from steward.release.pipeline.versioning import normalize
+from steward.pipeline import state as st
+from steward.pipeline.config import STAGES
+from steward.pipeline.context import Context
+from steward.pipeline.report import gantt, timings_table
+from steward.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight
+from steward.pipeline.versioning import normalize
 from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
     from steward.github.client import GitHubClient
-    from steward.release.pipeline.aws import ClientFactory
+    from steward.pipeline.aws import ClientFactory
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from steward import limits
 from steward.errors import TamperedArtifactError
-from steward.release.pipeline import archive
+from steward.pipeline import archive
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PREDICATE = "https://slsa.dev/provenance/v1"

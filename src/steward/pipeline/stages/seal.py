@@ -12,10 +12,10 @@ import tarfile
 
 from steward.errors import ConfigError
 from steward.history.git import git, git_bytes
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.state import StageRecord
-from steward.release.pipeline.versioning import bump
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.state import StageRecord
+from steward.pipeline.versioning import bump
 from steward.release.version_file import version_in
 from steward.workspace import Limit
 

@@ -6,10 +6,10 @@ import shlex
 import subprocess
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import StageRecord
 
 LOG = "quality.log"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from steward.errors import ReleaseError
-from steward.release.pipeline.context import Context
+from steward.pipeline.context import Context
 
 if TYPE_CHECKING:
     from steward.github.repo_api import RepoApi

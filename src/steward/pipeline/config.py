@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import RepoPath, Section
 from steward.config.lists import Once
-from steward.release.pipeline.docs_config import DocsConfig
+from steward.pipeline.docs_config import DocsConfig
 
 StageName = Literal[
     "seal",

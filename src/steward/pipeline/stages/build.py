@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from steward.errors import ReleaseError
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import StageRecord
 
 DIST = "dist.tar"
 

@@ -12,11 +12,11 @@ import os
 
 from steward.errors import GitError, ReleaseError
 from steward.history.git import git, ref_sha, remote_ref
-from steward.release.pipeline import archive
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.github import repo_api
-from steward.release.pipeline.stages.seal import SOURCE
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.github import repo_api
+from steward.pipeline.stages.seal import SOURCE
+from steward.pipeline.state import StageRecord
 
 
 def _identity(ctx: Context) -> dict[str, str]:

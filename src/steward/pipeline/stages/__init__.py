@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline.context import Context
+from steward.pipeline.state import StageRecord
 
 
 class Stage(Protocol):
@@ -50,8 +50,8 @@ def stage_preflight(stage: Stage, ctx: Context) -> list[str]:
 
 
 def all_stages() -> dict[str, Stage]:
-    from steward.release.pipeline.stages.build import BuildStage
-    from steward.release.pipeline.stages.seal import SealStage
+    from steward.pipeline.stages.build import BuildStage
+    from steward.pipeline.stages.seal import SealStage
 
     from .docs import DocsStage
     from .layer_build import LayerBuildStage

@@ -13,9 +13,9 @@ from steward.domain.events import ReleaseEvent
 from steward.domain.models import Release, Repo, User
 from steward.errors import ReleaseError
 from steward.github.repo_api import RepoApi
-from steward.release.pipeline.context import Context
-from steward.release.pipeline.github import repo_api
-from steward.release.pipeline.state import StageRecord
+from steward.pipeline.context import Context
+from steward.pipeline.github import repo_api
+from steward.pipeline.state import StageRecord
 from steward.shell.executor import handle_event
 
 

@@ -4,7 +4,7 @@ drawn like the playbook's "Release process visualized" (one section per stage).
 
 from __future__ import annotations
 
-from steward.release.pipeline.state import ReleaseState
+from steward.pipeline.state import ReleaseState
 
 _MERMAID_STATUS = {"completed": "done", "failed": "crit", "running": "active"}
 

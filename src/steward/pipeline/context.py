@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from steward.errors import ReleaseError
-from steward.release.pipeline.state import ReleaseState
+from steward.pipeline.state import ReleaseState
 from steward.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.errors import ReleaseError
-from steward.release.pipeline.config import AwsAccount
+from steward.pipeline.config import AwsAccount
 
 
 @dataclass(frozen=True, slots=True)
