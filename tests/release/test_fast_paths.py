@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from steward import limits
 from steward.conventional import _footers, clean_match, parse_message, trailers
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.release.changelog import Section, VersionBlock
 from steward.release.changelog_text import version_json
 from steward.release.changes import (

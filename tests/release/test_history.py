@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from steward.conventional import clean_match, header_of_match, parse_header, parse_header_full
 from steward.errors import GitError
-from steward.history import UNRELEASED, assign_releases, iter_commits, read_tags, remote_url
-from steward.history.git import ensure_repo, head_sha
+from steward.history.git import ensure_repo, head_sha, iter_commits, read_tags, remote_url
 from steward.history.progress import Progress
+from steward.history.releases import UNRELEASED, assign_releases
 from tests.release.gitrepo import Repo
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from packaging.version import Version
 
 from steward.errors import ConfigError, UsageError
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.release import repository
 from steward.release.changes import Change, changes_of
 from steward.release.config import ChangelogConfig, VersionConfig

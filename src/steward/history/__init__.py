@@ -1,15 +1,6 @@
-"""Git history: the only package that runs git. Tags, commits in one streaming pass, and
-which release each commit is in."""
+"""Git history: the only package that runs git (`git.py`), the records it reads
+(`records.py`: `Commit`, `Tag`), which release each commit is in (`releases.py`), which tagged
+commits are release bumps (`bumps.py`) and HEAD's line of releases (`lines.py`).
 
-from steward.history.git import Commit, Tag, iter_commits, read_tags, remote_url
-from steward.history.releases import UNRELEASED, assign_releases
-
-__all__ = [
-    "UNRELEASED",
-    "Commit",
-    "Tag",
-    "assign_releases",
-    "iter_commits",
-    "read_tags",
-    "remote_url",
-]
+Nothing is imported here, so pure code can import `steward.history.records` without
+starting the git I/O module."""

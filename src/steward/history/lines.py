@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steward.history.bumps import bump_problem
-from steward.history.git import Tag, git, is_ancestor, iter_patches, unreachable_from
+from steward.history.git import git, is_ancestor, iter_patches, unreachable_from
+from steward.history.records import Tag
 
 # Past this many new commits since the cached HEAD, the whole walk is as cheap.
 _EXTEND_LIMIT = 50_000

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from steward.history.git import Commit
+from steward.history.records import Commit
 
 UNRELEASED = 1 << 30
 

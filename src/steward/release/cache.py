@@ -24,8 +24,9 @@ from typing import Any
 from steward import __version__
 from steward.errors import StewardError
 from steward.fsutil import atomic_write_text
-from steward.history.git import Tag, git_dir
+from steward.history.git import git_dir
 from steward.history.lines import LineState
+from steward.history.records import Tag
 from steward.workspace import Workspace
 
 FORMAT = 2  # 2: the line keeps why each release tag is off it

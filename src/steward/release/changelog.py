@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steward.domain.refs import LOGIN, NUMBER
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.history.releases import UNRELEASED, assign_releases
 from steward.patterns import compile_user_patterns
 from steward.release.changes import STANDARD_TYPES, Change, cancel_reverts, changes_of, touches

@@ -26,7 +26,7 @@ from steward.conventional import (
     reverted_commit,
     trailers,
 )
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.release.config import VersionConfig
 
 Kind = Literal["commit", "revert", "merge", "other"]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from steward.conventional import clean_match, parse_header, parse_message
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.release.changes import touches
 
 MAX_REVERT_DEPTH = 8  # a revert of a revert of ...: followed this far

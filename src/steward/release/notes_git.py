@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 
 from steward.domain.refs import NUMBER
-from steward.history.git import Commit
+from steward.history.records import Commit
 from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
 from steward.shell.identity import noreply_login

@@ -16,8 +16,6 @@ from packaging.version import Version
 
 from steward.errors import GitError, UsageError
 from steward.history.git import (
-    Commit,
-    Tag,
     fetch_history,
     fetches_no_tags,
     git,
@@ -29,6 +27,7 @@ from steward.history.git import (
 )
 from steward.history.lines import LineState, extend_line, tags_on_line
 from steward.history.progress import Progress
+from steward.history.records import Commit, Tag
 from steward.release.changelog import Changelog, build_changelog
 from steward.release.changes import Change, body_types, changes_of
 from steward.release.config import ChangelogConfig, VersionConfig

@@ -17,7 +17,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from steward.errors import UsageError
-from steward.history.git import Tag
+from steward.history.records import Tag
 from steward.patterns import compile_user_patterns
 from steward.release.config import VersionConfig
 
