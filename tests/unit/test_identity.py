@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from steward.domain.logins import Login, noreply_login
 from steward.release.notes import PullRequest, change_line, mention
-from steward.shell.identity import Login, default_identity, noreply_login
+from steward.shell.identity import default_identity
 
 
 def _never() -> str:

@@ -19,11 +19,11 @@ from typing import Any
 from packaging.version import Version
 
 from steward.domain import refs
+from steward.domain.logins import Login
 from steward.release.changes import Change
 from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.tags import TagScheme
 from steward.release.version import Level, breaking_level, bump_level, plan_next
-from steward.shell.identity import Login
 
 
 @dataclass(frozen=True, slots=True)

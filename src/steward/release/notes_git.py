@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 
+from steward.domain.logins import noreply_login
 from steward.domain.refs import NUMBER
 from steward.history.records import Commit
 from steward.release.changes import cancel_reverts, changes_of
 from steward.release.notes import PullRequest
-from steward.shell.identity import noreply_login
 
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SUFFIX = re.compile(rf"\s*\(#{NUMBER}\)\s*$")

@@ -18,38 +18,18 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 
 from steward.domain.api import IssueComment
+from steward.domain.logins import Login, noreply_login
 from steward.errors import GitHubError
 from steward.plan import MARKER_PREFIX
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ACTIONS_BOT", "Identity", "Login", "comment_markers", "noreply_login"]
+
 ACTIONS_BOT = "github-actions[bot]"
-
-# GitHub's commit e-mail addresses: `ID+login@users.noreply.github.com`, and the older
-# `login@users.noreply.github.com`; an app's login ends in `[bot]`.
-_NOREPLY = re.compile(
-    r"(?:[0-9]{1,20}\+)?(?P<login>[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?)"
-    r"@users\.noreply\.github\.com",
-    re.IGNORECASE,
-)
-
-
-class Login(str):
-    """A GitHub login known to be one: from the API, or from a noreply address. Only a
-    `Login` may become an ``@mention``; any other ``str`` is a name, written as it is."""
-
-    __slots__ = ()
-
-
-def noreply_login(email: str) -> Login | None:
-    """The login in a GitHub noreply address (``583231+octocat@users.noreply.github.com``
-    or ``octocat@users.noreply.github.com``); ``None`` for any other address."""
-    m = _NOREPLY.fullmatch(email.strip())
-    return Login(m.group("login")) if m is not None else None
 
 
 def comment_markers(body: str) -> set[str]:
