@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from steward.config.loader import load_config, load_release_config
+from steward.config.loader import known_keys, load_config, load_release_config
 from steward.config.model import config_model
-from steward.config.release import OTHER_CORE_KEYS, RELEASE_KEYS, known_keys
+from steward.config.release import OTHER_CORE_KEYS, RELEASE_KEYS
 from steward.errors import ConfigError
 from steward.policies.registry import policies
 from tests.release.gitrepo import Repo, run

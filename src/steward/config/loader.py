@@ -66,7 +66,7 @@ def load_release_config(path: Path | None) -> ReleaseSections:
     whole model would; other sections are checked for their names only (a misspelt
     section is an error), their content by `steward config check` and the commands that
     use them."""
-    from steward.config.release import RELEASE_KEYS, ReleaseSections, known_keys
+    from steward.config.release import RELEASE_KEYS, ReleaseSections
 
     if path is None:
         return ReleaseSections()
@@ -225,3 +225,20 @@ def as_yaml(data: Any) -> str:
     import yaml  # only when there is a file: a release command without one skips it
 
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def known_keys() -> frozenset[str]:
+    """Every top-level key the whole model accepts, without importing a policy: a policy's
+    section is named after its module (`steward.policies.registry` checks that)."""
+    import pkgutil
+
+    import steward.policies as package
+    from steward.config.release import OTHER_CORE_KEYS, RELEASE_KEYS
+    from steward.policies.registry import HELPERS
+
+    policies = {
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.name not in HELPERS and not m.name.startswith("_")
+    }
+    return RELEASE_KEYS | OTHER_CORE_KEYS | policies

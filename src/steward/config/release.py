@@ -6,7 +6,6 @@ work on a typical history. `steward config check` still validates the whole file
 
 from __future__ import annotations
 
-import pkgutil
 from typing import Self
 
 from pydantic import Field, field_validator
@@ -62,17 +61,3 @@ class ReleaseSections(Section):
 
 
 RELEASE_KEYS = frozenset(ReleaseSections.model_fields)
-
-
-def known_keys() -> frozenset[str]:
-    """Every top-level key the whole model accepts, without importing a policy: a policy's
-    section is named after its module (`steward.policies.registry` checks that)."""
-    import steward.policies as package
-    from steward.policies.registry import HELPERS
-
-    policies = {
-        m.name
-        for m in pkgutil.iter_modules(package.__path__)
-        if m.name not in HELPERS and not m.name.startswith("_")
-    }
-    return RELEASE_KEYS | OTHER_CORE_KEYS | policies
