@@ -15,7 +15,7 @@ import pytest
 from steward.cli.main import main
 from steward.errors import UsageError
 from steward.release.changelog_file import update_changelog
-from steward.release.splice import splice, splice_checked
+from steward.release.splice import splice_checked
 from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"
@@ -114,7 +114,7 @@ def test_shallow_clone_render_cannot_erase_history(
 
     # The merge itself keeps every released block (before the fix, it let the shallow
     # render's head swallow them: the file came out with no release at all).
-    merged = splice(before.decode(), shallow, names(shallow_clone))
+    merged = splice_checked(before.decode(), shallow, names(shallow_clone)).text
     old_blocks = before.decode()[before.decode().index('<a name="v1.0.3">') :]
     old_blocks = old_blocks[: old_blocks.index("[Unreleased]:")]
     assert old_blocks in merged
@@ -226,7 +226,7 @@ def test_keepachangelog_intro_under_the_title_is_kept(
 def test_same_template_head_is_the_renders() -> None:
     old = "# Changelog\n\nintro\n\n## [Unreleased]\n\n- old\n\n## [1.0.0] - 2024-01-01\n\n- a\n"
     new = "# Changelog\n\nintro\n\n## [Unreleased]\n\n- new\n\n## [1.0.0] - 2024-01-01\n\n- a\n"
-    assert splice(old, new, {"v1.0.0": "v1.0.0", "1.0.0": "v1.0.0"}) == new
+    assert splice_checked(old, new, {"v1.0.0": "v1.0.0", "1.0.0": "v1.0.0"}).text == new
 
 
 def test_hand_written_prehistory_needs_force_and_is_kept(tmp_path: Path) -> None:

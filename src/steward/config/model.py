@@ -76,9 +76,6 @@ class ConfigCore(ReleaseSections):
                     out.setdefault(label, policy.name)
         return out
 
-    def policy_labels(self) -> set[str]:
-        return set(self.labels_by_policy())
-
 
 @cache
 def config_model() -> type[ConfigCore]:

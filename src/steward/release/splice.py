@@ -143,8 +143,3 @@ def splice_checked(old: str, new: str, names: Mapping[str, str]) -> Spliced:
             body += "\n"
         body += "".join(ln if ln.endswith("\n") else ln + "\n" for ln in links)
     return Spliced(body, [before.labels[k] for k in lacking])
-
-
-def splice(old: str, new: str, names: Mapping[str, str]) -> str:
-    """The new document with every release block the old one already has kept verbatim."""
-    return splice_checked(old, new, names).text

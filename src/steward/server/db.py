@@ -21,8 +21,6 @@ two equal on both back ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -235,13 +233,6 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """One transaction: committed when the block ends, rolled back when it raises."""
-    with engine.begin() as conn:
-        yield conn
 
 
 # -- migrations -------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ from steward.pipeline.state import StageRecord
 
 
 class Stage(Protocol):
+    """A stage of the release. It may also define ``unconfigured(ctx) -> str | None`` (why
+    it is skipped: its config section is unset) and ``preflight(ctx) -> list[str]`` (what
+    it needs and cannot have, checked before anything runs); the runner looks them up."""
+
     name: str
     title: str
 
@@ -22,19 +26,6 @@ class Stage(Protocol):
 
     def verify(self, ctx: Context, rec: StageRecord) -> None:
         """Check the recorded outputs are still what the stage produced (for --resume)."""
-        ...
-
-
-class Configurable(Protocol):
-    """Optional parts of a stage, looked up with `getattr` by the runner."""
-
-    def unconfigured(self, ctx: Context) -> str | None:
-        """Why the stage is skipped (its config section is unset), or None to run it."""
-        ...
-
-    def preflight(self, ctx: Context) -> list[str]:
-        """What the stage will need and cannot have (credentials, tools), before anything
-        runs."""
         ...
 
 
