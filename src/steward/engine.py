@@ -48,13 +48,13 @@ def decide(event: Event | Ignored, snapshot: Snapshot, config: StewardConfig) ->
     reason = skip_reason(event, config)
     if reason is not None or isinstance(event, Ignored):
         return Decision(Plan(), ignored=reason)
-    handling = registry.handling(event)
+    handling = registry.handling(event, config)
     ran: list[str] = []
 
     def run(stage: Stage, ctx: Context) -> list[Plan]:
         plans: list[Plan] = []
         for policy in _in_stage(handling, stage):
-            assert policy.evaluate is not None  # registry.handling keeps evaluating ones
+            assert policy.evaluate is not None  # registry.handling keeps enabled, evaluating ones
             plans.append(policy.evaluate(ctx))
             ran.append(policy.name)
         return plans

@@ -9,6 +9,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,7 @@ from steward.domain.models import ChangedFile, Snapshot
 from steward.engine import decide
 from steward.plan import AddLabels, Comment, RemoveLabel
 from steward.policies.registry import policies
-from tests.unit._payloads import _examples, issue_event, pr_event, release_event
+from tests.unit._payloads import _examples, files, issue_event, pr_event, release_event
 
 CONFIG = parse_config("")
 HANDLED = {
@@ -319,3 +320,28 @@ def test_the_registry_has_every_policy_in_stage_order() -> None:
     for p in policies():
         assert fields[p.name].annotation is p.section
         assert isinstance(p.of(StewardConfig()), p.section)
+
+
+DISABLED_CASES = {
+    "size": (lambda: pr_event("opened"), lambda: Snapshot(files=files(("a.py", 5, 5)))),
+    "areas": (lambda: pr_event("opened"), lambda: Snapshot(files=files(("docs/a.md", 5, 5)))),
+    "semantic_title": (lambda: pr_event("opened", title="nonsense"), Snapshot),
+    "related_issue": (lambda: pr_event("opened", body="nothing"), Snapshot),
+    "acknowledgement": (lambda: pr_event("opened", body="nothing"), Snapshot),
+    "merge_gate": (lambda: pr_event("labeled", labels=("do-not-merge",)), Snapshot),
+    "large_pr": (lambda: pr_event("labeled", label="size/XXL", labels=("size/XXL",)), Snapshot),
+    "pending_release": (lambda: pr_event("closed", merged=True, body="Fixes #4"), Snapshot),
+    "triage": (lambda: issue_event("opened"), Snapshot),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DISABLED_CASES))
+def test_a_disabled_policy_is_never_called(name: str) -> None:
+    """The engine calls a policy only for the events it declares and only when its section
+    is enabled: the policy's own code starts with its decision."""
+    make_event, make_snapshot = DISABLED_CASES[name]
+    on = decide(make_event(), make_snapshot(), parse_config(""))
+    assert name in on.policies
+    off = decide(make_event(), make_snapshot(), parse_config(f"{name}:\n  enabled: false\n"))
+    assert name not in off.policies
+    assert off.policies == tuple(p for p in on.policies if p != name)

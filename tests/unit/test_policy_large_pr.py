@@ -5,7 +5,6 @@ from __future__ import annotations
 from steward.config.loader import parse_config
 from steward.domain.models import Snapshot
 from steward.engine import decide
-from steward.plan import Plan
 from steward.policies import large_pr
 from tests.unit._payloads import comments, context, files, pr_event
 
@@ -40,10 +39,3 @@ def test_size_policy_applying_xxl_comments_in_the_same_run_once() -> None:
         body="Fixes #1 By submitting this pull request, I confirm that",
     )
     assert comments(decide(again, snap, parse_config("")).plan) == []
-
-
-def test_disabled() -> None:
-    cfg = parse_config("large_pr:\n  enabled: false\n")
-    ev = pr_event("labeled", label="size/XXL", labels=("size/XXL",))
-    plan: Plan = large_pr.evaluate(context(ev, config=cfg, labels_after=frozenset({"size/XXL"})))
-    assert plan.actions == []

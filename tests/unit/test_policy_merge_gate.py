@@ -37,10 +37,8 @@ def test_configured_block_labels() -> None:
     assert status.state == "success"
 
 
-def test_closed_or_disabled_plans_nothing() -> None:
+def test_closed_plans_nothing() -> None:
     assert gate(pr_event("closed", merged=True), frozenset({"do-not-merge"})) == []
-    cfg = parse_config("merge_gate:\n  enabled: false\n")
-    assert gate(pr_event("labeled"), frozenset({"do-not-merge"}), cfg) == []
 
 
 def test_a_pr_blocked_in_this_run_fails_the_gate_in_the_same_run() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from steward.config.loader import parse_config
+from steward.domain.models import Snapshot
+from steward.engine import decide
 from steward.plan import Plan
 from steward.policies import acknowledgement, related_issue
 from steward.policies.common import related_issues, strip_html_comments
@@ -144,9 +146,11 @@ def test_clear_when_fixed_can_be_turned_off() -> None:
 
 def test_each_check_can_be_turned_off() -> None:
     cfg = parse_config("related_issue:\n  enabled: false\nacknowledgement:\n  enabled: false\n")
-    assert run("nothing at all", cfg=cfg).actions == []
+    ev = pr_event("opened", body="nothing at all")
+    assert not {"related_issue", "acknowledgement"} & set(decide(ev, Snapshot(), cfg).policies)
     only_ack = parse_config("related_issue:\n  enabled: false\n")
-    assert added(run("nothing", cfg=only_ack)) == {"do-not-merge", "need-acknowledgment"}
+    plan = decide(pr_event("opened", body="nothing"), Snapshot(), only_ack).plan
+    assert {"need-issue", "need-acknowledgment"} & added(plan) == {"need-acknowledgment"}
 
 
 def test_messages_and_labels_are_configurable() -> None:

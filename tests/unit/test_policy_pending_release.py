@@ -45,13 +45,11 @@ def test_other_repositories_issues_are_not_labelled() -> None:
     assert [c.key for c in comments(plan)] == ["pending-release-no-issue"]
 
 
-def test_configured_label_and_disabled() -> None:
+def test_configured_label() -> None:
     cfg = parse_config("pending_release:\n  label: awaiting-release\n")
     assert added(pending_release.evaluate(context(merged("Fixes #4"), config=cfg))) == {
         "awaiting-release"
     }
-    off = parse_config("pending_release:\n  enabled: false\n")
-    assert pending_release.evaluate(context(merged("Fixes #4"), config=off)).actions == []
 
 
 def test_a_pr_naming_itself_is_not_its_own_issue() -> None:

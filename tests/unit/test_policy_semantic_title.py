@@ -187,8 +187,3 @@ def test_area_type_label_is_kept_when_files_are_unknown_and_title_did_not_set_it
 def test_area_type_label_goes_when_files_unknown_but_old_title_set_it() -> None:
     plan = run("feat: x", action="edited", previous_title="chore: x", labels=("internal",))
     assert removed(plan) == {"internal"}
-
-
-def test_disabled() -> None:
-    cfg = parse_config("semantic_title:\n  enabled: false\n")
-    assert run("nonsense", cfg=cfg).actions == []

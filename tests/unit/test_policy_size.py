@@ -81,11 +81,6 @@ def test_unknown_files_plan_nothing_but_say_why() -> None:
     assert "\n" not in plan.notes[0]
 
 
-def test_disabled() -> None:
-    cfg = parse_config("size:\n  enabled: false\n")
-    assert run([("a.py", 5, 5)], config=cfg).actions == []
-
-
 def test_custom_bands_and_ignores() -> None:
     cfg = parse_config(
         "size:\n  prefix: 'lines:'\n  bands: {small: 0, big: 50}\n  ignore: ['docs/**']\n"

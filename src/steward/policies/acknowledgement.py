@@ -34,7 +34,7 @@ class AcknowledgementConfig(ReasonSection):
 def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
-    if not cfg.enabled or not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
+    if not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
         return Plan()
     ok = has_text(ev.pull_request.body, cfg.required_text)
     return reason_plan(ctx, cfg, ok, "acknowledgement")

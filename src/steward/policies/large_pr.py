@@ -23,7 +23,7 @@ def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
-    if not cfg.enabled or not isinstance(ev, PullRequestEvent):
+    if not isinstance(ev, PullRequestEvent):
         return plan
     pr = ev.pull_request
     newly = (ev.action == "labeled" and ev.label == cfg.label) or (

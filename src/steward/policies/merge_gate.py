@@ -45,8 +45,6 @@ def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
-    if not cfg.enabled:
-        return plan
     if isinstance(ev, MergeGroupEvent):
 
         def judge(pr: PullRequest, sha: str) -> SetStatus:

@@ -45,7 +45,7 @@ def post_release_plan(
 def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
-    if not cfg.enabled or not isinstance(ev, ReleaseEvent):
+    if not isinstance(ev, ReleaseEvent):
         return Plan()
     rel = ev.release
     if rel.draft or (rel.prerelease and not cfg.include_prereleases):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from steward.policies.policy import STAGES, Policy, Stage
 
 if TYPE_CHECKING:
+    from steward.config.model import StewardConfig
     from steward.domain.events import Event
 
 # Modules of the package that are not policies (shared helpers and the registry itself).
@@ -58,6 +59,20 @@ def stage(which: Stage) -> tuple[Policy[Any], ...]:
     return tuple(p for p in policies() if p.stage == which)
 
 
-def handling(event: Event) -> tuple[Policy[Any], ...]:
-    """The policies that run on ``event`` (both stages), in order."""
-    return tuple(p for p in policies() if p.evaluate is not None and p.handles(event))
+def handling(event: Event, config: StewardConfig) -> tuple[Policy[Any], ...]:
+    """The policies that run on ``event`` (both stages), in order: those that declare its
+    name and action and are enabled in ``config``. A policy is never called otherwise, so
+    its ``evaluate`` starts with its decision, not with checks."""
+    return tuple(
+        p
+        for p in policies()
+        if p.evaluate is not None and p.handles(event) and p.of(config).enabled
+    )
+
+
+def event_names() -> tuple[str, ...]:
+    """Every webhook event a policy handles, in registry order (the App subscribes to them)."""
+    names: dict[str, None] = {}
+    for policy in policies():
+        names.update(dict.fromkeys(policy.events))
+    return tuple(names)

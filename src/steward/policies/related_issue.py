@@ -28,7 +28,7 @@ class RelatedIssueConfig(ReasonSection):
 def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
-    if not cfg.enabled or not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
+    if not isinstance(ev, PullRequestEvent) or ev.pull_request.merged:
         return Plan()
     pr = ev.pull_request
     # A PR that names only itself ("Fixes #<its own number>") names no issue.

@@ -83,8 +83,6 @@ def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
-    if not cfg.enabled:
-        return plan
     if isinstance(ev, MergeGroupEvent):
 
         def judge(pr: PullRequest, sha: str) -> SetStatus:

@@ -72,7 +72,7 @@ def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     plan = Plan()
     ev = ctx.event
-    if not cfg.enabled or not isinstance(ev, PullRequestEvent):
+    if not isinstance(ev, PullRequestEvent):
         return plan
     files = ctx.snapshot.files
     if files is None:

@@ -84,8 +84,6 @@ def evaluate(ctx: Context) -> Plan:
     cfg = POLICY.of(ctx.config)
     ev = ctx.event
     plan = Plan()
-    if not cfg.enabled:
-        return plan
     first = set(cfg.first_time_associations)
     if isinstance(ev, IssueEvent):
         issue = ev.issue

@@ -54,15 +54,18 @@ PERMISSIONS: dict[str, str] = {
 # No organization permission: no server path reads teams or members (triage goes by the
 # payload's author_association).
 
-# The events `domain.events.parse_event` handles, and `push`. `installation` reaches every
-# App without a subscription (it schedules and removes sweeps).
-EVENTS: tuple[str, ...] = (
-    "pull_request",  # labels, size, semantic title, merge gate, related issues
-    "issues",  # triage and acknowledgement (opened, labeled, closed)
-    "release",  # post-release: `published` announces to and closes pending-release issues
-    "merge_group",  # `checks_requested`: the required statuses on the group's commit
-    "push",  # a push touching .github/steward.yml forgets the cached config (processing._push)
-)
+# What the server handles itself besides the policies' events: a push touching
+# .github/steward.yml forgets the cached config (processing._push). `installation` reaches
+# every App without a subscription (it schedules and removes sweeps).
+SERVER_EVENTS: tuple[str, ...] = ("push",)
+
+
+def subscribed_events() -> tuple[str, ...]:
+    """The webhook events the App subscribes to: every event a policy declares (from the
+    registry, so a policy for a new event needs no edit here) and the server's own, sorted."""
+    from steward.policies.registry import event_names
+
+    return tuple(sorted({*event_names(), *SERVER_EVENTS}))
 
 
 def app_manifest(
@@ -86,7 +89,7 @@ def app_manifest(
         "hook_attributes": {"url": base + webhook_path, "active": True},
         "public": public,
         "default_permissions": dict(PERMISSIONS),
-        "default_events": list(EVENTS),
+        "default_events": list(subscribed_events()),
         "description": DESCRIPTION,
     }
     if redirect_url is not None:

@@ -51,10 +51,8 @@ _NOT_ACTIVITY = frozenset({"subscribed", "unsubscribed", "mentioned"})
 def needed(event: Event, config: StewardConfig) -> list[Read]:
     """What the enabled policies that handle ``event`` need read, in registry order."""
     out: list[Read] = []
-    for policy in registry.handling(event):
-        section = policy.of(config)
-        if section.enabled:
-            out.extend(r for r in policy.reads(section) if r not in out)
+    for policy in registry.handling(event, config):
+        out.extend(r for r in policy.reads(policy.of(config)) if r not in out)
     return out
 
 
