@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from steward.config.labels import LabelSpec
+from steward.github.records import Label
 from steward.shell.labels_sync import LabelChange, plan_sync
 
 
@@ -12,8 +13,8 @@ def spec(name: str, color: str = "aaaaaa", description: str = "", *old: str) -> 
     )
 
 
-def have(name: str, color: str = "aaaaaa", description: str | None = "") -> dict[str, object]:
-    return {"name": name, "color": color, "description": description}
+def have(name: str, color: str = "aaaaaa", description: str | None = "") -> Label:
+    return Label(name, color, description)
 
 
 def test_in_sync_means_no_change_and_null_description_equals_empty():
@@ -57,7 +58,7 @@ def test_rename_is_skipped_when_the_new_name_already_exists():
 def test_labels_without_a_name_are_left_alone_and_duplicates_count_once():
     changes = plan_sync(
         [spec("bug")],
-        [{"color": "aaaaaa"}, {"name": None}, have("bug"), have("BUG", "bbbbbb")],
+        [Label("", "aaaaaa"), have("bug"), have("BUG", "bbbbbb")],
         prune=True,
     )
     assert changes == []

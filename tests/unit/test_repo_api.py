@@ -11,6 +11,7 @@ import pytest
 
 from steward.errors import PayloadError
 from steward.github.client import GitHubClient, path
+from steward.github.records import Label
 from steward.github.repo_api import RepoApi, files_from_api
 from tests.support.github_material import REPO
 from tests.support.github_server import GitHubServer
@@ -115,8 +116,8 @@ def test_labels_are_normalised_and_nameless_ones_skipped(gh: GitHubServer):
     with GitHubClient("test-token", gh.url) as client:
         labels = RepoApi(client, REPO).labels()
     assert labels == [
-        {"name": "bug", "color": "d73a4a", "description": None},
-        {"name": "Help Wanted", "color": "008672", "description": "extra attention"},
+        Label("bug", "d73a4a", None),
+        Label("Help Wanted", "008672", "extra attention"),
     ]
 
 

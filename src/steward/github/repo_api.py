@@ -32,9 +32,19 @@ from steward.domain.api import (
 from steward.domain.events import pull_request_from
 from steward.domain.models import ChangedFile, Issue, PullRequest
 from steward.domain.names import check_full_name
-from steward.errors import GitHubError, PayloadError
+from steward.errors import GitHubError, NotFoundError, PayloadError
 from steward.github import sansio
-from steward.github.client import GitHubClient, path
+from steward.github.client import GitHubClient, path, segment
+from steward.github.records import (
+    GitHubRelease,
+    Label,
+    RepoContent,
+    SearchIssue,
+    content_from_api,
+    label_from_api,
+    release_from_api,
+    search_issue_from_api,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,24 +203,26 @@ class RepoApi:
                 )
         return out
 
-    def labels(self) -> list[dict[str, Any]]:
-        """The repository's labels as ``{name, color, description}``, one per name."""
-        out: dict[str, dict[str, Any]] = {}
-        for i, lbl in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/labels"))):
-            name = lbl.get("name") if isinstance(lbl, dict) else None
-            if not isinstance(name, str) or not name:
+    def labels(self) -> list[Label]:
+        """The repository's labels, one per name (case-blind, the first listed)."""
+        out: dict[str, Label] = {}
+        for i, raw in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/labels"))):
+            try:
+                lbl = label_from_api(raw)
+            except PayloadError:
                 log.warning("%s label %d has no name; ignored", self.full_name, i)
                 continue
-            color, description = lbl.get("color"), lbl.get("description")
-            out.setdefault(
-                name.casefold(),
-                {
-                    "name": name,
-                    "color": color if isinstance(color, str) else "",
-                    "description": description if isinstance(description, str) else None,
-                },
-            )
+            out.setdefault(lbl.name.casefold(), lbl)
         return list(out.values())
+
+    def contents(self, file_path: str) -> RepoContent | None:
+        """What the default branch holds at ``file_path`` (``GET
+        /repos/{owner}/{repo}/contents/{path}``); ``None`` when nothing is there."""
+        try:
+            data = self.client.get(contents_path(self.full_name, file_path))
+        except NotFoundError:
+            return None
+        return content_from_api(data)
 
     def authenticated_login(self) -> str:
         """The login of the token's user (`GET /user`), read once for this object."""
@@ -274,35 +286,51 @@ class RepoApi:
     # -- releases -------------------------------------------------------------------------
 
     def releases_page(self) -> list[dict[str, Any]]:
-        """The first page (100) of releases, newest first; non-objects dropped."""
+        """The first page (100) of releases, newest first, as GitHub's objects (non-objects
+        dropped). Raw for `release.notes_github.list_releases`, whose list the CLI reads;
+        `release_records` parses one."""
         url = self._p("/repos/{owner}/{repo}/releases")
         data = sansio.expect_list(self.client.get(url, {"per_page": 100}), f"GET {url}")
         return _objects(data, f"{self.full_name} releases")
 
     def releases(self) -> Iterator[dict[str, Any]]:
-        """Every release, newest first, page by page."""
+        """Every release, newest first, page by page, as GitHub's objects (the post-release
+        stage reads them; `release_records` parses them)."""
         for i, rel in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/releases"))):
             if isinstance(rel, dict):
                 yield rel
             else:
                 log.warning("%s release %d is not an object; skipped", self.full_name, i)
 
-    def release_by_tag(self, tag: str) -> dict[str, Any]:
+    def release_by_tag(self, tag: str) -> GitHubRelease:
         url = self._p("/repos/{owner}/{repo}/releases/tags/{tag}", tag=tag)
-        return self.client.get_object(url)
+        return release_from_api(self.client.get_object(url))
 
-    def create_release(self, fields: dict[str, Any]) -> dict[str, Any]:
-        made = self.client.post(self._p("/repos/{owner}/{repo}/releases"), fields)
-        return sansio.expect_object(made, "POST releases")
+    def create_release(
+        self, *, tag_name: str, name: str, body: str, draft: bool = True
+    ) -> GitHubRelease:
+        made = self.client.post(
+            self._p("/repos/{owner}/{repo}/releases"),
+            {"tag_name": tag_name, "name": name, "body": body, "draft": draft},
+        )
+        return release_from_api(sansio.expect_object(made, "POST releases"))
 
     def update_release(self, release_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the release's ``fields``; GitHub's answer, raw (the post-release stage
+        reads it; `edit_release` is the typed call)."""
         url = self._p("/repos/{owner}/{repo}/releases/{rid}", rid=release_id)
         return sansio.expect_object(self.client.patch(url, fields), f"PATCH {url}")
 
-    def search_issues(self, query: str, *, limit: int) -> list[dict[str, Any]]:
+    def edit_release(self, release_id: int, **fields: str | bool) -> GitHubRelease:
+        """PATCH the release's ``fields`` (``tag_name``, ``name``, ``body``, ``draft``,
+        ``prerelease``); the release as it is now."""
+        return release_from_api(self.update_release(release_id, dict(fields)))
+
+    def search_issues(self, query: str, *, limit: int) -> list[SearchIssue]:
         """Search results for ``query`` (scoped to this repository by the caller's
-        ``repo:`` qualifier), oldest first, at most ``limit``, one per number."""
-        out: dict[int, dict[str, Any]] = {}
+        ``repo:`` qualifier), oldest first, at most ``limit``, one per number; a result
+        without a title or with labels that are not a list is skipped with a warning."""
+        out: dict[int, Any] = {}
         items = self.client.paginate(
             "/search/issues", {"q": query, "sort": "created", "order": "asc"}, items_key="items"
         )
@@ -314,7 +342,13 @@ class RepoApi:
             out[number] = item
             if len(out) >= limit:
                 break
-        return list(out.values())
+        found = []
+        for item in out.values():
+            try:
+                found.append(search_issue_from_api(item))
+            except PayloadError as exc:
+                log.warning("search result skipped: %s", exc)
+        return found
 
     # -- pull requests --------------------------------------------------------------------
 
@@ -344,6 +378,19 @@ class RepoApi:
         if existing is not None:
             return existing
         return self.create_pull(title=title, head=head, base=base, body=body)
+
+
+def contents_path(full_name: str, file_path: str) -> str:
+    """``/repos/{owner}/{repo}/contents/{path}``; the path keeps its slashes (GitHub's
+    description marks it multi-segment), each segment percent-encoded, no dot segments."""
+    owner, repo = full_name.split("/")
+    segments = "/".join(segment(part) for part in file_path.split("/"))
+    return f"/repos/{segment(owner)}/{segment(repo)}/contents/{segments}"
+
+
+def release_records(items: list[dict[str, Any]]) -> list[GitHubRelease]:
+    """Releases as GitHub listed them (`RepoApi.releases_page`), as records."""
+    return [release_from_api(item) for item in items]
 
 
 def _number(issue: Issue) -> int:

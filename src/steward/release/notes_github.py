@@ -9,19 +9,15 @@ body differ, so a second run sends nothing.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-from steward.domain.api import label_names, user_from_api
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.github.client import GitHubClient
-from steward.github.repo_api import RepoApi
+from steward.github.repo_api import RepoApi, release_records
 from steward.release.notes import Notes, PullRequest
 from steward.release.tags import TagScheme
 from steward.shell.identity import Login
-
-log = logging.getLogger(__name__)
 
 SEARCH_CAP = 1000  # the search API returns at most 1,000 results per query
 
@@ -33,23 +29,25 @@ class LastRelease:
 
 
 def list_releases(client: GitHubClient, repo: str) -> list[dict[str, Any]]:
-    """The first page (100) of releases, newest first: enough for the last one and a draft."""
+    """The first page (100) of releases, newest first: enough for the last one and a draft.
+    GitHub's objects, as `last_release` and `publish_draft` take them (they read them as
+    `github.records.GitHubRelease`)."""
     return RepoApi(client, repo).releases_page()
 
 
 def last_release(releases: list[dict[str, Any]], scheme: TagScheme) -> LastRelease | None:
     """The published, final release with the highest version (by tag)."""
     best: tuple[Any, LastRelease] | None = None
-    for rel in releases:
-        if rel.get("draft") or rel.get("prerelease"):
+    for rel in release_records(releases):
+        if rel.draft or rel.prerelease:
             continue
-        tag = rel.get("tag_name")
-        version = scheme.parse(tag) if isinstance(tag, str) else None
-        date = rel.get("published_at") or rel.get("created_at")
-        if version is None or not isinstance(date, str) or not date:
+        tag = rel.tag_name
+        version = scheme.parse(tag) if tag is not None else None
+        date = rel.date
+        if version is None or tag is None or date is None:
             continue
         if best is None or version > best[0]:
-            best = (version, LastRelease(str(tag), date))
+            best = (version, LastRelease(tag, date))
     return best[1] if best else None
 
 
@@ -58,10 +56,9 @@ def release_by_tag(client: GitHubClient, repo: str, tag: str) -> LastRelease:
         rel = RepoApi(client, repo).release_by_tag(tag)
     except NotFoundError:
         raise UsageError(f"--since {tag}: {repo} has no release with that tag") from None
-    date = rel.get("published_at") or rel.get("created_at")
-    if not isinstance(date, str) or not date:
+    if rel.date is None:
         raise PayloadError(f"release {tag}: GitHub gave no publication date")
-    return LastRelease(tag, date)
+    return LastRelease(tag, rel.date)
 
 
 def merged_pulls(client: GitHubClient, repo: str, since: str | None) -> list[PullRequest]:
@@ -69,25 +66,15 @@ def merged_pulls(client: GitHubClient, repo: str, since: str | None) -> list[Pul
     query = f"repo:{repo} is:pr is:merged"
     if since:
         query += f" merged:>{since}"
-    pulls: list[PullRequest] = []
-    for item in RepoApi(client, repo).search_issues(query, limit=SEARCH_CAP):
-        try:
-            pulls.append(_pull(item))
-        except PayloadError as exc:
-            log.warning("search result skipped: %s", exc)
-    return pulls
-
-
-def _pull(item: dict[str, Any]) -> PullRequest:
-    number, title = item.get("number"), item.get("title")
-    if not isinstance(number, int) or isinstance(number, bool) or not isinstance(title, str):
-        raise PayloadError("a search result without a number or title")
-    return PullRequest(
-        number=number,
-        title=title[:1024],
-        author=Login(user_from_api(item.get("user")).login),
-        labels=label_names(item.get("labels"), f"#{number}"),
-    )
+    return [
+        PullRequest(
+            number=item.number,
+            title=item.title[:1024],
+            author=Login(item.author.login),
+            labels=item.labels,
+        )
+        for item in RepoApi(client, repo).search_issues(query, limit=SEARCH_CAP)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,28 +94,17 @@ def publish_draft(
 ) -> PublishResult:
     """Create the one draft release, or bring the existing draft up to date."""
     api = RepoApi(client, repo)
-    wanted = {"tag_name": notes.tag, "name": notes.tag, "body": notes.body}
-    draft = next((r for r in releases if r.get("draft") and _id(r) is not None), None)
+    draft = next((r for r in release_records(releases) if r.draft and r.id is not None), None)
     if draft is None:
         if dry_run:
             return PublishResult("would create", None, None)
-        made = api.create_release({**wanted, "draft": True})
-        return PublishResult("created", _id(made), _url(made))
-    rid = _id(draft)
+        made = api.create_release(tag_name=notes.tag, name=notes.tag, body=notes.body)
+        return PublishResult("created", made.id, made.html_url)
+    rid = draft.id
     assert rid is not None
-    if all(draft.get(k) == v for k, v in wanted.items()):
-        return PublishResult("unchanged", rid, _url(draft))
+    if (draft.tag_name, draft.name, draft.body) == (notes.tag, notes.tag, notes.body):
+        return PublishResult("unchanged", rid, draft.html_url)
     if dry_run:
-        return PublishResult("would update", rid, _url(draft))
-    api.update_release(rid, wanted)
-    return PublishResult("updated", rid, _url(draft))
-
-
-def _id(release: dict[str, Any]) -> int | None:
-    rid = release.get("id")
-    return rid if isinstance(rid, int) and not isinstance(rid, bool) else None
-
-
-def _url(release: dict[str, Any]) -> str | None:
-    url = release.get("html_url")
-    return url if isinstance(url, str) else None
+        return PublishResult("would update", rid, draft.html_url)
+    api.edit_release(rid, tag_name=notes.tag, name=notes.tag, body=notes.body)
+    return PublishResult("updated", rid, draft.html_url)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from steward.config.labels import LabelSpec
+from steward.github.records import Label
 from steward.github.repo_api import RepoApi
 
 
@@ -25,17 +26,14 @@ class LabelChange:
         return f"{self.op} {self.name!r} (#{self.color}, {self.description!r})"
 
 
-def plan_sync(
-    wanted: list[LabelSpec], existing: list[dict[str, Any]], *, prune: bool
-) -> list[LabelChange]:
+def plan_sync(wanted: list[LabelSpec], existing: list[Label], *, prune: bool) -> list[LabelChange]:
     """Pure: the changes that make ``existing`` match ``wanted`` (names compare case-blind,
     as GitHub's do). Existing labels without a name (the description allows them) are left
     alone: they cannot be matched, renamed or deleted by name."""
-    have: dict[str, dict[str, Any]] = {}
+    have: dict[str, Label] = {}
     for lbl in existing:
-        name = lbl.get("name")
-        if isinstance(name, str) and name:
-            have.setdefault(name.casefold(), lbl)
+        if lbl.name:
+            have.setdefault(lbl.name.casefold(), lbl)
     claimed: set[str] = set()
     changes: list[LabelChange] = []
     for spec in wanted:
@@ -51,29 +49,25 @@ def plan_sync(
                 None,
             )
             if old is not None:
-                claimed.add(str(old["name"]).casefold())
+                claimed.add(old.name.casefold())
                 changes.append(
-                    LabelChange(
-                        "rename", spec.name, spec.color, spec.description, current=str(old["name"])
-                    )
+                    LabelChange("rename", spec.name, spec.color, spec.description, current=old.name)
                 )
             else:
                 changes.append(LabelChange("create", spec.name, spec.color, spec.description))
             continue
         claimed.add(key)
         if (
-            str(cur.get("color", "")).lower() != spec.color
-            or (cur.get("description") or "") != spec.description
-            or cur["name"] != spec.name
+            cur.color.lower() != spec.color
+            or (cur.description or "") != spec.description
+            or cur.name != spec.name
         ):
             changes.append(
-                LabelChange(
-                    "update", spec.name, spec.color, spec.description, current=str(cur["name"])
-                )
+                LabelChange("update", spec.name, spec.color, spec.description, current=cur.name)
             )
     if prune:
         changes.extend(
-            LabelChange("delete", str(lbl["name"]))
+            LabelChange("delete", lbl.name)
             for key, lbl in sorted(have.items())
             if key not in claimed
         )
