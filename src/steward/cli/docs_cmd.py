@@ -16,7 +16,7 @@ from steward.cli.common import config_option, json_option, resolve_config, works
 from steward.cli.main import echo_json
 from steward.config.model import StewardConfig
 from steward.errors import GitError, UsageError
-from steward.history.git import git
+from steward.history.git import commit_timestamp, head_commit
 from steward.pipeline.docs_config import DocsConfig
 from steward.release import docs_site
 
@@ -80,8 +80,8 @@ def rebuild(
     )
     root = workdir.resolve()
     try:
-        head = git(root, "rev-parse", "--verify", "HEAD^{commit}")
-        epoch = int(git(root, "show", "-s", "--format=%ct", head))
+        head = head_commit(root)
+        epoch = int(commit_timestamp(root, head))
     except (GitError, ValueError) as exc:
         raise UsageError(f"{root} is not a git repository with a commit: {exc}") from None
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or epoch)

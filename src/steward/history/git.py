@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import os
 import subprocess
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +96,118 @@ def remote_ref(root: Path, remote: str, ref: str) -> str | None:
 def remote_get_url(root: Path, remote: str) -> str:
     """The configured URL of ``remote`` as git has it; ``remote`` itself when unset (a path)."""
     return _try(root, "remote", "get-url", remote) or remote
+
+
+def remote_refs(root: Path, remote: str, *patterns: str) -> dict[str, str]:
+    """Every ref on ``remote`` that ``patterns`` name, as name -> object (one ls-remote; a
+    ``REF^{}`` pattern asks for the commit a tag peels to)."""
+    out = git(root, "ls-remote", remote, *patterns)
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, name = line.partition("\t")
+        found[name] = sha
+    return found
+
+
+def has_remote(root: Path, remote: str) -> bool:
+    """Whether ``root`` has a remote named ``remote`` (any git failure counts as no)."""
+    try:
+        git(root, "remote", "get-url", remote)
+    except GitError:
+        return False
+    return True
+
+
+def head_commit(root: Path) -> str:
+    """The commit HEAD points at; `GitError` with git's own reason when there is none (not
+    a repository, no commit yet), for callers that tell the user why."""
+    return git(root, "rev-parse", "--verify", "HEAD^{commit}")
+
+
+def head_branch(root: Path) -> str:
+    """The branch HEAD names, even before the first commit; `GitError` when HEAD is
+    detached or ``root`` is not a repository."""
+    return git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+
+
+def commit_timestamp(root: Path, commit: str) -> str:
+    """``commit``'s committer date as git prints it: Unix seconds (`%ct`), a release's
+    default SOURCE_DATE_EPOCH."""
+    return git(root, "show", "-s", "--format=%ct", commit)
+
+
+def parents(root: Path, commit: str) -> list[str]:
+    """The parents of ``commit`` (none for a root commit)."""
+    return git(root, "rev-parse", f"{commit}^@").split()
+
+
+def tree_of(root: Path, commit: str) -> str:
+    """The id of ``commit``'s tree: two commits with the same tree hold the same files."""
+    return git(root, "rev-parse", f"{commit}^{{tree}}")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One path of a commit's tree, as `git ls-tree` lists it."""
+
+    mode: str  # "100644", "100755", "120000" (a symlink), "040000" (a tree), ...
+    kind: str  # "blob", "tree", "commit" (a submodule)
+    sha: str
+
+
+def tree_entry(root: Path, rev: str, path: str) -> TreeEntry | None:
+    """What ``path`` is in ``rev``'s tree, or None when the tree has no such path."""
+    listed = git(root, "ls-tree", rev, "--", path).split()
+    if not listed:
+        return None
+    mode, kind, sha = listed[:3]
+    return TreeEntry(mode, kind, sha)
+
+
+def tree_has_path(root: Path, rev: str, path: str) -> bool:
+    """Whether ``rev``'s tree holds ``path`` (`GitError` when ``rev`` is unknown)."""
+    return bool(git(root, "ls-tree", "--name-only", rev, "--", path))
+
+
+def object_size(root: Path, sha: str) -> int:
+    """The size in bytes of object ``sha``, read before the object itself is."""
+    return int(git(root, "cat-file", "-s", sha))
+
+
+def read_blob(root: Path, sha: str) -> bytes:
+    """The bytes of blob ``sha``."""
+    return git_bytes(root, "cat-file", "blob", sha)
+
+
+def show_file(root: Path, rev: str, path: str) -> bytes:
+    """The bytes of ``path`` as ``rev`` holds it; `GitError` when it holds no such file."""
+    return git_bytes(root, "show", f"{rev}:{path}")
+
+
+def archive_tar(root: Path, commit: str) -> bytes:
+    """``commit``'s tree as an uncompressed tar (`git archive`): exactly the committed files,
+    dotfiles included, no `.git`, whatever else sits in the worktree."""
+    return git_bytes(root, "archive", "--format=tar", commit)
+
+
+def grep_subjects(root: Path, text: str, revs: Sequence[str], limit: int) -> list[tuple[str, str]]:
+    """(sha, subject) of the newest ``limit`` commits reachable from ``revs`` whose message
+    holds ``text`` (a fixed string, not a pattern), newest first."""
+    out = git(
+        root,
+        "log",
+        "--fixed-strings",
+        f"--grep={text}",
+        f"--max-count={limit}",
+        "--format=%H%x09%s",
+        *revs,
+        "--",
+    )
+    rows = []
+    for row in out.splitlines():
+        sha, _, subject = row.partition("\t")
+        rows.append((sha, subject))
+    return rows
 
 
 def ensure_repo(repo: Path) -> None:

@@ -253,10 +253,10 @@ def _tidy(text: str) -> str:
 def detect_branch(root: Path) -> str | None:
     """The branch HEAD names (even before the first commit), if ``root`` is a git repository."""
     from steward.errors import GitError
-    from steward.history.git import git
+    from steward.history.git import head_branch
 
     try:
-        name = git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+        name = head_branch(root)
     except GitError:
         return None
     return name if _BRANCH.fullmatch(name) else None

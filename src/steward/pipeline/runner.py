@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
-from steward.history.git import git
+from steward.history.git import commit_timestamp, head_commit
 from steward.pipeline import state as st
 from steward.pipeline.config import STAGES
 from steward.pipeline.context import Context
@@ -55,10 +55,10 @@ def _inputs(
     root: Path, version: str, prerelease: bool, env: Mapping[str, str]
 ) -> dict[str, object]:
     try:
-        commit = git(root, "rev-parse", "--verify", "HEAD^{commit}")
+        commit = head_commit(root)
     except GitError as exc:
         raise UsageError(f"{root} is not a git repository with a commit: {exc}") from None
-    raw = env.get("SOURCE_DATE_EPOCH") or git(root, "show", "-s", "--format=%ct", commit)
+    raw = env.get("SOURCE_DATE_EPOCH") or commit_timestamp(root, commit)
     try:
         epoch = int(raw)
     except ValueError:

@@ -27,7 +27,8 @@ from packaging.version import InvalidVersion, Version
 
 from steward import limits
 from steward.errors import GitError, ReleaseError
-from steward.history.git import git, git_bytes, ref_sha, remote_ref
+from steward.history.git import git_dir, has_remote, ref_sha, remote_ref, show_file, tree_has_path
+from steward.history.plumbing import delete_ref, fetch_ref
 
 VERSIONS_FILE = "versions.json"
 
@@ -139,8 +140,9 @@ def resolve_command(argv: Sequence[str], env: Mapping[str, str]) -> list[str]:
 
 
 def _git_dir(repo: Path) -> str:
+    """The git directory mike commits to (its ``GIT_DIR``)."""
     try:
-        return git(repo, "rev-parse", "--absolute-git-dir")
+        return str(git_dir(repo))
     except GitError as exc:
         raise DocsError(f"{repo} is not a git repository: {exc}") from None
 
@@ -148,30 +150,21 @@ def _git_dir(repo: Path) -> str:
 def fetch_branch(target: DocsTarget) -> str | None:
     """The documentation branch on the remote (None when it has none yet), fetched into the
     remote-tracking ref mike builds on."""
-    try:
-        git(target.repo, "remote", "get-url", target.remote)
-    except GitError:
-        raise DocsError(f"{target.repo} has no git remote named {target.remote!r}") from None
+    if not has_remote(target.repo, target.remote):
+        raise DocsError(f"{target.repo} has no git remote named {target.remote!r}")
     sha = remote_ref(target.repo, target.remote, f"refs/heads/{target.branch}")
     if sha is not None:
-        git(
-            target.repo,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            target.remote,
-            f"+refs/heads/{target.branch}:{target.tracking_ref}",
-        )
+        fetch_ref(target.repo, target.remote, f"+refs/heads/{target.branch}:{target.tracking_ref}")
     elif ref_sha(target.repo, target.tracking_ref) is not None:
         # The remote deleted the branch: mike must not build on what it once held.
-        git(target.repo, "update-ref", "-d", target.tracking_ref)
+        delete_ref(target.repo, target.tracking_ref)
     return sha
 
 
 def read_versions(repo: Path, rev: str) -> list[DocsVersion]:
     """mike's ``versions.json`` at ``rev`` of the documentation branch ([] when absent)."""
     try:
-        raw = git_bytes(repo, "show", f"{rev}:{VERSIONS_FILE}")
+        raw = show_file(repo, rev, VERSIONS_FILE)
     except GitError:
         return []
     data = limits.loads_json(raw, f"{VERSIONS_FILE} on {rev}", DocsError)
@@ -190,7 +183,7 @@ def has_version(repo: Path, rev: str, version: str) -> bool:
     if not any(v.version == version for v in read_versions(repo, rev)):
         return False
     try:
-        return bool(git(repo, "ls-tree", "--name-only", rev, "--", f"{version}/index.html"))
+        return tree_has_path(repo, rev, f"{version}/index.html")
     except GitError:
         return False
 

@@ -18,7 +18,7 @@ from steward.errors import GitError, UsageError
 from steward.history.git import (
     fetch_history,
     fetches_no_tags,
-    git,
+    grep_subjects,
     head_sha,
     iter_commits,
     probe,
@@ -193,21 +193,10 @@ def _newest_with_subject(repo: Path, line: str, before: Sequence[str]) -> str | 
         return None
     for limit in (1, 50):
         try:
-            out = git(
-                repo,
-                "log",
-                "--fixed-strings",
-                f"--grep={named_text(line)}",
-                f"--max-count={limit}",
-                "--format=%H%x09%s",
-                *before,
-                "--",
-            )
+            rows = grep_subjects(repo, named_text(line), before, limit)
         except GitError:
             return None
-        rows = out.splitlines()
-        for row in rows:
-            sha, _, subject = row.partition("\t")
+        for sha, subject in rows:
             if names(line, subject):
                 return sha
         if len(rows) < limit:

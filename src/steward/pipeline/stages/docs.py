@@ -28,7 +28,14 @@ from typing import Any
 
 from steward.errors import ConfigError, GitError, ReleaseError
 from steward.fsutil import atomic_write_text
-from steward.history.git import git, git_bytes, remote_ref
+from steward.history.git import archive_tar, remote_ref, show_file
+from steward.history.plumbing import (
+    REGULAR_FILE,
+    Signature,
+    commit_file,
+    fetch_ref,
+    push_with_lease,
+)
 from steward.pipeline import archive
 from steward.pipeline.context import Context
 from steward.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
@@ -186,36 +193,27 @@ def commit_file_update(
     base = remote_ref(root, remote, f"refs/heads/{base_branch}")
     if base is None:
         raise ReleaseError(f"stage docs: {remote} has no branch {base_branch} to open a PR to")
-    git(root, "fetch", "--quiet", "--no-tags", remote, f"refs/heads/{base_branch}")
+    fetch_ref(root, remote, f"refs/heads/{base_branch}")
     current = _read_blob(root, base, rel)
     new = render(current)
     if new == current:
         return FileCommit(base, None, new)
-    blob = git(root, "hash-object", "-w", "--stdin", stdin=new.encode())
-    index = ctx.work("docs.index")
-    index.parent.mkdir(parents=True, exist_ok=True)
-    env = {"GIT_INDEX_FILE": str(index)}
-    git(root, "read-tree", base, env=env)
-    git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
-    tree = git(root, "write-tree", env=env)
-    index.unlink()
-    date = f"{ctx.epoch} +0000"
-    name, email = ctx.cfg.git_user_name, ctx.cfg.git_user_email
-    ident = {
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_COMMITTER_DATE": date,
-    }
-    commit = git(root, "commit-tree", tree, "-p", base, "-m", message, env=ident)
+    commit = commit_file(
+        root,
+        base,
+        rel,
+        new.encode(),
+        message=message,
+        signature=Signature(ctx.cfg.git_user_name, ctx.cfg.git_user_email, ctx.epoch),
+        index=ctx.work("docs.index"),
+        mode=REGULAR_FILE,
+    )
     return FileCommit(base, commit, new)
 
 
 def _read_blob(root: Path, rev: str, rel: str) -> str | None:
     try:
-        data = git_bytes(root, "show", f"{rev}:{rel}")
+        data = show_file(root, rev, rel)
     except GitError:
         return None
     return data.decode("utf-8", errors="replace")
@@ -229,11 +227,10 @@ def push_branch(ctx: Context, branch: str, commit: str, rel: str, text: str) -> 
     if there == commit:
         return False
     if there is not None:
-        git(root, "fetch", "--quiet", "--no-tags", remote, ref)
+        fetch_ref(root, remote, ref)
         if _read_blob(root, there, rel) == text:
             return False
-    lease = f"--force-with-lease={ref}:{there or ''}"
-    git(root, "push", "--quiet", "--no-verify", lease, remote, f"{commit}:{ref}")
+    push_with_lease(root, remote, commit, ref, there)
     return True
 
 
@@ -361,7 +358,7 @@ class DocsStage:
         if seal is not None and seal.status == "completed":
             src, sha = ctx.sealed("seal", SOURCE, self.name)
             return archive.restore(src, sha, dest, self.name)
-        data = git_bytes(ctx.root, "archive", "--format=tar", ctx.commit)
+        data = archive_tar(ctx.root, ctx.commit)
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)

@@ -11,7 +11,7 @@ import shutil
 import tarfile
 
 from steward.errors import ConfigError
-from steward.history.git import git, git_bytes
+from steward.history.git import archive_tar, object_size, read_blob, tree_entry
 from steward.pipeline import archive
 from steward.pipeline.context import Context
 from steward.pipeline.state import StageRecord
@@ -40,18 +40,17 @@ class SealStage:
         vcfg = ctx.config.version
         rel = vcfg.version_file or vcfg.pyproject
         label = f"{rel} in the release commit"
-        listed = git(ctx.root, "ls-tree", ctx.commit, "--", rel).split()
-        if not listed:
+        entry = tree_entry(ctx.root, ctx.commit, rel)
+        if entry is None:
             return [f"seal: {label} does not exist: nowhere to write the version"]
-        mode, kind, sha = listed[:3]
-        if mode == "120000":
+        if entry.mode == "120000":
             return []  # a symlink: where it leads is the seal's own check
-        if kind != "blob":
-            return [f"seal: {label} is a {kind}, not a file"]
-        if int(git(ctx.root, "cat-file", "-s", sha)) > Limit.PROJECT:
+        if entry.kind != "blob":
+            return [f"seal: {label} is a {entry.kind}, not a file"]
+        if object_size(ctx.root, entry.sha) > Limit.PROJECT:
             return [f"seal: {label} is over {int(Limit.PROJECT)} bytes"]
         try:
-            version_in(git_bytes(ctx.root, "cat-file", "blob", sha).decode("utf-8"), label, vcfg)
+            version_in(read_blob(ctx.root, entry.sha).decode("utf-8"), label, vcfg)
         except UnicodeDecodeError:
             return [f"seal: {label} is not UTF-8 text"]
         except ConfigError as exc:
@@ -63,7 +62,7 @@ class SealStage:
         if tree.exists():
             shutil.rmtree(tree)
         tree.mkdir(parents=True)
-        data = git_bytes(ctx.root, "archive", "--format=tar", ctx.commit)
+        data = archive_tar(ctx.root, ctx.commit)
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
             tar.extractall(tree, filter="data")
         written = bump(tree, ctx.version, ctx.config.version)

@@ -8,10 +8,9 @@ touched: the bump reaches the trunk through the optional bump PR.
 
 from __future__ import annotations
 
-import os
-
 from steward.errors import GitError, ReleaseError
-from steward.history.git import git, ref_sha, remote_ref
+from steward.history.git import parents, ref_sha, remote_ref, remote_refs
+from steward.history.plumbing import Signature, commit_file, create_ref, push_ref, tag_id, write_tag
 from steward.pipeline import archive
 from steward.pipeline.context import Context
 from steward.pipeline.github import repo_api
@@ -19,51 +18,35 @@ from steward.pipeline.stages.seal import SOURCE
 from steward.pipeline.state import StageRecord
 
 
-def _identity(ctx: Context) -> dict[str, str]:
-    date = f"{ctx.epoch} +0000"
-    name, email = ctx.cfg.git_user_name, ctx.cfg.git_user_email
-    return {
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_COMMITTER_DATE": date,
-    }
+def _signature(ctx: Context) -> Signature:
+    return Signature(ctx.cfg.git_user_name, ctx.cfg.git_user_email, ctx.epoch)
 
 
 def bump_commit(ctx: Context) -> str:
-    """The bump commit (the release commit plus the sealed version file), written to git."""
+    """The bump commit (the release commit plus the sealed version file), written to git;
+    the release commit itself when it already holds the version."""
     src, sha = ctx.sealed("seal", SOURCE, "tag")
     tree = archive.restore(src, sha, ctx.work("tag"), "tag")
     rel = str(ctx.state.stage("seal").details["version_file"])
-    index = ctx.work("tag.index")
-    env = {"GIT_INDEX_FILE": str(index)}
-    root = ctx.root
-    git(root, "read-tree", ctx.commit, env=env)
-    blob = git(root, "hash-object", "-w", "--", str(tree / rel))
-    listed = git(root, "ls-tree", ctx.commit, "--", rel).split()
-    mode = listed[0] if listed else "100644"
-    git(root, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{rel}", env=env)
-    new_tree = git(root, "write-tree", env=env)
-    os.unlink(index)
-    if new_tree == git(root, "rev-parse", f"{ctx.commit}^{{tree}}"):
-        return ctx.commit  # the version was already committed: tag the release commit
     message = ctx.cfg.bump_message.format(version=ctx.version)
-    return git(root, "commit-tree", new_tree, "-p", ctx.commit, "-m", message, env=_identity(ctx))
+    return commit_file(
+        ctx.root,
+        ctx.commit,
+        rel,
+        tree / rel,
+        message=message,
+        signature=_signature(ctx),
+        index=ctx.work("tag.index"),
+        parent_if_unchanged=True,
+    )
 
 
-def _tag_body(ctx: Context, commit: str) -> bytes:
-    ident = _identity(ctx)
-    return (
-        f"object {commit}\ntype commit\ntag {ctx.tag}\n"
-        f"tagger {ident['GIT_COMMITTER_NAME']} <{ident['GIT_COMMITTER_EMAIL']}> "
-        f"{ident['GIT_COMMITTER_DATE']}\n\nRelease {ctx.tag}\n"
-    ).encode()
+def _tag_message(ctx: Context) -> str:
+    return f"Release {ctx.tag}"
 
 
 def tag_object(ctx: Context, commit: str) -> str:
-    return git(ctx.root, "mktag", stdin=_tag_body(ctx, commit))
+    return write_tag(ctx.root, commit, ctx.tag, _signature(ctx), _tag_message(ctx))
 
 
 def _on_release(ctx: Context, commit: str) -> bool | None:
@@ -73,7 +56,7 @@ def _on_release(ctx: Context, commit: str) -> bool | None:
         return True
     if ref_sha(ctx.root, f"{commit}^{{commit}}") is None:
         return None
-    return git(ctx.root, "rev-parse", f"{commit}^@").split() == [ctx.commit]
+    return parents(ctx.root, commit) == [ctx.commit]
 
 
 def _tag_clash(ctx: Context, where: str, sha: str, peeled: str | None) -> str | None:
@@ -85,8 +68,8 @@ def _tag_clash(ctx: Context, where: str, sha: str, peeled: str | None) -> str | 
             f"tag {ctx.tag} already exists ({where}) on commit {peeled[:12]}, not the release "
             f"commit {ctx.commit[:12]} nor its version bump; {never}"
         )
-    made = peeled is not None and sha == git(
-        ctx.root, "hash-object", "-t", "tag", "--stdin", stdin=_tag_body(ctx, peeled)
+    made = peeled is not None and sha == tag_id(
+        ctx.root, peeled, ctx.tag, _signature(ctx), _tag_message(ctx)
     )
     if not made:
         return (
@@ -98,18 +81,13 @@ def _tag_clash(ctx: Context, where: str, sha: str, peeled: str | None) -> str | 
 
 def _remote_refs(ctx: Context, *refs: str) -> dict[str, str]:
     """``refs`` (and the commits their tags peel to, as ``REF^{}``) on the remote."""
-    out = git(ctx.root, "ls-remote", ctx.cfg.remote, *refs, *(f"{r}^{{}}" for r in refs))
-    found: dict[str, str] = {}
-    for line in out.splitlines():
-        sha, _, name = line.partition("\t")
-        found[name] = sha
-    return found
+    return remote_refs(ctx.root, ctx.cfg.remote, *refs, *(f"{r}^{{}}" for r in refs))
 
 
 def _ensure_ref(ctx: Context, ref: str, sha: str) -> None:
     have = ref_sha(ctx.root, ref)
     if have is None:
-        git(ctx.root, "update-ref", ref, sha, "")
+        create_ref(ctx.root, ref, sha)
     elif have != sha:
         raise ReleaseError(f"stage tag: {ref} already exists at {have[:12]}, not {sha[:12]}")
 
@@ -125,7 +103,7 @@ def _push(ctx: Context, ref: str, sha: str) -> bool:
             f"stage tag: {remote} already has {ref} at {there[:12]}, not {sha[:12]}; "
             "a published tag is never moved"
         )
-    git(ctx.root, "push", "--no-verify", remote, f"{sha}:{ref}")
+    push_ref(ctx.root, remote, sha, ref)
     return True
 
 
