@@ -43,8 +43,8 @@ from tests.pipeline.layer_support import (
 from tests.support.pypi_index import running_index
 
 from steward.config.loader import load_config
+from steward.config.pipeline import STAGES
 from steward.e2e.emulator import start_moto
-from steward.pipeline.config import STAGES
 from steward.pipeline.runner import RunOptions, run_release
 
 SAMPLE = Path(__file__).resolve().parent.parent / "tests" / "pipeline" / "sample_project"

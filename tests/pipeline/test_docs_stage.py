@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from steward.cli.docs_cmd import docs
+from steward.config.docs import DocsConfig, LayerArnsConfig
 from steward.config.model import StewardConfig
 from steward.errors import ReleaseError
 from steward.github.client import GitHubClient
 from steward.pipeline.context import Context
-from steward.pipeline.docs_config import DocsConfig, LayerArnsConfig
 from steward.pipeline.stages.docs import (
     DocsStage,
     LayerArn,

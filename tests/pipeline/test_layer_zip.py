@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from steward.config.pipeline import LayerConfig
 from steward.errors import ReleaseError, TamperedArtifactError
 from steward.pipeline import layer_zip
-from steward.pipeline.config import LayerConfig
 from steward.pipeline.stages.layer_build import (
     check_tags,
     elf_files,
@@ -171,7 +171,7 @@ def test_config_refuses_what_cannot_be_published() -> None:
         LayerConfig.model_validate({"name": "l-{arch}", "description": "{package} {sha}"})
     with pytest.raises(ValueError, match=r"canary\.function_name"):
         LayerConfig.model_validate({"name": "l-{arch}", "canary": {"function_name": "{name}"}})
-    from steward.pipeline.config import PipelineConfig
+    from steward.config.pipeline import PipelineConfig
 
     with pytest.raises(ValueError, match="layer-build must come before layer-beta"):
         PipelineConfig.model_validate({"stages": ["seal", "build", "layer-beta", "layer-build"]})

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from steward.cli.main import NeedsExtra, cli
-from steward.pipeline.config import PipelineConfig
+from steward.config.pipeline import PipelineConfig
 from steward.pipeline.state import release_dir
 from tests.support.cli import run_cli
 from tests.unit._payloads import pr_payload

@@ -14,10 +14,10 @@ import click
 
 from steward.cli.common import config_option, json_option, resolve_config, workspace
 from steward.cli.main import echo_json
+from steward.config.docs import DocsConfig
 from steward.config.model import StewardConfig
 from steward.errors import GitError, UsageError
 from steward.history.git import commit_timestamp, head_commit
-from steward.pipeline.docs_config import DocsConfig
 from steward.release import docs_site
 
 

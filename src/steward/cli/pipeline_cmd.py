@@ -20,8 +20,8 @@ from steward.cli.common import (
     json_option,
     path_option,
 )
+from steward.config.pipeline import STAGES
 from steward.errors import UsageError
-from steward.pipeline.config import STAGES
 
 if TYPE_CHECKING:
     from steward.github.client import GitHubClient

@@ -1,11 +1,10 @@
 """The whole config file: one section per policy or capability, each with the playbook's
 defaults, so an empty (or absent) `.github/steward.yml` behaves like the Powertools automation.
 
-The policies' sections come from the policy registry: the model is assembled on first use
-(`config_model()`, or importing ``StewardConfig`` from here), never at import time, so this
-package imports no policy while it loads and no module depends on import order. Code that
-needs a policy's section reads it typed with ``POLICY.of(config)``; ``config.<name>`` works
-too and is typed ``Any``.
+This module is the composition root of the config: it imports the policy registry and
+builds the model when it is imported (``StewardConfig``); nothing below it imports it at
+run time (policies name ``StewardConfig`` for typing only), so there is no import cycle to
+hide. Code that needs a policy's section reads it typed with ``POLICY.of(config)``.
 """
 
 from __future__ import annotations
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, create_model, field_validator
 
 from steward.config.labels import LabelSpec, playbook_labels
+from steward.config.pipeline import PipelineConfig
 from steward.config.release import ReleaseSections
-from steward.pipeline.config import PipelineConfig
+from steward.policies.registry import policies
 
 _HEAD = ("ignore_authors", "labels")  # shown before the policies' sections
 
@@ -36,10 +36,6 @@ class ConfigCore(ReleaseSections):
     labels: list[LabelSpec] = Field(default_factory=playbook_labels)
     release: PipelineConfig = Field(default_factory=PipelineConfig)
 
-    if TYPE_CHECKING:
-        # The policies' sections, added from the registry by `config_model()`.
-        def __getattr__(self, name: str) -> Any: ...
-
     @field_validator("labels")
     @classmethod
     def _unique_labels(cls, value: list[LabelSpec]) -> list[LabelSpec]:
@@ -53,8 +49,6 @@ class ConfigCore(ReleaseSections):
 
     def effective(self) -> dict[str, Any]:
         """The config as plain data: the core's head, the policies in order, the rest."""
-        from steward.policies.registry import policies
-
         data = self.model_dump(mode="json", by_alias=True)
         order = [*_HEAD, *(p.name for p in policies())]
         return {**{k: data[k] for k in order if k in data}, **data}
@@ -66,8 +60,6 @@ class ConfigCore(ReleaseSections):
         """Every label an enabled policy applies or acts on -> the first such policy, for
         `config check` to compare with ``labels`` (GitHub would create a missing one grey
         and without a description)."""
-        from steward.policies.registry import policies
-
         out: dict[str, str] = {}
         for policy in policies():
             section = policy.of(self)
@@ -80,8 +72,6 @@ class ConfigCore(ReleaseSections):
 @cache
 def config_model() -> type[ConfigCore]:
     """The config model: the core plus one section per registered policy."""
-    from steward.policies.registry import policies
-
     sections: dict[str, Any] = {
         p.name: (p.section, Field(default_factory=p.section, description=p.help))
         for p in policies()
@@ -96,10 +86,8 @@ def config_model() -> type[ConfigCore]:
 
 
 if TYPE_CHECKING:
+    # To mypy the whole model is its core: a policy's section is read typed with
+    # ``POLICY.of(config)``, never as an attribute typed ``Any``.
     StewardConfig = ConfigCore
 else:
-
-    def __getattr__(name: str) -> Any:
-        if name == "StewardConfig":
-            return config_model()
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    StewardConfig = config_model()

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from steward.workspace import Kind, Workspace
 
 if TYPE_CHECKING:
+    from steward.config.pipeline import PipelineConfig
     from steward.config.release import ReleaseSections
-    from steward.pipeline.config import PipelineConfig
 
 BUILTIN_TEMPLATES = frozenset({"github", "keepachangelog"})  # steward.release.render.BUILTIN
 

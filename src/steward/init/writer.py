@@ -23,6 +23,7 @@ from steward import __version__
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.fsutil import atomic_write_text
+from steward.policies import acknowledgement, merge_gate, semantic_title
 from steward.workspace import Limit, Workspace, read_text
 
 Action = Literal["create", "overwrite", "unchanged", "keep"]
@@ -213,7 +214,10 @@ def plan_files(options: InitOptions) -> list[File]:
     """Every file `steward init` writes, rendered (pure: nothing is read but the templates)."""
     defaults = _defaults()
     config = StewardConfig()
-    contexts = [config.semantic_title.status_context, config.merge_gate.status_context]
+    contexts = [
+        semantic_title.POLICY.of(config).status_context,
+        merge_gate.POLICY.of(config).status_context,
+    ]
     values: dict[str, Any] = {
         "branch": options.branch,
         "base_branch": options.branch,
@@ -223,7 +227,7 @@ def plan_files(options: InitOptions) -> list[File]:
         "steward_release": f"repo-steward[release]=={options.steward_version}",
         "steward_e2e": f"repo-steward[e2e]=={options.steward_version}",
         "status_contexts": contexts,
-        "acknowledgement": config.acknowledgement.required_text,
+        "acknowledgement": acknowledgement.POLICY.of(config).required_text,
         "has_docs": True,
     }
     env = _environment()

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from steward.config.pipeline import AwsAccount
 from steward.errors import ReleaseError
-from steward.pipeline.config import AwsAccount
 
 
 @dataclass(frozen=True, slots=True)

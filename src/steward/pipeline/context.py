@@ -14,10 +14,10 @@ from steward.workspace import Workspace
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
+    from steward.config.pipeline import PipelineConfig
     from steward.github.client import GitHubClient
 
     from .aws import ClientFactory
-    from .config import PipelineConfig
 
 
 def _stderr(msg: str) -> None:

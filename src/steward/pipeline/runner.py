@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steward.config.pipeline import STAGES
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
 from steward.history.git import commit_timestamp, head_commit
 from steward.pipeline import state as st
-from steward.pipeline.config import STAGES
 from steward.pipeline.context import Context
 from steward.pipeline.report import gantt, timings_table
 from steward.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight

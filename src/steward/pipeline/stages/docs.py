@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steward.config.docs import DocsConfig, LayerArnFormat, LayerArnsConfig
 from steward.errors import ConfigError, GitError, ReleaseError
 from steward.fsutil import atomic_write_text
 from steward.history.git import archive_tar, remote_ref, show_file
@@ -38,7 +39,6 @@ from steward.history.plumbing import (
 )
 from steward.pipeline import archive
 from steward.pipeline.context import Context
-from steward.pipeline.docs_config import DocsConfig, LayerArnFormat, LayerArnsConfig
 from steward.pipeline.github import repo_api
 from steward.pipeline.stages.seal import SOURCE
 from steward.pipeline.state import ReleaseState, StageRecord

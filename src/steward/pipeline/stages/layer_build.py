@@ -33,9 +33,9 @@ from typing import Any
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from steward.config.pipeline import LayerConfig
 from steward.errors import ReleaseError
 from steward.pipeline import archive, layer_zip
-from steward.pipeline.config import LayerConfig
 from steward.pipeline.context import Context
 from steward.pipeline.stages.build import DIST
 from steward.pipeline.state import StageRecord

@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from steward.config.pipeline import AwsAccount, LayerConfig
 from steward.errors import ReleaseError
 from steward.pipeline import aws, layer_zip
 from steward.pipeline.aws import AccountRef, Identity
-from steward.pipeline.config import AwsAccount, LayerConfig
 from steward.pipeline.context import Context
 from steward.pipeline.stages.layer_build import zip_name
 from steward.pipeline.state import StageRecord

@@ -16,6 +16,7 @@ from steward.github.repo_api import RepoApi
 from steward.pipeline.context import Context
 from steward.pipeline.github import repo_api
 from steward.pipeline.state import StageRecord
+from steward.policies import post_release as announce
 from steward.shell.executor import handle_event
 
 
@@ -60,7 +61,7 @@ class PostReleaseStage:
     title = "Release notes and pending issues"
 
     def plan(self, ctx: Context) -> list[str]:
-        label = ctx.config.post_release.label
+        label = announce.POLICY.of(ctx.config).label
         return [
             f"GitHub {ctx.cfg.repository or '$GITHUB_REPOSITORY'}: publish the drafted "
             f"release for {ctx.tag}",
@@ -73,7 +74,7 @@ class PostReleaseStage:
         rec.details["release_url"] = html_url
         rec.details["notes"] = notes
         ctx.echo(f"  {notes}: {html_url}")
-        cfg = ctx.config.post_release
+        cfg = announce.POLICY.of(ctx.config)
         if not cfg.enabled or (ctx.prerelease and not cfg.include_prereleases):
             rec.details["issues"] = "left alone (disabled or pre-release)"
             return

@@ -28,10 +28,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from steward.config.pipeline import AwsAccount, SarConfig
 from steward.errors import ReleaseError
 from steward.pipeline import aws
 from steward.pipeline.aws import AccountRef
-from steward.pipeline.config import AwsAccount, SarConfig
 from steward.pipeline.context import Context
 from steward.pipeline.stages.layer_publish import Tier
 from steward.pipeline.stages.seal import SOURCE

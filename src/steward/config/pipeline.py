@@ -17,8 +17,8 @@ from typing import Literal, Self, get_args
 from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import RepoPath, Section
+from steward.config.docs import DocsConfig
 from steward.config.lists import Once
-from steward.pipeline.docs_config import DocsConfig
 
 StageName = Literal[
     "seal",
