@@ -34,9 +34,10 @@ postgres: ## PostgreSQL's server binaries (Debian's package), installed only whe
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; \
 	fi
 
-lint: setup ## ruff (lint and format check).
+lint: setup ## ruff (lint and format check) and the import contracts (lint-imports).
 	$(UV) run --no-sync ruff check src tests bench
 	$(UV) run --no-sync ruff format --check src tests bench
+	$(UV) run --no-sync lint-imports --no-cache
 
 typecheck: setup ## mypy --strict on src/.
 	$(UV) run --no-sync mypy

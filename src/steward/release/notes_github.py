@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from steward.domain.logins import Login
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.github.client import GitHubClient
 from steward.github.repo_api import RepoApi, release_records
 from steward.release.notes import Notes, PullRequest
 from steward.release.tags import TagScheme
-from steward.shell.identity import Login
 
 SEARCH_CAP = 1000  # the search API returns at most 1,000 results per query
 
