@@ -2,7 +2,7 @@
 
 One module holds the numbers and the small helpers that enforce them, so that a new command
 that reads through the GitHub client, parses JSON with `loads_json` or renders a template
-with `steward.release.render` is bounded without knowing it:
+with `steward.release.changelog.render` is bounded without knowing it:
 
 * **HTTP bodies** are streamed and stop past a cap (`read_capped`): an answer of the GitHub
   API, of the App's token exchange, of a package index. A body that trickles in slower than
@@ -19,7 +19,7 @@ with `steward.release.render` is bounded without knowing it:
 * **Templates** (a repository's changelog template) stop past `TEMPLATE_SECONDS` of
   rendering, `MAX_TEMPLATE_OUTPUT` characters of output, and when one operation would build
   a string over `MAX_TEMPLATE_STRING` characters or a list over `MAX_TEMPLATE_ITEMS` items,
-  or all of them together more than `MAX_TEMPLATE_BUILT` (`steward.release.sandbox`).
+  or all of them together more than `MAX_TEMPLATE_BUILT` (`steward.release.changelog.sandbox`).
 
 Files (their size caps by kind, and what may be opened at all) are `steward.workspace`'s.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from steward.github.client import GitHubClient
-from steward.release.notes_github import merged_pulls
+from steward.release.notes.from_github import merged_pulls
 from tests.release.releases_server import ReleasesServer
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.release.changelog import linker
+from steward.release.changelog.build import linker
 from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"

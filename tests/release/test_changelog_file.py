@@ -14,8 +14,8 @@ import pytest
 
 from steward.cli.main import main
 from steward.errors import UsageError
-from steward.release.changelog_file import update_changelog
-from steward.release.splice import splice_checked
+from steward.release.changelog.file import update_changelog
+from steward.release.changelog.splice import splice_checked
 from tests.release.gitrepo import Repo, run
 
 URL = "https://github.com/octo/app"

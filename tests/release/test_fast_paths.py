@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 from steward import limits
 from steward.conventional import _footers, clean_match, parse_message, trailers
 from steward.history.records import Commit
-from steward.release.changelog import Section, VersionBlock
-from steward.release.changelog_text import version_json
+from steward.release.changelog.build import Section, VersionBlock
+from steward.release.changelog.render import _bounded_unjoined
+from steward.release.changelog.sandbox import TemplateLimit, bounded_output
+from steward.release.changelog.text import version_json
 from steward.release.changes import (
     STANDARD_TYPES,
     Change,
@@ -30,8 +32,6 @@ from steward.release.changes import (
     parsed_changes,
     without_pr_suffix,
 )
-from steward.release.render import _bounded_unjoined
-from steward.release.sandbox import TemplateLimit, bounded_output
 
 _BREAKING = re.compile(r"(?P<token>BREAKING[ -]CHANGE):[ \t]*(?P<value>.*)")
 _FOOTER = re.compile(

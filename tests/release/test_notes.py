@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
+from steward.config.release import ReleaseNotesConfig, VersionConfig
 from steward.domain.logins import Login
-from steward.release.config import ReleaseNotesConfig, VersionConfig
-from steward.release.notes import PullRequest, categorize, contributors, draft_notes
+from steward.release.notes.draft import PullRequest, categorize, contributors, draft_notes
 from tests.release.gitrepo import Repo, run
 from tests.release.releases_server import ReleasesServer
 

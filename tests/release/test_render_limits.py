@@ -21,7 +21,7 @@ import pytest
 
 from steward import limits
 from steward.errors import ConfigError
-from steward.release.render import load_template, render, render_chunks
+from steward.release.changelog.render import load_template, render, render_chunks
 from tests.release.test_render_sandbox import data, repo_with_template, run
 
 REPLACE_BOMB = '{{ ("x"*1000000)|replace("x","x"*1000000) }}\n'

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from steward.errors import ConfigError
-from steward.release.render import load_template, render
+from steward.release.changelog.render import load_template, render
 from tests.release.gitrepo import Repo, run
 
 

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
+from steward.config.release import ChangelogConfig, VersionConfig
 from steward.errors import ConfigError, UsageError
 from steward.history.records import Commit
 from steward.release import repository
 from steward.release.changes import Change, changes_of
-from steward.release.config import ChangelogConfig, VersionConfig
 from steward.release.repository import Scope
 from steward.release.tags import TagScheme, normalize
 from steward.release.version import NextVersion, Phase, bump_level, plan_next

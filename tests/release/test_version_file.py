@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from steward.cli.main import main
+from steward.config.release import VersionConfig
 from steward.errors import ConfigError
-from steward.release.config import VersionConfig
 from steward.release.version_file import read_version, write_version
 from tests.release.gitrepo import Repo
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from steward.domain.logins import Login, noreply_login
-from steward.release.notes import PullRequest, change_line, mention
+from steward.release.notes.draft import PullRequest, change_line, mention
 from steward.shell.identity import default_identity
 
 

@@ -23,8 +23,13 @@ from steward.engine import decide
 from steward.github.client import GitHubClient
 from steward.github.repo_api import RepoApi
 from steward.plan import AddLabels, CloseIssue, Comment, Plan, RemoveLabel, SetStatus
-from steward.release.notes import Notes
-from steward.release.notes_github import last_release, list_releases, merged_pulls, publish_draft
+from steward.release.notes.draft import Notes
+from steward.release.notes.from_github import (
+    last_release,
+    list_releases,
+    merged_pulls,
+    publish_draft,
+)
 from steward.release.tags import TagScheme
 from steward.shell.executor import Executor
 from steward.shell.snapshot import gather

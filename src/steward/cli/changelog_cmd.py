@@ -8,13 +8,19 @@ from pathlib import Path
 import click
 
 from steward.cli.common import config_option, path_option, resolve_release_config, workspace
-from steward.cli.intel import fetch_option, package_option, scope_for, setting_for, tag_notice
+from steward.cli.release_scope import (
+    fetch_option,
+    package_option,
+    scope_for,
+    setting_for,
+    tag_notice,
+)
 from steward.errors import UsageError
 from steward.history.progress import Progress
 from steward.release import repository
-from steward.release.changelog_file import update_changelog
-from steward.release.changelog_text import ChangelogText, changelog_text
-from steward.release.render import BUILTIN, load_template
+from steward.release.changelog.file import update_changelog
+from steward.release.changelog.render import BUILTIN, load_template
+from steward.release.changelog.text import ChangelogText, changelog_text
 from steward.release.tags import Line
 
 

@@ -21,8 +21,14 @@ from steward.cli.common import (
     resolve_config,
     workspace,
 )
-from steward.cli.intel import fetch_option, package_option, scope_for, setting_for, tag_notice
 from steward.cli.main import Entry, LazyGroup, echo_json
+from steward.cli.release_scope import (
+    fetch_option,
+    package_option,
+    scope_for,
+    setting_for,
+    tag_notice,
+)
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.github.client import GitHubClient
@@ -30,9 +36,9 @@ from steward.history.git import remote_url
 from steward.policies import semantic_title
 from steward.release import repository
 from steward.release.changes import body_types, changes_of
-from steward.release.notes import Notes, draft_notes
-from steward.release.notes_git import pulls_from_commits
-from steward.release.notes_github import (
+from steward.release.notes.draft import Notes, draft_notes
+from steward.release.notes.from_git import pulls_from_commits
+from steward.release.notes.from_github import (
     LastRelease,
     last_release,
     list_releases,

@@ -14,7 +14,8 @@ from steward.cli.common import (
     resolve_release_config,
     workspace,
 )
-from steward.cli.intel import (
+from steward.cli.main import echo_json
+from steward.cli.release_scope import (
     fetch_option,
     off_line_json,
     package_option,
@@ -23,9 +24,8 @@ from steward.cli.intel import (
     setting_for,
     tag_notice,
 )
-from steward.cli.main import echo_json
+from steward.config.release import VersionConfig
 from steward.errors import UsageError
-from steward.release.config import VersionConfig
 from steward.release.repository import (
     Checked,
     Scope,

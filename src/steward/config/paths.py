@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from steward.config.pipeline import PipelineConfig
     from steward.config.release import ReleaseSections
 
-BUILTIN_TEMPLATES = frozenset({"github", "keepachangelog"})  # steward.release.render.BUILTIN
+BUILTIN_TEMPLATES = frozenset(
+    {"github", "keepachangelog"}
+)  # steward.release.changelog.render.BUILTIN
 
 
 @dataclass(frozen=True, slots=True)

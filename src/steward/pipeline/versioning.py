@@ -6,8 +6,8 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from steward.config.release import VersionConfig
 from steward.errors import UsageError
-from steward.release.config import VersionConfig
 from steward.release.tags import normalize as _normalize
 from steward.release.version_file import write_version
 

@@ -17,6 +17,7 @@ from collections.abc import Container, Iterable, Sequence
 from json.encoder import encode_basestring as escape_json
 from typing import Any, Literal
 
+from steward.config.release import VersionConfig
 from steward.conventional import (
     Header,
     body_headers,
@@ -27,7 +28,6 @@ from steward.conventional import (
     trailers,
 )
 from steward.history.records import Commit
-from steward.release.config import VersionConfig
 
 Kind = Literal["commit", "revert", "merge", "other"]
 

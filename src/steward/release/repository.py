@@ -14,6 +14,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from steward.config.release import ChangelogConfig, VersionConfig
 from steward.errors import GitError, UsageError
 from steward.history.git import (
     fetch_history,
@@ -28,9 +29,8 @@ from steward.history.git import (
 from steward.history.lines import LineState, extend_line, tags_on_line
 from steward.history.progress import Progress
 from steward.history.records import Commit, Tag
-from steward.release.changelog import Changelog, build_changelog
+from steward.release.changelog.build import Changelog, build_changelog
 from steward.release.changes import Change, body_types, changes_of
-from steward.release.config import ChangelogConfig, VersionConfig
 from steward.release.membership import Judge, Membership, Reverted, Walk, named_text, names
 from steward.release.tags import Line, Release, TagScheme, classify_tags, select_line
 from steward.release.version import NextVersion, Phase, bump_level, next_version

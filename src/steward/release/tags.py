@@ -16,10 +16,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from steward.config.release import VersionConfig
 from steward.errors import UsageError
 from steward.history.records import Tag
 from steward.patterns import compile_user_patterns
-from steward.release.config import VersionConfig
 
 COMPLETE = 3  # X.Y.Z: fewer components is a floating tag
 

@@ -18,10 +18,10 @@ from typing import Literal
 
 from packaging.version import Version
 
+from steward.config.release import VersionConfig
 from steward.conventional import parse_header
 from steward.errors import UsageError
 from steward.release.changes import Change, cancel_reverts
-from steward.release.config import VersionConfig
 from steward.release.tags import normalize
 
 Level = Literal["major", "minor", "patch"]

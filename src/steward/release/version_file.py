@@ -20,9 +20,9 @@ import tomlkit
 from packaging.version import InvalidVersion, Version
 from tomlkit.exceptions import TOMLKitError
 
+from steward.config.release import VersionConfig
 from steward.errors import ConfigError
 from steward.fsutil import atomic_write_text
-from steward.release.config import VersionConfig
 from steward.workspace import Limit, Workspace, read_text
 
 _DUNDER = re.compile(

@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from steward.config.release import ChangelogConfig
 from steward.domain.refs import LOGIN, NUMBER
 from steward.history.records import Commit
 from steward.history.releases import UNRELEASED, assign_releases
 from steward.patterns import compile_user_patterns
 from steward.release.changes import STANDARD_TYPES, Change, cancel_reverts, changes_of, touches
-from steward.release.config import ChangelogConfig
 from steward.release.membership import Walk
 from steward.release.tags import Release
 

@@ -1,5 +1,5 @@
 """A changelog's text (a template's rendering, or JSON) for a repository, through the cache
-of released sections when it holds (see `steward.release.cache`).
+of released sections when it holds (see `steward.release.changelog.cache`).
 
 A full run renders everything, then also renders the Unreleased part alone: when the full
 text starts with it (true of the built-in templates and JSON, whose released sections never
@@ -21,10 +21,10 @@ import jinja2
 from steward.history.git import read_tags
 from steward.history.progress import Progress
 from steward.release import repository
-from steward.release.cache import ChangelogCache, Entry, cache_key, tags_signature
-from steward.release.changelog import Changelog, VersionBlock
+from steward.release.changelog.build import Changelog, VersionBlock
+from steward.release.changelog.cache import ChangelogCache, Entry, cache_key, tags_signature
+from steward.release.changelog.render import render_chunks
 from steward.release.changes import entry_json
-from steward.release.render import render_chunks
 from steward.release.repository import Scope
 from steward.release.tags import Line
 

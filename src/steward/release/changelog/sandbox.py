@@ -29,7 +29,7 @@ the bounds of `steward.limits`, enforced while the template runs:
 No constant folding can get around them: the filters take the context (Jinja2 never runs such
 a filter while compiling) and the operators are intercepted, so what is folded while compiling
 is the template's own text. A refusal is a `TemplateLimit` (a `SecurityError`);
-`steward.release.render` turns it into one `ConfigError` line naming the template.
+`steward.release.changelog.render` turns it into one `ConfigError` line naming the template.
 """
 
 from __future__ import annotations

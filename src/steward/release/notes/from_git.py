@@ -15,7 +15,7 @@ from steward.domain.logins import noreply_login
 from steward.domain.refs import NUMBER
 from steward.history.records import Commit
 from steward.release.changes import cancel_reverts, changes_of
-from steward.release.notes import PullRequest
+from steward.release.notes.draft import PullRequest
 
 _CO = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>\s*$")
 _SUFFIX = re.compile(rf"\s*\(#{NUMBER}\)\s*$")

@@ -18,10 +18,10 @@ from typing import Any
 
 from packaging.version import Version
 
+from steward.config.release import ReleaseNotesConfig, VersionConfig
 from steward.domain import refs
 from steward.domain.logins import Login
 from steward.release.changes import Change
-from steward.release.config import ReleaseNotesConfig, VersionConfig
 from steward.release.tags import TagScheme
 from steward.release.version import Level, breaking_level, bump_level, plan_next
 

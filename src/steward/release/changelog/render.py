@@ -10,11 +10,11 @@ A template is code from the repository being processed (``changelog.template`` n
 in it), and steward runs in CI with tokens in its environment, so templates run in Jinja2's
 sandbox: ``{{ cycler.__init__.__globals__.os.popen(...) }}`` and other attribute walks to
 Python internals are refused with a one-line ``ConfigError`` naming the template. The
-sandbox (`steward.release.sandbox`) also bounds what a template builds and how long it runs
-(`steward.limits`): ``{{ ("x"*1000000)|replace("x","x"*1000000) }}`` is refused before it
-runs, a loop that never ends stops after `limits.TEMPLATE_SECONDS`. Every template's output,
-a built-in's too, stops past `limits.MAX_TEMPLATE_OUTPUT` characters, counted as it is
-produced.
+sandbox (`steward.release.changelog.sandbox`) also bounds what a template builds and how
+long it runs (`steward.limits`): ``{{ ("x"*1000000)|replace("x","x"*1000000) }}`` is refused
+before it runs, a loop that never ends stops after `limits.TEMPLATE_SECONDS`. Every
+template's output, a built-in's too, stops past `limits.MAX_TEMPLATE_OUTPUT` characters,
+counted as it is produced.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from jinja2.exceptions import SecurityError
 
 from steward import limits
 from steward.errors import ConfigError
-from steward.release.changelog import Changelog, linker
-from steward.release.sandbox import _BATCH as OUTPUT_BATCH
-from steward.release.sandbox import Sandbox, TemplateLimit, bounded_output
+from steward.release.changelog.build import Changelog, linker
+from steward.release.changelog.sandbox import _BATCH as OUTPUT_BATCH
+from steward.release.changelog.sandbox import Sandbox, TemplateLimit, bounded_output
 
 BUILTIN = {"github": "github.md.j2", "keepachangelog": "keepachangelog.md.j2"}
 
@@ -57,7 +57,7 @@ def load_template(name: str, root: Path) -> jinja2.Template:
     """A built-in template by name, or a file (relative to the repository root)."""
     if name in BUILTIN:
         text = (
-            resources.files("steward.release.templates")
+            resources.files("steward.release.changelog.templates")
             .joinpath(BUILTIN[name])
             .read_text(encoding="utf-8")
         )

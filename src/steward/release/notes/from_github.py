@@ -16,7 +16,7 @@ from steward.domain.logins import Login
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.github.client import GitHubClient
 from steward.github.repo_api import RepoApi, release_records
-from steward.release.notes import Notes, PullRequest
+from steward.release.notes.draft import Notes, PullRequest
 from steward.release.tags import TagScheme
 
 SEARCH_CAP = 1000  # the search API returns at most 1,000 results per query

@@ -21,7 +21,7 @@ from typing import Literal
 
 from steward.errors import UsageError
 from steward.fsutil import atomic_write_text
-from steward.release.splice import splice_checked
+from steward.release.changelog.splice import splice_checked
 from steward.workspace import Limit, read_text, write_target
 
 Outcome = Literal["created", "updated", "up to date", "would be created", "would be updated"]
