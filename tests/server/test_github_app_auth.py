@@ -10,9 +10,10 @@ import jwt
 import pytest
 
 from steward.errors import AuthError, ConfigError, NotFoundError
+from steward.github.app_api import token_from_api
 from steward.github.client import writes_done
 from steward.github.repo_api import RepoApi
-from steward.server.github_app import app_jwt, load_private_key, token_from_api
+from steward.server.github_app import app_jwt, load_private_key
 from tests.server.conftest import app_on
 from tests.support.fake_clock import FakeClock
 from tests.support.github_app_server import APP_ID, INSTALLATION_ID, GitHubAppServer

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from steward.errors import ConfigError
+from steward.github.records import content_from_api
+from steward.github.repo_api import contents_path
 from steward.server.etag import MemoryEtagStore
 from steward.server.github_app import GitHubApp
 from steward.server.repo_config import (
     MemoryConfigCache,
     RepoConfigs,
-    contents_path,
     file_from_contents,
     push_touches_config,
 )
@@ -156,15 +157,19 @@ def test_contents_path_keeps_slashes_and_encodes_each_segment():
 def test_file_from_contents_reads_githubs_example_and_refuses_other_kinds():
     example = openapi.example("content-file-response-if-content-is-a-file")
     example["content"] = "c2l6ZTog\ne30K\n"  # "size: {}\n", wrapped as GitHub wraps it
-    assert file_from_contents(example, "o/r:x") == (example["sha"], "size: {}\n")
+
+    def read(data: Any) -> tuple[str, str]:
+        return file_from_contents(content_from_api(data), "o/r:x")
+
+    assert read(example) == (example["sha"], "size: {}\n")
     with pytest.raises(ConfigError, match="is a directory"):
-        file_from_contents([], "o/r:x")
+        read([])
     with pytest.raises(ConfigError, match="is a symlink"):
-        file_from_contents({**example, "type": "symlink"}, "o/r:x")
+        read({**example, "type": "symlink"})
     with pytest.raises(ConfigError, match="not UTF-8"):
-        file_from_contents({**example, "content": "/w==", "size": 1}, "o/r:x")
+        read({**example, "content": "/w==", "size": 1})
     with pytest.raises(ConfigError, match="over 1000000 bytes"):
-        file_from_contents({**example, "size": 2_000_000, "content": ""}, "o/r:x")
+        read({**example, "size": 2_000_000, "content": ""})
 
 
 def test_the_blob_sha_is_gits():

@@ -14,13 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 from steward.errors import StewardError, UsageError
+from steward.github.app_api import HookDelivery, delivery_from_api
 from steward.github.budget import PacingPolicy
 from steward.server.github_app import GitHubApp
 from steward.server.reconcile import (
     DEPS_KEY,
-    Delivery,
     ReconcileDeps,
-    delivery_from_api,
     known_from,
     parse_since,
     reconcile,
@@ -207,8 +206,8 @@ def test_delivery_from_api_reads_githubs_examples_and_skips_shapeless_items():
 def test_undelivered_picks_the_newest_attempt_of_each_event_never_delivered():
     t = datetime(2026, 1, 1, tzinfo=UTC)
 
-    def d(i: int, guid: str, code: int, hours: int) -> Delivery:
-        return Delivery(i, guid, t + timedelta(hours=hours), code, "push", None, i > 10)
+    def d(i: int, guid: str, code: int, hours: int) -> HookDelivery:
+        return HookDelivery(i, guid, t + timedelta(hours=hours), code, "push", None, i > 10)
 
     got = undelivered(
         [d(1, "a", 502, 0), d(11, "a", 502, 2), d(2, "b", 500, 1), d(12, "b", 302, 3)]

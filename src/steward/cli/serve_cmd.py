@@ -30,6 +30,7 @@ from steward.errors import StewardError, UsageError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from steward.github.app_api import ManifestConversion
     from steward.server.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -523,7 +524,8 @@ def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -
     can be checked (no file to overwrite, the directory made and a file written in it) is
     checked before the POST; what still fails after it says what was lost."""
     from steward.errors import NotFoundError
-    from steward.github.client import GitHubClient, path
+    from steward.github.app_api import ConversionAnswerError, convert_manifest
+    from steward.github.client import GitHubClient
     from steward.server.manifest import public_url
 
     code = code.strip()
@@ -532,29 +534,32 @@ def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -
     api = public_url(api_url, what="--api-url")
     targets = {key: directory / name for key, name in APP_FILES.items()}
     made = _prepare_dir(directory, targets.values())
+    unreadable: ConversionAnswerError | None = None
     try:
         _probe_dir(directory)
         with GitHubClient(None, api) as client:
             try:
-                data = client.post(path("/app-manifests/{code}/conversions", code=code))
+                conversion = convert_manifest(client, code)
             except NotFoundError:
                 raise StewardError(
                     "GitHub does not know this code: a code works once, for an hour; create "
                     "the App again from the manifest (or delete the one it made)"
                 ) from None
+            except ConversionAnswerError as exc:
+                unreadable = exc
     except BaseException:
         if made:  # empty: no trace of an attempt that spent no code
             with contextlib.suppress(OSError):
                 directory.rmdir()
         raise
     # The code is spent: GitHub made the App and hands its key and secret out this once.
-    try:
-        app_id, slug, html_url, files = _app_credentials(data)
-    except StewardError as exc:
+    if unreadable is not None:
         raise StewardError(
-            f"{exc}; the code is spent: if GitHub created the App, generate a new private "
-            "key and set a webhook secret in its settings (or delete it and start again)"
+            f"{unreadable}; the code is spent: if GitHub created the App, generate a new "
+            "private key and set a webhook secret in its settings (or delete it and start again)"
         ) from None
+    app_id, slug, html_url = conversion.id, conversion.slug, conversion.html_url
+    files = _app_files(conversion)
     written = _save_credentials(targets, files, f"the App {slug} (id {app_id})", html_url)
     env = {
         "STEWARD_APP_ID": str(app_id),
@@ -591,34 +596,17 @@ def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -
         click.echo(f"export {key}={shlex.quote(value)}")
 
 
-def _app_credentials(data: Any) -> tuple[int, str, str | None, dict[str, str]]:
-    """The App's id, slug and page, and the files' texts, from GitHub's answer
-    (``integration`` plus ``pem`` and ``webhook_secret``); a `PayloadError` without them."""
-    from steward.errors import PayloadError
-
-    at = "POST /app-manifests/{code}/conversions"
-    if not isinstance(data, dict):
-        raise PayloadError(f"{at}: the answer is not an object")
-    app_id, slug, pem = data.get("id"), data.get("slug"), data.get("pem")
-    secret = data.get("webhook_secret")
-    if not isinstance(app_id, int) or isinstance(app_id, bool) or app_id < 1:
-        raise PayloadError(f"{at}: the answer has no App id")
-    if not isinstance(slug, str) or not slug or any(c.isspace() for c in slug):
-        raise PayloadError(f"{at}: the answer has no App slug")
-    if not isinstance(pem, str) or "-----BEGIN" not in pem:
-        raise PayloadError(f"{at}: the answer has no private key")
-    if secret is not None and (not isinstance(secret, str) or not secret):
-        raise PayloadError(f"{at}: the answer's webhook secret is not a string")
-    html_url = data.get("html_url")
+def _app_files(app: ManifestConversion) -> dict[str, str]:
+    """The texts of the App's files (setting -> text), each as its setting reads it."""
     files = {
-        "app_id": f"{app_id}\n",
-        "app_slug": f"{slug}\n",
-        "private_key": pem if pem.endswith("\n") else pem + "\n",
+        "app_id": f"{app.id}\n",
+        "app_slug": f"{app.slug}\n",
+        "private_key": app.pem if app.pem.endswith("\n") else app.pem + "\n",
     }
-    if secret is not None:
-        files["webhook_secret"] = secret  # read as is (_FILE): a newline would change the HMAC
-    page = html_url.rstrip("/") if isinstance(html_url, str) and html_url else None
-    return app_id, slug, page, files
+    if app.webhook_secret is not None:
+        # read as is (_FILE): a newline would change the HMAC
+        files["webhook_secret"] = app.webhook_secret
+    return files
 
 
 def _prepare_dir(directory: Path, targets: Iterable[Path]) -> bool:

@@ -51,6 +51,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://api.github.com"
 
+Transport = httpx.BaseTransport
+"""What a `GitHubClient` sends its requests through (``transport=``): callers outside the
+adapter name it by this, not by httpx."""
+
 _accepted_writes = threading.local()
 
 

@@ -14,6 +14,10 @@ request, so it never goes out with an expired one. Each installation has one `Wr
 installation); all share the `EtagStore` (conditional GETs; keys are scoped by
 installation). `close` closes the clients.
 
+The App's endpoints themselves (who it is, installation tokens, an installation's
+repositories) are calls of the adapter (`github.app_api`); this module keeps the keys, the
+caches and the clients.
+
 The private key and every token stay out of logs and error messages (the client redacts its
 own token; the key is never formatted).
 """
@@ -24,18 +28,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from steward.errors import ConfigError, PayloadError
+from steward.errors import ConfigError
+from steward.github.app_api import AppApi, InstallationToken, installation_repositories
 from steward.github.budget import Budget, EtagStore, PacingPolicy, WritePacer
-from steward.github.client import DEFAULT_API_URL, GitHubClient, path
+from steward.github.client import DEFAULT_API_URL, GitHubClient, Transport
 
 log = logging.getLogger(__name__)
 
@@ -72,33 +74,6 @@ def app_jwt(app_id: int | str, key: RSAPrivateKey, now: float) -> str:
     return jwt.encode(claims, key, algorithm="RS256")
 
 
-@dataclass(frozen=True, slots=True)
-class InstallationToken:
-    token: str
-    expires_at: float  # epoch seconds
-
-    def fresh(self, now: float, margin: float) -> bool:
-        return now < self.expires_at - margin
-
-
-def token_from_api(data: Any, at: str) -> InstallationToken:
-    """The token and its expiry from ``POST /app/installations/{id}/access_tokens``."""
-    if not isinstance(data, dict):
-        raise PayloadError(f"{at}: expected the installation token object")
-    token, expires = data.get("token"), data.get("expires_at")
-    if not isinstance(token, str) or not token:
-        raise PayloadError(f"{at}: the answer has no token")
-    if not isinstance(expires, str):
-        raise PayloadError(f"{at}: the answer has no expires_at")
-    try:
-        when = datetime.fromisoformat(expires)
-    except ValueError:
-        raise PayloadError(f"{at}: expires_at is not a date-time: {expires[:40]!r}") from None
-    if when.tzinfo is None:
-        raise PayloadError(f"{at}: expires_at has no time zone: {expires[:40]!r}")
-    return InstallationToken(token, when.timestamp())
-
-
 class GitHubApp:
     """One GitHub App: its JWT, its installations' tokens and clients, their budgets.
 
@@ -124,7 +99,7 @@ class GitHubApp:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         client_options: dict[str, Any] | None = None,
-        transport_for: Callable[[int], httpx.BaseTransport] | None = None,
+        transport_for: Callable[[int], Transport] | None = None,
     ) -> None:
         self.app_id = str(app_id).strip()
         if not self.app_id:
@@ -168,10 +143,7 @@ class GitHubApp:
         """The App's bot account (``<slug>[bot]``), the author of its comments; read once."""
         if self._bot_login is None:
             with self.app_client() as client:
-                slug = client.get_object("/app").get("slug")
-            if not isinstance(slug, str) or not slug:
-                raise PayloadError("GET /app: the answer has no slug")
-            self._bot_login = f"{slug}[bot]"
+                self._bot_login = AppApi(client).app().bot_login
         return self._bot_login
 
     # -- installations --------------------------------------------------------------------
@@ -185,9 +157,8 @@ class GitHubApp:
             cached = self._tokens.get(installation_id)
             if cached is not None and cached.fresh(self._clock(), self.refresh_margin):
                 return cached.token
-            url = path("/app/installations/{id}/access_tokens", id=installation_id)
             with self.app_client() as client:
-                made = token_from_api(client.post(url), f"POST {url}")
+                made = AppApi(client).create_installation_token(installation_id)
             with self._lock:  # `forget_token` reads and drops it under this lock
                 self._tokens[installation_id] = made
                 self.tokens_issued += 1
@@ -244,13 +215,7 @@ class GitHubApp:
     def repositories(self, installation_id: int) -> list[str]:
         """The full names of the repositories the installation can reach
         (``GET /installation/repositories``, conditional when there is an ETag store)."""
-        names: list[str] = []
-        client = self.github_for(installation_id)
-        for repo in client.paginate("/installation/repositories", items_key="repositories"):
-            name = repo.get("full_name") if isinstance(repo, dict) else None
-            if isinstance(name, str) and name:
-                names.append(name)
-        return names
+        return installation_repositories(self.github_for(installation_id))
 
     def pacer(self, installation_id: int) -> WritePacer:
         """The installation's pacer (made on first use, then shared by its clients)."""

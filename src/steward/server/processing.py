@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from steward.domain.events import Ignored, parse_event
 from steward.engine import skip_reason
 from steward.errors import ConfigError, InputError, PayloadError, UsageError
+from steward.github.app_api import installation_repositories
 from steward.github.repo_api import RepoApi
 from steward.server.db import utcnow
 from steward.shell.executor import handle_event
@@ -56,17 +57,6 @@ class Delivery:
     received_at: datetime
     attempt: int = 1
     """1 for the first attempt; more when retried or when a worker died mid-job."""
-
-
-def _default_repositories(deps: WorkerDeps, installation_id: int) -> list[str]:
-    """Every repository the installation may act on (``GET /installation/repositories``)."""
-    names = []
-    client = deps.github_for(installation_id)
-    for repo in client.paginate("/installation/repositories", items_key="repositories"):
-        name = repo.get("full_name") if isinstance(repo, dict) else None
-        if isinstance(name, str):
-            names.append(name)
-    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +142,7 @@ def process_sweep(installation_id: int, deps: WorkerDeps, now: datetime | None =
     names = (
         deps.repositories_for(installation_id)
         if deps.repositories_for is not None
-        else _default_repositories(deps, installation_id)
+        else installation_repositories(deps.github_for(installation_id))
     )
     for full_name in names:
         config = deps.config_for(installation_id, full_name)

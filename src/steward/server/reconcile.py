@@ -15,6 +15,7 @@ as the endpoint's own ``status`` filter.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -25,36 +26,15 @@ from typing import Any
 import click
 
 from steward.errors import GitHubError, StewardError, UsageError
-from steward.github.client import GitHubClient, path
+from steward.github.app_api import AppApi, HookDelivery
+from steward.github.client import GitHubClient
 
 log = logging.getLogger(__name__)
 
-DELIVERIES = "/app/hook/deliveries"
 DEFAULT_SINCE = "72h"  # GitHub keeps deliveries for three days
 MAX_REDELIVERIES = 1000
 _SINCE = re.compile(r"^\s*(\d{1,6})\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One delivery attempt as GitHub lists it."""
-
-    id: int
-    guid: str
-    delivered_at: datetime
-    status_code: int
-    event: str
-    action: str | None
-    redelivery: bool
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 400
-
-    @property
-    def what(self) -> str:
-        return f"{self.event}.{self.action}" if self.action else self.event
 
 
 @dataclass(slots=True)
@@ -67,7 +47,7 @@ class Report:
     events: int = 0  # distinct GUIDs among them
     failed: int = 0  # GUIDs no attempt delivered
     in_inbox: list[str] = field(default_factory=list)  # failed at GitHub, but in the inbox
-    redelivered: list[Delivery] = field(default_factory=list)
+    redelivered: list[HookDelivery] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # redeliveries GitHub refused
     left: int = 0  # failed GUIDs beyond the run's limit, for the next run
     skipped: int = 0  # listed items without the documented shape
@@ -119,39 +99,10 @@ def parse_since(text: str) -> timedelta:
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 
-def delivery_from_api(item: Any) -> Delivery | None:
-    """A listed delivery, or ``None`` when it lacks the documented fields."""
-    if not isinstance(item, dict):
-        return None
-    ident, guid, at, code, event = (
-        item.get(k) for k in ("id", "guid", "delivered_at", "status_code", "event")
-    )
-    if not (isinstance(ident, int) and not isinstance(ident, bool) and ident > 0):
-        return None
-    if not isinstance(guid, str) or not guid or not isinstance(event, str):
-        return None
-    if not isinstance(code, int) or isinstance(code, bool) or not isinstance(at, str):
-        return None
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        return None
-    action = item.get("action")
-    return Delivery(
-        id=ident,
-        guid=guid,
-        delivered_at=when if when.tzinfo else when.replace(tzinfo=UTC),
-        status_code=code,
-        event=event,
-        action=action if isinstance(action, str) else None,
-        redelivery=item.get("redelivery") is True,
-    )
-
-
-def undelivered(deliveries: Iterable[Delivery]) -> list[Delivery]:
+def undelivered(deliveries: Iterable[HookDelivery]) -> list[HookDelivery]:
     """Per GUID whose attempts all failed, its newest attempt (the one to redeliver),
     oldest event first."""
-    newest: dict[str, Delivery] = {}
+    newest: dict[str, HookDelivery] = {}
     delivered: set[str] = set()
     for d in deliveries:
         if d.ok:
@@ -185,12 +136,13 @@ def reconcile(
     start = (now or datetime.now(UTC)) - since
     report = Report(since=start, dry_run=dry_run)
     with client_factory() as client:
-        seen: list[Delivery] = []
-        for item in client.paginate(DELIVERIES):
-            d = delivery_from_api(item)
-            if d is None:
-                report.skipped += 1
-                continue
+        api = AppApi(client)
+
+        def skipped() -> None:
+            report.skipped += 1
+
+        seen: list[HookDelivery] = []
+        for d in api.hook_deliveries(skipped):
             if d.delivered_at < start:
                 break  # newest first: the rest are older still
             seen.append(d)
@@ -209,9 +161,8 @@ def reconcile(
             if dry_run:
                 report.redelivered.append(d)
                 continue
-            url = path(DELIVERIES + "/{id}/attempts", id=d.id)
             try:
-                client.post(url)
+                api.redeliver(d.id)
             except GitHubError as exc:
                 report.errors.append(f"{d.guid} (delivery {d.id}): {exc}")
                 log.warning("redelivery of %s (delivery %d) refused: %s", d.guid, d.id, exc)
@@ -250,10 +201,8 @@ def _deps(ctx: click.Context) -> ReconcileDeps:
 
 
 def _echo(report: Report, as_json: bool) -> None:
-    if as_json:
-        from steward.cli.main import echo_json
-
-        echo_json(report.to_json())
+    if as_json:  # as `cli.main.echo_json` writes it (the server does not import the CLI)
+        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False, ensure_ascii=False))
         return
     for line in report.lines():
         click.echo(line)

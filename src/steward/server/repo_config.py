@@ -15,8 +15,6 @@ the key, every time it is asked for, until a push fixes it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import threading
 from collections import OrderedDict
@@ -25,8 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from steward.config.loader import DEFAULT_LOCATIONS, MAX_CONFIG_BYTES, parse_config
 from steward.domain.names import check_full_name
-from steward.errors import ConfigError, NotFoundError, PayloadError
-from steward.github.client import GitHubClient, segment
+from steward.errors import ConfigError, PayloadError
+from steward.github.client import GitHubClient
+from steward.github.records import RepoContent
+from steward.github.repo_api import RepoApi
 
 if TYPE_CHECKING:
     from steward.config.model import StewardConfig
@@ -71,38 +71,27 @@ class MemoryConfigCache:
 # -- pure decisions -----------------------------------------------------------------------
 
 
-def contents_path(full_name: str, file_path: str) -> str:
-    """``/repos/{owner}/{repo}/contents/{path}``; the path keeps its slashes (GitHub's
-    description marks it multi-segment), each segment percent-encoded, no dot segments."""
-    owner, repo = full_name.split("/")
-    segments = "/".join(segment(part) for part in file_path.split("/"))
-    return f"/repos/{segment(owner)}/{segment(repo)}/contents/{segments}"
-
-
-def file_from_contents(data: Any, where: str) -> tuple[str, str]:
-    """(blob sha, text) of a ``content-file`` answer; a directory, a symlink, a file over
-    the config's size cap or text that is not UTF-8 is a `ConfigError` naming ``where``."""
-    if not isinstance(data, dict):
+def file_from_contents(entry: RepoContent, where: str) -> tuple[str, str]:
+    """(blob sha, text) of what the contents API says of a config path; a directory, a
+    symlink, a file over the config's size cap or text that is not UTF-8 is a `ConfigError`
+    naming ``where``."""
+    if entry.kind is None:
         raise ConfigError("is a directory, not a config file", path=where)
-    kind, sha = data.get("type"), data.get("sha")
-    if kind != "file":
-        raise ConfigError(f"is a {kind or 'non-file'}, not a config file", path=where)
-    if not isinstance(sha, str):
+    if entry.kind != "file":
+        raise ConfigError(f"is a {entry.kind or 'non-file'}, not a config file", path=where)
+    if entry.sha is None:
         raise PayloadError(f"{where}: the contents answer has no sha")
-    size = data.get("size")
-    if isinstance(size, int) and size > MAX_CONFIG_BYTES:
+    if entry.size is not None and entry.size > MAX_CONFIG_BYTES:
         raise ConfigError(f"config is over {MAX_CONFIG_BYTES} bytes", path=where)
-    content, encoding = data.get("content"), data.get("encoding")
-    if not isinstance(content, str) or encoding != "base64":
+    if entry.content is None:
         raise PayloadError(f"{where}: the contents answer has no base64 content")
-    try:
-        raw = base64.b64decode("".join(content.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise PayloadError(f"{where}: the contents answer is not valid base64") from None
+    raw = entry.decoded()
+    if raw is None:
+        raise PayloadError(f"{where}: the contents answer is not valid base64")
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"config is over {MAX_CONFIG_BYTES} bytes", path=where)
     try:
-        return sha, raw.decode("utf-8")
+        return entry.sha, raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("config is not UTF-8 text", path=where) from None
 
@@ -187,11 +176,9 @@ class RepoConfigs:
 
     def _fetch(self, installation_id: int, full_name: str) -> tuple[str, str]:
         self.fetches += 1
-        client = self._github_for(installation_id)
+        api = RepoApi(self._github_for(installation_id), full_name)
         for location in DEFAULT_LOCATIONS:
-            try:
-                data = client.get(contents_path(full_name, location))
-            except NotFoundError:
-                continue
-            return file_from_contents(data, f"{full_name}:{location}")
+            entry = api.contents(location)
+            if entry is not None:
+                return file_from_contents(entry, f"{full_name}:{location}")
         return NO_FILE, ""
