@@ -4,9 +4,9 @@ One `Metrics` holds its own registry (tests make their own; the server uses `MET
 Counters and histograms are per process; the inbox gauge (``steward_jobs``) is read from the
 database when scraped, so it shows the work of every worker on every machine.
 
-GitHub API calls are counted by `InstrumentedTransport`, the httpx transport of each
+GitHub API calls are counted by `InstrumentedTransport`, the transport of each
 installation's `GitHubClient` (`GitHubApp`'s ``transport_for``): it counts each response and
-records ``x-ratelimit-remaining``.
+records ``x-ratelimit-remaining`` (the HTTP side is `github.transport.ObservedTransport`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from steward.github.client import Transport
+from steward.github.transport import ObservedTransport
 
 # Acknowledgement is the intake's whole job: fine buckets below 50 ms.
 ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -143,39 +145,25 @@ METRICS = Metrics()
 """The server process's metrics."""
 
 
-def _count(text: str) -> bool:
-    """``text`` is a count GitHub would send: 1-9 ASCII digits (``"²"`` is none)."""
-    return 0 < len(text) < 10 and text.isascii() and text.isdigit()
-
-
-class InstrumentedTransport(httpx.BaseTransport):
-    """Counts every response GitHub sends and, with an ``installation``, keeps its rate
-    limit as a gauge. `GitHubApp` makes one per installation (``transport_for``)."""
+class InstrumentedTransport(ObservedTransport):
+    """Counts every response GitHub sends (``steward_github_api_calls``) and, with an
+    ``installation``, keeps its rate limit as a gauge (``steward_github_rate_limit_remaining``).
+    `GitHubApp` makes one per installation (``transport_for``); the HTTP side is
+    `github.transport.ObservedTransport`."""
 
     def __init__(
         self,
         installation: int | str | None = None,
-        inner: httpx.BaseTransport | None = None,
+        inner: Transport | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.installation = None if installation is None else str(installation)
-        self.inner = inner or httpx.HTTPTransport()
         self.metrics = metrics or METRICS
+        super().__init__(self._call, None if self.installation is None else self._rate_limit, inner)
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response = self.inner.handle_request(request)
-        except httpx.TransportError:
-            self.metrics.api_calls.labels(request.method, "error").inc()
-            raise
-        self.metrics.api_calls.labels(request.method, f"{response.status_code // 100}xx").inc()
-        remaining = response.headers.get("x-ratelimit-remaining")
-        if self.installation is not None and remaining is not None and _count(remaining):
-            resource = response.headers.get("x-ratelimit-resource", "core")[:40]
-            self.metrics.rate_limit_remaining.labels(self.installation, resource).set(
-                int(remaining)
-            )
-        return response
+    def _call(self, method: str, outcome: str) -> None:
+        self.metrics.api_calls.labels(method, outcome).inc()
 
-    def close(self) -> None:
-        self.inner.close()
+    def _rate_limit(self, resource: str, remaining: int) -> None:
+        assert self.installation is not None
+        self.metrics.rate_limit_remaining.labels(self.installation, resource).set(remaining)
