@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 from packaging.version import Version
@@ -32,6 +31,7 @@ from steward.cli.release_scope import (
 from steward.config.model import StewardConfig
 from steward.errors import UsageError
 from steward.github.client import GitHubClient
+from steward.github.records import GitHubRelease
 from steward.history.git import remote_url
 from steward.policies import semantic_title
 from steward.release import repository
@@ -219,7 +219,7 @@ def _from_github(
     name: str,
     *,
     since: str | None,
-    releases: list[dict[str, Any]],
+    releases: list[GitHubRelease],
     config: StewardConfig,
     scheme: TagScheme,
 ) -> Notes:
@@ -228,5 +228,5 @@ def _from_github(
     )
     pulls = merged_pulls(client, name, last.date if last else None)
     base = scheme.parse(last.tag) if last else None
-    existing = [v for r in releases if (v := scheme.parse(str(r.get("tag_name") or "")))]
+    existing = [v for r in releases if (v := scheme.parse(r.tag_name or ""))]
     return draft_notes(pulls, config.release_notes, config.version, base=base, existing=existing)

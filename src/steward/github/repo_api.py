@@ -285,20 +285,17 @@ class RepoApi:
 
     # -- releases -------------------------------------------------------------------------
 
-    def releases_page(self) -> list[dict[str, Any]]:
-        """The first page (100) of releases, newest first, as GitHub's objects (non-objects
-        dropped). Raw for `release.notes_github.list_releases`, whose list the CLI reads;
-        `release_records` parses one."""
+    def releases_page(self) -> list[GitHubRelease]:
+        """The first page (100) of releases, newest first (non-objects dropped)."""
         url = self._p("/repos/{owner}/{repo}/releases")
         data = sansio.expect_list(self.client.get(url, {"per_page": 100}), f"GET {url}")
-        return _objects(data, f"{self.full_name} releases")
+        return [release_from_api(item) for item in _objects(data, f"{self.full_name} releases")]
 
-    def releases(self) -> Iterator[dict[str, Any]]:
-        """Every release, newest first, page by page, as GitHub's objects (the post-release
-        stage reads them; `release_records` parses them)."""
+    def releases(self) -> Iterator[GitHubRelease]:
+        """Every release, newest first, page by page (a non-object skipped with a warning)."""
         for i, rel in enumerate(self.client.paginate(self._p("/repos/{owner}/{repo}/releases"))):
             if isinstance(rel, dict):
-                yield rel
+                yield release_from_api(rel)
             else:
                 log.warning("%s release %d is not an object; skipped", self.full_name, i)
 
@@ -315,16 +312,12 @@ class RepoApi:
         )
         return release_from_api(sansio.expect_object(made, "POST releases"))
 
-    def update_release(self, release_id: int, fields: dict[str, Any]) -> dict[str, Any]:
-        """PATCH the release's ``fields``; GitHub's answer, raw (the post-release stage
-        reads it; `edit_release` is the typed call)."""
-        url = self._p("/repos/{owner}/{repo}/releases/{rid}", rid=release_id)
-        return sansio.expect_object(self.client.patch(url, fields), f"PATCH {url}")
-
     def edit_release(self, release_id: int, **fields: str | bool) -> GitHubRelease:
         """PATCH the release's ``fields`` (``tag_name``, ``name``, ``body``, ``draft``,
         ``prerelease``); the release as it is now."""
-        return release_from_api(self.update_release(release_id, dict(fields)))
+        url = self._p("/repos/{owner}/{repo}/releases/{rid}", rid=release_id)
+        answer = sansio.expect_object(self.client.patch(url, dict(fields)), f"PATCH {url}")
+        return release_from_api(answer)
 
     def search_issues(self, query: str, *, limit: int) -> list[SearchIssue]:
         """Search results for ``query`` (scoped to this repository by the caller's
@@ -386,11 +379,6 @@ def contents_path(full_name: str, file_path: str) -> str:
     owner, repo = full_name.split("/")
     segments = "/".join(segment(part) for part in file_path.split("/"))
     return f"/repos/{segment(owner)}/{segment(repo)}/contents/{segments}"
-
-
-def release_records(items: list[dict[str, Any]]) -> list[GitHubRelease]:
-    """Releases as GitHub listed them (`RepoApi.releases_page`), as records."""
-    return [release_from_api(item) for item in items]
 
 
 def _number(issue: Issue) -> int:

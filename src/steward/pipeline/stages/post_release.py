@@ -7,11 +7,10 @@ that knows the issues it read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from steward.domain.events import ReleaseEvent
 from steward.domain.models import Release, Repo, User
 from steward.errors import ReleaseError
+from steward.github.records import GitHubRelease
 from steward.github.repo_api import RepoApi
 from steward.pipeline.context import Context
 from steward.pipeline.github import repo_api
@@ -22,28 +21,24 @@ from steward.shell.executor import handle_event
 
 def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:
     """(release html_url, what was done) for the tag's drafted release."""
-    found: dict[str, Any] | None = None
+    found: GitHubRelease | None = None
     for rel in api.releases():
-        if rel.get("tag_name") == ctx.tag or (rel.get("draft") and rel.get("name") == ctx.tag):
+        if rel.tag_name == ctx.tag or (rel.draft and rel.name == ctx.tag):
             found = rel
             break
     default = f"https://github.com/{api.full_name}/releases/tag/{ctx.tag}"
     if found is None:
         return default, "no drafted release"
-    url = found.get("html_url")
-    html_url = url if isinstance(url, str) and url else default
-    if not found.get("draft"):
+    html_url = found.html_url or default
+    if not found.draft:
         return html_url, "release already published"
     if not ctx.cfg.publish_release_notes:
         return html_url, "drafted release left as draft (config)"
-    rid = found.get("id")
-    if not isinstance(rid, int) or isinstance(rid, bool):
+    rid = found.id
+    if rid is None:
         raise ReleaseError(f"stage post-release: the drafted release {ctx.tag} has no id")
-    patched = api.update_release(
-        rid, {"draft": False, "tag_name": ctx.tag, "prerelease": ctx.prerelease}
-    )
-    url = patched.get("html_url")
-    return (url if isinstance(url, str) and url else default), f"published release {rid}"
+    patched = api.edit_release(rid, draft=False, tag_name=ctx.tag, prerelease=ctx.prerelease)
+    return (patched.html_url or default), f"published release {rid}"
 
 
 def _published(ctx: Context, api: RepoApi, html_url: str) -> ReleaseEvent:

@@ -15,7 +15,8 @@ from typing import Any
 from steward.domain.logins import Login
 from steward.errors import NotFoundError, PayloadError, UsageError
 from steward.github.client import GitHubClient
-from steward.github.repo_api import RepoApi, release_records
+from steward.github.records import GitHubRelease
+from steward.github.repo_api import RepoApi
 from steward.release.notes.draft import Notes, PullRequest
 from steward.release.tags import TagScheme
 
@@ -28,17 +29,16 @@ class LastRelease:
     date: str
 
 
-def list_releases(client: GitHubClient, repo: str) -> list[dict[str, Any]]:
-    """The first page (100) of releases, newest first: enough for the last one and a draft.
-    GitHub's objects, as `last_release` and `publish_draft` take them (they read them as
-    `github.records.GitHubRelease`)."""
+def list_releases(client: GitHubClient, repo: str) -> list[GitHubRelease]:
+    """The first page (100) of releases, newest first: enough for the last one and a draft
+    (`last_release` and `publish_draft` take it)."""
     return RepoApi(client, repo).releases_page()
 
 
-def last_release(releases: list[dict[str, Any]], scheme: TagScheme) -> LastRelease | None:
+def last_release(releases: list[GitHubRelease], scheme: TagScheme) -> LastRelease | None:
     """The published, final release with the highest version (by tag)."""
     best: tuple[Any, LastRelease] | None = None
-    for rel in release_records(releases):
+    for rel in releases:
         if rel.draft or rel.prerelease:
             continue
         tag = rel.tag_name
@@ -88,13 +88,13 @@ def publish_draft(
     client: GitHubClient,
     repo: str,
     notes: Notes,
-    releases: list[dict[str, Any]],
+    releases: list[GitHubRelease],
     *,
     dry_run: bool = False,
 ) -> PublishResult:
     """Create the one draft release, or bring the existing draft up to date."""
     api = RepoApi(client, repo)
-    draft = next((r for r in release_records(releases) if r.draft and r.id is not None), None)
+    draft = next((r for r in releases if r.draft and r.id is not None), None)
     if draft is None:
         if dry_run:
             return PublishResult("would create", None, None)
