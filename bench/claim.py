@@ -36,7 +36,8 @@ from sqlalchemy.engine import Engine
 from tests.server.postgres import Cluster
 
 from steward.server import db
-from steward.server.inbox import Inbox, Incoming
+from steward.server.deliveries import Incoming
+from steward.server.inbox import Inbox
 
 CLAIMS = 500
 ROUNDS = 5  # rounds of CLAIMS // ROUNDS claims each, alternating between the schemas
@@ -91,16 +92,17 @@ def build(
     inbox = Inbox(engine)
     total = done + queued
     for start in range(0, total, BATCH):
-        got = inbox.record([incoming(n, subjects) for n in range(start, min(start + BATCH, total))])
+        batch = [incoming(n, subjects) for n in range(start, min(start + BATCH, total))]
+        got = inbox.deliveries.record(batch)
         assert got == ["queued"] * len(got)
     if done:
         with engine.begin() as conn:
             conn.execute(update(db.jobs).where(db.jobs.c.id <= done).values(state="done"))
-    counts = inbox.counts()
+    counts = inbox.maintenance.counts()
     assert (counts["done"], counts["queued"]) == (done, queued), counts
     if analyze:  # what a worker does within ANALYZE_CHECK_SECONDS of the burst
         deadline = time.monotonic() + 30
-        while not inbox.analyze_if_stale():
+        while not inbox.maintenance.analyze_if_stale():
             assert time.monotonic() < deadline, "the statistics never went stale"
             time.sleep(0.2)
     return Measured(schema, engine, inbox)
@@ -109,9 +111,9 @@ def build(
 def run_round(m: Measured, claims: int) -> None:
     start = time.perf_counter()
     for _ in range(claims):
-        job = m.inbox.claim("bench", LEASE)
+        job = m.inbox.jobs.claim("bench", LEASE)
         assert job is not None
-        assert m.inbox.complete(job)
+        assert m.inbox.jobs.complete(job)
     seconds = time.perf_counter() - start
     m.claims += claims
     m.seconds += seconds

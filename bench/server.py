@@ -473,7 +473,7 @@ def run_processing(tmp: Path, cluster: Cluster) -> dict[int, float]:
                 server.stop()
             engine = db.make_engine(url)
             inbox = Inbox(engine)
-            assert inbox.counts()["queued"] == JOBS
+            assert inbox.maintenance.counts()["queued"] == JOBS
             gh.reset_calls()
             procs = [
                 Process(["serve", "worker", "--concurrency", "1"], env, tmp / "worker.log")
@@ -481,7 +481,7 @@ def run_processing(tmp: Path, cluster: Cluster) -> dict[int, float]:
             ]
             try:
                 while True:
-                    counts = inbox.counts()
+                    counts = inbox.maintenance.counts()
                     if counts["queued"] == counts["running"] == 0:
                         break
                     time.sleep(0.05)

@@ -949,7 +949,7 @@ def wait_drained(inbox: Inbox, timeout: float, fleet: Fleet) -> dict[str, int]:
     """Poll until no job is queued or running; the counts then."""
     deadline = time.monotonic() + timeout
     while True:
-        counts: dict[str, int] = inbox.counts()
+        counts: dict[str, int] = inbox.maintenance.counts()
         if counts["queued"] == counts["running"] == 0:
             return counts
         if time.monotonic() > deadline:
@@ -1051,7 +1051,7 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
         inbox = Inbox(engine)
         # The installation's first sweep an hour away: a sweep would change the repository
         # (a worker schedules it at a random time within the hour on the first delivery).
-        Inbox(engine, rng=lambda: 1.0).ensure_schedule(INSTALLATION, 86_400)
+        Inbox(engine, rng=lambda: 1.0).schedules.ensure(INSTALLATION, 86_400)
         gh = ChaosGitHub(login=BOT, lost_rate=scenario.lost_rate, seed=scenario.seed)
         with gh:
             gh.validate = scenario.validate

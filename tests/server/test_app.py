@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from steward.server.db import deliveries, jobs
-from steward.server.inbox import decode_body
+from steward.server.deliveries import decode_body
 from steward.server.metrics import InstrumentedTransport, Metrics
 from tests.server.conftest import (
     SECRET,
@@ -251,7 +251,7 @@ def test_workers_beside_the_intake_process_the_delivery(
     deps = token_deps(gh.url, TOKEN, repos=(gh.repo,), metrics=metrics)
     run = serve(workers=2, metrics=metrics, deps=deps)
     assert run.post("pull_request", pr_opened(), "d-1").status_code == 202
-    wait_for(lambda: run.core.inbox.counts()["done"] == 1)
+    wait_for(lambda: run.core.inbox.maintenance.counts()["done"] == 1)
     assert sorted(gh.labels_of(2)) == ["feature", "size/M", "tests"]
     assert gh.status_of(SHA, "steward/semantic-title") == ("success", "feat: semantic title")
     m = run.metrics

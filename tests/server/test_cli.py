@@ -72,18 +72,18 @@ def test_retry_queues_with_the_configured_attempts(
 ) -> None:
     """`serve retry` builds its inbox from the settings, as `serve worker` does: the jobs it
     queues again get STEWARD_MAX_ATTEMPTS attempts, not the default."""
-    from steward.server.inbox import Inbox
+    from steward.server.jobs import Jobs
 
     url = f"sqlite:///{tmp_path}/inbox.db"
     assert run_cli(["serve", "migrate", "--database", url], capsys)[0] == 0
     seen: list[int] = []
-    retry = Inbox.retry
+    retry = Jobs.retry
 
-    def spy(self: Inbox, *args: Any, **kwargs: Any) -> int:
+    def spy(self: Jobs, *args: Any, **kwargs: Any) -> int:
         seen.append(self.max_attempts)
         return retry(self, *args, **kwargs)
 
-    monkeypatch.setattr(Inbox, "retry", spy)
+    monkeypatch.setattr(Jobs, "retry", spy)
     monkeypatch.setenv("STEWARD_MAX_ATTEMPTS", "3")
     code, out, err = run_cli(["serve", "retry", "--all", "--database", url], capsys)
     assert (code, out.strip(), err) == (0, "0 job(s) queued again", "")
@@ -219,7 +219,7 @@ def test_reconcile_runs_in_the_serve_group(
 
     engine = make_engine(url)
     item = intake.incoming(intake.Headers("issues", "in-inbox", "", "1"), {}, b"{}")
-    Inbox(engine).record([item])
+    Inbox(engine).deliveries.record([item])
     engine.dispose()
     key = tmp_path / "app.pem"
     key.write_text(gh.private_key_pem)

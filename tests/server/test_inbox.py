@@ -15,7 +15,10 @@ from sqlalchemy.engine import Engine
 
 from steward.server import db
 from steward.server.db import jobs
-from steward.server.inbox import ANALYZE_MIN_ROWS, Backoff, Inbox, Incoming
+from steward.server.deliveries import Incoming
+from steward.server.inbox import Inbox
+from steward.server.jobs import Backoff
+from steward.server.maintenance import ANALYZE_MIN_ROWS
 
 
 class Clock:
@@ -57,73 +60,75 @@ def inbox(engine: Engine, clock: Clock) -> Inbox:
 
 
 def test_a_redelivery_is_stored_once(inbox: Inbox) -> None:
-    assert inbox.record([item("a"), item("b", enqueue=False)]) == ["queued", "recorded"]
+    assert inbox.deliveries.record([item("a"), item("b", enqueue=False)]) == ["queued", "recorded"]
     # the same delivery again, twice in one batch, and the same GUID from another hook
-    got = inbox.record([item("a"), item("c"), item("c"), item("a", hook="43")])
+    got = inbox.deliveries.record([item("a"), item("c"), item("c"), item("a", hook="43")])
     assert got == ["duplicate", "queued", "duplicate", "queued"]
-    assert inbox.counts() == {"queued": 3, "running": 0, "done": 0, "dead": 0}
-    assert inbox.known("a")
-    assert inbox.known("b")
-    assert not inbox.known("zzz")
+    assert inbox.maintenance.counts() == {"queued": 3, "running": 0, "done": 0, "dead": 0}
+    assert inbox.deliveries.known("a")
+    assert inbox.deliveries.known("b")
+    assert not inbox.deliveries.known("zzz")
 
 
 def test_a_large_batch_is_one_transaction(inbox: Inbox) -> None:
-    got = inbox.record([item(f"d-{i}", f"octo/app#{i}") for i in range(450)])
+    got = inbox.deliveries.record([item(f"d-{i}", f"octo/app#{i}") for i in range(450)])
     assert got == ["queued"] * 450
-    assert inbox.counts()["queued"] == 450
+    assert inbox.maintenance.counts()["queued"] == 450
 
 
 def test_jobs_of_one_subject_run_one_at_a_time_in_order(inbox: Inbox) -> None:
-    inbox.record([item("a1", "s#1"), item("b1", "s#2"), item("a2", "s#1"), item("b2", "s#2")])
-    first = inbox.claim("w1", 60)
-    second = inbox.claim("w2", 60)
+    inbox.deliveries.record(
+        [item("a1", "s#1"), item("b1", "s#2"), item("a2", "s#1"), item("b2", "s#2")]
+    )
+    first = inbox.jobs.claim("w1", 60)
+    second = inbox.jobs.claim("w2", 60)
     assert first is not None
     assert second is not None
     assert (first.subject, second.subject) == ("s#1", "s#2")
-    assert inbox.claim("w3", 60) is None  # a2 and b2 wait for a1 and b1
-    assert inbox.complete(first)
-    third = inbox.claim("w3", 60)
+    assert inbox.jobs.claim("w3", 60) is None  # a2 and b2 wait for a1 and b1
+    assert inbox.jobs.complete(first)
+    third = inbox.jobs.claim("w3", 60)
     assert third is not None
     assert third.subject == "s#1"
     assert third.id > first.id
 
 
 def test_a_failure_is_retried_with_backoff_then_dead(inbox: Inbox, clock: Clock) -> None:
-    inbox.record([item("a"), item("later", "octo/app#1")])
-    job = inbox.claim("w", 60)
+    inbox.deliveries.record([item("a"), item("later", "octo/app#1")])
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
     assert job.attempts == 1
-    assert inbox.fail(job, "GitHubError: HTTP 502") == "queued"
-    assert inbox.claim("w", 60) is None  # not due, and the next of its subject waits
+    assert inbox.jobs.fail(job, "GitHubError: HTTP 502") == "queued"
+    assert inbox.jobs.claim("w", 60) is None  # not due, and the next of its subject waits
     clock.advance(9.9)  # backoff: attempt 1 waits 10 s (rng 1.0: the ceiling)
-    assert inbox.claim("w", 60) is None
+    assert inbox.jobs.claim("w", 60) is None
     clock.advance(0.2)
-    again = inbox.claim("w", 60)
+    again = inbox.jobs.claim("w", 60)
     assert again is not None
     assert (again.id, again.attempts) == (job.id, 2)
-    assert inbox.fail(again, "GitHubError: HTTP 502") == "queued"
+    assert inbox.jobs.fail(again, "GitHubError: HTTP 502") == "queued"
     clock.advance(20.1)
-    last = inbox.claim("w", 60)
+    last = inbox.jobs.claim("w", 60)
     assert last is not None
     assert last.attempts == 3
-    assert inbox.fail(last, "GitHubError: HTTP 503") == "dead"
-    [dead] = inbox.dead()
+    assert inbox.jobs.fail(last, "GitHubError: HTTP 503") == "dead"
+    [dead] = inbox.jobs.dead()
     assert dead["id"] == job.id
     assert dead["last_error"] == "GitHubError: HTTP 503"
     assert dead["delivery_id"] == "a"
-    nxt = inbox.claim("w", 60)  # a dead job no longer holds its subject back
+    nxt = inbox.jobs.claim("w", 60)  # a dead job no longer holds its subject back
     assert nxt is not None
     assert nxt.id != job.id
 
 
 def test_a_permanent_error_is_dead_at_once(inbox: Inbox) -> None:
-    inbox.record([item("a")])
-    job = inbox.claim("w", 60)
+    inbox.deliveries.record([item("a")])
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
-    assert inbox.fail(job, "PayloadError: no repository", permanent=True) == "dead"
-    assert inbox.counts()["dead"] == 1
-    assert inbox.retry([job.id]) == 1
-    again = inbox.claim("w", 60)
+    assert inbox.jobs.fail(job, "PayloadError: no repository", permanent=True) == "dead"
+    assert inbox.maintenance.counts()["dead"] == 1
+    assert inbox.jobs.retry([job.id]) == 1
+    again = inbox.jobs.claim("w", 60)
     assert again is not None
     assert again.attempts == 1  # fresh attempts
 
@@ -135,32 +140,32 @@ def test_backoff_grows_with_full_jitter_and_a_cap() -> None:
 
 
 def test_an_expired_lease_hands_the_job_to_another_worker(inbox: Inbox, clock: Clock) -> None:
-    inbox.record([item("a")])
-    lost = inbox.claim("dies", 30)
+    inbox.deliveries.record([item("a")])
+    lost = inbox.jobs.claim("dies", 30)
     assert lost is not None
-    assert inbox.claim("other", 30) is None
+    assert inbox.jobs.claim("other", 30) is None
     clock.advance(20)
-    assert inbox.extend(lost, 30)  # renewed while alive
+    assert inbox.jobs.extend(lost, 30)  # renewed while alive
     clock.advance(29)
-    assert inbox.claim("other", 30) is None
+    assert inbox.jobs.claim("other", 30) is None
     clock.advance(2)
-    taken = inbox.claim("other", 30)
+    taken = inbox.jobs.claim("other", 30)
     assert taken is not None
     assert (taken.id, taken.attempts, taken.worker) == (lost.id, 2, "other")
-    assert not inbox.complete(lost)  # the first worker's late answer is refused
-    assert not inbox.extend(lost, 30)
-    assert inbox.fail(lost, "late") is None
-    assert inbox.complete(taken)
-    assert inbox.counts()["done"] == 1
+    assert not inbox.jobs.complete(lost)  # the first worker's late answer is refused
+    assert not inbox.jobs.extend(lost, 30)
+    assert inbox.jobs.fail(lost, "late") is None
+    assert inbox.jobs.complete(taken)
+    assert inbox.maintenance.counts()["done"] == 1
 
 
 def test_a_job_whose_worker_keeps_dying_is_dead(inbox: Inbox, clock: Clock) -> None:
-    inbox.record([item("poison")])
+    inbox.deliveries.record([item("poison")])
     for _ in range(3):
-        assert inbox.claim("w", 10) is not None
+        assert inbox.jobs.claim("w", 10) is not None
         clock.advance(11)
-    assert inbox.claim("w", 10) is None
-    [dead] = inbox.dead()
+    assert inbox.jobs.claim("w", 10) is None
+    [dead] = inbox.jobs.dead()
     assert "lease expired" in dead["last_error"]
 
 
@@ -169,16 +174,16 @@ def test_a_job_that_dies_on_its_last_attempt_says_so_and_keeps_the_error_before(
 ) -> None:
     """Reproduction (chaos run): a job that failed twice on GitHub and lost its third run to
     a killed worker was reported as "its worker stopped mid-job 3 times", hiding the error."""
-    inbox.record([item("a")])
+    inbox.deliveries.record([item("a")])
     for wait in (10.1, 20.1):
-        job = inbox.claim("w", 60)
+        job = inbox.jobs.claim("w", 60)
         assert job is not None
-        assert inbox.fail(job, "GitHubError: POST /x: HTTP 502") == "queued"
+        assert inbox.jobs.fail(job, "GitHubError: POST /x: HTTP 502") == "queued"
         clock.advance(wait)
-    assert inbox.claim("killed", 10) is not None
+    assert inbox.jobs.claim("killed", 10) is not None
     clock.advance(11)
-    assert inbox.claim("w", 60) is None
-    [dead] = inbox.dead()
+    assert inbox.jobs.claim("w", 60) is None
+    [dead] = inbox.jobs.dead()
     assert dead["last_error"] == (
         "attempt 3 of 3, the last: its worker stopped mid-job (lease expired); "
         "the error before: GitHubError: POST /x: HTTP 502"
@@ -188,54 +193,56 @@ def test_a_job_that_dies_on_its_last_attempt_says_so_and_keeps_the_error_before(
 def test_a_run_that_got_writes_through_gives_its_attempt_back(inbox: Inbox, clock: Clock) -> None:
     """Reproduction (chaos run): a release job with about 90 writes went dead under 5 %
     write faults: each fault cost one of its attempts though every run resumed further on."""
-    inbox.record([item("release")])
+    inbox.deliveries.record([item("release")])
     for run in range(1, 4 * 3):  # up to PROGRESS_ALLOWANCE times the 3 attempts
-        job = inbox.claim("w", 60)
+        job = inbox.jobs.claim("w", 60)
         assert job is not None
         assert (job.attempts, job.max_attempts) == (run, min(run + 2, 12))
-        assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
-        assert inbox.claim("w", 60) is None
+        assert inbox.jobs.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
+        assert inbox.jobs.claim("w", 60) is None
         # given back: the first attempt's backoff; once the allowance is spent, the count's
         clock.advance(10.1 if run < 10 else 100.1)
-    job = inbox.claim("w", 60)
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
     assert (job.attempts, job.max_attempts) == (12, 12)
-    assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "dead"  # capped
-    [dead] = inbox.dead()
+    assert inbox.jobs.fail(job, "GitHubError: HTTP 502", progressed=True) == "dead"  # capped
+    [dead] = inbox.jobs.dead()
     assert dead["attempts"] == 12
-    assert inbox.retry() == 1  # queued again with the configured attempts, not the 12
-    again = inbox.claim("w", 60)
+    assert inbox.jobs.retry() == 1  # queued again with the configured attempts, not the 12
+    again = inbox.jobs.claim("w", 60)
     assert again is not None
     assert (again.attempts, again.max_attempts) == (1, 3)
 
 
 def test_a_run_without_progress_spends_its_attempt(inbox: Inbox, clock: Clock) -> None:
-    inbox.record([item("a")])
-    job = inbox.claim("w", 60)
+    inbox.deliveries.record([item("a")])
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
-    assert inbox.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
+    assert inbox.jobs.fail(job, "GitHubError: HTTP 502", progressed=True) == "queued"
     clock.advance(10.1)
     for wait in (20.1, 40.1):  # backoff from the attempts spent, as before
-        job = inbox.claim("w", 60)
+        job = inbox.jobs.claim("w", 60)
         assert job is not None
         assert job.max_attempts == 4
-        assert inbox.fail(job, "GitHubError: HTTP 502") == "queued"
+        assert inbox.jobs.fail(job, "GitHubError: HTTP 502") == "queued"
         clock.advance(wait)
-    job = inbox.claim("w", 60)
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
-    assert inbox.fail(job, "GitHubError: HTTP 502") == "dead"
+    assert inbox.jobs.fail(job, "GitHubError: HTTP 502") == "dead"
     assert job.attempts == 4
 
 
 def test_a_burst_gets_the_jobs_table_analyzed(inbox: Inbox, engine: Engine) -> None:
     """PostgreSQL plans the claim from statistics; right after a burst there are none, and
     its guess was quadratic in the queue (`python -m bench claim`)."""
-    inbox.record([item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)])
-    if inbox.sqlite:
-        assert not inbox.analyze_if_stale()  # SQLite plans without them
+    inbox.deliveries.record(
+        [item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)]
+    )
+    if inbox.jobs.sqlite:
+        assert not inbox.maintenance.analyze_if_stale()  # SQLite plans without them
         return
     deadline = time.monotonic() + 30  # the inserting session reports its counts within ~10 s
-    while not inbox.analyze_if_stale():
+    while not inbox.maintenance.analyze_if_stale():
         assert time.monotonic() < deadline, "the burst never made the statistics stale"
         time.sleep(0.2)
     with engine.connect() as conn:
@@ -243,7 +250,7 @@ def test_a_burst_gets_the_jobs_table_analyzed(inbox: Inbox, engine: Engine) -> N
             text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'jobs'")
         ).scalar()
     assert when is not None
-    assert not inbox.analyze_if_stale()  # fresh now: not again
+    assert not inbox.maintenance.analyze_if_stale()  # fresh now: not again
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -259,7 +266,9 @@ def test_a_role_that_does_not_own_the_jobs_table_leaves_it_to_autovacuum(
     other = db.make_engine(engine.url.set(username=role).render_as_string(hide_password=False))
     try:
         tenant = Inbox(other)
-        inbox.record([item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)])
+        inbox.deliveries.record(
+            [item(f"d{i}", f"octo/app#{i % 10}") for i in range(ANALYZE_MIN_ROWS + 100)]
+        )
         deadline = time.monotonic() + 30
         stale = text("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'jobs'")
         while True:  # the inserting session reports its counts within ~10 s
@@ -268,43 +277,45 @@ def test_a_role_that_does_not_own_the_jobs_table_leaves_it_to_autovacuum(
                     break
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        assert not tenant.analyze_if_stale()
-        assert not tenant._can_analyze  # checked once, then no more
-        assert inbox.analyze_if_stale()  # the owner still can
+        assert not tenant.maintenance.analyze_if_stale()
+        assert not tenant.maintenance._can_analyze  # checked once, then no more
+        assert inbox.maintenance.analyze_if_stale()  # the owner still can
     finally:
         other.dispose()
 
 
 def test_sweeps_are_scheduled_per_installation(inbox: Inbox, clock: Clock) -> None:
-    assert inbox.ensure_schedule(7, 86_400)
-    assert not inbox.ensure_schedule(7, 86_400)
-    assert inbox.ensure_schedule(8, 86_400)
-    assert inbox.enqueue_due() == 0
+    assert inbox.schedules.ensure(7, 86_400)
+    assert not inbox.schedules.ensure(7, 86_400)
+    assert inbox.schedules.ensure(8, 86_400)
+    assert inbox.schedules.enqueue_due() == 0
     clock.advance(3600)  # the first sweep falls within the first hour
-    assert inbox.enqueue_due() == 2
-    assert inbox.enqueue_due() == 0
-    job = inbox.claim("w", 60)
+    assert inbox.schedules.enqueue_due() == 2
+    assert inbox.schedules.enqueue_due() == 0
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
     assert (job.kind, job.installation_id, job.subject) == ("sweep", 7, "sweep:7")
-    assert inbox.complete(job)
+    assert inbox.jobs.complete(job)
     clock.advance(86_400)
-    assert inbox.enqueue_due() == 1  # installation 8's sweep has not run yet: not twice
-    inbox.drop_schedules(7)
-    inbox.drop_schedules(8)
+    assert inbox.schedules.enqueue_due() == 1  # installation 8's sweep has not run yet: not twice
+    inbox.schedules.drop(7)
+    inbox.schedules.drop(8)
     clock.advance(86_400)
-    assert inbox.enqueue_due() == 0
+    assert inbox.schedules.enqueue_due() == 0
 
 
 def test_purge_keeps_unfinished_work(inbox: Inbox, clock: Clock, engine: Engine) -> None:
-    inbox.record([item("done"), item("waiting", "octo/app#2"), item("noted", enqueue=False)])
-    job = inbox.claim("w", 60)
+    inbox.deliveries.record(
+        [item("done"), item("waiting", "octo/app#2"), item("noted", enqueue=False)]
+    )
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
-    inbox.complete(job)
+    inbox.jobs.complete(job)
     clock.advance(86_400 * 15)
-    assert inbox.purge(clock.now - timedelta(days=14)) == 2
-    assert not inbox.known("done")
-    assert inbox.known("waiting")
-    assert inbox.counts() == {"queued": 1, "running": 0, "done": 0, "dead": 0}
+    assert inbox.maintenance.purge(clock.now - timedelta(days=14)) == 2
+    assert not inbox.deliveries.known("done")
+    assert inbox.deliveries.known("waiting")
+    assert inbox.maintenance.counts() == {"queued": 1, "running": 0, "done": 0, "dead": 0}
 
 
 def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
@@ -313,7 +324,7 @@ def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
     """Eight threads claim 300 jobs over 30 subjects at once: every job runs exactly once,
     and within a subject they run in the order they arrived."""
     inbox = Inbox(engine, max_attempts=3)
-    inbox.record([item(f"d-{i}", f"s#{i % 30}") for i in range(300)])
+    inbox.deliveries.record([item(f"d-{i}", f"s#{i % 30}") for i in range(300)])
     with engine.begin() as conn:
         ids = {r.id: r.subject for r in conn.execute(select(jobs.c.id, jobs.c.subject))}
     ran: list[int] = []
@@ -324,7 +335,7 @@ def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
     def work(name: str) -> None:
         idle = 0
         while idle < 20:
-            job = inbox.claim(name, 60)
+            job = inbox.jobs.claim(name, 60)
             if job is None:
                 idle += 1
                 threading.Event().wait(0.01)
@@ -337,7 +348,7 @@ def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
                 ran.append(job.id)
             with lock:
                 del active[job.subject]
-            assert inbox.complete(job)
+            assert inbox.jobs.complete(job)
 
     threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(8)]
     for t in threads:
@@ -351,20 +362,20 @@ def test_concurrent_workers_never_share_a_job_and_keep_each_subject_in_order(
         per_subject[ids[job_id]].append(job_id)
     for order in per_subject.values():
         assert order == sorted(order)
-    assert inbox.counts()["done"] == 300
+    assert inbox.maintenance.counts()["done"] == 300
 
 
 def test_a_job_row_left_running_by_a_dead_process_is_taken_again(
     inbox: Inbox, engine: Engine, clock: Clock
 ) -> None:
-    inbox.record([item("a")])
+    inbox.deliveries.record([item("a")])
     with engine.begin() as conn:  # what a killed worker leaves: running, lease in the past
         conn.execute(
             update(jobs).values(
                 state="running", attempts=1, worker="gone", lease_until=clock.now - timedelta(1)
             )
         )
-    job = inbox.claim("w", 60)
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
     assert job.attempts == 2
 
@@ -373,7 +384,7 @@ def test_payloads_are_stored_compressed_and_read_back_as_sent(inbox: Inbox) -> N
     import json as _json
 
     from steward.errors import PayloadError
-    from steward.server.inbox import decode_body, encode_body
+    from steward.server.deliveries import decode_body, encode_body
 
     big = _json.dumps({"action": "opened", "body": "text " * 4000}).encode()
     small = b'{"action": "created"}'
@@ -384,11 +395,11 @@ def test_payloads_are_stored_compressed_and_read_back_as_sent(inbox: Inbox) -> N
     assert decode_body(encoding, stored) == big
     with pytest.raises(PayloadError):
         decode_body("brotli", stored)
-    inbox.record([item("small")])
-    job = inbox.claim("w", 60)
+    inbox.deliveries.record([item("small")])
+    job = inbox.jobs.claim("w", 60)
     assert job is not None
     assert job.delivery_pk is not None
-    got = inbox.delivery(job.delivery_pk)
+    got = inbox.deliveries.delivery(job.delivery_pk)
     assert got is not None
     assert got.body == b'{"action": "opened"}'
 
@@ -397,7 +408,7 @@ def test_a_delivery_crosses_to_the_writer_process_whole() -> None:
     import dataclasses
     from datetime import UTC, datetime
 
-    from steward.server.inbox import decode_body
+    from steward.server.deliveries import decode_body
 
     got = item("a")
     big = b'{"body": "' + b"x" * 5000 + b'"}'

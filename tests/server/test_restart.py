@@ -155,12 +155,12 @@ def test_killed_mid_load_and_restarted_the_inbox_drains_to_the_same_state(
             for guid, event, body in todo:
                 if send(client, hook, guid, event, body):
                     acked.add(guid)
-                if len(acked) >= 70 and inbox.counts()["done"] >= 5:
+                if len(acked) >= 70 and inbox.maintenance.counts()["done"] >= 5:
                     break
         deadline = time.monotonic() + 30
-        while inbox.counts()["running"] == 0 and time.monotonic() < deadline:
+        while inbox.maintenance.counts()["running"] == 0 and time.monotonic() < deadline:
             time.sleep(0.001)  # kill while a worker is in the middle of a job
-        before = inbox.counts()
+        before = inbox.maintenance.counts()
         server.kill()  # everything, mid-load: the intake, its workers, the other worker
         worker.kill()
         assert before["queued"] > 0, "the kill came too late to matter"
@@ -178,7 +178,7 @@ def test_killed_mid_load_and_restarted_the_inbox_drains_to_the_same_state(
                 assert send(client, hook, guid, event, body)
         deadline = time.monotonic() + 120
         while True:
-            counts = inbox.counts()
+            counts = inbox.maintenance.counts()
             if counts["queued"] == counts["running"] == 0:
                 break
             assert time.monotonic() < deadline, (counts, server.tail())

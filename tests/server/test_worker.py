@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 
 from steward.server import intake
 from steward.server.db import schedules
-from steward.server.inbox import Backoff, Inbox, Job
+from steward.server.inbox import Inbox
+from steward.server.jobs import Backoff, Job
 from steward.server.metrics import Metrics
 from steward.server.processing import Delivery, WorkerDeps, process_delivery
 from steward.server.settings import Settings
@@ -33,7 +34,7 @@ def enqueue(inbox: Inbox, event: str, payload: dict[str, Any], guid: str) -> Non
     payload = with_installation(payload)
     raw = json.dumps(payload).encode()
     item = intake.incoming(intake.Headers(event, guid, "", "42"), payload, raw)
-    assert inbox.record([item]) == ["queued"]
+    assert inbox.deliveries.record([item]) == ["queued"]
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -84,7 +85,7 @@ def test_workers_drain_the_inbox(
             inbox, "pull_request", pull_request_event("opened", number=n, head_sha=SHA), f"d{n}"
         )
     workers(token_deps(gh.url, TOKEN, metrics=metrics))
-    wait_for(lambda: inbox.counts()["done"] == 6)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 6)
     for n in range(2, 8):
         assert sorted(gh.labels_of(n)) == ["documentation", "feature", "size/XS"]
     assert metrics.value("steward_jobs_processed_total", kind="event") == 6
@@ -100,7 +101,7 @@ def test_a_github_failure_is_retried_and_writes_once(
     gh.faults.append(Fault(502, method="POST", path_contains="/labels", times=1))
     enqueue(inbox, "pull_request", pull_request_event("opened", head_sha=SHA), "d1")
     workers(token_deps(gh.url, TOKEN, metrics=metrics))
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     assert sorted(gh.labels_of(2)) == ["documentation", "feature", "size/XS"]
     label_posts = [c for c in gh.all_calls if c.method == "POST" and c.path.endswith("/labels")]
     assert [c.status for c in label_posts] == [502, 200]
@@ -119,8 +120,8 @@ def test_spent_attempts_and_permanent_errors_are_dead_letters(
     del broken["pull_request"]["user"]
     enqueue(inbox, "pull_request", broken, "d2")
     workers(token_deps(gh.url, TOKEN, metrics=metrics))
-    wait_for(lambda: inbox.counts()["dead"] == 2)
-    dead = {d["delivery_id"]: d for d in inbox.dead()}
+    wait_for(lambda: inbox.maintenance.counts()["dead"] == 2)
+    dead = {d["delivery_id"]: d for d in inbox.jobs.dead()}
     assert dead["d1"]["attempts"] == 3
     assert "HTTP 502" in dead["d1"]["last_error"]
     assert dead["d2"]["attempts"] == 1  # a payload that cannot be read is not retried
@@ -144,13 +145,13 @@ def test_a_long_job_hit_by_more_faults_than_attempts_still_finishes(
     gh.faults.append(Fault(502, method="PATCH", path_contains="/issues/10"))
     enqueue(inbox, "release", release_event("published", tag="v3.2.0"), "r1")
     workers(token_deps(gh.url, TOKEN, metrics=metrics), count=1)
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     for n in pending:
         assert gh.labels_of(n) == ["bug"]
         assert gh.issues[n].state == "closed"
         assert len(gh.comment_bodies(n)) == 1  # told once, whatever the retries
     assert metrics.value("steward_jobs_failed_total", kind="event") == 5
-    assert inbox.counts()["dead"] == 0
+    assert inbox.maintenance.counts()["dead"] == 0
     gh.violations.clear()  # the injected 502s are not the test server's fault
 
 
@@ -159,7 +160,7 @@ def test_a_worker_survives_an_unexpected_error_between_jobs(
 ) -> None:
     """Found in review: only database errors were caught around housekeeping and claims;
     anything else ended the worker thread for good."""
-    real = inbox.enqueue_due
+    real = inbox.schedules.enqueue_due
     raised: list[int] = []
 
     def once(*args: Any, **kw: Any) -> int:
@@ -168,11 +169,11 @@ def test_a_worker_survives_an_unexpected_error_between_jobs(
             raise RuntimeError("a bug in housekeeping")
         return real(*args, **kw)
 
-    monkeypatch.setattr(inbox, "enqueue_due", once)
+    monkeypatch.setattr(inbox.schedules, "enqueue_due", once)
     gh.add_pr(2, "feat: x", files=[("README.md", 3, 1)])
     enqueue(inbox, "pull_request", pull_request_event("opened", head_sha=SHA), "d1")
     threads = workers(token_deps(gh.url, TOKEN, metrics=metrics), count=1)
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     assert raised == [1]
     assert threads[0].is_alive()
 
@@ -230,7 +231,7 @@ def test_a_job_of_a_worker_killed_mid_job_is_finished_by_another_without_writing
     enqueue(inbox, "pull_request", payload, "d1")
     deps = token_deps(gh.url, TOKEN, metrics=metrics)
     # The first worker claims the job, makes every write, and dies before it can say so.
-    dying = inbox.claim("killed-worker", 1.0)
+    dying = inbox.jobs.claim("killed-worker", 1.0)
     assert dying is not None
     process_delivery(
         Delivery("d1", "42", "pull_request", with_installation(payload), 7, datetime.now(UTC)),
@@ -239,7 +240,7 @@ def test_a_job_of_a_worker_killed_mid_job_is_finished_by_another_without_writing
     written = len([c for c in gh.all_calls if c.is_write])
     assert len(gh.comment_bodies(2)) == 3
     workers(deps, settings=make_settings(lease_seconds=1.0))
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     assert len([c for c in gh.all_calls if c.is_write]) == written  # the rerun only read
     assert len(gh.comment_bodies(2)) == 3
 
@@ -265,7 +266,7 @@ def test_a_long_job_keeps_its_lease(inbox: Inbox, engine: Engine) -> None:
     threads = [threading.Thread(target=w.run) for w in ws]
     for t in threads:
         t.start()
-    wait_for(lambda: inbox.counts()["done"] == 1, timeout=20)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1, timeout=20)
     stop.set()
     for t in threads:
         t.join(10)
@@ -275,7 +276,7 @@ def test_a_long_job_keeps_its_lease(inbox: Inbox, engine: Engine) -> None:
 def test_the_sweep_is_scheduled_and_run_by_the_workers(
     inbox: Inbox, gh: GitHubServer, metrics: Metrics, workers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inbox, "rng", lambda: 0.0)  # the first sweep due at once
+    monkeypatch.setattr(inbox.schedules, "rng", lambda: 0.0)  # the first sweep due at once
     old = (datetime.now(UTC) - timedelta(days=70)).strftime("%Y-%m-%dT%H:%M:%SZ")
     gh.add_issue(5, "idle for long")
     gh.issues[5].updated_at = old
@@ -288,7 +289,7 @@ def test_the_sweep_is_scheduled_and_run_by_the_workers(
     )
     # The first delivery of installation 7 schedules its sweep (rng 0: due at once); the
     # next housekeeping round queues it.
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     wait_for(lambda: metrics.value("steward_jobs_processed_total", kind="sweep") == 1)
     assert "stale" in gh.labels_of(5)
 
@@ -296,12 +297,12 @@ def test_the_sweep_is_scheduled_and_run_by_the_workers(
 def test_an_uninstalled_app_is_no_longer_swept(
     inbox: Inbox, gh: GitHubServer, workers: Any, engine: Engine
 ) -> None:
-    inbox.ensure_schedule(7, 86_400)
+    inbox.schedules.ensure(7, 86_400)
     payload = {"action": "deleted", "installation": {"id": 7}, "sender": {"login": "octocat"}}
     raw = json.dumps(payload).encode()
     item = intake.incoming(intake.Headers("installation", "d1", "", "42"), payload, raw)
-    assert inbox.record([item]) == ["queued"]
+    assert inbox.deliveries.record([item]) == ["queued"]
     workers(token_deps(gh.url, TOKEN))
-    wait_for(lambda: inbox.counts()["done"] == 1)
+    wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
     with engine.connect() as conn:
         assert conn.execute(select(schedules)).all() == []

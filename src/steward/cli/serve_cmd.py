@@ -167,8 +167,8 @@ def _offer_reconcile(
 
     def make() -> ReconcileDeps:
         from steward.server import db
+        from steward.server.deliveries import Deliveries
         from steward.server.github_app import GitHubApp
-        from steward.server.inbox import Inbox
 
         settings = _settings(server_config, database_url=database_url)
         if settings.app_id is None or settings.private_key is None:
@@ -181,13 +181,13 @@ def _offer_reconcile(
         )
         engine = db.make_engine(settings.database_url, pool_size=0)
         ctx.call_on_close(engine.dispose)
-        inbox = Inbox(engine)
+        store = Deliveries(engine)
 
         def known(guid: str) -> bool:
             from sqlalchemy.exc import SQLAlchemyError
 
             try:
-                return inbox.known(guid)
+                return store.known(guid)
             except SQLAlchemyError as exc:
                 raise StewardError(_db_error(engine, exc)) from None
 
@@ -319,7 +319,8 @@ def run_worker_process(
     """Worker threads until SIGTERM or SIGINT; then each finishes its job (a job cut short
     by a harder stop is taken again once its lease expires). What they did: jobs
     processed, failed attempts (retried) and dead."""
-    from steward.server.inbox import Backoff, Inbox
+    from steward.server.inbox import Inbox
+    from steward.server.jobs import Backoff
     from steward.server.metrics import METRICS
     from steward.server.processing import load_factory
     from steward.server.worker import start_workers
@@ -334,7 +335,7 @@ def run_worker_process(
         if metrics_port is not None:
             from prometheus_client import start_http_server
 
-            METRICS.watch_inbox(inbox.counts)
+            METRICS.watch_inbox(inbox.maintenance.counts)
             start_http_server(metrics_port, addr=metrics_host, registry=METRICS.registry)
         stop = threading.Event()
 
@@ -363,13 +364,13 @@ def run_worker_process(
 @json_option
 def status(server_config: Path | None, database_url: str | None, limit: int, as_json: bool) -> None:
     """Jobs per state, and the newest dead letters with their last error."""
-    from steward.server.inbox import Inbox
+    from steward.server.jobs import Jobs
+    from steward.server.maintenance import Maintenance
 
     settings = _settings(server_config, database_url=database_url)
     with _database(settings, migrate=False) as engine:
-        inbox = Inbox(engine)
-        counts = inbox.counts()
-        dead = inbox.dead(limit)
+        counts = Maintenance(engine).counts()
+        dead = Jobs(engine).dead(limit)
     if as_json:
         echo_json({"jobs": counts, "dead": dead})
         return
@@ -392,13 +393,13 @@ def retry(
     as_json: bool,
 ) -> None:
     """Queue dead jobs again with fresh attempts (after fixing what killed them)."""
-    from steward.server.inbox import Inbox
+    from steward.server.jobs import Jobs
 
     if bool(job_ids) == every:
         raise UsageError("name dead jobs (JOB_ID...) or pass --all")
     settings = _settings(server_config, database_url=database_url)
     with _database(settings, migrate=False) as engine:
-        n = Inbox(engine, max_attempts=settings.max_attempts).retry(None if every else job_ids)
+        n = Jobs(engine, max_attempts=settings.max_attempts).retry(None if every else job_ids)
     if as_json:
         echo_json({"queued": n})
     else:

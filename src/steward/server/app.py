@@ -1,7 +1,7 @@
 """The ASGI application (Starlette): webhook intake, ``/healthz``, ``/metrics``.
 
 A delivery is acknowledged only once it is committed to the inbox. The commit is a group
-commit (`Writer`): a writer process stores every delivery waiting at that moment in one
+commit (`server.writer`): a writer process stores every delivery waiting at that moment in one
 transaction (one sync to disk for all), then each request is answered, so acknowledgement
 stays fast under load without giving up durability. Requests are checked in this order:
 method (405), the three GitHub headers (400), size (413, over GitHub's 25 MB cap), signature
@@ -11,18 +11,13 @@ as failed and lets the App redeliver.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import contextlib
 import json
 import logging
-import pickle
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -35,142 +30,18 @@ from starlette.types import Receive, Scope, Send
 
 from steward.server import intake
 from steward.server.db import describe
-from steward.server.inbox import FRAME, Inbox, Incoming, Recorded, writer_main
+from steward.server.inbox import Inbox
+from steward.server.jobs import Backoff
 from steward.server.metrics import METRICS, Metrics
 from steward.server.processing import WorkerDeps, load_factory
 from steward.server.settings import Settings
 from steward.server.worker import Wakeup, start_workers
+from steward.server.writer import Writer
 
 log = logging.getLogger(__name__)
 
 # Bodies above this are verified and parsed off the event loop.
 OFFLOAD_BYTES = 1_000_000
-
-
-class Writer:
-    """The group commit, in a process of its own: the intake hands over every delivery that
-    arrived in one turn of its event loop as one frame; the writer process stores all the
-    frames waiting for it in one transaction (one sync to disk for all of them) and answers
-    each frame, in order.
-
-    A process, not a thread: the database driver lets go of the interpreter lock around
-    every call, and a writer thread would have to win it back from the event loop each time
-    (Python hands it over only every few milliseconds), which would put milliseconds into
-    every acknowledgement under load. If the writer process dies, every waiting request gets
-    a 503 and the next delivery starts a new one.
-    """
-
-    def __init__(self, database_url: str, max_attempts: int, wakeup: Wakeup | None = None) -> None:
-        self.database_url = database_url
-        self.max_attempts = max_attempts
-        self.wakeup = wakeup
-        self._proc: BaseProcess | None = None
-        self._stream: asyncio.StreamWriter | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-        self._pending: list[tuple[Incoming, asyncio.Future[Recorded]]] = []
-        self._inflight: collections.deque[list[asyncio.Future[Recorded]]] = collections.deque()
-        self._starting: asyncio.Lock | None = None
-
-    @property
-    def alive(self) -> bool:
-        """Whether the writer process is there (its socket closes when it ends)."""
-        return self._stream is not None and not self._stream.is_closing()
-
-    async def start(self) -> None:
-        import multiprocessing
-
-        parent, child = socket.socketpair()
-        ctx = multiprocessing.get_context("spawn")
-        proc = ctx.Process(
-            target=writer_main,
-            args=(child, self.database_url, self.max_attempts),
-            name="steward-inbox-writer",
-            daemon=True,
-        )
-        await asyncio.get_running_loop().run_in_executor(None, proc.start)
-        child.close()
-        reader, stream = await asyncio.open_unix_connection(sock=parent)
-        ready = await reader.readexactly(1)
-        if ready != b"R":  # pragma: no cover - the child says R or nothing
-            raise RuntimeError("the inbox writer did not start")
-        self._proc, self._stream = proc, stream
-        self._reader_task = asyncio.create_task(self._read(reader))
-        log.info("inbox writer started (pid %s)", proc.pid)
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
-        if self._reader_task is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(self._reader_task, timeout)
-        if self._proc is not None:
-            proc = self._proc
-            await asyncio.get_running_loop().run_in_executor(None, proc.join, timeout)
-            if proc.is_alive():
-                proc.kill()
-
-    async def submit(self, item: Incoming) -> Recorded:
-        """Store ``item`` (with whatever else arrives in this turn of the loop)."""
-        if self._stream is None or self._stream.is_closing():
-            await self._restart()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Recorded] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((item, future))
-        return await future
-
-    async def _restart(self) -> None:
-        if self._starting is None:
-            self._starting = asyncio.Lock()
-        async with self._starting:
-            if self.alive:
-                return
-            log.error("the inbox writer is gone; starting a new one")
-            await self.stop(1.0)
-            await self.start()
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        stream = self._stream
-        if stream is None or stream.is_closing():
-            _fail([f for _, f in batch], ConnectionError("the inbox writer is gone"))
-            return
-        frame = pickle.dumps([item.wire() for item, _ in batch], protocol=pickle.HIGHEST_PROTOCOL)
-        stream.write(FRAME.pack(len(frame)) + frame)
-        self._inflight.append([f for _, f in batch])
-
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                size = FRAME.unpack(await reader.readexactly(FRAME.size))[0]
-                data = await reader.readexactly(size)
-                results: list[Recorded] | str = pickle.loads(data)  # noqa: S301 (our own child)
-                futures = self._inflight.popleft()
-                if isinstance(results, str):
-                    log.error("the inbox cannot take %d deliveries: %s", len(futures), results)
-                    _fail(futures, ConnectionError(results))
-                    continue
-                for future, result in zip(futures, results, strict=True):
-                    if not future.done():  # else the client went away
-                        future.set_result(result)
-                if self.wakeup is not None and "queued" in results:
-                    self.wakeup.notify()
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            pass
-        finally:
-            self._stream = None
-            while self._inflight:
-                _fail(self._inflight.popleft(), ConnectionError("the inbox writer is gone"))
-
-
-def _fail(futures: list[asyncio.Future[Recorded]], exc: BaseException) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_exception(exc)
 
 
 @dataclass
@@ -242,15 +113,13 @@ def create_app(
 ) -> App:
     """The ASGI app; its lifespan starts the writer and ``settings.workers`` workers (with
     ``deps``, else those of ``settings.deps_factory``)."""
-    from steward.server.inbox import Backoff
-
     inbox = inbox or Inbox(
         engine,
         max_attempts=settings.max_attempts,
         backoff=Backoff(settings.backoff_seconds, settings.backoff_max_seconds),
     )
     server = Server(settings, engine, inbox, metrics, settings.require_secret(), deps)
-    metrics.watch_inbox(inbox.counts)
+    metrics.watch_inbox(inbox.maintenance.counts)
     endpoints = Endpoints(server)
 
     @contextlib.asynccontextmanager
@@ -379,7 +248,7 @@ class Endpoints:
         server = self.server
         problems = []
         try:
-            await run_in_threadpool(server.inbox.ping)
+            await run_in_threadpool(server.inbox.maintenance.ping)
         except Exception as exc:  # reported, not raised
             problems.append(f"database: {type(exc).__name__}")
         if server.writer is None or not server.writer.alive:

@@ -23,7 +23,7 @@ import msgspec
 
 from steward import limits
 from steward.domain.events import MAX_PAYLOAD_BYTES
-from steward.server.inbox import Incoming
+from steward.server.deliveries import Incoming
 
 MAX_BODY = MAX_PAYLOAD_BYTES  # GitHub caps a webhook payload at 25 MB
 EVENT = "x-github-event"

@@ -6,7 +6,8 @@ reaches the database (PostgreSQL for more than one machine). While a job runs, a
 thread renews its lease, so only a worker that stopped (killed, machine lost) loses its job
 to another. Every ``housekeeping_seconds`` a worker also queues the due sweeps and, hourly,
 deletes finished deliveries past their retention; every few seconds it has PostgreSQL's
-statistics of the jobs table refreshed when a burst made them stale (`Inbox.analyze_if_stale`).
+statistics of the jobs table refreshed when a burst made them stale
+(`Maintenance.analyze_if_stale`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from steward.errors import PayloadError
 from steward.github.client import writes_done
 from steward.github.sansio import one_line
 from steward.server.db import utcnow
-from steward.server.inbox import Inbox, Job, JobState
+from steward.server.inbox import Inbox
+from steward.server.jobs import Job, JobState
 from steward.server.logs import scrub
 from steward.server.metrics import METRICS, Metrics
 from steward.server.processing import (
@@ -126,7 +128,7 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim and run one job; ``False`` when there was none."""
-        job = self.inbox.claim(self.name, self.settings.lease_seconds)
+        job = self.inbox.jobs.claim(self.name, self.settings.lease_seconds)
         if job is None:
             return False
         with self._lock:
@@ -146,7 +148,7 @@ class Worker:
             if job is None:
                 continue
             try:
-                if not self.inbox.extend(job, self.settings.lease_seconds):
+                if not self.inbox.jobs.extend(job, self.settings.lease_seconds):
                     log.warning("job %d: lease lost to another worker", job.id)
             except SQLAlchemyError as exc:
                 log.warning("job %d: cannot renew the lease: %s", job.id, one_line(str(exc)))
@@ -155,18 +157,18 @@ class Worker:
         now = time.monotonic()
         if now >= self._next_analyze_check:
             self._next_analyze_check = now + ANALYZE_CHECK_SECONDS
-            if self.inbox.analyze_if_stale():
+            if self.inbox.maintenance.analyze_if_stale():
                 log.info("analyzed the jobs table (many rows changed)")
         if now < self._next_housekeeping:
             return
         self._next_housekeeping = now + self.settings.housekeeping_seconds
-        queued = self.inbox.enqueue_due()
+        queued = self.inbox.schedules.enqueue_due()
         if queued:
             log.info("queued %d scheduled sweep(s)", queued)
         if now >= self._next_purge:
             self._next_purge = now + PURGE_SECONDS
             before = utcnow() - timedelta(days=self.settings.retention_days)
-            gone = self.inbox.purge(before)
+            gone = self.inbox.maintenance.purge(before)
             if gone:
                 log.info("deleted %d finished deliveries older than %s", gone, before.date())
 
@@ -184,7 +186,7 @@ class Worker:
             permanent = is_permanent(exc)
             error = scrub(one_line(f"{type(exc).__name__}: {exc}", 2000), self.secrets)
             progressed = writes_done() > writes_before
-            state = self.inbox.fail(job, error, permanent=permanent, progressed=progressed)
+            state = self.inbox.jobs.fail(job, error, permanent=permanent, progressed=progressed)
             if state == "dead":
                 self.metrics.dead.labels(job.kind).inc()
                 log.error("job %d is dead: %s", job.id, error, extra=where, exc_info=not permanent)
@@ -193,7 +195,7 @@ class Worker:
                 log.warning("job %d failed, will retry: %s", job.id, error, extra=where)
             return state
         self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
-        if not self.inbox.complete(job):
+        if not self.inbox.jobs.complete(job):
             log.warning("job %d finished after its lease was lost", job.id, extra=where)
             return None
         self.metrics.processed.labels(job.kind).inc()
@@ -208,7 +210,7 @@ class Worker:
             return
         if job.kind != "event" or job.delivery_pk is None:
             raise PayloadError(f"unknown job kind {job.kind!r}")
-        stored = self.inbox.delivery(job.delivery_pk)
+        stored = self.inbox.deliveries.delivery(job.delivery_pk)
         if stored is None:
             log.warning("job %d: its delivery is gone", job.id)
             return
@@ -243,11 +245,11 @@ class Worker:
         if installation is None:
             return
         if event == "installation" and action == "deleted":
-            self.inbox.drop_schedules(installation)
+            self.inbox.schedules.drop(installation)
             self._known_installations.discard(installation)
             return
         if installation not in self._known_installations:
-            if self.inbox.ensure_schedule(installation, self.settings.sweep_interval_seconds):
+            if self.inbox.schedules.ensure(installation, self.settings.sweep_interval_seconds):
                 log.info("installation %d: sweep scheduled", installation)
             self._known_installations.add(installation)
 

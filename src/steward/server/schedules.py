@@ -1,0 +1,89 @@
+"""Schedules: each installation's sweep, turned into jobs when due.
+
+`Schedules.ensure` keeps an installation's sweep scheduled (its first run at a random time
+within the first interval), `Schedules.drop` forgets an uninstalled App's, and
+`Schedules.enqueue_due` turns the due schedules into jobs for the same workers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from steward.server.db import is_sqlite, jobs, schedules, utcnow
+from steward.server.jobs import ACTIVE, job_row
+
+
+class Schedules:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_attempts: int = 8,
+        clock: Callable[[], datetime] = utcnow,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.engine = engine
+        self.max_attempts = max_attempts
+        """The attempts of the sweep jobs `enqueue_due` makes."""
+        self.clock = clock
+        self.rng = rng
+        self.sqlite = is_sqlite(engine)
+
+    def ensure(self, installation_id: int, interval_seconds: int) -> bool:
+        """Sweep ``installation_id`` every ``interval_seconds``; the first run falls at a
+        random time within the first interval (at most an hour), so installations seen
+        together are not all swept together. ``True`` if the schedule is new."""
+        now = self.clock()
+        first = now + timedelta(seconds=self.rng() * min(interval_seconds, 3600))
+        ins = (sqlite_insert if self.sqlite else pg_insert)(schedules)
+        stmt = ins.values(
+            installation_id=installation_id,
+            kind="sweep",
+            interval_seconds=interval_seconds,
+            next_run_at=first,
+        ).on_conflict_do_nothing(index_elements=[schedules.c.installation_id, schedules.c.kind])
+        with self.engine.begin() as conn:
+            made = conn.execute(stmt.returning(schedules.c.id)).first()
+        return made is not None
+
+    def drop(self, installation_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(schedules).where(schedules.c.installation_id == installation_id))
+
+    def enqueue_due(self, limit: int = 100) -> int:
+        """A sweep job for each due schedule (unless one is still waiting); the schedules move
+        on by their interval. Any worker may call it: on PostgreSQL a schedule row is taken
+        by one caller (SKIP LOCKED), so a sweep is queued once."""
+        now = self.clock()
+        due = (
+            select(schedules.c.id, schedules.c.installation_id, schedules.c.interval_seconds)
+            .where(schedules.c.next_run_at <= now)
+            .order_by(schedules.c.next_run_at)
+            .limit(limit)
+        )
+        if not self.sqlite:
+            due = due.with_for_update(skip_locked=True)
+        made = 0
+        with self.engine.begin() as conn:
+            for sid, inst, interval in conn.execute(due).all():
+                subject = f"sweep:{inst}"
+                waiting = conn.execute(
+                    select(literal(1)).where(jobs.c.subject == subject, jobs.c.state.in_(ACTIVE))
+                ).first()
+                if waiting is None:
+                    row = job_row("sweep", subject, inst, now, max_attempts=self.max_attempts)
+                    conn.execute(insert(jobs), [row])
+                    made += 1
+                conn.execute(
+                    update(schedules)
+                    .where(schedules.c.id == sid)
+                    .values(next_run_at=now + timedelta(seconds=interval), last_run_at=now)
+                )
+        return made
