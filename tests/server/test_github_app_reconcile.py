@@ -13,19 +13,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from steward.cli.reconcile_cmd import DEPS_KEY, ReconcileDeps, reconcile_cmd
 from steward.errors import StewardError, UsageError
 from steward.github.app_api import HookDelivery, delivery_from_api
 from steward.github.budget import PacingPolicy
 from steward.server.github_app import GitHubApp
-from steward.server.reconcile import (
-    DEPS_KEY,
-    ReconcileDeps,
-    known_from,
-    parse_since,
-    reconcile,
-    reconcile_cmd,
-    undelivered,
-)
+from steward.server.reconcile import known_from, parse_since, reconcile, undelivered
 from tests.support import openapi
 from tests.support.github_app_server import APP_ID, Chaos, GitHubAppServer
 

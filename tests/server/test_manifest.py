@@ -406,7 +406,7 @@ def test_a_file_made_while_writing_is_never_replaced(
     content kept; the file steward writes appears whole, with its mode."""
     import tempfile
 
-    from steward.cli.serve_cmd import _write_new
+    from steward.server.credentials import write_new as _write_new
 
     target = tmp_path / "private-key.pem"
     mkstemp = tempfile.mkstemp

@@ -7,15 +7,10 @@ the top-level commands (`steward.cli.main.Entry`). Add a subcommand with one lin
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
-import secrets
 import shlex
 import signal
-import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -30,7 +25,6 @@ from steward.errors import StewardError, UsageError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from steward.github.app_api import ManifestConversion
     from steward.server.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +40,7 @@ SUBCOMMANDS: dict[str, Entry] = {
     ),
     # Commands of the GitHub App side: they find what they need in ctx.meta (see `serve`).
     "reconcile": Entry(
-        "steward.server.reconcile", "reconcile_cmd", "Redeliver what never reached the inbox."
+        "steward.cli.reconcile_cmd", "reconcile_cmd", "Redeliver what never reached the inbox."
     ),
 }
 
@@ -163,7 +157,7 @@ def _offer_reconcile(
 ) -> None:
     """What `steward serve reconcile` needs, made only if it runs: a client acting as the App
     and the inbox's ``known(guid)``."""
-    from steward.server.reconcile import DEPS_KEY, ReconcileDeps
+    from steward.cli.reconcile_cmd import DEPS_KEY, ReconcileDeps
 
     def make() -> ReconcileDeps:
         from steward.server import db
@@ -408,18 +402,6 @@ def retry(
 
 # -- the GitHub App, created from its manifest -------------------------------------------------
 
-# What `manifest --convert` writes into DIR: setting -> file name. The secrets are 0600.
-APP_FILES = {
-    "app_id": "app-id",
-    "app_slug": "app-slug",
-    "webhook_secret": "webhook-secret",
-    "private_key": "private-key.pem",
-}
-SECRET_FILES = frozenset({"webhook_secret", "private_key"})
-# os.link's errors on a filesystem without hard links (FAT, some network and FUSE mounts)
-NO_HARD_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
-MAX_CODE = 200
-
 
 @click.command("manifest")
 @click.option("--url", metavar="URL", help="The server's public base URL (webhook: URL/webhook).")
@@ -518,218 +500,34 @@ def _manifest_page(data: dict[str, Any], action: str, output: Path | None, as_js
 
 
 def _convert_manifest(code: str, api_url: str, directory: Path, as_json: bool) -> None:
-    """POST /app-manifests/{code}/conversions (no authentication: the code is the
-    credential), then the App's credentials into ``directory``.
+    """Step 2 (`steward.server.registration`), then what to export."""
+    from steward.server.registration import convert_manifest_code
 
-    The code works once and GitHub hands the key and secret out only then: everything that
-    can be checked (no file to overwrite, the directory made and a file written in it) is
-    checked before the POST; what still fails after it says what was lost."""
-    from steward.errors import NotFoundError
-    from steward.github.app_api import ConversionAnswerError, convert_manifest
-    from steward.github.client import GitHubClient
-    from steward.server.manifest import public_url
-
-    code = code.strip()
-    if not code or len(code) > MAX_CODE or any(c.isspace() for c in code):
-        raise UsageError("--convert takes the code from GitHub's redirect (?code=...)")
-    api = public_url(api_url, what="--api-url")
-    targets = {key: directory / name for key, name in APP_FILES.items()}
-    made = _prepare_dir(directory, targets.values())
-    unreadable: ConversionAnswerError | None = None
-    try:
-        _probe_dir(directory)
-        with GitHubClient(None, api) as client:
-            try:
-                conversion = convert_manifest(client, code)
-            except NotFoundError:
-                raise StewardError(
-                    "GitHub does not know this code: a code works once, for an hour; create "
-                    "the App again from the manifest (or delete the one it made)"
-                ) from None
-            except ConversionAnswerError as exc:
-                unreadable = exc
-    except BaseException:
-        if made:  # empty: no trace of an attempt that spent no code
-            with contextlib.suppress(OSError):
-                directory.rmdir()
-        raise
-    # The code is spent: GitHub made the App and hands its key and secret out this once.
-    if unreadable is not None:
-        raise StewardError(
-            f"{unreadable}; the code is spent: if GitHub created the App, generate a new "
-            "private key and set a webhook secret in its settings (or delete it and start again)"
-        ) from None
-    app_id, slug, html_url = conversion.id, conversion.slug, conversion.html_url
-    files = _app_files(conversion)
-    written = _save_credentials(targets, files, f"the App {slug} (id {app_id})", html_url)
-    env = {
-        "STEWARD_APP_ID": str(app_id),
-        "STEWARD_APP_SLUG": slug,
-        "STEWARD_PRIVATE_KEY_FILE": written["private_key"],
-    }
-    if "webhook_secret" in written:
-        env["STEWARD_WEBHOOK_SECRET_FILE"] = written["webhook_secret"]
-    install = f"{html_url}/installations/new" if html_url else None
+    app = convert_manifest_code(code, api_url, directory)
+    env = app.env
     if as_json:
         echo_json(
             {
-                "app_id": app_id,
-                "slug": slug,
-                "html_url": html_url,
-                "install_url": install,
-                "files": written,
+                "app_id": app.app_id,
+                "slug": app.slug,
+                "html_url": app.html_url,
+                "install_url": app.install_url,
+                "files": app.files,
                 "env": env,
             }
         )
         return
     click.echo(
-        f"created the GitHub App {slug} (id {app_id}); its files are in {directory}", err=True
+        f"created the GitHub App {app.slug} (id {app.app_id}); its files are in {directory}",
+        err=True,
     )
-    if "webhook_secret" not in written:
+    if "webhook_secret" not in app.files:
         click.echo(
             "warning: GitHub returned no webhook secret: set one in the App's settings and "
             "export STEWARD_WEBHOOK_SECRET",
             err=True,
         )
-    if install:
-        click.echo(f"install it on your repositories: {install}", err=True)
+    if app.install_url:
+        click.echo(f"install it on your repositories: {app.install_url}", err=True)
     for key, value in env.items():
         click.echo(f"export {key}={shlex.quote(value)}")
-
-
-def _app_files(app: ManifestConversion) -> dict[str, str]:
-    """The texts of the App's files (setting -> text), each as its setting reads it."""
-    files = {
-        "app_id": f"{app.id}\n",
-        "app_slug": f"{app.slug}\n",
-        "private_key": app.pem if app.pem.endswith("\n") else app.pem + "\n",
-    }
-    if app.webhook_secret is not None:
-        # read as is (_FILE): a newline would change the HMAC
-        files["webhook_secret"] = app.webhook_secret
-    return files
-
-
-def _prepare_dir(directory: Path, targets: Iterable[Path]) -> bool:
-    """What can be checked before the code is spent (it works once): no file to overwrite,
-    and ``directory`` made (0700) if absent; whether it was made here."""
-    taken = [str(p) for p in targets if p.exists() or p.is_symlink()]
-    if taken:
-        raise UsageError(f"refusing to overwrite {', '.join(taken)}; choose another --dir")
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} is not a directory")
-    if not directory.exists() and not directory.is_symlink() and not directory.parent.is_dir():
-        raise UsageError(f"directory {directory.parent} does not exist")
-    return _make_dir(directory)
-
-
-def _save_credentials(
-    targets: dict[str, Path], files: dict[str, str], app: str, html_url: str | None
-) -> dict[str, str]:
-    """The App's files written (setting -> absolute path); a failure now, after the code
-    was spent, says what is lost and how to get it back, never the secrets themselves."""
-    written: dict[str, str] = {}
-    try:
-        for key in ("private_key", "webhook_secret", "app_id", "app_slug"):
-            if key in files:
-                target = _write_new(targets[key], files[key], secret=key in SECRET_FILES)
-                written[key] = str(target.resolve())
-    except (StewardError, OSError) as exc:
-        saved = ", ".join(Path(p).name for p in written.values()) or "none"
-        where = html_url or "GitHub > Settings > Developer settings > GitHub Apps"
-        raise StewardError(
-            f"{exc}; GitHub created {app} and the code is spent, but its credentials were not "
-            f"all saved (saved: {saved}): in the App's settings ({where}), generate a new "
-            "private key and set a new webhook secret, or delete the App and start again"
-        ) from None
-    return written
-
-
-def _make_dir(directory: Path) -> bool:
-    """``directory`` made (0700) unless it exists; whether it was made here."""
-    if directory.is_dir():
-        return False
-    try:
-        directory.mkdir(mode=0o700)
-    except FileNotFoundError:
-        raise UsageError(f"directory {directory.parent} does not exist") from None
-    except FileExistsError:  # a symlink to nothing, or made meanwhile
-        raise UsageError(f"{directory}: cannot create: something has that name") from None
-    except OSError as exc:
-        raise UsageError(f"{directory}: cannot create: {exc.strerror or exc}") from None
-    try:
-        os.chmod(directory, 0o700)  # whatever the umask
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            directory.rmdir()  # made here, empty: not left behind
-        raise UsageError(f"{directory}: cannot set its mode: {exc.strerror or exc}") from None
-    return True
-
-
-def _probe_dir(directory: Path) -> None:
-    """A file written in ``directory`` as the App's files will be (`_write_new`), then
-    removed: a directory that cannot take them is found before the code is spent."""
-    probe = directory / f".steward-probe-{secrets.token_hex(8)}"
-    try:
-        _write_new(probe, "probe\n", secret=True)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(probe)
-
-
-def _mkstemp(directory: Path, prefix: str) -> tuple[int, str]:
-    try:
-        return tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"{directory}: cannot write files: {exc.strerror or exc}") from None
-
-
-def _write_new(target: Path, text: str, *, secret: bool) -> Path:
-    """``text`` into a new file ``target``, never replacing one (nor following a symlink):
-    written to a temporary file with the final mode (0600 for a secret) and fsynced, then
-    hard-linked to ``target``, which fails if anything has that name by then. Where the
-    filesystem has no hard links, ``target`` is created exclusively (``O_EXCL``) and
-    written in place instead."""
-    from steward.fsutil import fsync_dir
-
-    data = text.encode()
-    mode = 0o600 if secret else 0o644
-    fd, tmp = _mkstemp(target.parent, f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, target, follow_symlinks=False)
-        except FileExistsError:
-            raise
-        except OSError as exc:
-            if exc.errno not in NO_HARD_LINKS:
-                raise
-            _write_exclusive(target, data, mode)
-    except FileExistsError:
-        raise UsageError(f"refusing to overwrite {target}") from None
-    except OSError as exc:
-        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    fsync_dir(target.parent)
-    return target
-
-
-def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(target, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(target)
-        raise

@@ -10,12 +10,11 @@ event can fail at GitHub's end, e.g. a timeout, and still have reached the inbox
 reports what it did.
 
 A delivery counts as successful when GitHub recorded a 2xx or 3xx answer, the same split
-as the endpoint's own ``status`` filter.
+as the endpoint's own ``status`` filter. The click command is `steward.cli.reconcile_cmd`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -23,9 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import click
-
-from steward.errors import GitHubError, StewardError, UsageError
+from steward.errors import GitHubError, UsageError
 from steward.github.app_api import AppApi, HookDelivery
 from steward.github.client import GitHubClient
 
@@ -170,69 +167,6 @@ def reconcile(
             report.redelivered.append(d)
             log.info("redelivery of %s %s requested (delivery %d)", d.guid, d.what, d.id)
     return report
-
-
-# -- the command ----------------------------------------------------------------------------
-
-DEPS_KEY = "steward.server.reconcile"
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileDeps:
-    """What `reconcile_cmd` needs from the server: a client acting as the App and the
-    inbox's ``known(guid)``. The ``serve`` group puts one (or a zero-argument callable
-    returning one, to open the database only when reconcile runs) in
-    ``ctx.meta[DEPS_KEY]``."""
-
-    client_factory: Callable[[], GitHubClient]
-    known: Callable[[str], bool]
-
-
-def _deps(ctx: click.Context) -> ReconcileDeps:
-    found: Any = ctx.meta.get(DEPS_KEY)
-    if callable(found) and not isinstance(found, ReconcileDeps):
-        found = found()
-    if not isinstance(found, ReconcileDeps):
-        raise StewardError(
-            "steward serve reconcile: the server's settings were not loaded "
-            "(run it as `steward serve reconcile`)"
-        )
-    return found
-
-
-def _echo(report: Report, as_json: bool) -> None:
-    if as_json:  # as `cli.main.echo_json` writes it (the server does not import the CLI)
-        click.echo(json.dumps(report.to_json(), indent=2, sort_keys=False, ensure_ascii=False))
-        return
-    for line in report.lines():
-        click.echo(line)
-
-
-@click.command("reconcile")
-@click.option(
-    "--since",
-    "since_text",
-    default=DEFAULT_SINCE,
-    show_default=True,
-    metavar="DURATION",
-    help="How far back to look: 72h, 30m, 3d (GitHub keeps deliveries for three days).",
-)
-@click.option("--dry-run", "dry_run", is_flag=True, help="Report what would be redelivered.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def reconcile_cmd(ctx: click.Context, since_text: str, dry_run: bool, as_json: bool) -> None:
-    """Ask GitHub to redeliver the App's webhook deliveries that never reached the inbox.
-
-    Lists the deliveries of the last DURATION, and requests the redelivery of every event
-    that no attempt delivered and that the inbox does not hold; then reports what it did.
-    Exit 1 when GitHub refused a redelivery or the list could not be read.
-    """
-    since = parse_since(since_text)
-    deps = _deps(ctx)
-    report = reconcile(deps.client_factory, since, deps.known, dry_run=dry_run)
-    _echo(report, as_json)
-    if report.errors:
-        raise StewardError(f"{len(report.errors)} redeliveries were refused (see above)")
 
 
 def known_from(guids: Iterable[str]) -> Callable[[str], bool]:
