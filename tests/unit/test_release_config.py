@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from steward.config.loader import known_keys, load_config, load_release_config
+from steward.config.loader import known_keys, load_config, load_release_config, parse_config
 from steward.config.model import config_model
 from steward.config.release import OTHER_CORE_KEYS, RELEASE_KEYS
 from steward.errors import ConfigError
@@ -94,3 +94,39 @@ def test_a_cli_run_does_not_look_for_pydantic_plugins() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip().splitlines()[-1] == "True"
+
+
+def test_a_release_command_with_no_config_file_does_not_import_pydantic(tmp_path: Path) -> None:
+    """The release sections are dataclasses: with no file their defaults are used as they
+    are, and pydantic (a third of `steward changelog`'s start-up) is never imported."""
+    r = Repo(tmp_path / "r")
+    r.commit("feat: one")
+    code = (
+        "import sys, contextlib, io\n"
+        "from steward.cli.main import main\n"
+        f"for argv in (['changelog', '--no-cache'], ['version', 'next']):\n"
+        f"    sys.argv = ['steward', *argv, '--path', {str(r.path)!r}]\n"
+        "    try:\n"
+        "        with contextlib.redirect_stdout(io.StringIO()):\n"
+        "            main()\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_release_defaults_are_what_validating_an_empty_file_gives() -> None:
+    """Defaults are not validated when no file is read: they must be what validation of an
+    empty section, and of the defaults themselves, gives."""
+    from dataclasses import asdict
+
+    from pydantic import TypeAdapter
+
+    from steward.config.release import ReleaseSections
+
+    adapter = TypeAdapter(ReleaseSections)
+    assert adapter.validate_python({}) == ReleaseSections()
+    assert adapter.validate_python(asdict(ReleaseSections())) == ReleaseSections()
+    assert parse_config("").version == ReleaseSections().version

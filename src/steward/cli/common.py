@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping
 
     from steward.config.model import StewardConfig
-    from steward.config.release import ReleaseSections
+    from steward.config.release import ReleaseSections, ReleaseView
     from steward.domain.models import Issue
     from steward.github.client import GitHubClient
     from steward.github.repo_api import RepoApi
@@ -142,7 +142,7 @@ def config_path(config_file: Path | None, root: Path | None = None) -> Path | No
     return find_config(base)
 
 
-def workspace(root: Path, config: ReleaseSections | None = None) -> Workspace:
+def workspace(root: Path, config: ReleaseView | None = None) -> Workspace:
     """The checkout ``root`` as `steward.workspace` sees it, with the config's file and lines
     for the errors of its path settings."""
     return Workspace(root, config.origin if config is not None else None)

@@ -4,6 +4,7 @@ package they look at, and the one notice about tags that are not releases."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
@@ -14,7 +15,7 @@ from steward.release.repository import Scope
 from steward.release.tags import Line
 
 if TYPE_CHECKING:
-    from steward.config.release import ReleaseSections
+    from steward.config.release import ReleaseView
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,7 +34,7 @@ package_option = click.option(
 )
 
 
-def scope_for(config: ReleaseSections, package: str | None) -> Scope:
+def scope_for(config: ReleaseView, package: str | None) -> Scope:
     """The whole repository, or one configured package."""
     if package is None:
         return Scope(config.version, config.changelog)
@@ -45,7 +46,7 @@ def scope_for(config: ReleaseSections, package: str | None) -> Scope:
 
 
 def setting_for(
-    config: ReleaseSections, package: str | None, file: Literal["changelog", "version_file"]
+    config: ReleaseView, package: str | None, file: Literal["changelog", "version_file"]
 ) -> str:
     """The setting that names a scope's changelog or version file, as the config file spells
     it (``changelog.output``, ``packages.2.version_file``), for errors about that path."""
@@ -57,12 +58,18 @@ def setting_for(
     return "version.version_file" if config.version.version_file else "version.pyproject"
 
 
-def package_scope(config: ReleaseSections, name: str) -> Scope:
+def package_scope(config: ReleaseView, name: str) -> Scope:
     """One package: its paths (old ones included), scopes, tags and files; the packages
     whose tags are its tags too (lerna's fixed mode) share its version."""
     p = next(p for p in config.packages if p.name == name)
-    vcfg = config.version.model_copy(update={"tag_pattern": p.tags(), **p.version_settings()})
-    ccfg = config.changelog.model_copy(update={"output": p.changelog_file()})
+    settings = p.version_settings()
+    vcfg = replace(
+        config.version,
+        tag_pattern=p.tags(),
+        pyproject=settings.get("pyproject") or config.version.pyproject,
+        version_file=settings["version_file"],
+    )
+    ccfg = replace(config.changelog, output=p.changelog_file())
     fixed = tuple(
         Membership(tuple(q.paths), q.commit_scopes())
         for q in config.packages

@@ -40,7 +40,7 @@ from steward.release.version_file import declared_version, write_version
 from steward.workspace import Workspace
 
 if TYPE_CHECKING:
-    from steward.config.release import ReleaseSections
+    from steward.config.release import ReleaseView
 
 
 @click.group()
@@ -234,7 +234,7 @@ def _as_json(result: NextVersion, cfg: VersionConfig) -> dict[str, Any]:
     }
 
 
-def _where(repo: Path, config: ReleaseSections, package: str | None) -> tuple[Workspace, str]:
+def _where(repo: Path, config: ReleaseView, package: str | None) -> tuple[Workspace, str]:
     """The checkout and the setting naming the version file, for `steward.workspace`."""
     return workspace(repo, config), setting_for(config, package, "version_file")
 

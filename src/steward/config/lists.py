@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Annotated
 
-from pydantic import AfterValidator
+from steward.config.checks import Check
 
 
 def repeated(items: Iterable[str], *, fold: bool = False, what: str = "") -> str | None:
@@ -37,8 +37,8 @@ def _once(fold: bool) -> Callable[[list[str]], list[str]]:
     return check
 
 
-Once = Annotated[list[str], AfterValidator(_once(fold=False))]
+Once = Annotated[list[str], Check(_once(fold=False))]
 """A list whose items are all different, as written (types, globs, paths, URLs)."""
 
-OnceCaseBlind = Annotated[list[str], AfterValidator(_once(fold=True))]
+OnceCaseBlind = Annotated[list[str], Check(_once(fold=True))]
 """A list of GitHub names (labels, logins) all different as GitHub compares them."""

@@ -14,8 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from steward import limits
 from steward.errors import ConfigError
 from steward.workspace import Limit, Origin, Workspace, read_text
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
     import yaml
 
     from steward.config.model import StewardConfig
-    from steward.config.release import ReleaseSections
+    from steward.config.release import ReleaseSections, ReleaseView, Remembered
 
 DEFAULT_LOCATIONS = (".github/steward.yml", ".github/steward.yaml")
 MAX_CONFIG_BYTES = int(Limit.CONFIG)
@@ -32,7 +30,7 @@ MAX_CONFIG_BYTES = int(Limit.CONFIG)
 MAX_NODES = limits.MAX_YAML_NODES
 
 PathKey = tuple[str | int, ...]
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 
 
 def find_config(root: Path) -> Path | None:
@@ -55,7 +53,7 @@ def load_config(path: Path | None) -> StewardConfig:
     return parse_config(_read(path), source=str(path))
 
 
-def origin_of(config: ReleaseSections) -> Origin | None:
+def origin_of(config: ReleaseView) -> Origin | None:
     """The file ``config`` was loaded from and the line of each of its keys (None: the
     defaults, no file)."""
     return config.origin
@@ -95,7 +93,7 @@ def parse_config(text: str, *, source: str = "<config>") -> StewardConfig:
     return _with_origin(_validate(config_model(), data, lines, source), source, lines)
 
 
-R = TypeVar("R", bound="ReleaseSections")
+R = TypeVar("R", bound="Remembered")
 
 
 def _with_origin(config: R, source: str, lines: dict[PathKey, int]) -> R:
@@ -125,15 +123,21 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], dict[PathKey, int]]:
 
 
 def _validate(model: type[M], data: dict[str, Any], lines: dict[PathKey, int], source: str) -> M:
+    """``data`` as ``model`` (a pydantic model, or a dataclass such as the release sections,
+    through a `TypeAdapter`); the first error as a `ConfigError` at its key's line."""
+    from pydantic import BaseModel, TypeAdapter, ValidationError
+
     try:
-        return model.model_validate(data)
+        if issubclass(model, BaseModel):
+            return model.model_validate(data)
+        return TypeAdapter(model).validate_python(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc: PathKey = tuple(err["loc"])
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = _nearest_line(lines, loc)
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = "unknown key"
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""

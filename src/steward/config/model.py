@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, create_model, field_validator
 
+from steward.config.base import Section
 from steward.config.labels import LabelSpec, playbook_labels
 from steward.config.pipeline import PipelineConfig
-from steward.config.release import ReleaseSections
+from steward.config.release import (
+    ChangelogConfig,
+    Packages,
+    ReleaseNotesConfig,
+    Remembered,
+    VersionConfig,
+)
 from steward.policies.registry import policies
 
 _HEAD = ("ignore_authors", "labels")  # shown before the policies' sections
@@ -26,8 +33,14 @@ def _default_ignore() -> list[str]:
     return ["dependabot[bot]", "renovate[bot]", "github-actions[bot]", "pre-commit-ci[bot]"]
 
 
-class ConfigCore(ReleaseSections):
-    """`.github/steward.yml`. Every key is optional; unknown keys are errors."""
+class ConfigCore(Section, Remembered):
+    """`.github/steward.yml`. Every key is optional; unknown keys are errors. The release
+    sections are the ones `steward.config.release.ReleaseSections` loads alone."""
+
+    version: VersionConfig = Field(default_factory=VersionConfig)
+    changelog: ChangelogConfig = Field(default_factory=ChangelogConfig)
+    release_notes: ReleaseNotesConfig = Field(default_factory=ReleaseNotesConfig)
+    packages: Packages = Field(default_factory=list)
 
     ignore_authors: list[str] = Field(
         default_factory=_default_ignore,

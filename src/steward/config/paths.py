@@ -16,7 +16,7 @@ from steward.workspace import Kind, Workspace
 
 if TYPE_CHECKING:
     from steward.config.pipeline import PipelineConfig
-    from steward.config.release import ReleaseSections
+    from steward.config.release import ReleaseView
 
 BUILTIN_TEMPLATES = frozenset(
     {"github", "keepachangelog"}
@@ -31,7 +31,7 @@ class PathSetting:
     must_exist: bool = False
 
 
-def path_settings(config: ReleaseSections) -> list[PathSetting]:
+def path_settings(config: ReleaseView) -> list[PathSetting]:
     """The path settings of ``config`` and their values (a package's with its ``{path}`` and
     ``{name}`` filled in, as the commands use them)."""
     out: list[PathSetting] = []
@@ -74,7 +74,7 @@ def _release_settings(release: PipelineConfig) -> list[PathSetting]:
     return out
 
 
-def check_paths(config: ReleaseSections, root: Path) -> None:
+def check_paths(config: ReleaseView, root: Path) -> None:
     """Every path setting checked in the checkout ``root``: the first refused one is a
     `ConfigError` naming the setting, file and line (exit 2)."""
     ws = Workspace(root, config.origin)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from json.encoder import encode_basestring as escape_json
 from pathlib import Path
 
@@ -113,8 +113,8 @@ def changelog_text(
     gdir = checked.git_dir if checked is not None else None
     cache = ChangelogCache(repo, scope.name, gdir) if cacheable else None
     key = cache_key(
-        scope.version.model_dump(mode="json"),
-        cfg.model_dump(mode="json"),
+        asdict(scope.version),
+        asdict(cfg),
         list(scope.paths),
         sorted(scope.scopes),
         scope.tag_pattern,
