@@ -39,6 +39,8 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("release/version.py", "import steward.cli.main", "Entry points over the shell"),
         # a policy speaking HTTP itself
         ("policies/areas.py", "import httpx", "Policies are pure"),
+        # the server reaching for the command line
+        ("server/worker.py", "import click", "The server is no CLI"),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(
