@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from steward.errors import AuthError, GitHubError, NotFoundError, RateLimitError, ValidationFailed
-from steward.github.client import GitHubClient, writes_done
+from steward.github.client import GitHubClient, counting_writes
 from tests.support.fixtures_replay import ReplayServer, load_scenario
 from tests.support.github_material import REPO
 from tests.support.github_server import Fault, GitHubServer
@@ -130,21 +130,24 @@ def test_post_is_never_resent_on_5xx(gh: GitHubServer):
     assert gh.issues[1].comments == []
 
 
-def test_writes_done_counts_the_writes_github_accepted_on_this_thread(gh: GitHubServer):
+def test_counting_writes_tallies_the_writes_github_accepted_in_the_block(gh: GitHubServer):
     """What a server worker reads to tell a failed run that got writes through."""
     gh.faults.append(Fault(502, method="POST", path_contains="/comments"))
-    before = writes_done()
-    with client_for(gh.url, Sleeps()) as client:
+    with client_for(gh.url, Sleeps()) as client, counting_writes() as tally:
         client.get(f"{R}/issues/1")
         with pytest.raises(GitHubError):
             client.post(f"{R}/issues/1/comments", {"body": "refused"})
         client.post(f"{R}/issues/1/labels", {"labels": ["bug"]})
-        elsewhere: list[int] = []
-        thread = threading.Thread(target=lambda: elsewhere.append(writes_done()))
+        # a write on another thread (another worker sharing the client) is not this block's
+        thread = threading.Thread(
+            target=lambda: client.post(f"{R}/issues/1/labels", {"labels": ["docs"]})
+        )
         thread.start()
         thread.join()
-    assert writes_done() - before == 1  # the accepted POST; not the GET, not the 502
-    assert elsewhere == [0]
+    assert tally.accepted == 1  # the accepted POST; not the GET, not the 502, not the thread's
+    with client_for(gh.url, Sleeps()) as client:
+        client.post(f"{R}/issues/1/labels", {"labels": ["x"]})
+    assert tally.accepted == 1  # outside the block nothing is tallied
     gh.violations.clear()  # the injected 502 is not the server's fault
 
 

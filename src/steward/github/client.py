@@ -24,19 +24,21 @@ Bounds (`steward.limits`): every body is streamed and stops past ``max_body`` by
 `paginate` stops on a page it read already (a ``Link`` that loops) and past ``max_pages``
 pages, one line naming the endpoint.
 
-`writes_done` counts the writes GitHub accepted on the calling thread, by every client made
-with ``counts_writes`` (the default; not the App's own client, whose token requests are not
-a job's work): a server worker compares it before and after a job that failed, to tell a run
-that got some of its writes through (the next run resumes past them) from one that got
-nowhere.
+`counting_writes` is a block that tallies the writes GitHub accepts inside it, on the calling
+thread (or task), by every client made with ``counts_writes`` (the default; not the App's own
+client, whose token requests are not a job's work): a server worker runs each job in one, to
+tell a failed run that got some of its writes through (the next run resumes past them) from
+one that got nowhere. Clients are shared between workers, so the tally is the block's, not
+the client's.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -55,12 +57,27 @@ Transport = httpx.BaseTransport
 """What a `GitHubClient` sends its requests through (``transport=``): callers outside the
 adapter name it by this, not by httpx."""
 
-_accepted_writes = threading.local()
+
+@dataclass(slots=True)
+class WriteTally:
+    """The writes GitHub accepted (2xx/3xx) inside one `counting_writes` block."""
+
+    accepted: int = 0
 
 
-def writes_done() -> int:
-    """Writes GitHub accepted (2xx/3xx) on this thread so far, by any client."""
-    return int(getattr(_accepted_writes, "writes", 0))
+_tally: ContextVar[WriteTally | None] = ContextVar("steward_write_tally", default=None)
+
+
+@contextmanager
+def counting_writes() -> Iterator[WriteTally]:
+    """A tally of the writes GitHub accepts inside the block, on this thread or task, by
+    any client that ``counts_writes`` (another thread's writes are not the block's)."""
+    tally = WriteTally()
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
 
 
 IDEMPOTENT = sansio.IDEMPOTENT
@@ -257,9 +274,16 @@ class GitHubClient:
             )
 
     def _accepted(self, method: str, resp: httpx.Response) -> httpx.Response:
-        """``resp``, counted in `writes_done` when it is a write GitHub accepted."""
-        if self._counts_writes and method not in {"GET", "HEAD"} and resp.status_code < 400:
-            _accepted_writes.writes = writes_done() + 1
+        """``resp``, tallied by the enclosing `counting_writes` block when it is a write
+        GitHub accepted."""
+        tally = _tally.get()
+        if (
+            tally is not None
+            and self._counts_writes
+            and method not in {"GET", "HEAD"}
+            and resp.status_code < 400
+        ):
+            tally.accepted += 1
         return resp
 
     def _renew_token(self, at: str, resp: httpx.Response) -> bool:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from steward.errors import PayloadError
-from steward.github.client import writes_done
+from steward.github.client import counting_writes
 from steward.github.sansio import one_line
 from steward.server.db import utcnow
 from steward.server.inbox import Inbox
@@ -178,22 +178,24 @@ class Worker:
         """Run ``job`` and record how it ended: the state it is left in."""
         started = time.perf_counter()
         where = {"job": job.id, "kind": job.kind, "subject": job.subject, "attempt": job.attempts}
-        writes_before = writes_done()
-        try:
-            self._run(job)
-        except Exception as exc:  # every failure is recorded on the job
-            self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
-            permanent = is_permanent(exc)
-            error = scrub(one_line(f"{type(exc).__name__}: {exc}", 2000), self.secrets)
-            progressed = writes_done() > writes_before
-            state = self.inbox.jobs.fail(job, error, permanent=permanent, progressed=progressed)
-            if state == "dead":
-                self.metrics.dead.labels(job.kind).inc()
-                log.error("job %d is dead: %s", job.id, error, extra=where, exc_info=not permanent)
-            elif state == "queued":
-                self.metrics.failed.labels(job.kind).inc()
-                log.warning("job %d failed, will retry: %s", job.id, error, extra=where)
-            return state
+        with counting_writes() as writes:
+            try:
+                self._run(job)
+            except Exception as exc:  # every failure is recorded on the job
+                self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
+                permanent = is_permanent(exc)
+                error = scrub(one_line(f"{type(exc).__name__}: {exc}", 2000), self.secrets)
+                progressed = writes.accepted > 0  # the next attempt resumes past them
+                state = self.inbox.jobs.fail(job, error, permanent=permanent, progressed=progressed)
+                if state == "dead":
+                    self.metrics.dead.labels(job.kind).inc()
+                    log.error(
+                        "job %d is dead: %s", job.id, error, extra=where, exc_info=not permanent
+                    )
+                elif state == "queued":
+                    self.metrics.failed.labels(job.kind).inc()
+                    log.warning("job %d failed, will retry: %s", job.id, error, extra=where)
+                return state
         self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
         if not self.inbox.jobs.complete(job):
             log.warning("job %d finished after its lease was lost", job.id, extra=where)
