@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from steward.e2e import aws
 from steward.e2e.deployer import CloudFormationDeployer, StackSpec
 from steward.e2e.naming import (
     DEFAULT_PREFIX,
@@ -83,6 +84,7 @@ class BaseInfrastructure:
         )
         self.template = Template(description=f"steward e2e: {self.feature_name}")
         self._deployer = deployer
+        self._account_id: str | None = None
         self._synthesized = False
         # CDK stacks: "direct" (boto3) or "cdk-cli"; the plugin exports its option here
         self.deploy_mode = os.environ.get(DEPLOYER_ENV) or "direct"
@@ -92,6 +94,32 @@ class BaseInfrastructure:
         if self._deployer is None:
             self._deployer = CloudFormationDeployer()
         return self._deployer
+
+    # -- the names a Powertools-style infrastructure module uses (read lazily: no call to
+    # AWS until one is asked for) ----------------------------------------------------------
+    @property
+    def region(self) -> str:
+        """The region stacks deploy to (``AWS_REGION``, else ``AWS_DEFAULT_REGION``)."""
+        return str(self.deployer.cfn.meta.region_name)
+
+    @property
+    def account_id(self) -> str:
+        """The account the credentials belong to (one STS call, then remembered)."""
+        if self._account_id is None:
+            self._account_id = aws.account_id()
+        return self._account_id
+
+    @property
+    def session(self) -> Any:
+        """A boto3 session in `region`, for a module that makes its own clients."""
+        import boto3
+
+        return boto3.Session(region_name=self.region)
+
+    @property
+    def cfn(self) -> Any:
+        """The CloudFormation client the stack is deployed with."""
+        return self.deployer.cfn
 
     @property
     def tags(self) -> dict[str, str]:
