@@ -3,7 +3,6 @@ and still refuse what the whole model refuses in them, with file and line."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,24 +75,6 @@ def test_version_and_changelog_start_without_the_policies(tmp_path: Path) -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_a_cli_run_does_not_look_for_pydantic_plugins() -> None:
-    """Looking for plugins reads every installed distribution's metadata: a tenth of a
-    release command's start-up, for plugins steward does not use."""
-    code = (
-        "import sys\n"
-        "from steward.cli.main import main\n"
-        "sys.argv = ['steward', 'changelog', '--help']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "import pydantic.plugin._loader as loader\n"
-        "print(loader._plugins is None)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    assert out.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_a_release_command_with_no_config_file_does_not_import_pydantic(tmp_path: Path) -> None:

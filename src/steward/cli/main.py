@@ -23,11 +23,6 @@ from steward import __version__
 from steward.errors import StewardError
 from steward.logstream import CurrentStderrHandler
 
-# A CLI process loads no pydantic plugin: steward's models use none, and looking for them
-# (importlib.metadata over every installed distribution) costs a release command a tenth of
-# its start-up. Set before a command's module builds a model; a caller's own setting wins.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:
