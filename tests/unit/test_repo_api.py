@@ -177,12 +177,17 @@ def test_a_short_timeline_is_read_whole(gh: GitHubServer, events: int, reads: in
     assert len(gh.reads()) == reads
 
 
-def test_a_long_timeline_costs_two_reads_first_and_last_page(gh: GitHubServer):
-    gh.add_issue(1, "x")
-    for i in range(250):
+def _label_events(gh: GitHubServer, n: int) -> None:
+    """``n`` `labeled` events on issue 1, a minute apart from 2024-01-01T00:00Z."""
+    for i in range(n):
         gh.add_event(
             1, "labeled", "octocat", f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z", label="bug"
         )
+
+
+def test_a_long_timeline_costs_two_reads_first_and_last_page(gh: GitHubServer):
+    gh.add_issue(1, "x")
+    _label_events(gh, 250)
     with GitHubClient("test-token", gh.url) as client:
         got, whole = RepoApi(client, REPO).timeline(1)
     assert whole is False
@@ -224,10 +229,7 @@ def test_a_last_page_that_is_no_ascii_number_is_not_believed(last: str):
     with _OddLastPage() as gh:
         gh.last = last
         gh.add_issue(1, "x")
-        for i in range(250):
-            gh.add_event(
-                1, "labeled", "octocat", f"2024-01-01T{i // 60:02d}:{i % 60:02d}:00Z", label="bug"
-            )
+        _label_events(gh, 250)
         with GitHubClient("test-token", gh.url) as client:
             got, whole = RepoApi(client, REPO).timeline(1)
         assert (len(got), whole) == (100, True)

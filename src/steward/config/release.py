@@ -14,7 +14,7 @@ defaults below are, by a test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, Literal, Protocol, Self
 
 from steward.config.checks import Check, RepoPath, doc, matching
@@ -367,7 +367,7 @@ class ReleaseSections(Remembered):
     packages: Packages = field(default_factory=list)
 
 
-RELEASE_KEYS = frozenset(("version", "changelog", "release_notes", "packages"))
+RELEASE_KEYS = frozenset(f.name for f in fields(ReleaseSections))
 
 
 class ReleaseView(Protocol):
