@@ -53,9 +53,14 @@ def get_lambda_response(
     function_name: str, payload: Any = None, *, client: Any = None
 ) -> tuple[dict[str, Any], bytes]:
     """Invoke synchronously; returns (response metadata, payload bytes). Raises on a
-    function error, so a test sees the handler's failure instead of a confusing payload."""
+    function error, so a test sees the handler's failure instead of a confusing payload.
+
+    A ``str`` is JSON text and ``bytes`` a raw body: both are sent as they are (encoding
+    ``json.dumps(...)`` again would hand the handler a string, not the object). Any other
+    value is JSON-encoded; None sends ``{}``.
+    """
     lam = client or aws.client("lambda")
-    body = payload if isinstance(payload, bytes) else json.dumps(payload or {}).encode()
+    body = _body(payload)
     response = lam.invoke(
         FunctionName=function_name, InvocationType="RequestResponse", Payload=body
     )
@@ -63,6 +68,14 @@ def get_lambda_response(
     if response.get("FunctionError"):
         raise StewardError(f"{function_name} failed: {data[:500]!r}")
     return response, data
+
+
+def _body(payload: Any) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode()
+    return json.dumps({} if payload is None else payload).encode()
 
 
 def _ms(when: datetime) -> int:
