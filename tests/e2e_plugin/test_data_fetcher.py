@@ -45,9 +45,43 @@ def test_lambda_response_is_the_echoed_payload(aws_env: Any, tmp_path: Any) -> N
         response, body = get_lambda_response(outputs["EchoHandler"], {"hello": "world"})
         assert response["StatusCode"] == 200
         assert json.loads(body) == {"hello": "world"}
+        # JSON text is sent as it is: the handler gets the object, not a string
+        _, body = get_lambda_response(outputs["EchoHandler"], json.dumps({"as": "text"}))
+        assert json.loads(body) == {"as": "text"}
     finally:
         stack.delete()
     assert stack.deployer.describe(stack.stack_name) is None
+
+
+class _RecordingLambda:
+    """A Lambda client that keeps what was sent and echoes it."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        import io
+
+        self.sent.append(kwargs["Payload"])
+        return {"StatusCode": 200, "Payload": io.BytesIO(kwargs["Payload"])}
+
+
+@pytest.mark.parametrize(
+    ("payload", "sent"),
+    [
+        ('{"a": 1}', b'{"a": 1}'),  # JSON text: as is (it was encoded a second time)
+        (b"raw", b"raw"),
+        ("", b""),
+        ({"a": 1}, b'{"a": 1}'),
+        ([], b"[]"),
+        (None, b"{}"),
+    ],
+)
+def test_a_str_payload_is_json_text_sent_as_is(payload: Any, sent: bytes) -> None:
+    client = _RecordingLambda()
+    _, body = get_lambda_response("fn", payload, client=client)
+    assert client.sent == [sent]
+    assert body == sent
 
 
 def test_logs_are_fetched_and_json_lines_decoded(aws_env: Any) -> None:
