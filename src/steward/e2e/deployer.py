@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 from steward.e2e import aws
 from steward.e2e.naming import RUN_TAG
+from steward.e2e.resources import Resource, Verifier, stack_resources
 from steward.e2e.template import ASSET_BUCKET_PARAM, FileAsset
 from steward.errors import StewardError
 
@@ -27,6 +29,18 @@ MAX_BODY = 51_200  # CloudFormation's TemplateBody limit; larger templates go th
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 STABLE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 GONE = "DELETE_COMPLETE"
+STACK_TYPE = "AWS::CloudFormation::Stack"
+BUSY = {
+    "CREATE_PENDING",  # moto: registered, resources not yet being created
+    "CREATE_IN_PROGRESS",
+    "UPDATE_IN_PROGRESS",
+    "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    "ROLLBACK_IN_PROGRESS",
+    "IMPORT_IN_PROGRESS",
+    "REVIEW_IN_PROGRESS",
+}
 
 
 class DeployError(StewardError):
@@ -74,14 +88,23 @@ class CloudFormationDeployer:
         asset_bucket: str | None = None,
         timeout: float = 1800.0,
         stuck_after: float = 900.0,
+        settle_before_delete: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        verifier: Verifier | None = None,
     ) -> None:
         self.cfn = cfn or aws.client("cloudformation")
         self._s3 = s3
         self._bucket = asset_bucket
         self.timeout = timeout
         self.stuck_after = stuck_after
+        self.settle_before_delete = settle_before_delete
         self.sleep = sleep
+        self.verifier = verifier or Verifier()
+        # stacks deleted without waiting, with the resources to check once they are gone
+        self.pending: dict[str, list[Resource]] = {}
+        # resources that outlived their stack's DELETE_COMPLETE (deleted directly since)
+        self.leftovers: list[Resource] = []
+        PROCESS.deployers.add(self)
 
     # -- assets -------------------------------------------------------------------------
     @property
@@ -140,7 +163,12 @@ class CloudFormationDeployer:
         return live[0] if live else None
 
     def stacks(self) -> Iterator[StackInfo]:
-        """Every live stack in the account and region."""
+        """Every live stack in the account and region (busy ones once they settle, see
+        `status`)."""
+        for page in self.cfn.get_paginator("list_stacks").paginate():
+            for summary in page["StackSummaries"]:
+                if summary["StackStatus"] in BUSY:
+                    self.wait_stable(summary["StackName"], timeout=self.settle_before_delete)
         for page in self.cfn.get_paginator("describe_stacks").paginate():
             for raw in page["Stacks"]:
                 if raw["StackStatus"] != GONE:
@@ -158,25 +186,54 @@ class CloudFormationDeployer:
         ]
         return "; ".join(reversed(reasons[:3]))
 
+    def status(self, name: str) -> str | None:
+        """The stack's status from its newest stack-level event, or None when it is gone.
+
+        Why not describe_stacks: moto evaluates a stack's outputs when describing it, and
+        doing so while the stack is still being created makes it create resources a second
+        time, outside the stack (they outlive its delete). Events are safe to read anytime.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                return None
+            raise
+        own = [
+            e
+            for e in events
+            if e.get("ResourceType") == STACK_TYPE and e.get("LogicalResourceId") == name
+        ]
+        if not own:
+            return "CREATE_IN_PROGRESS"  # registered, no event yet
+        newest = max(own, key=lambda e: e["Timestamp"])
+        status = str(newest["ResourceStatus"])
+        return None if status == GONE else status
+
     def wait_stable(self, name: str, timeout: float | None = None) -> StackInfo | None:
         """Poll until the stack leaves *_IN_PROGRESS (backoff 0.2 s .. 5 s), or is gone."""
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         delay = 0.2
         while True:
-            info = self.describe(name)
-            if info is None or not info.status.endswith("_IN_PROGRESS"):
-                return info
+            status = self.status(name)
+            if status is None:
+                return None
+            if status not in BUSY and not status.endswith("_IN_PROGRESS"):
+                return self.describe(name)
             if time.monotonic() > deadline:
                 if timeout is not None:
-                    return info
-                raise DeployError(f"stack {name} still {info.status} after {limit:.0f}s")
+                    return self.describe(name)
+                raise DeployError(f"stack {name} still {status} after {limit:.0f}s")
             self.sleep(delay)
             delay = min(delay * 1.5, 5.0)
 
     # -- deploy / delete ----------------------------------------------------------------
     def deploy(self, spec: StackSpec) -> dict[str, str]:
         """Create the stack (or adopt the same run's leftover) and return its outputs."""
+        PROCESS.deployed = True
         body = json.dumps(spec.template, sort_keys=True)
         params = dict(spec.parameters)
         needs_bucket = ASSET_BUCKET_PARAM in (spec.template.get("Parameters") or {})
@@ -263,37 +320,117 @@ class CloudFormationDeployer:
             log.warning("could not delete failed stack %s: %s", name, exc)
 
     def delete(self, name: str, *, wait: bool = False) -> None:
-        """Delete a stack; absent is fine. With wait, retry once on DELETE_FAILED."""
+        """Delete a stack; absent is fine. With wait, retry once on DELETE_FAILED and check
+        that its resources went with it; without, `settle()` does that later."""
         for _ in range(2):
-            if self.describe(name) is None:
+            resources = self._begin_delete(name)
+            if resources is None:
                 return
-            self.cfn.delete_stack(StackName=name)
             if not wait:
+                self.pending[name] = resources
                 return
             info = self.wait_stable(name)
             if info is None:
+                self._verify(name, resources)
                 return
         raise DeployError(f"stack {name} could not be deleted: {self.failure_reason(name)}")
+
+    def _begin_delete(self, name: str) -> list[Resource] | None:
+        """Let a create or update in flight finish first (deleting mid-create races it: what it
+        creates afterwards outlives the stack), note the resources, ask for the delete."""
+        status = self.status(name)
+        if status in BUSY:
+            self.wait_stable(name, timeout=self.settle_before_delete)
+            status = self.status(name)
+        if status is None:
+            return None
+        try:
+            resources = stack_resources(self.cfn, name)
+        except Exception as exc:  # verification is extra safety; the delete must still happen
+            log.warning("could not list the resources of %s: %s", name, exc)
+            resources = []
+        self.cfn.delete_stack(StackName=name)
+        return resources
+
+    def _verify(self, name: str, resources: list[Resource]) -> None:
+        left = self.verifier.leftovers(resources)
+        if not left:
+            return
+        log.warning(
+            "stack %s is gone but %d resource(s) remain; deleting them: %s",
+            name,
+            len(left),
+            ", ".join(f"{r.type} {r.physical_id}" for r in left),
+        )
+        self.leftovers.extend(left)
+        errors = self.verifier.remove(left)
+        if errors:
+            raise DeployError(f"stack {name}: resources left behind: {'; '.join(errors)}")
+
+    def settle(self) -> None:
+        """Wait for the deletes `delete(wait=False)` started, and check their resources."""
+        errors = []
+        for name, resources in list(self.pending.items()):
+            try:
+                if self.wait_stable(name) is None:
+                    self._verify(name, resources)
+                else:
+                    self.delete(name, wait=True)
+            except DeployError as exc:
+                errors.append(str(exc))
+            self.pending.pop(name, None)
+        if errors:
+            raise DeployError("; ".join(errors))
 
     def sweep(self, predicate: Callable[[StackInfo], bool]) -> list[str]:
         """Delete every live stack matching `predicate` and wait for all of them to go.
 
         Returns the names it had to delete; stacks already being deleted (a worker's
-        feature-boundary teardown) are only waited for.
+        feature-boundary teardown) are only waited for. Each stack's resources are checked
+        once it is gone.
         """
         matching = [s for s in self.stacks() if predicate(s)]
         doomed = [s.name for s in matching if s.status != "DELETE_IN_PROGRESS"]
         for name in doomed:
-            self.cfn.delete_stack(StackName=name)
-        errors = []
-        for name in (s.name for s in matching):
+            resources = self._begin_delete(name)
+            if resources is not None:
+                self.pending[name] = resources
+        for stack in matching:
+            if stack.status == "DELETE_IN_PROGRESS" and stack.name not in self.pending:
+                self.pending[stack.name] = self._resources_or_none(stack.name)
+        self.settle()
+        return doomed
+
+    def _resources_or_none(self, name: str) -> list[Resource]:
+        try:
+            return stack_resources(self.cfn, name)
+        except Exception:  # already gone between the listing and now
+            return []
+
+
+@dataclass
+class _Process:
+    """What this process deployed, whoever asked (the plugin or a project's own conftest,
+    as Powertools' per-feature conftests do): so the session knows to settle and sweep."""
+
+    deployed: bool = False
+    deployers: weakref.WeakSet[CloudFormationDeployer] = field(default_factory=weakref.WeakSet)
+
+    def settle(self) -> list[Resource]:
+        """Finish every delete started without waiting; the resources found left behind."""
+        errors, left = [], []
+        for deployer in list(self.deployers):
             try:
-                self.delete(name, wait=True)
+                deployer.settle()
             except DeployError as exc:
                 errors.append(str(exc))
+            left.extend(deployer.leftovers)
         if errors:
             raise DeployError("; ".join(errors))
-        return doomed
+        return left
+
+
+PROCESS = _Process()
 
 
 def run_predicate(run_id: str) -> Callable[[StackInfo], bool]:

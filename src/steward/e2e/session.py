@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from steward.e2e.deployer import CloudFormationDeployer, run_predicate
+from steward.e2e.deployer import PROCESS, CloudFormationDeployer, run_predicate
 from steward.e2e.infrastructure import (
     DEPLOYER_ENV,
     PREFIX_ENV,
@@ -32,6 +32,8 @@ from steward.workspace import Workspace
 log = logging.getLogger(__name__)
 WORKER_KEY = "steward_e2e_run_id"
 DEPLOYED_KEY = "steward_e2e_deployed"
+LEFTOVERS_KEY = "steward_e2e_leftovers"
+ERROR_KEY = "steward_e2e_error"
 
 
 @dataclass
@@ -72,6 +74,7 @@ class E2EPlugin:
         self._dirs: dict[Path, Path | None] = {}
         self.deployed_any = False  # controller: skip the sweep when nothing could have deployed
         self.swept: list[str] = []
+        self.leftovers: list[str] = []  # resources that outlived DELETE_COMPLETE (then deleted)
         self.sweep_error: str | None = None
         self._sweeper: Future[CloudFormationDeployer] | None = None
 
@@ -96,6 +99,9 @@ class E2EPlugin:
         output = getattr(node, "workeroutput", None) or {}
         if error is not None or output.get(DEPLOYED_KEY, True):  # a dead worker may have deployed
             self.deployed_any = True
+        self.leftovers += output.get(LEFTOVERS_KEY) or []
+        if output.get(ERROR_KEY):
+            self.sweep_error = "; ".join(filter(None, [self.sweep_error, output[ERROR_KEY]]))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -176,16 +182,25 @@ class E2EPlugin:
             except Exception as exc:
                 log.warning("delete of %s failed: %s", state.first_nodeid, exc)
         self.features.clear()
+        self.deployed_any = self.deployed_any or PROCESS.deployed
+        try:  # this process's own deletes: wait for them, check nothing outlived them
+            self.leftovers = [f"{r.type} {r.physical_id}" for r in PROCESS.settle()]
+        except Exception as exc:
+            self.sweep_error = str(exc)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[DEPLOYED_KEY] = self.deployed_any
+            workeroutput[LEFTOVERS_KEY] = self.leftovers
+            workeroutput[ERROR_KEY] = self.sweep_error
         if self.is_worker or not self.deployed_any:
             return
         try:
             deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
             self.swept = deployer.sweep(run_predicate(self.run_id))
+            self.leftovers += [f"{r.type} {r.physical_id}" for r in deployer.leftovers]
         except Exception as exc:  # DeployError or AWS access: report, do not crash pytest
             self.sweep_error = str(exc)
+        if self.sweep_error:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -204,3 +219,9 @@ class E2EPlugin:
         else:
             extra = f", swept {len(self.swept)} left behind" if self.swept else ""
             tr.write_line(f"steward-e2e: run {self.run_id}: no stacks left{extra}")
+        if self.leftovers:
+            tr.write_line(
+                f"steward-e2e: {len(self.leftovers)} resource(s) outlived their stack and were "
+                "deleted directly: " + ", ".join(self.leftovers),
+                yellow=True,
+            )
