@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import secrets
 import threading
 import zipfile
@@ -44,6 +45,10 @@ def lambda_handler(event, context):
         return "x" * (7 * 1024 * 1024)
     if mode == "exit":
         sys.exit(3)
+    if mode == "spam":
+        for _ in range(3000):
+            print("y" * 1000)
+        return "spammed"
     names = ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "_HANDLER", "TZ",
              "AWS_EXECUTION_ENV", "AWS_REGION", "GREETING", "STEWARD_LEAK", "LAMBDA_TASK_ROOT",
              "_X_AMZN_TRACE_ID", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
@@ -162,8 +167,7 @@ def test_the_handler_runs_with_lambdas_env_context_and_layer(
     assert ctx["identity"] is None
     assert 0 < ctx["remaining"] <= 2000
     assert response["ResponseMetadata"]["RequestId"] == ctx["aws_request_id"]
-    assert ctx["log_stream_name"].endswith(ctx["log_stream_name"][-32:])
-    assert "/[$LATEST]" in ctx["log_stream_name"]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", ctx["log_stream_name"])
 
 
 def test_arns_partial_arns_and_qualifiers_name_the_function(
@@ -265,14 +269,19 @@ def test_logs_go_to_cloudwatch_and_the_tail(deployed: dict[str, str], lam: Any) 
     start = datetime.now(UTC) - timedelta(seconds=1)
     response, body = _invoke(lam, name, {"mode": "echo"}, LogType="Tail")
     request_id = body["context"]["aws_request_id"]
+    first_stream = body["context"]["log_stream_name"]
     tail = base64.b64decode(response["LogResult"]).decode()
     assert f"START RequestId: {request_id} Version: $LATEST" in tail
     assert f"REPORT RequestId: {request_id}\tDuration: " in tail
     found = get_logs(name, start, minimum_log_entries=4, timeout=10)
     assert {"level": "INFO", "message": "probe", "mode": "echo"} in found
     assert f"END RequestId: {request_id}" in found
+    response, body = _invoke(lam, name, {"mode": "spam"}, LogType="Tail")
+    assert body == "spammed"
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert "output over 1 MiB: the rest was not kept" in tail
     streams = aws.client("logs").describe_log_streams(logGroupName=f"/aws/lambda/{name}")
-    assert body["context"]["log_stream_name"] in [s["logStreamName"] for s in streams["logStreams"]]
+    assert first_stream in [s["logStreamName"] for s in streams["logStreams"]]
 
 
 def test_the_default_session_hook_runs_a_handler_once(

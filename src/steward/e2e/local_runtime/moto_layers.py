@@ -14,17 +14,22 @@ from typing import Any
 
 def stack_layers(cfn: Any, lam: Any, function_name: str) -> list[str]:
     """The layer version ARNs the function's stack template gives it; [] when not found."""
+    from botocore.exceptions import ClientError
+
     for page in cfn.get_paginator("describe_stacks").paginate():
         for stack in page["Stacks"]:
             if stack["StackStatus"] == "DELETE_COMPLETE":
                 continue
             name = stack["StackName"]
-            resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+            try:
+                resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+            except ClientError:  # deleted since it was listed
+                continue
             logical = next(
                 (
-                    r["LogicalResourceId"]
+                    r.get("LogicalResourceId")
                     for r in resources
-                    if r["ResourceType"] == "AWS::Lambda::Function"
+                    if r.get("ResourceType") == "AWS::Lambda::Function"
                     and r.get("PhysicalResourceId") == function_name
                 ),
                 None,
@@ -36,14 +41,16 @@ def stack_layers(cfn: Any, lam: Any, function_name: str) -> list[str]:
 
 
 def _resolve(cfn: Any, lam: Any, stack: str, logical: str, resources: list[Any]) -> list[str]:
-    body = cfn.get_template(StackName=stack)["TemplateBody"]
+    body = cfn.get_template(StackName=stack).get("TemplateBody")
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError:  # YAML: not ours to parse
             return []
+    if not isinstance(body, dict):
+        return []
     props = body.get("Resources", {}).get(logical, {}).get("Properties", {})
-    physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId") for r in resources}
+    physical = {r.get("LogicalResourceId"): r.get("PhysicalResourceId") for r in resources}
     arns: list[str] = []
     for layer in props.get("Layers") or []:
         if isinstance(layer, str) and layer.startswith("arn:"):
