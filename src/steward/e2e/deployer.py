@@ -14,7 +14,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from steward.e2e import aws
@@ -29,7 +29,6 @@ MAX_BODY = 51_200  # CloudFormation's TemplateBody limit; larger templates go th
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 STABLE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 GONE = "DELETE_COMPLETE"
-STACK_TYPE = "AWS::CloudFormation::Stack"
 BUSY = {
     "CREATE_PENDING",  # moto: registered, resources not yet being created
     "CREATE_IN_PROGRESS",
@@ -88,7 +87,7 @@ class CloudFormationDeployer:
         asset_bucket: str | None = None,
         timeout: float = 1800.0,
         stuck_after: float = 900.0,
-        settle_before_delete: float = 120.0,
+        settle_before_delete: float = 15.0,
         sleep: Callable[[float], None] = time.sleep,
         verifier: Verifier | None = None,
     ) -> None:
@@ -163,12 +162,18 @@ class CloudFormationDeployer:
         return live[0] if live else None
 
     def stacks(self) -> Iterator[StackInfo]:
-        """Every live stack in the account and region (busy ones once they settle, see
-        `status`)."""
+        """Every live stack in the account and region. A create begun in the last minutes
+        and still running gets up to `settle_before_delete` seconds in all to finish before
+        anything is described (see `status`)."""
+        recent = datetime.now(UTC) - timedelta(minutes=5)
+        deadline = time.monotonic() + self.settle_before_delete
         for page in self.cfn.get_paginator("list_stacks").paginate():
             for summary in page["StackSummaries"]:
-                if summary["StackStatus"] in BUSY:
-                    self.wait_stable(summary["StackName"], timeout=self.settle_before_delete)
+                created = summary.get("CreationTime")
+                if summary["StackStatus"] in BUSY and (created is None or created > recent):
+                    left = deadline - time.monotonic()
+                    if left > 0:
+                        self.wait_stable(summary["StackName"], timeout=left)
         for page in self.cfn.get_paginator("describe_stacks").paginate():
             for raw in page["Stacks"]:
                 if raw["StackStatus"] != GONE:
@@ -187,30 +192,17 @@ class CloudFormationDeployer:
         return "; ".join(reversed(reasons[:3]))
 
     def status(self, name: str) -> str | None:
-        """The stack's status from its newest stack-level event, or None when it is gone.
+        """The live stack's status from `list_stacks`, or None when there is none.
 
         Why not describe_stacks: moto evaluates a stack's outputs when describing it, and
         doing so while the stack is still being created makes it create resources a second
-        time, outside the stack (they outlive its delete). Events are safe to read anytime.
+        time, outside the stack (they outlive its delete). A summary evaluates nothing.
         """
-        from botocore.exceptions import ClientError
-
-        try:
-            events = self.cfn.describe_stack_events(StackName=name)["StackEvents"]
-        except ClientError as exc:
-            if "does not exist" in str(exc):
-                return None
-            raise
-        own = [
-            e
-            for e in events
-            if e.get("ResourceType") == STACK_TYPE and e.get("LogicalResourceId") == name
-        ]
-        if not own:
-            return "CREATE_IN_PROGRESS"  # registered, no event yet
-        newest = max(own, key=lambda e: e["Timestamp"])
-        status = str(newest["ResourceStatus"])
-        return None if status == GONE else status
+        for page in self.cfn.get_paginator("list_stacks").paginate():
+            for summary in page["StackSummaries"]:
+                if summary["StackName"] == name and summary["StackStatus"] != GONE:
+                    return str(summary["StackStatus"])
+        return None
 
     def wait_stable(self, name: str, timeout: float | None = None) -> StackInfo | None:
         """Poll until the stack leaves *_IN_PROGRESS (backoff 0.2 s .. 5 s), or is gone."""
@@ -255,7 +247,7 @@ class CloudFormationDeployer:
                 log.info("adopting %s (%s) left by an earlier worker", spec.name, existing.status)
                 return self._update(spec, source, params)
             log.info("replacing %s (%s)", spec.name, existing.status)
-            self.delete(spec.name, wait=True)
+            self.delete(spec.name, wait=True, settle=0)  # it just had stuck_after to settle
         return self._create(spec, source, params)
 
     def _template_source(self, name: str, body: str) -> dict[str, str]:
@@ -315,15 +307,18 @@ class CloudFormationDeployer:
 
     def _cleanup_failed(self, name: str) -> None:
         try:
-            self.delete(name, wait=True)
+            self.delete(name, wait=True, settle=0)  # the create's request is over
         except Exception as exc:  # the deploy error matters more; the sweep retries the delete
             log.warning("could not delete failed stack %s: %s", name, exc)
 
-    def delete(self, name: str, *, wait: bool = False) -> None:
+    def delete(self, name: str, *, wait: bool = False, settle: float | None = None) -> None:
         """Delete a stack; absent is fine. With wait, retry once on DELETE_FAILED and check
-        that its resources went with it; without, `settle()` does that later."""
+        that its resources went with it; without, `settle()` does that later. A create in
+        flight gets `settle` seconds (default `settle_before_delete`) to finish first."""
         for _ in range(2):
-            resources = self._begin_delete(name)
+            resources = self._begin_delete(
+                name, self.settle_before_delete if settle is None else settle
+            )
             if resources is None:
                 return
             if not wait:
@@ -335,12 +330,14 @@ class CloudFormationDeployer:
                 return
         raise DeployError(f"stack {name} could not be deleted: {self.failure_reason(name)}")
 
-    def _begin_delete(self, name: str) -> list[Resource] | None:
+    def _begin_delete(self, name: str, settle: float) -> list[Resource] | None:
         """Let a create or update in flight finish first (deleting mid-create races it: what it
         creates afterwards outlives the stack), note the resources, ask for the delete."""
         status = self.status(name)
-        if status in BUSY:
-            self.wait_stable(name, timeout=self.settle_before_delete)
+        if status in BUSY and settle > 0:
+            # moto runs a create inside the request: one in flight ends within seconds, and
+            # one whose request failed stays CREATE_IN_PROGRESS forever, hence the bound
+            self.wait_stable(name, timeout=settle)
             status = self.status(name)
         if status is None:
             return None
@@ -392,7 +389,7 @@ class CloudFormationDeployer:
         matching = [s for s in self.stacks() if predicate(s)]
         doomed = [s.name for s in matching if s.status != "DELETE_IN_PROGRESS"]
         for name in doomed:
-            resources = self._begin_delete(name)
+            resources = self._begin_delete(name, self.settle_before_delete)
             if resources is not None:
                 self.pending[name] = resources
         for stack in matching:
