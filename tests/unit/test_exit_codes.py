@@ -296,12 +296,14 @@ NO_RUNTIME_FAILURE = {
     "config schema": "prints a constant",
     "labels list": "reads the config only",
     "init": "writes templates into PATH: a path that cannot take them is the user's (2)",
+    "e2e migrate": "a file it cannot parse is reported and skipped: exit 0",
 }
 # Commands with no --config: nothing to read but their arguments.
 # (`serve` commands read server settings, not `.github/steward.yml`.)
 NO_CONFIG = {
     "config schema",
     "e2e janitor",
+    "e2e migrate",
     "init",
     "release verify",
     "serve migrate",
@@ -420,6 +422,7 @@ ESCAPING: dict[str, PathCase] = {
 NO_ESCAPE = {
     "config schema": "takes no path",
     "e2e janitor": "takes no path",
+    "e2e migrate": "rewrites only the files under the PATH typed on its command line",
     "release verify": "reads only the files typed on its command line, wherever they are",
     "serve manifest": "writes only where its --output or --dir says (the user's choice)",
     "serve migrate": "server settings are the operator's (command line, environment)",
@@ -460,6 +463,7 @@ SPECIAL: dict[str, PathCase] = {
         _fifo_as("mkdocs.yml"),
         "release.docs.mkdocs_config: mkdocs.yml is a FIFO",
     ),
+    "e2e migrate": PathCase(lambda w: [str(w.fifo), "--write"], None, IS_FIFO),
     "handle": PathCase(
         lambda w: ["--event-name", "pull_request", "--payload", str(w.fifo), "--dry-run"],
         None,

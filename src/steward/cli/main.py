@@ -107,9 +107,8 @@ COMMANDS: dict[str, Entry] = {
     "e2e": Entry(
         "steward.cli.e2e_cmd",
         "e2e",
-        "E2E infrastructure helpers (janitor).",
-        extra="e2e",
-        needs=("boto3",),
+        "E2E helpers: janitor (leaked stacks), migrate (Powertools' tests/e2e).",
+        extra="e2e",  # janitor says so itself when boto3 is missing; migrate needs nothing
     ),
     "serve": Entry(
         "steward.cli.serve_cmd",
