@@ -130,3 +130,30 @@ def test_sweep_deletes_only_the_runs_stacks(cfn: Any) -> None:
     assert all(deployer.describe(n) is None for n in mine)
     assert deployer.describe(theirs) is not None
     deployer.delete(theirs)
+
+
+APPCONFIG_APP = {"Type": "AWS::AppConfig::Application", "Properties": {"Name": "e2e"}}
+QUEUE = {"Type": "AWS::SQS::Queue", "Properties": {}}
+
+
+def test_a_resource_the_target_skipped_fails_the_deploy_and_names_it(cfn: Any) -> None:
+    """moto's CloudFormation has no AppConfig: it warns and creates the rest. Before, the
+    deploy "succeeded" and the feature's tests failed later for another reason."""
+    name = _name()
+    spec = _spec(name, "r", {"App": APPCONFIG_APP, "Queue": QUEUE})
+    with pytest.raises(DeployError, match=r"did not create App \(AWS::AppConfig::Application\)"):
+        CloudFormationDeployer().deploy(spec)
+    assert [status for _, status in _ids(cfn, name)] == ["DELETE_COMPLETE"]
+
+
+def test_an_allowed_skipped_type_deploys_the_rest(cfn: Any) -> None:
+    from dataclasses import replace
+
+    name = _name()
+    spec = replace(
+        _spec(name, "r", {"App": APPCONFIG_APP, "Queue": QUEUE}),
+        allow_skipped=("AWS::AppConfig::*",),
+    )
+    CloudFormationDeployer().deploy(spec)
+    assert [status for _, status in _ids(cfn, name)] == ["CREATE_COMPLETE"]
+    CloudFormationDeployer().delete(name, wait=True)

@@ -69,8 +69,12 @@ class CdkInfrastructure(BaseInfrastructure):
         self.stack = cdk.Stack(
             self.app, self.stack_name, stack_name=self.stack_name, synthesizer=synthesizer
         )
-        for key, value in self.tags.items():
-            cdk.Tags.of(self.stack).add(key, value)
+        if self.deploy_mode == "cdk-cli":  # the CLI reads the stack's tags from the app
+            for key, value in self.tags.items():
+                cdk.Tags.of(self.stack).add(key, value)
+        # direct: the deployer tags the stack and CloudFormation passes the tags on; a
+        # `Tags.of` aspect would write them into every resource's properties, which moto
+        # mis-parses for some types (an SSM parameter's map of tags: HTTP 500 on create)
 
     def create_lambda_functions(
         self, function_props: dict[str, Any] | None = None
@@ -130,6 +134,7 @@ class CdkInfrastructure(BaseInfrastructure):
             template=template,
             tags=self.tags,
             assets=tuple(file_assets(Path(assembly.directory), self.stack.artifact_id)),
+            allow_skipped=self.skippable,
         )
 
     def deploy(self) -> dict[str, str]:

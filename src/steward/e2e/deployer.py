@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 
 from steward.e2e import aws
@@ -29,6 +30,7 @@ MAX_BODY = 51_200  # CloudFormation's TemplateBody limit; larger templates go th
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 STABLE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 GONE = "DELETE_COMPLETE"
+ALWAYS_SKIPPABLE = ("AWS::CDK::Metadata",)  # the CDK's usage report, nothing a test uses
 BUSY = {
     "CREATE_PENDING",  # moto: registered, resources not yet being created
     "CREATE_IN_PROGRESS",
@@ -55,6 +57,9 @@ class StackSpec:
     tags: Mapping[str, str]
     assets: tuple[FileAsset, ...] = ()
     parameters: Mapping[str, str] = field(default_factory=dict)
+    # resource types (fnmatch patterns) the target may skip: moto leaves out what its
+    # CloudFormation does not implement (AppConfig, ...), and says so only in a warning
+    allow_skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,41 @@ class CloudFormationDeployer:
             raise DeployError(
                 f"deploy of stack {spec.name} ended {status}: {reason or 'no reason given'}"
             )
+        self._check_nothing_skipped(spec)
         return dict(info.outputs)
+
+    def _check_nothing_skipped(self, spec: StackSpec) -> None:
+        """A resource of the template the target did not create is a failed deploy, unless
+        its type is allowed: tests against half a stack fail later, and for the wrong reason."""
+        created = self._listed(spec.name)
+        resources = spec.template.get("Resources") or {}
+        skipped = {
+            logical: str(body.get("Type"))
+            for logical, body in resources.items()
+            if logical not in created and isinstance(body, dict) and "Condition" not in body
+        }
+        allowed = (*ALWAYS_SKIPPABLE, *spec.allow_skipped)
+        refused = {k: t for k, t in skipped.items() if not any(fnmatchcase(t, p) for p in allowed)}
+        for logical, type_ in sorted(skipped.items()):
+            if logical not in refused:
+                log.warning("%s: %s (%s) was not created (allowed)", spec.name, logical, type_)
+        if refused:
+            self._cleanup_failed(spec.name)
+            listed = ", ".join(f"{k} ({t})" for k, t in sorted(refused.items()))
+            raise DeployError(
+                f"deploy of stack {spec.name}: the target did not create {listed}; it does not "
+                "support these types. If the feature's tests can run without them, allow them: "
+                '`allow_skipped = ("AWS::AppConfig::*",)` on the stack class, or the ini '
+                "option steward_e2e_allow_skipped"
+            )
+
+    def _listed(self, name: str) -> set[str]:
+        """Logical ids CloudFormation lists for the stack, with or without a physical id."""
+        return {
+            r["LogicalResourceId"]
+            for page in self.cfn.get_paginator("list_stack_resources").paginate(StackName=name)
+            for r in page.get("StackResourceSummaries", [])
+        }
 
     def _update(
         self, spec: StackSpec, source: dict[str, str], params: dict[str, str]

@@ -38,6 +38,7 @@ RUN_ENV = "STEWARD_E2E_RUN_ID"
 PREFIX_ENV = "STEWARD_E2E_PREFIX"
 DEPLOYER_ENV = "STEWARD_E2E_DEPLOYER"
 LAYER_ENV = "STEWARD_E2E_LAYER_ZIP"
+ALLOW_SKIPPED_ENV = "STEWARD_E2E_ALLOW_SKIPPED"  # comma-separated resource type patterns
 PYTHON_TAG = "steward:e2e:python"
 ROLE_ID = "E2ELambdaRole"
 LAYER_ID = "E2ELayer"
@@ -51,6 +52,7 @@ class DeployContext:
     prefix: str = DEFAULT_PREFIX
     python: str = field(default_factory=python_tag)
     layer_zip: Path | None = None
+    allow_skipped: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> DeployContext:
@@ -60,7 +62,13 @@ class DeployContext:
             run_id=os.environ.get(RUN_ENV) or new_run_id(),
             prefix=os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX,
             layer_zip=Path(layer) if layer else None,
+            allow_skipped=split_patterns(os.environ.get(ALLOW_SKIPPED_ENV, "")),
         )
+
+
+def split_patterns(text: str) -> tuple[str, ...]:
+    """`AWS::AppConfig::*, AWS::X::Y` (commas or newlines) -> the patterns."""
+    return tuple(p.strip() for p in text.replace("\n", ",").split(",") if p.strip())
 
 
 class BaseInfrastructure:
@@ -69,6 +77,8 @@ class BaseInfrastructure:
     feature: ClassVar[str | None] = None  # default: the folder holding the subclass's module
     runtime: ClassVar[str | None] = None  # default: the Python running the tests
     handler_name: ClassVar[str] = "lambda_handler"
+    # resource types this feature's tests can do without, when the target (moto) skips them
+    allow_skipped: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -130,6 +140,11 @@ class BaseInfrastructure:
             PYTHON_TAG: self.context.python,
         }
 
+    @property
+    def skippable(self) -> tuple[str, ...]:
+        """Resource types the target may leave out: the class's and the run's (ini)."""
+        return (*type(self).allow_skipped, *self.context.allow_skipped)
+
     # -- what subclasses use -------------------------------------------------------------
     def create_resources(self) -> None:
         """Define the feature's resources. Override it."""
@@ -184,6 +199,7 @@ class BaseInfrastructure:
             template=self.template.to_dict(),
             tags=self.tags,
             assets=tuple(self.template.assets.values()),
+            allow_skipped=self.skippable,
         )
 
     def deploy(self) -> dict[str, str]:

@@ -18,6 +18,8 @@ CDK_SPEED_ENV = {
     "CDK_VALIDATION": "false",
     "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    # a list of Node majors, not a flag: the end-of-life ones as of this writing
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "14,16,18,19,20,21,23",
 }
 SESSION_PLUGIN = "steward-e2e-session"  # keep in sync with steward.e2e.fixtures
 
@@ -53,6 +55,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--e2e-keep", action="store_true", default=False, help="Do not delete stacks (debugging)."
+    )
+    parser.addini(
+        "steward_e2e_allow_skipped",
+        "Resource types (fnmatch, e.g. AWS::AppConfig::*) the target may leave out of a "
+        "stack; any other resource it does not create fails the deploy.",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "steward_e2e_local",
+        "Run Lambda handlers here (auto: when AWS_ENDPOINT_URL is a moto server; on; off).",
+        default="auto",
+    )
+    group.addoption(
+        "--e2e-local",
+        default=None,
+        choices=["auto", "on", "off"],
+        help="Override steward_e2e_local: run invoked Lambda handlers locally in a subprocess.",
     )
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from steward.e2e.deployer import PROCESS, CloudFormationDeployer, run_predicate
 from steward.e2e.infrastructure import (
+    ALLOW_SKIPPED_ENV,
     DEPLOYER_ENV,
     PREFIX_ENV,
     RUN_ENV,
@@ -30,6 +31,7 @@ from steward.e2e.naming import feature_dir, new_run_id
 from steward.workspace import Workspace
 
 log = logging.getLogger(__name__)
+ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 WORKER_KEY = "steward_e2e_run_id"
 DEPLOYED_KEY = "steward_e2e_deployed"
 LEFTOVERS_KEY = "steward_e2e_leftovers"
@@ -70,13 +72,31 @@ class E2EPlugin:
         os.environ[RUN_ENV] = self.run_id
         os.environ[PREFIX_ENV] = self.prefix
         os.environ[DEPLOYER_ENV] = self.mode
+        self.allow_skipped = tuple(config.getini("steward_e2e_allow_skipped"))
+        os.environ[ALLOW_SKIPPED_ENV] = ",".join(self.allow_skipped)
         self.features: dict[Path, FeatureState] = {}
+        self.local_runtime = self._local_runtime(
+            config.getoption("e2e_local") or str(config.getini("steward_e2e_local"))
+        )
         self._dirs: dict[Path, Path | None] = {}
         self.deployed_any = False  # controller: skip the sweep when nothing could have deployed
         self.swept: list[str] = []
         self.leftovers: list[str] = []  # resources that outlived DELETE_COMPLETE (then deleted)
         self.sweep_error: str | None = None
         self._sweeper: Future[CloudFormationDeployer] | None = None
+
+    def _local_runtime(self, mode: str) -> Any:
+        """On moto (or when asked), invokes run the deployed handler here: attached to boto3's
+        default session before any test makes a client, in controller and workers alike."""
+        from steward.e2e.local_runtime import LocalRuntime, is_emulator
+
+        if mode not in {"auto", "on", "off"}:
+            raise pytest.UsageError(f"steward_e2e_local must be auto, on or off, not {mode!r}")
+        if mode == "off" or (mode == "auto" and not is_emulator(os.environ.get(ENDPOINT_ENV))):
+            return None
+        runtime = LocalRuntime(self.build_dir / "lambda-cache")  # shared; locked per digest
+        runtime.attach_default_session()
+        return runtime
 
     # -- feature lookup -------------------------------------------------------------------
     def feature_of(self, path: Path) -> Path | None:
@@ -146,7 +166,12 @@ class E2EPlugin:
 
         self.deployed_any = True
         try:
-            context = DeployContext(run_id=self.run_id, prefix=self.prefix, layer_zip=layer_zip)
+            context = DeployContext(
+                run_id=self.run_id,
+                prefix=self.prefix,
+                layer_zip=layer_zip,
+                allow_skipped=self.allow_skipped,
+            )
             stack = stack_class(folder)(context=context)
             state.stack = stack
             state.outputs = stack.deploy()
@@ -207,6 +232,8 @@ class E2EPlugin:
         if self.is_worker:
             return
         tr = terminalreporter
+        if self.local_runtime is not None:
+            tr.write_line("steward-e2e: Lambda handlers ran locally (moto has no Lambda runtime)")
         if self.sweep_error:
             tr.write_line(
                 f"steward-e2e: sweep of run {self.run_id} failed: {self.sweep_error}", red=True
