@@ -53,3 +53,12 @@ def e2e_layer_zip() -> Path | None:
 def infrastructure(request: pytest.FixtureRequest, e2e_layer_zip: Path | None) -> dict[str, str]:
     """The feature's stack outputs; the stack is deployed on the feature's first test."""
     return dict(_plugin(request.config).outputs_for(request.node, layer_zip=e2e_layer_zip))
+
+
+@pytest.fixture(autouse=True)
+def _steward_e2e_spread_deploy(request: pytest.FixtureRequest) -> None:
+    """--e2e-spread: a feature's first test deploys its stack, whether it asks for it or not."""
+    plugin = _plugin(request.config)
+    if plugin.deploys_here(request.node):
+        layer = request.getfixturevalue("e2e_layer_zip")
+        plugin.outputs_for(request.node, layer_zip=layer)

@@ -64,6 +64,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
     )
     parser.addini(
+        "steward_e2e_spread",
+        "With pytest-xdist: once a feature's stack is up, its other tests may run on idle "
+        "workers (features whose own conftest.py deploys the stack are never spread).",
+        type="bool",
+        default=False,
+    )
+    group.addoption(
+        "--e2e-spread",
+        action="store_true",
+        default=None,
+        help="Override steward_e2e_spread: spread a deployed feature's tests over workers.",
+    )
+    parser.addini(
         "steward_e2e_local",
         "Run Lambda handlers here (auto: when AWS_ENDPOINT_URL is a moto server; on; off).",
         default="auto",

@@ -9,8 +9,11 @@ stack when the next test belongs to another feature or there is none. Whatever i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,7 @@ from steward.workspace import Workspace
 
 log = logging.getLogger(__name__)
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+SPREAD_WAIT = 1800.0  # a spread test waits at most this long for its feature's stack
 WORKER_KEY = "steward_e2e_run_id"
 DEPLOYED_KEY = "steward_e2e_deployed"
 LEFTOVERS_KEY = "steward_e2e_leftovers"
@@ -44,6 +48,54 @@ class FeatureState:
     stack: BaseInfrastructure | None = None
     outputs: dict[str, str] | None = None
     error: BaseException | None = None
+
+
+def _shared_dir(config: pytest.Config, is_worker: bool) -> Path:
+    """The folder the controller and every worker of this session see (`call_once`'s)."""
+    from steward.e2e.once import shared_root
+
+    factory = config._tmp_path_factory  # type: ignore[attr-defined]
+    return shared_root(factory.getbasetemp(), under_xdist=is_worker)
+
+
+class SharedOutputs:
+    """Spread features' stacks, as their deploying worker saw them: one JSON file each."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, scope: str) -> Path:
+        digest = hashlib.sha256(scope.encode()).hexdigest()[:16]
+        return self.root / f"steward-e2e-stack-{digest}.json"
+
+    def write(self, scope: str, state: FeatureState) -> None:
+        entry: dict[str, Any] = {"scope": scope, "first": state.first_nodeid}
+        if state.stack is not None:
+            entry["stack"] = state.stack.stack_name
+        if state.error is not None or state.outputs is None:
+            entry["error"] = str(state.error)[:2000]
+        else:
+            entry["outputs"] = state.outputs
+        path = self._path(scope)
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        tmp.replace(path)
+
+    def read(self, scope: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._path(scope).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def wait(self, scope: str, *, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while (entry := self.read(scope)) is None and time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)
+        return entry
 
 
 class E2EPlugin:
@@ -75,6 +127,13 @@ class E2EPlugin:
         self.allow_skipped = tuple(config.getini("steward_e2e_allow_skipped"))
         os.environ[ALLOW_SKIPPED_ENV] = ",".join(self.allow_skipped)
         self.features: dict[Path, FeatureState] = {}
+        spread = config.getoption("e2e_spread")
+        self.spread = bool(
+            (config.getini("steward_e2e_spread") if spread is None else spread)
+            and (self.is_worker or config.getoption("dist", "no") != "no")  # xdist only
+        )
+        self.deploy_units: set[str] = set()  # spread: nodeids whose worker deploys the stack
+        self._shared: SharedOutputs | None = None
         self.local_runtime = self._local_runtime(
             config.getoption("e2e_local") or str(config.getini("steward_e2e_local"))
         )
@@ -141,7 +200,63 @@ class E2EPlugin:
             return None
         from steward.e2e.scheduler import FeatureScheduling
 
-        return FeatureScheduling(config, log, scope_of=self.scope_of_nodeid)
+        return FeatureScheduling(
+            config,
+            log,
+            scope_of=self.scope_of_nodeid,
+            spread=self.spreads,
+            on_feature_done=self._feature_done,
+        )
+
+    @property
+    def shared(self) -> SharedOutputs:
+        """Made on first use: pytest's temp-path factory does not exist at configure time."""
+        if self._shared is None:
+            self._shared = SharedOutputs(_shared_dir(self.config, self.is_worker))
+        return self._shared
+
+    def spreads(self, scope: str) -> bool:
+        """Whether a feature (its path from the rootdir) may spread: asked for and safe. A
+        feature whose conftest.py deploys its own stack (Powertools' do) deploys once per
+        worker and deletes at its package end: spreading it would delete it under a test."""
+        if not self.spread:
+            return False
+        conftest = self.root / scope / "conftest.py"
+        try:
+            own_fixture = "def infrastructure" in conftest.read_text(encoding="utf-8")
+        except OSError:
+            own_fixture = False
+        return not own_fixture
+
+    def _feature_done(self, scope: str) -> None:
+        """Controller, spread features: every test has run, so the stack can go now."""
+        if self.keep:
+            return
+        entry = self.shared.read(scope)
+        if entry is None or "stack" not in entry:
+            return  # never deployed, or the deploy failed (and cleaned up after itself)
+        try:
+            deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
+            deployer.delete(str(entry["stack"]), wait=False)  # the end-of-session sweep waits
+        except Exception as exc:  # the sweep at the end retries it
+            log.warning("delete of %s failed: %s", entry["stack"], exc)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Spread features: the first tests of each (the scheduler's deploy unit) deploy;
+        every other test reads the outputs the deploying worker shared."""
+        if not self.spread:
+            return
+        from steward.e2e.scheduler import DEPLOY_UNIT
+
+        seen: dict[Path, int] = {}
+        for item in items:
+            folder = self.feature_of(item.path)
+            if folder is None:
+                continue
+            seen[folder] = seen.get(folder, 0) + 1
+            if seen[folder] <= DEPLOY_UNIT:
+                self.deploy_units.add(item.nodeid)
 
     # -- the infrastructure fixture (steward.e2e.fixtures) ------------------------------
     def outputs_for(self, item: pytest.Item, layer_zip: Path | None = None) -> dict[str, str]:
@@ -152,14 +267,30 @@ class E2EPlugin:
                 "(one holding infrastructure.py)",
                 pytrace=False,
             )
+        scope = folder.relative_to(self.root.resolve()).as_posix()
+        spread = self.spreads(scope)
         state = self.features.get(folder)
+        if state is None and spread and item.nodeid not in self.deploy_units:
+            return self._shared_outputs(scope, item)
         if state is None:
             state = self.features[folder] = FeatureState(first_nodeid=item.nodeid)
-            self._deploy(folder, state, layer_zip)  # raises: the first test reports the failure
+            try:
+                self._deploy(folder, state, layer_zip)  # the first test reports a failure
+            finally:
+                if spread:
+                    self.shared.write(scope, state)
         if state.error is not None:
             pytest.skip(f"deploy of feature {folder.name} failed; reported on {state.first_nodeid}")
         assert state.outputs is not None
         return state.outputs
+
+    def _shared_outputs(self, scope: str, item: pytest.Item) -> dict[str, str]:
+        entry = self.shared.wait(scope, timeout=SPREAD_WAIT)
+        if entry is None:
+            pytest.fail(f"{item.nodeid}: the stack of {scope} was not up after {SPREAD_WAIT:.0f}s")
+        if "error" in entry:
+            pytest.skip(f"deploy of feature {scope} failed; reported on {entry['first']}")
+        return dict(entry["outputs"])
 
     def _deploy(self, folder: Path, state: FeatureState, layer_zip: Path | None) -> None:
         from steward.e2e.features import stack_class
@@ -179,6 +310,14 @@ class E2EPlugin:
             state.error = exc
             raise
 
+    def deploys_here(self, item: pytest.Item) -> bool:
+        """Spread features deploy on their first test even when it takes no `infrastructure`:
+        the tests spread to other workers wait for its outputs."""
+        if not (self.spread and item.nodeid in self.deploy_units):
+            return False
+        folder = self.feature_of(item.path)
+        return folder is not None and folder not in self.features
+
     # -- teardown at the feature boundary -------------------------------------------------
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
@@ -186,9 +325,11 @@ class E2EPlugin:
             return (yield)
         finally:
             folder = self.feature_of(item.path)
-            if folder in self.features and (
-                nextitem is None or self.feature_of(nextitem.path) != folder
-            ):
+            if (
+                folder in self.features
+                and (nextitem is None or self.feature_of(nextitem.path) != folder)
+                and not self.spreads(folder.relative_to(self.root.resolve()).as_posix())
+            ):  # a spread feature's stack goes when the controller says (`_feature_done`)
                 self._teardown(self.features.pop(folder))
 
     def _teardown(self, state: FeatureState) -> None:
