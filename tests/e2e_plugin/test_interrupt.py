@@ -178,3 +178,39 @@ def test_a_delete_that_lands_mid_create_waits_for_it_and_leaves_nothing(aws_env:
     creating.join()
     assert sample.live_run_stacks(cfn, run_id) == []
     assert leftovers(run_id) == {"stacks": [], "functions": [], "tables": [], "log_groups": []}
+
+
+FAILS = """
+def test_uses_stack(record):
+    assert record["Table"]
+
+def test_fails(record):
+    assert False, "a failing test must not keep the stack"
+"""
+
+
+@pytest.mark.slow
+def test_failing_tests_and_a_failed_deploy_under_xdist_leave_nothing(
+    tmp_path: Path, aws_env: Any
+) -> None:
+    # moto's CloudFormation cannot create AppConfig: the deploy fails, after the rest was made
+    broken = TABLE_STACK.format(cls="B").replace(
+        'self.add_cfn_output("Table", {"Ref": "Table"})',
+        'self.template.add_resource("App", "AWS::AppConfig::Application", {"Name": "x"})',
+    )
+    project = sample.write_project(
+        tmp_path / "proj",
+        sample.feature("alpha", FAILS, handlers=HANDLERS, stack=TABLE_STACK.format(cls="A")),
+        sample.feature("beta", TESTS, handlers=HANDLERS, stack=broken),
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    run_id = secrets.token_hex(4)
+    result = sample.run(
+        project, sample.run_env(aws_env.env, logs), "-n", "2", "--e2e-run-id", run_id
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "a failing test must not keep the stack" in out, out
+    assert "did not create App (AWS::AppConfig::Application)" in out, out
+    assert leftovers(run_id) == {"stacks": [], "functions": [], "tables": [], "log_groups": []}, out
