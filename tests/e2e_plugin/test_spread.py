@@ -31,15 +31,9 @@ OWN = "\n".join(f"def test_own_{i}(record): pass\n" for i in range(4))
 
 @pytest.mark.slow
 def test_spread_runs_one_long_feature_on_both_workers(tmp_path: Path, aws_env: Any) -> None:
-    project = sample.write_project(
-        tmp_path / "proj", sample.feature("long", LONG), sample.feature("short", SHORT)
+    result, logs, run_id = _spread_run(
+        tmp_path, aws_env, sample.feature("long", LONG), sample.feature("short", SHORT)
     )
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    run_id = secrets.token_hex(4)
-    env = sample.run_env(aws_env.env, logs)
-    result = sample.run(project, env, "-n", "2", "--e2e-spread", "--e2e-run-id", run_id)
-    assert result.returncode == 0, result.stdout + result.stderr
     events = sample.events(logs)
     workers = {e["worker"] for e in events if "test_long" in e["nodeid"]}
     assert workers == {"gw0", "gw1"}, events
@@ -59,15 +53,21 @@ def test_a_feature_with_its_own_conftest_fixture_is_not_spread(
 ) -> None:
     own = sample.feature("own", OWN)
     own["own/conftest.py"] = OWN_CONFTEST
-    project = sample.write_project(tmp_path / "proj", own)
+    _, logs, run_id = _spread_run(tmp_path, aws_env, own)
+    assert len({e["worker"] for e in sample.events(logs)}) == 1, sample.events(logs)
+    assert sample.live_run_stacks(aws_env_cfn(), run_id) == []
+
+
+def _spread_run(tmp_path: Path, aws_env: Any, *features: dict[str, str]) -> tuple[Any, Path, str]:
+    """`pytest -n 2 --e2e-spread` on a sample project; it must pass."""
+    project = sample.write_project(tmp_path / "proj", *features)
     logs = tmp_path / "logs"
     logs.mkdir()
     run_id = secrets.token_hex(4)
     env = sample.run_env(aws_env.env, logs)
     result = sample.run(project, env, "-n", "2", "--e2e-spread", "--e2e-run-id", run_id)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert len({e["worker"] for e in sample.events(logs)}) == 1, sample.events(logs)
-    assert sample.live_run_stacks(aws_env_cfn(), run_id) == []
+    return result, logs, run_id
 
 
 def aws_env_cfn() -> Any:
