@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from steward.e2e.deployer import CloudFormationDeployer, DeployError, StackSpec
-from steward.e2e.infrastructure import DEPLOYER_ENV, BaseInfrastructure, DeployContext
+from steward.e2e.infrastructure import (
+    ARCHITECTURES,
+    DEPLOYER_ENV,
+    LAYER_ID,
+    BaseInfrastructure,
+    DeployContext,
+    architecture_name,
+)
 from steward.e2e.naming import pascal_case
 from steward.e2e.plugin import CDK_SPEED_ENV
 from steward.e2e.template import FileAsset, zip_dir
@@ -77,26 +84,26 @@ class CdkInfrastructure(BaseInfrastructure):
         # mis-parses for some types (an SSM parameter's map of tags: HTTP 500 on create)
 
     def create_lambda_functions(
-        self, function_props: dict[str, Any] | None = None
+        self, function_props: dict[str, Any] | None = None, architecture: Any = "x86_64"
     ) -> dict[str, Any]:
-        """One `aws_lambda.Function` per `handlers/*.py`, with `<Pascal>`/`<Pascal>Arn` outputs."""
+        """One `aws_lambda.Function` per `handlers/*.py`, with `<Pascal>`/`<Pascal>Arn` outputs.
+
+        As the plain class: a log group per function kept `log_retention_days` and destroyed
+        with the stack; `architecture` (`"x86_64"`, `"arm64"` or an `aws_lambda.Architecture`)
+        picks the functions' architecture and the layer built for it; a second call with the
+        other architecture adds `<Pascal>Arm64` (or `<Pascal>X86`) functions.
+        """
         cdk = _cdk()
         lam = cdk.aws_lambda
+        arch = architecture_name(architecture)
+        files = self._handler_files()
         handlers = self.feature_path / "handlers"
-        files = sorted(p for p in handlers.glob("*.py") if not p.name.startswith("_"))
-        if not files:
-            raise FileNotFoundError(f"no handlers in {handlers}")
         runtime = self.runtime or "python{}.{}".format(*sys.version_info[:2])
-        layers = []
-        if self.context.layer_zip is not None:
-            layers = [
-                lam.LayerVersion(
-                    self.stack, "E2ELayer", code=lam.Code.from_asset(str(self.context.layer_zip))
-                )
-            ]
+        layers = self._cdk_layers(arch)
+        suffix = self._function_suffix(arch)
         functions: dict[str, Any] = {}
         for path in files:
-            name = pascal_case(path.stem)
+            name = pascal_case(path.stem) + suffix
             props: dict[str, Any] = {
                 "runtime": lam.Runtime(runtime, lam.RuntimeFamily.PYTHON),
                 "code": lam.Code.from_asset(str(handlers)),
@@ -104,13 +111,40 @@ class CdkInfrastructure(BaseInfrastructure):
                 "tracing": lam.Tracing.ACTIVE,
                 "memory_size": 512,
                 "timeout": cdk.Duration.seconds(10),
+                "architecture": _cdk_architecture(lam, arch),
                 **({"layers": layers} if layers else {}),
                 **(function_props or {}),
             }
             fn = lam.Function(self.stack, name, **props)
+            group = cdk.aws_logs.LogGroup(
+                self.stack,
+                f"{name}LogGroup",
+                log_group_name=f"/aws/lambda/{fn.function_name}",
+                retention=cdk.aws_logs.RetentionDays.ONE_DAY,  # replaced just below
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            # any number of days CloudWatch accepts, not only RetentionDays' members
+            group.node.default_child.retention_in_days = type(self).log_retention_days
             self.add_cfn_output(name, fn.function_name, arn=fn.function_arn)
             functions[name] = fn
         return functions
+
+    def _cdk_layers(self, arch: str) -> list[Any]:
+        """The context's layer for `arch`: one `LayerVersion` per architecture used."""
+        zip_path = self.context.layer_for(arch)
+        if zip_path is None:
+            return []
+        lam = _cdk().aws_lambda
+        layer_id = LAYER_ID + ARCHITECTURES[arch]
+        layer = self.stack.node.try_find_child(layer_id)
+        if layer is None:
+            layer = lam.LayerVersion(
+                self.stack,
+                layer_id,
+                code=lam.Code.from_asset(str(zip_path)),
+                compatible_architectures=[_cdk_architecture(lam, arch)],
+            )
+        return [layer]
 
     def add_cfn_output(self, name: str, value: Any, arn: Any = None) -> None:
         cdk = _cdk()
@@ -173,6 +207,10 @@ class CdkInfrastructure(BaseInfrastructure):
         )
         data = _read_json(outputs_file, "the cdk CLI's stack outputs")
         return {k: str(v) for k, v in data.get(self.stack_name, {}).items()}
+
+
+def _cdk_architecture(lam: Any, arch: str) -> Any:
+    return lam.Architecture.ARM_64 if arch == "arm64" else lam.Architecture.X86_64
 
 
 def cli_app_source(cls: type[CdkInfrastructure], context: DeployContext) -> str:

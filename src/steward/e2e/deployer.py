@@ -8,14 +8,17 @@ is deleted right away; deletes are idempotent; a sweep removes every stack of a 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
+import re
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
+from http import HTTPStatus
 from typing import Any
 
 from steward.e2e import aws
@@ -30,7 +33,14 @@ MAX_BODY = 51_200  # CloudFormation's TemplateBody limit; larger templates go th
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 STABLE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
 GONE = "DELETE_COMPLETE"
-ALWAYS_SKIPPABLE = ("AWS::CDK::Metadata",)  # the CDK's usage report, nothing a test uses
+ALWAYS_SKIPPABLE = ("AWS::CDK::Metadata",)
+# checked types whose physical id is a name the template may give literally
+NAME_PROPERTY = {
+    "AWS::SSM::Parameter": "Name",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Lambda::Function": "FunctionName",
+}  # the CDK's usage report, nothing a test uses
 BUSY = {
     "CREATE_PENDING",  # moto: registered, resources not yet being created
     "CREATE_IN_PROGRESS",
@@ -108,7 +118,24 @@ class CloudFormationDeployer:
         self.pending: dict[str, list[Resource]] = {}
         # resources that outlived their stack's DELETE_COMPLETE (deleted directly since)
         self.leftovers: list[Resource] = []
+        # operation -> (HTTP status, body) of its last error answer, for the error message:
+        # an emulator's crash comes back as an HTML page botocore cannot parse
+        self._answers: dict[str, tuple[int, bytes]] = {}
+        self.emulated = aws.is_emulator(self.cfn)
+        if self.emulated:
+            # no retry storm on an emulator's crash; AWS keeps the standard retries (throttling).
+            # A CreateStack retried after a crash could only say "already exists".
+            aws.cap_server_error_retries(
+                self.cfn, {"CreateStack": 0, "UpdateStack": 1, "DeleteStack": 1}
+            )
+        self.cfn.meta.events.register("before-parse.cloudformation", self._record_answer)
         PROCESS.deployers.add(self)
+
+    def _record_answer(self, operation_model: Any, response_dict: Any, **_: Any) -> None:
+        status = int(response_dict.get("status_code") or 0)
+        if status >= 400:
+            body = response_dict.get("body")
+            self._answers[operation_model.name] = (status, body if isinstance(body, bytes) else b"")
 
     # -- assets -------------------------------------------------------------------------
     @property
@@ -203,11 +230,54 @@ class CloudFormationDeployer:
         doing so while the stack is still being created makes it create resources a second
         time, outside the stack (they outlive its delete). A summary evaluates nothing.
         """
+        summary = self._summary(name)
+        return None if summary is None else str(summary["StackStatus"])
+
+    def _summary(self, name: str) -> Mapping[str, Any] | None:
         for page in self.cfn.get_paginator("list_stacks").paginate():
             for summary in page["StackSummaries"]:
                 if summary["StackName"] == name and summary["StackStatus"] != GONE:
-                    return str(summary["StackStatus"])
+                    return dict(summary)
         return None
+
+    def explain(self, operation: str, name: str, exc: BaseException) -> str:
+        """Why `operation` on stack `name` failed, from everything that can say so: the HTTP
+        answer, the stack's status and reason, its FAILED events, and for an emulator where
+        its full reason is. Best effort: a query that fails only leaves its part out."""
+        status, body = self._answers.get(operation, (0, b""))
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict):
+            status = status or int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            error = response.get("Error") or {}
+            detail = ": ".join(str(error[k]) for k in ("Code", "Message") if error.get(k))
+        else:
+            detail = first_line(body, status)
+        parts = [f"{operation} failed" + (f" with HTTP {status}" if status else "")]
+        parts[0] += f": {detail or _short(exc)}"
+        try:
+            summary = self._summary(name)
+        except Exception:  # the endpoint may be down altogether
+            summary = None
+        if summary is not None:
+            reason = summary.get("StackStatusReason")
+            parts.append(f"stack {summary['StackStatus']}" + (f" ({reason})" if reason else ""))
+        failed = self.failure_reason(name)
+        if failed:
+            parts.append(f"failed resources: {failed}")
+        if self.emulated and self._server_failed(operation, exc):
+            parts.append(
+                f"the emulator at {self.cfn.meta.endpoint_url} failed inside {operation}: "
+                "its log has the full reason (for moto, the traceback in the server's output)"
+            )
+        return "; ".join(parts)
+
+    def _server_failed(self, operation: str, exc: BaseException) -> bool:
+        """Did the endpoint itself fail (HTTP 5xx), rather than refuse the request?"""
+        status = self._answers.get(operation, (0, b""))[0]
+        response = getattr(exc, "response", None)
+        if not status and isinstance(response, dict):
+            status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500
 
     def wait_stable(self, name: str, timeout: float | None = None) -> StackInfo | None:
         """Poll until the stack leaves *_IN_PROGRESS (backoff 0.2 s .. 5 s), or is gone."""
@@ -278,14 +348,24 @@ class CloudFormationDeployer:
     def _create(
         self, spec: StackSpec, source: dict[str, str], params: dict[str, str]
     ) -> dict[str, str]:
+        self._answers.clear()
         try:
             self.cfn.create_stack(**self._common(spec, source, params))
+        except Exception as exc:
+            reason = self.explain("CreateStack", spec.name, exc)
+            self._cleanup_failed(spec.name)
+            if self.emulated and self._server_failed("CreateStack", exc):
+                self._remove_named(spec)
+            raise DeployError(f"deploy of stack {spec.name} failed: {reason}") from exc
+        try:
             info = self.wait_stable(spec.name)
         except Exception as exc:
             self._cleanup_failed(spec.name)
             raise DeployError(f"deploy of stack {spec.name} failed: {_short(exc)}") from exc
         if info is None or info.status != "CREATE_COMPLETE":
-            reason = self.failure_reason(spec.name)
+            summary = self._summary(spec.name) or {}
+            why = summary.get("StackStatusReason")
+            reason = "; ".join(r for r in (why, self.failure_reason(spec.name)) if r)
             status = info.status if info else "deleted"
             self._cleanup_failed(spec.name)
             raise DeployError(
@@ -332,11 +412,16 @@ class CloudFormationDeployer:
     ) -> dict[str, str]:
         from botocore.exceptions import ClientError
 
+        self._answers.pop("UpdateStack", None)
         try:
             self.cfn.update_stack(**self._common(spec, source, params))
         except ClientError as exc:
             if "No updates are to be performed" not in str(exc):
-                raise DeployError(f"update of stack {spec.name} failed: {_short(exc)}") from exc
+                reason = self.explain("UpdateStack", spec.name, exc)
+                raise DeployError(f"update of stack {spec.name} failed: {reason}") from exc
+        except Exception as exc:  # an emulator's crash: a response botocore cannot parse
+            reason = self.explain("UpdateStack", spec.name, exc)
+            raise DeployError(f"update of stack {spec.name} failed: {reason}") from exc
         info = self.wait_stable(spec.name)
         if info is None or info.status not in STABLE_OK:
             raise DeployError(
@@ -385,8 +470,43 @@ class CloudFormationDeployer:
         except Exception as exc:  # verification is extra safety; the delete must still happen
             log.warning("could not list the resources of %s: %s", name, exc)
             resources = []
-        self.cfn.delete_stack(StackName=name)
+        self._answers.pop("DeleteStack", None)
+        try:
+            self.cfn.delete_stack(StackName=name)
+        except Exception as exc:
+            if not self._server_failed("DeleteStack", exc):
+                raise
+            reason = self.explain("DeleteStack", name, exc)
+            raise DeployError(f"delete of stack {name} failed: {reason}") from exc
         return resources
+
+    def _remove_named(self, spec: StackSpec) -> None:
+        """After an emulator crashed inside CreateStack: remove what the template names
+        literally and the emulator created before crashing, outside the stack's books (moto
+        stores an SSM parameter, then fails on its tags, and its delete never sees it).
+        Emulator only: on AWS, CloudFormation rolls back what it created itself."""
+        named = [
+            Resource(str(body["Type"]), props[NAME_PROPERTY[body["Type"]]], logical)
+            for logical, body in (spec.template.get("Resources") or {}).items()
+            if isinstance(body, dict)
+            and body.get("Type") in NAME_PROPERTY
+            and isinstance(props := body.get("Properties") or {}, dict)
+            and isinstance(props.get(NAME_PROPERTY[body["Type"]]), str)
+        ]
+        try:
+            left = self.verifier.leftovers(named)
+        except Exception as exc:  # extra safety only; the deploy error is what matters
+            log.warning("could not check what %s left: %s", spec.name, exc)
+            return
+        if left:
+            log.warning(
+                "%s: the emulator crashed creating it and left %s; deleting them",
+                spec.name,
+                ", ".join(f"{r.type} {r.physical_id}" for r in left),
+            )
+            self.leftovers.extend(left)
+            for error in self.verifier.remove(left):
+                log.warning("%s: %s", spec.name, error)
 
     def _verify(self, name: str, resources: list[Resource]) -> None:
         left = self.verifier.leftovers(resources)
@@ -471,6 +591,23 @@ PROCESS = _Process()
 
 def run_predicate(run_id: str) -> Callable[[StackInfo], bool]:
     return lambda s: s.tags.get(RUN_TAG) == run_id
+
+
+def first_line(body: bytes, status: int = 0) -> str:
+    """The first line of an error body that says something: tags stripped, and not just
+    the status's own words (an HTML error page's title and heading repeat them)."""
+    try:
+        phrase = HTTPStatus(status).phrase.lower()
+    except ValueError:
+        phrase = ""
+    text = body.decode("utf-8", "replace")
+    for raw in text.splitlines():
+        line = html.unescape(re.sub(r"<[^>]*>", " ", raw)).strip()
+        line = " ".join(line.split())
+        if not line or line.lower() in {phrase, f"{status} {phrase}"}:
+            continue
+        return line[:300]
+    return ""
 
 
 def _short(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ from steward.e2e.naming import (
     stack_name,
 )
 from steward.e2e.template import Template, zip_dir
+from steward.errors import UsageError
 from steward.workspace import Limit, read_bytes
 
 RUN_ENV = "STEWARD_E2E_RUN_ID"
@@ -42,6 +44,20 @@ ALLOW_SKIPPED_ENV = "STEWARD_E2E_ALLOW_SKIPPED"  # comma-separated resource type
 PYTHON_TAG = "steward:e2e:python"
 ROLE_ID = "E2ELambdaRole"
 LAYER_ID = "E2ELayer"
+# architecture -> what its layer's logical id and (after the stack's first architecture) its
+# functions' names end with: one stack can hold x86_64 and arm64 functions side by side
+ARCHITECTURES = {"x86_64": "", "arm64": "Arm64"}
+SECOND_ARCH_SUFFIX = {"x86_64": "X86", "arm64": "Arm64"}
+
+
+def architecture_name(architecture: Any) -> str:
+    """`"x86_64"`/`"arm64"`, or anything with such a `.name` (a CDK `Architecture`)."""
+    name = architecture if isinstance(architecture, str) else getattr(architecture, "name", None)
+    if name not in ARCHITECTURES:
+        raise UsageError(
+            f"unknown Lambda architecture {architecture!r}: use one of {', '.join(ARCHITECTURES)}"
+        )
+    return str(name)
 
 
 @dataclass(frozen=True)
@@ -51,8 +67,18 @@ class DeployContext:
     run_id: str
     prefix: str = DEFAULT_PREFIX
     python: str = field(default_factory=python_tag)
-    layer_zip: Path | None = None
+    layer_zip: Path | None = None  # every architecture's, unless `layer_zips` names one
     allow_skipped: tuple[str, ...] = ()
+    # architecture -> its own layer zip (native wheels differ); consulted before `layer_zip`
+    layer_zips: Mapping[str, Path] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for arch in self.layer_zips:
+            architecture_name(arch)
+
+    def layer_for(self, architecture: str) -> Path | None:
+        """The zip for functions of `architecture`: its own, else the shared one, else none."""
+        return self.layer_zips.get(architecture, self.layer_zip)
 
     @classmethod
     def from_env(cls) -> DeployContext:
@@ -79,6 +105,8 @@ class BaseInfrastructure:
     handler_name: ClassVar[str] = "lambda_handler"
     # resource types this feature's tests can do without, when the target (moto) skips them
     allow_skipped: ClassVar[tuple[str, ...]] = ()
+    # days each function's `/aws/lambda/<name>` log group keeps its events
+    log_retention_days: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -96,6 +124,7 @@ class BaseInfrastructure:
         self._deployer = deployer
         self._account_id: str | None = None
         self._synthesized = False
+        self._architectures: list[str] = []  # in the order create_lambda_functions used them
         # CDK stacks: "direct" (boto3) or "cdk-cli"; the plugin exports its option here
         self.deploy_mode = os.environ.get(DEPLOYER_ENV) or "direct"
 
@@ -151,22 +180,28 @@ class BaseInfrastructure:
         raise NotImplementedError(f"{type(self).__name__} must override create_resources()")
 
     def create_lambda_functions(
-        self, function_props: dict[str, Any] | None = None
+        self, function_props: dict[str, Any] | None = None, architecture: Any = "x86_64"
     ) -> dict[str, str]:
         """One Lambda function per `handlers/*.py`; outputs `<Pascal>` (name), `<Pascal>Arn`.
 
+        Each function gets a log group `/aws/lambda/<name>` kept `log_retention_days` and
+        deleted with the stack, so no run leaves `/aws/lambda/*` groups on an account (Lambda
+        would otherwise create them on first invoke, kept forever). `architecture` is
+        `x86_64` or `arm64`; call again with the other one for both in one stack: that
+        call's functions are named `<Pascal>Arm64` (or `<Pascal>X86`).
+
         Returns PascalCase name -> logical id, usable in `{"Ref": ...}` / `Fn::GetAtt`.
         """
+        arch = architecture_name(architecture)
+        files = self._handler_files()
         handlers = self.feature_path / "handlers"
-        files = sorted(p for p in handlers.glob("*.py") if not p.name.startswith("_"))
-        if not files:
-            raise FileNotFoundError(f"no handlers in {handlers}")
         code = self.template.add_asset(zip_dir(handlers))
         role = self._ensure_role()
-        layers = self._layers()
+        layers = self._layers(arch)
+        suffix = self._function_suffix(arch)
         functions: dict[str, str] = {}
         for path in files:
-            name = pascal_case(path.stem)
+            name = pascal_case(path.stem) + suffix
             props: dict[str, Any] = {
                 "Runtime": self.runtime or "python{}.{}".format(*sys.version_info[:2]),
                 "Handler": f"{path.stem}.{self.handler_name}",
@@ -175,10 +210,12 @@ class BaseInfrastructure:
                 "Timeout": 10,
                 "MemorySize": 512,
                 "TracingConfig": {"Mode": "Active"},
+                "Architectures": [arch],
                 **({"Layers": layers} if layers else {}),
                 **(function_props or {}),
             }
             self.template.add_resource(name, "AWS::Lambda::Function", props)
+            self._add_log_group(name)
             self.add_cfn_output(name, {"Ref": name}, arn={"Fn::GetAtt": [name, "Arn"]})
             functions[name] = name
         return functions
@@ -242,15 +279,51 @@ class BaseInfrastructure:
             )
         return ROLE_ID
 
-    def _layers(self) -> list[Any]:
-        layer = self.context.layer_zip
+    def _handler_files(self) -> list[Path]:
+        handlers = self.feature_path / "handlers"
+        files = sorted(p for p in handlers.glob("*.py") if not p.name.startswith("_"))
+        if not files:
+            raise FileNotFoundError(f"no handlers in {handlers}")
+        return files
+
+    def _function_suffix(self, arch: str) -> str:
+        """No suffix for the stack's first architecture; the others' functions get one, so the
+        same handlers can run on both without clashing names."""
+        if arch not in self._architectures:
+            self._architectures.append(arch)
+        return "" if arch == self._architectures[0] else SECOND_ARCH_SUFFIX[arch]
+
+    def _add_log_group(self, function: str) -> None:
+        """The function's own log group. Its name refers to the function, so CloudFormation
+        creates it right after the function, before the stack (and any test) can invoke it:
+        a `DependsOn` from the function on it would be a cycle. Deleted with the stack."""
+        self.template.add_resource(
+            f"{function}LogGroup",
+            "AWS::Logs::LogGroup",
+            {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{{function}}}"},
+                "RetentionInDays": type(self).log_retention_days,
+            },
+        )
+        self.template.resources[f"{function}LogGroup"].update(
+            {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
+        )
+
+    def _layers(self, arch: str) -> list[Any]:
+        """The context's layer for `arch`, one `LayerVersion` per architecture used."""
+        layer = self.context.layer_for(arch)
         if layer is None:
             return []
-        if LAYER_ID not in self.template.resources:
+        layer_id = LAYER_ID + ARCHITECTURES[arch]
+        if layer_id not in self.template.resources:
             content = self.template.add_asset(read_bytes(layer, Limit.ASSET, "a layer zip"))
             self.template.add_resource(
-                LAYER_ID,
+                layer_id,
                 "AWS::Lambda::LayerVersion",
-                {"Content": content, "CompatibleRuntimes": [self.runtime or "python3.11"]},
+                {
+                    "Content": content,
+                    "CompatibleRuntimes": [self.runtime or "python3.11"],
+                    "CompatibleArchitectures": [arch],
+                },
             )
-        return [{"Ref": LAYER_ID}]
+        return [{"Ref": layer_id}]
