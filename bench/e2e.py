@@ -65,18 +65,38 @@ def _plain(root: Path) -> Path:
     return root
 
 
-def _project(root: Path) -> Path:
+def _e2e_project(root: Path, tests: dict[str, str]) -> Path:
+    """A project opted in to the plugin: one feature (a stack with one function) per entry."""
     root.mkdir(parents=True)
     (root / "pytest.ini").write_text(INI.replace("[pytest]\n", "[pytest]\nsteward_e2e = true\n"))
-    for i in range(FEATURES):
-        feat = root / "tests" / "e2e" / f"feature{i}"
+    for name, body in tests.items():
+        feat = root / "tests" / "e2e" / name
         (feat / "handlers").mkdir(parents=True)
         (feat / "infrastructure.py").write_text(INFRA)
-        (feat / f"test_feature{i}.py").write_text(TEST)
+        (feat / f"test_{name}.py").write_text(body)
         (feat / "handlers" / "basic_handler.py").write_text(
             "def lambda_handler(e, c):\n    return e\n"
         )
     return root
+
+
+def _project(root: Path) -> Path:
+    return _e2e_project(root, {f"feature{i}": TEST for i in range(FEATURES)})
+
+
+# issue #18's unbalanced suite: one long feature (Powertools' idempotency spends ~50 s, most
+# of it in a handful of tests that sleep) and one short one
+LONG_TESTS = 6
+LONG_WAIT = 4.0
+
+
+def _unbalanced(root: Path) -> Path:
+    long = "import time\n" + "".join(
+        f"\ndef test_long_{i}(infrastructure):\n    time.sleep({LONG_WAIT})\n"
+        for i in range(LONG_TESTS)
+    )
+    short = "def test_short(infrastructure):\n    assert infrastructure\n"
+    return _e2e_project(root, {"long": long, "short": short})
 
 
 def _run(project: Path, env: dict[str, str], *args: str, e2e: bool = True) -> tuple[float, float]:
@@ -133,6 +153,16 @@ def main() -> None:
         plain_s = _run(plain, env, e2e=False)
         plain_p = _run(plain, env, "-n", "2", e2e=False)
         first, second, rebuilt = _layer(tmp)
+        unbalanced = _unbalanced(tmp / "unbalanced")
+        modes = {
+            "serial": (),
+            "-n 2": ("-n", "2"),
+            "-n 2 --e2e-spread": ("-n", "2", "--e2e-spread"),
+        }
+        uneven: dict[str, list[tuple[float, float]]] = {m: [] for m in modes}
+        for _ in range(ROUNDS):
+            for mode, args in modes.items():
+                uneven[mode].append(_run(unbalanced, env, *args))
     finally:
         emulator.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -155,6 +185,17 @@ def main() -> None:
         f"{plain_p[1]:.1f} s -n 2, {ceiling:.2f} x: xdist's own ceiling here"
     )
     print(f"  load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (shared machine)")
+    waits = LONG_TESTS * LONG_WAIT
+    print(
+        f"unbalanced: a feature of {LONG_TESTS} tests x {LONG_WAIT:.0f} s and a one-test "
+        f"feature (sum of waits {waits:.0f} s; issue #18 measured -n 2 slower than serial)"
+    )
+    best = {mode: min(r, key=lambda t: t[1]) for mode, r in uneven.items()}
+    for mode, (wall, session) in best.items():
+        print(
+            f"  {mode:18} {wall:6.1f} s wall, {session:5.1f} s in session, "
+            f"{best['serial'][0] / wall:4.2f} x serial"
+        )
     print("layer (steward's sources)")
     print(f"  first build         {first:6.3f} s")
     print(f"  unchanged rebuild   {second:6.3f} s   rebuilt={rebuilt} (target < 0.5 s, no rebuild)")
