@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from steward.cli.docs_cmd import docs
 from steward.config.docs import DocsConfig, LayerArnsConfig
 from steward.config.model import StewardConfig
-from steward.errors import ReleaseError
+from steward.errors import ReleaseError, UsageError
 from steward.github.client import GitHubClient
 from steward.pipeline.context import Context
 from steward.pipeline.stages.docs import (
@@ -223,7 +223,8 @@ def test_unconfigured_docs_and_prereleases_are_skipped_without_touching_git(
     rec = run_stage(ctx, DocsConfig())
     assert "not configured" in rec.details["skipped"]
 
-    pre = run_stage(context(repo, "1.3.0a1", prerelease=True))
+    no_pre = DocsConfig(enabled=True, include_prereleases=False)
+    pre = run_stage(context(repo, "1.3.0a1", prerelease=True), no_pre)
     assert "pre-release" in pre.details["skipped"]
     assert repo.docs_branch() is None
     DocsStage(ENABLED).verify(ctx, pre)  # nothing recorded, nothing to check
@@ -481,6 +482,7 @@ def rebuild(repo: DocsRepo, *args: str) -> tuple[int, str]:
 
 
 def test_docs_rebuild_redeploys_a_released_version_from_the_checkout(repo: DocsRepo) -> None:
+    tag(repo, "1.2.0")
     run_stage(context(repo, "1.2.0"))
     (repo.root / "docs" / "index.md").write_text(INDEX + "\nHotfixed typo.\n")
     repo.commit("docs: fix a typo")
@@ -501,6 +503,7 @@ def test_docs_rebuild_redeploys_a_released_version_from_the_checkout(repo: DocsR
 
 
 def test_docs_rebuild_of_an_older_version_leaves_latest_alone(repo: DocsRepo) -> None:
+    tag(repo, "1.2.0", "1.3.0")
     run_stage(context(repo, "1.2.0"))
     run_stage(context(repo, "1.3.0"))
 
@@ -516,6 +519,7 @@ def test_docs_rebuild_of_an_older_version_leaves_latest_alone(repo: DocsRepo) ->
 
 
 def test_docs_rebuild_dry_run_touches_nothing(repo: DocsRepo) -> None:
+    tag(repo, "1.2.0")
     code, out = rebuild(repo, "--version", "1.2.0", "--dry-run")
     assert code == 0, out
     assert "mike deploy" in out
@@ -544,3 +548,107 @@ def test_recorded_layer_arns_read_the_layer_prod_stages_record() -> None:
         ARNS["us-east-1"],
         "arn:aws:lambda:us-east-1:017000801446:layer:SampleLayer-Arm64:7",
     ]
+
+
+# -- #19: only released versions, an honest dry run, pre-releases under `alpha` ---------------
+
+
+def tag(repo: DocsRepo, *versions: str) -> None:
+    for version in versions:
+        git(repo.root, "tag", f"v{version}")
+
+
+def test_docs_rebuild_refuses_a_version_that_was_never_released(repo: DocsRepo) -> None:
+    """#19: `--version 9.9.9` deployed docs for a release that never happened and moved
+    `latest` to it."""
+    tag(repo, "1.2.0", "1.3.0")
+    run_stage(context(repo, "1.3.0"))
+    before = repo.docs_branch()
+
+    for extra in ((), ("--dry-run",)):
+        with pytest.raises(UsageError) as caught:
+            rebuild(repo, "--version", "9.9.9", *extra)
+        message = str(caught.value)
+        assert caught.value.exit_code == 2
+        assert "no release tag v9.9.9" in message
+        assert "v1.3.0" in message  # the release tags nearest to it are named
+        assert repo.docs_branch() == before
+
+    with pytest.raises(UsageError, match=r"v1\.2\.1.*nearest release tags: v1\.2\.0, v1\.3\.0"):
+        rebuild(repo, "--version", "1.2.1")
+
+
+def test_docs_rebuild_finds_a_release_tag_only_on_the_remote(repo: DocsRepo) -> None:
+    """A CI checkout fetches no tags: the remote's are asked too."""
+    tag(repo, "1.2.0")
+    git(repo.root, "push", "-q", "origin", "v1.2.0")
+    git(repo.root, "tag", "-d", "v1.2.0")
+
+    code, out = rebuild(repo, "--version", "1.2.0", "--dry-run")
+
+    assert code == 0, out
+
+
+def test_docs_rebuild_dry_run_says_whether_latest_moves(repo: DocsRepo) -> None:
+    """#19: the dry run printed `--update-aliases 1.2.0 latest` while the real run would
+    leave `latest` on the newer 1.3.0."""
+    tag(repo, "1.2.0", "1.3.0", "1.4.0")
+    run_stage(context(repo, "1.2.0"))
+    run_stage(context(repo, "1.3.0"))
+    before = repo.docs_branch()
+
+    code, out = rebuild(repo, "--version", "1.2.0", "--dry-run")
+
+    assert code == 0, out
+    assert "--update-aliases" not in out
+    assert "set-default" not in out
+    assert "latest stays on 1.3.0 (newer than 1.2.0)" in out
+    assert "--push --message 'docs: rebuild 1.2.0 from" in out
+    assert repo.docs_branch() == before
+
+    code, out = rebuild(repo, "--version", "1.4.0", "--dry-run", "--json")
+    assert code == 0, out
+    data = json.loads(out)
+    assert data["alias"] == "latest"
+    plan = "\n".join(data["plan"])
+    assert "--update-aliases 1.4.0 latest" in plan
+    assert "latest moves from 1.3.0 to 1.4.0" in plan
+    assert repo.docs_branch() == before
+
+
+def test_a_prerelease_deploys_under_alpha_without_moving_latest(repo: DocsRepo) -> None:
+    """#19: pre-releases deploy by default under the `alpha` alias (the seed's pre-release
+    docs), never under `latest`, never as the site's default."""
+    run_stage(context(repo, "1.2.0"))
+
+    rec = run_stage(context(repo, "1.3.0a1", prerelease=True))
+
+    assert rec.details["alias"] == "alpha"
+    sha = repo.docs_branch()
+    assert sha is not None
+    assert repo.remote_file(sha, "latest") == "1.2.0"
+    assert repo.remote_file(sha, "alpha") == "1.3.0a1"
+    assert "latest/" in repo.remote_file(sha, "index.html")  # the default is still latest
+    versions = {
+        v["version"]: v["aliases"] for v in json.loads(repo.remote_file(sha, "versions.json"))
+    }
+    assert versions == {"1.3.0a1": ["alpha"], "1.2.0": ["latest"]}
+
+
+def test_docs_rebuild_of_a_prerelease_moves_alpha_not_latest(repo: DocsRepo) -> None:
+    tag(repo, "1.2.0", "1.3.0a1", "1.3.0b1")
+    run_stage(context(repo, "1.2.0"))
+    run_stage(context(repo, "1.3.0b1", prerelease=True))
+
+    code, out = rebuild(repo, "--version", "1.3.0a1", "--dry-run")
+    assert code == 0, out
+    assert "alpha stays on 1.3.0b1 (newer than 1.3.0a1)" in out
+    assert "--update-aliases" not in out
+
+    code, out = rebuild(repo, "--version", "1.3.0a1")
+    assert code == 0, out
+    sha = repo.docs_branch()
+    assert sha is not None
+    assert repo.remote_file(sha, "alpha") == "1.3.0b1"
+    assert repo.remote_file(sha, "latest") == "1.2.0"
+    assert "1.3.0a1" in repo.remote_tree(sha)

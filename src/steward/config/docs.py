@@ -9,9 +9,9 @@ a repository without MkDocs has nothing for the stage to do, and it says so.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from steward.config.base import RepoPath, Section
 
@@ -85,7 +85,17 @@ class DocsConfig(Section):
         None, description="git remote of the documentation branch (default: release.remote)"
     )
     branch: str = Field("gh-pages", min_length=1, description="the documentation branch")
-    alias: str = Field("latest", min_length=1, description="alias moved to each final release")
+    alias: str = Field(
+        "latest",
+        min_length=1,
+        description="alias moved to each final release (never back to an older version)",
+    )
+    prerelease_alias: str = Field(
+        "alpha",
+        min_length=1,
+        description="alias moved to each pre-release (PEP 440 a/b/rc) instead of alias: a "
+        "pre-release never takes `latest` nor becomes the site's default",
+    )
     version_name: str = Field(
         "{version}",
         description="docs version deployed: {version}, {major}, {minor}, {micro} "
@@ -95,14 +105,24 @@ class DocsConfig(Section):
         True, description="make the alias the site's default page (mike set-default)"
     )
     include_prereleases: bool = Field(
-        False,
-        description="deploy the docs of pre-releases too (never moving the alias); "
-        "off: the stage records a skip for them",
+        True,
+        description="deploy the docs of pre-releases under prerelease_alias (the playbook's "
+        "alpha docs); off: the stage records a skip for them",
     )
     timeout: float = Field(
         900.0, gt=0, allow_inf_nan=False, description="seconds before a mike command fails"
     )
     layer_arns: LayerArnsConfig = Field(default_factory=LayerArnsConfig)
+
+    @model_validator(mode="after")
+    def _distinct_aliases(self) -> Self:
+        if self.alias == self.prerelease_alias:
+            raise ValueError("alias and prerelease_alias must differ")
+        return self
+
+    def alias_for(self, prerelease: bool) -> str:
+        """The alias a version moves: `alpha` for a pre-release, else `latest`."""
+        return self.prerelease_alias if prerelease else self.alias
 
     @field_validator("version_name")
     @classmethod

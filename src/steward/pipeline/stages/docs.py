@@ -6,12 +6,14 @@
    through the GitHub client (once: an open PR from that branch is reused).
 2. The docs are built from the sealed source (with the same ARNs already in place) and
    deployed with mike: ``mike deploy --push --update-aliases VERSION latest`` to the
-   documentation branch, then ``mike set-default --push latest``.
+   documentation branch, then ``mike set-default --push latest``; the alias never moves
+   back to an older version than the one it is on.
 
 Re-running it changes nothing: the same content makes no commit on the documentation branch,
 the ARN commit is rebuilt from recorded inputs (same id) and the open PR is found again.
-Off until configured (``release.docs.enabled``); pre-releases are skipped unless
-``include_prereleases`` (and never move the alias).
+Off until configured (``release.docs.enabled``). A pre-release (PEP 440 a/b/rc) deploys
+under ``prerelease_alias`` (`alpha`, the playbook's alpha docs), never under `latest` nor
+as the site's default; ``include_prereleases: false`` skips them.
 """
 
 from __future__ import annotations
@@ -271,14 +273,17 @@ class DocsStage:
     def _target(self, ctx: Context, cfg: DocsConfig) -> docs_site.DocsTarget:
         return docs_site.DocsTarget(ctx.root, cfg.remote or ctx.cfg.remote, cfg.branch)
 
-    def _build(self, ctx: Context, cfg: DocsConfig, source: Path) -> docs_site.DocsBuild:
+    def _build(
+        self, ctx: Context, cfg: DocsConfig, source: Path, *, moves: bool = True
+    ) -> docs_site.DocsBuild:
+        """``moves``: whether the alias (`latest`, `alpha` for a pre-release) goes to it."""
         name = docs_site.docs_version_name(cfg.version_name, ctx.version)
         return docs_site.DocsBuild(
             source=source,
             config_file=cfg.mkdocs_config,
             version=name,
-            alias=None if ctx.prerelease else cfg.alias,
-            set_default=cfg.set_default,
+            alias=cfg.alias_for(ctx.prerelease) if moves else None,
+            set_default=cfg.set_default and not ctx.prerelease,
             epoch=ctx.epoch,
             message=f"docs: deploy {name} from {ctx.commit[:12]} ({ctx.tag})",
             mike=tuple(cfg.mike_command),
@@ -301,7 +306,9 @@ class DocsStage:
             )
         lines.append(f"restore {SOURCE} (or the release commit) into {ctx.work('docs')}")
         build = self._build(ctx, cfg, ctx.work("docs"))
-        return lines + docs_site.describe(self._target(ctx, cfg), build)
+        alias = cfg.alias_for(ctx.prerelease)
+        lines += docs_site.describe(self._target(ctx, cfg), build)
+        return [*lines, f"{alias} moves to {build.version} unless a newer version holds it"]
 
     def preflight(self, ctx: Context) -> list[str]:
         """What the stage will need but cannot have (for the runner's check before a
@@ -335,8 +342,8 @@ class DocsStage:
         )
         if cfg.layer_arns.file:
             self._layer_arns(ctx, cfg.layer_arns, rec, tree)
-        build = self._build(ctx, cfg, tree)
         target = self._target(ctx, cfg)
+        build = self._build(ctx, cfg, tree, moves=self._alias_moves(ctx, cfg, target))
         result = docs_site.deploy(target, build, ctx.env)
         rec.details.update(
             {
@@ -350,6 +357,15 @@ class DocsStage:
         )
         state = "deployed" if result.changed else "already deployed, nothing changed"
         ctx.echo(f"  docs {build.version} on {target.remote} {target.branch}: {state}")
+
+    def _alias_moves(self, ctx: Context, cfg: DocsConfig, target: docs_site.DocsTarget) -> bool:
+        """Whether the alias may move to this release: never back to an older version (a
+        patch of an old line released after a newer one leaves `latest` where it is)."""
+        if docs_site.fetch_branch(target) is None:
+            return True
+        versions = docs_site.read_versions(ctx.root, target.tracking_ref)
+        name = docs_site.docs_version_name(cfg.version_name, ctx.version)
+        return docs_site.takes_alias(versions, name, cfg.alias_for(ctx.prerelease))
 
     def _source(self, ctx: Context) -> Path:
         """The sealed source restored (its hash checked), else the release commit."""
