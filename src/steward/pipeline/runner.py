@@ -20,6 +20,7 @@ from steward.config.pipeline import STAGES
 from steward.errors import GitError, ReleaseError, StewardError, UsageError
 from steward.history.git import commit_timestamp, head_commit
 from steward.pipeline import state as st
+from steward.pipeline import trusted_publishing
 from steward.pipeline.context import Context
 from steward.pipeline.report import gantt, timings_table
 from steward.pipeline.stages import Stage, all_stages, skip_reason, stage_preflight
@@ -152,8 +153,15 @@ def preflight(ctx: Context, pending: list[str], opts: RunOptions) -> list[str]:
                 problems.append(str(exc))
         elif not env.get(cfg.signing_key_env):
             problems.append(f"provenance needs a signing key: set {cfg.signing_key_env}")
-    if "publish" in todo and not env.get(cfg.index_password_env):
-        problems.append(f"publish needs index credentials: set {cfg.index_password_env}")
+    if (
+        "publish" in todo
+        and not env.get(cfg.index_password_env)
+        and not trusted_publishing.available(env)
+    ):
+        problems.append(
+            f"publish needs index credentials: set {cfg.index_password_env}, or run in GitHub "
+            "Actions with `permissions: id-token: write` (trusted publishing)"
+        )
     if "post-release" in todo or ("tag" in todo and cfg.bump_pr):
         if opts.github is None:
             problems.append("post-release and the bump PR need GITHUB_TOKEN (or --skip them)")

@@ -13,7 +13,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from steward.errors import ReleaseError
-from steward.pipeline import archive
+from steward.pipeline import archive, trusted_publishing
 from steward.pipeline.context import Context
 from steward.pipeline.index import existing_files, project_of
 from steward.pipeline.stages.build import DIST, artifact_hashes
@@ -66,7 +66,8 @@ class PublishStage:
             f"restore {DIST} after checking its sha256",
             f"read {cfg.index_simple_url}: skip files already there with the same sha256",
             f"twine upload --repository-url {cfg.index_url} (user ${cfg.index_username_env}, "
-            f"password ${cfg.index_password_env})",
+            f"password ${cfg.index_password_env}; when that is unset in GitHub Actions with "
+            "id-token: write, a token minted by trusted publishing)",
         ]
 
     def run(self, ctx: Context, rec: StageRecord) -> None:
@@ -86,10 +87,14 @@ class PublishStage:
         cfg = ctx.cfg
         user = ctx.env.get(cfg.index_username_env, "")
         password = ctx.env.get(cfg.index_password_env, "")
+        if not password and trusted_publishing.available(ctx.env):
+            user, password = "__token__", trusted_publishing.upload_token(cfg.index_url, ctx.env)
+            ctx.echo(f"  trusted publishing: minted a short-lived token at {cfg.index_url}")
         if not password:
             raise ReleaseError(
                 f"stage publish: no index credentials: set {cfg.index_password_env} "
-                f"(and {cfg.index_username_env})"
+                f"(and {cfg.index_username_env}), or publish from GitHub Actions with "
+                "`permissions: id-token: write` and a trusted publisher on the index"
             )
         env = {
             **ctx.env,
