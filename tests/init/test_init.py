@@ -249,3 +249,29 @@ def test_detect_branch(tmp_path: Path) -> None:
     assert detect_branch(tmp_path) is None
     git(tmp_path, "init", "-q", "-b", "trunk")
     assert detect_branch(tmp_path) == "trunk"
+
+
+def test_init_reads_the_repositorys_config_for_aws_and_takes_the_token_opt_out(
+    tmp_path: Path,
+) -> None:
+    from .test_zizmor import LAYER_AND_SAR
+
+    (tmp_path / ".github").mkdir()
+    config = tmp_path / ".github" / "steward.yml"
+    config.write_text(yaml.safe_dump(LAYER_AND_SAR), encoding="utf-8")
+    code, out = invoke("--path", str(tmp_path), "--branch", "main", "--pypi-token")
+    assert code == 0, out
+    assert "AWS_RELEASE_ROLE_ARN" in out
+    assert "PyPI: the PYPI_API_TOKEN secret" in out
+    release = (tmp_path / ".github" / "workflows" / "release.yml").read_text()
+    assert "role-to-assume: ${{ vars.AWS_RELEASE_ROLE_ARN }}" in release
+    assert "aws-region: ${{ vars.AWS_REGION || 'eu-west-1' }}" in release
+    assert "TWINE_PASSWORD: ${{ secrets.PYPI_API_TOKEN }}" in release
+
+    other = tmp_path / "other"  # no config: no AWS, and PyPI through Trusted Publishing
+    other.mkdir()
+    code, out = invoke("--path", str(other), "--branch", "main")
+    assert code == 0, out
+    assert "AWS_RELEASE_ROLE_ARN" not in out
+    assert "PyPI: register release.yml and pre-release.yml as trusted publishers" in out
+    assert "secrets.PYPI_API_TOKEN" not in (other / ".github/workflows/release.yml").read_text()

@@ -15,6 +15,9 @@ import yaml
 
 from steward import __version__
 from steward.init import InitOptions, plan_files
+from steward.init.writer import ACTIONS
+
+from .test_zizmor import layer_and_sar
 
 WORKFLOWS = ".github/workflows"
 FORMS = ".github/ISSUE_TEMPLATE"
@@ -85,15 +88,32 @@ def run_actionlint(actionlint: Path, root: Path) -> subprocess.CompletedProcess[
     )
 
 
+PIN = re.compile(r"(?P<name>[\w-]+/[\w-]+)@(?P<sha>[0-9a-f]{40}) # (?P<version>v\d+(\.\d+)*)")
+
+
+def by_major_tag(root: Path) -> None:
+    """Pins rewritten as their major tags (``actions/checkout@v4``): actionlint knows the
+    inputs of popular actions by tag only, so this is how it checks the ``with:`` keys."""
+    for path in workflow_files(root):
+        text = PIN.sub(
+            lambda m: f"{m['name']}@{m['version'].split('.')[0]}", path.read_text("utf-8")
+        )
+        path.write_text(text, encoding="utf-8")
+
+
 def test_every_workflow_passes_actionlint(initialised: Path, actionlint: Path) -> None:
     result = run_actionlint(actionlint, initialised)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Checking 6 workflow file(s)" in result.stdout
+    by_major_tag(initialised)  # and the actions' inputs
+    result = run_actionlint(actionlint, initialised)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_actionlint_catches_a_wrong_action_input(initialised: Path, actionlint: Path) -> None:
     release = initialised / WORKFLOWS / "release.yml"
     release.write_text(release.read_text().replace("fetch-depth: 0", "fetch-dept: 0"))
+    by_major_tag(initialised)
     result = run_actionlint(actionlint, initialised)
     assert result.returncode == 1
     assert 'input "fetch-dept" is not defined in action "actions/checkout@v4"' in result.stdout
@@ -115,8 +135,9 @@ def test_every_workflow_has_minimal_permissions_concurrency_and_pinned_tools(
             assert "write-all" not in str(job["permissions"])
             assert job["timeout-minutes"] > 0
             for step in job["steps"]:
-                if "uses" in step:
-                    assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), step["uses"]
+                if "uses" in step:  # by commit, from the one table (the version: text below)
+                    action, _, sha = step["uses"].partition("@")
+                    assert ACTIONS[action][0] == sha, step["uses"]
                 run = step.get("run", "")
                 if "pip install" in run and "repo-steward" in run:
                     assert re.search(rf'"repo-steward(\[[a-z0-9,]+\])?=={__version__}"', run), run
@@ -201,7 +222,7 @@ def test_release_is_dispatched_with_a_version_on_the_full_history(initialised: P
         }
     }
     job = wf["jobs"]["release"]
-    assert job["steps"][0]["with"] == {"fetch-depth": 0}
+    assert job["steps"][0]["with"] == {"fetch-depth": 0, "persist-credentials": True}
     (run,) = [s for s in job["steps"] if s.get("name") == "Release"]
     assert run["run"] == 'steward release run --version "${VERSION}"'
     assert run["env"]["VERSION"] == "${{ inputs.version }}"
@@ -209,6 +230,7 @@ def test_release_is_dispatched_with_a_version_on_the_full_history(initialised: P
         "contents": "write",
         "issues": "write",
         "pull-requests": "write",
+        "id-token": "write",  # PyPI Trusted Publishing
     }
 
 
@@ -217,7 +239,7 @@ def test_alpha_pre_release_runs_on_weekday_mornings(initialised: Path) -> None:
     assert on(wf)["schedule"] == [{"cron": "0 8 * * 1-5"}]
     assert "workflow_dispatch" in on(wf)
     job = wf["jobs"]["pre-release"]
-    assert job["steps"][0]["with"] == {"fetch-depth": 0}
+    assert job["steps"][0]["with"] == {"fetch-depth": 0, "persist-credentials": True}
     steps = {s.get("name"): s for s in job["steps"]}
     assert "steward version next --prerelease a --json" in steps["Next alpha version"]["run"]
     assert steps["Pre-release"]["run"] == (
@@ -296,3 +318,135 @@ def test_jobs_running_release_commands_restore_the_changelog_cache_first(
                 assert __version__ in prefix, prefix
     assert ("release.yml", "release") in found
     assert ("pre-release.yml", "pre-release") in found
+
+
+# -- pinned actions, environments, credentials (issue #19) -------------------------------------
+
+
+def test_every_action_comes_pinned_from_the_table_with_its_version(initialised: Path) -> None:
+    used = set()
+    for path in workflow_files(initialised):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not re.match(r"\s*(- )?uses:", line):
+                continue
+            match = re.fullmatch(r"\s*(?:- )?uses: ([\w-]+/[\w-]+)@(\w{40}) # (v[\d.]+)", line)
+            assert match, (path.name, line)
+            name, sha, version = match.groups()
+            assert ACTIONS[name] == (sha, version), line
+            used.add(name)
+    files = {f.path: f.content for f in plan_files(InitOptions(), config=layer_and_sar())}
+    used |= set(re.findall(r"uses: ([\w-]+/[\w-]+)@", "".join(files.values())))
+    assert used == set(ACTIONS)  # no entry the templates do not use
+    for name, (sha, version) in ACTIONS.items():
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), name
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", version), name
+
+
+def test_a_template_naming_an_action_outside_the_table_does_not_render() -> None:
+    from steward.init.writer import _uses
+
+    with pytest.raises(KeyError, match="pin it there first"):
+        _uses("actions/stale")
+
+
+def checkouts(root: Path) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    out = []
+    for path in workflow_files(root):
+        wf = load(root, f"{WORKFLOWS}/{path.name}")
+        for name, job in wf["jobs"].items():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    out.append((path.name, name, job, step))
+    return out
+
+
+def test_only_checkouts_that_push_keep_their_credentials_and_say_why(initialised: Path) -> None:
+    kept = []
+    for file, name, job, step in checkouts(initialised):
+        persist = step["with"]["persist-credentials"]  # always said, never the default
+        if persist is False:
+            continue
+        assert persist is True, (file, name)
+        assert job["permissions"]["contents"] == "write", (file, name)  # it pushes
+        text = (initialised / WORKFLOWS / file).read_text(encoding="utf-8")
+        assert "# Kept: " in text, file
+        kept.append(file)
+    assert sorted(kept) == ["pre-release.yml", "rebuild-latest-docs.yml", "release.yml"]
+
+
+def test_publishing_jobs_run_in_the_environments(initialised: Path) -> None:
+    from steward.init.writer import ENVIRONMENTS
+
+    release = load(initialised, f"{WORKFLOWS}/release.yml")["jobs"]["release"]
+    pre = load(initialised, f"{WORKFLOWS}/pre-release.yml")["jobs"]["pre-release"]
+    assert release["environment"] == ENVIRONMENTS["release"] == "release"
+    assert pre["environment"] == ENVIRONMENTS["pre-release"] == "pre-release"
+
+
+def release_jobs(files: dict[str, str]) -> list[dict[str, Any]]:
+    release = yaml.safe_load(files[f"{WORKFLOWS}/release.yml"])["jobs"]["release"]
+    pre = yaml.safe_load(files[f"{WORKFLOWS}/pre-release.yml"])["jobs"]["pre-release"]
+    return [release, pre]
+
+
+def test_pypi_through_trusted_publishing_without_a_token_by_default() -> None:
+    files = {f.path: f.content for f in plan_files(InitOptions())}
+    for job in release_jobs(files):
+        assert job["permissions"]["id-token"] == "write"
+        assert "aws-actions" not in str(job["steps"])  # no layer or SAR account: no AWS
+        (run,) = [s for s in job["steps"] if "steward release run" in s.get("run", "")]
+        assert set(run["env"]) == {"VERSION", "GITHUB_TOKEN", "STEWARD_SIGNING_KEY"}
+    assert "PYPI_API_TOKEN" not in files[f"{WORKFLOWS}/release.yml"].split("\nname:")[1]
+
+
+def test_the_token_opt_out_reads_the_secret_and_asks_for_no_oidc_token() -> None:
+    files = {f.path: f.content for f in plan_files(InitOptions(pypi_token=True))}
+    for job in release_jobs(files):
+        assert "id-token" not in job["permissions"]
+        (run,) = [s for s in job["steps"] if "steward release run" in s.get("run", "")]
+        assert run["env"]["TWINE_PASSWORD"] == "${{ secrets.PYPI_API_TOKEN }}"
+        assert run["env"]["TWINE_USERNAME"] == "__token__"
+
+
+@pytest.mark.parametrize("pypi_token", [False, True])
+def test_a_layer_or_sar_account_gets_aws_credentials_through_oidc(pypi_token: bool) -> None:
+    options = InitOptions(pypi_token=pypi_token)
+    files = {f.path: f.content for f in plan_files(options, config=layer_and_sar())}
+    for job in release_jobs(files):
+        assert job["permissions"]["id-token"] == "write"
+        names = [s.get("name", "") for s in job["steps"]]
+        aws = names.index("AWS credentials through OIDC (release.layer, release.sar)")
+        runs = [s.get("run", "") for s in job["steps"]]
+        run = next(i for i, text in enumerate(runs) if "steward release run" in text)
+        install = next(i for i, text in enumerate(runs) if "pip install" in text)
+        assert install < aws < run  # the project's build code never sees the credentials
+        step = job["steps"][aws]
+        assert step["uses"].startswith("aws-actions/configure-aws-credentials@")
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_RELEASE_ROLE_ARN }}"
+        assert step["with"]["aws-region"] == "${{ vars.AWS_REGION || 'eu-west-1' }}"
+        assert "aws-access-key-id" not in step["with"]  # no long-lived keys
+    # every other job, in every workflow, has no AWS step and no OIDC token
+    for rel, text in files.items():
+        if not rel.startswith(WORKFLOWS) or rel.endswith(("/release.yml", "/pre-release.yml")):
+            continue
+        wf = yaml.safe_load(text)
+        for job in wf["jobs"].values():
+            if rel.endswith("run-e2e-tests.yml"):
+                continue  # the E2E tests' own role (AWS_E2E_ROLE_ARN)
+            assert "id-token" not in job["permissions"], rel
+
+
+def test_the_written_layer_and_sar_workflows_pass_the_schema_and_actionlint(
+    tmp_path: Path, actionlint: Path
+) -> None:
+    from steward.init import write_files
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    write_files(root, plan_files(InitOptions(pypi_token=True), config=layer_and_sar()))
+    result = check_jsonschema("vendor.github-workflows", workflow_files(root))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for _ in range(2):  # pinned, then by tag for the actions' inputs
+        result = run_actionlint(actionlint, root)
+        assert result.returncode == 0, result.stdout + result.stderr
+        by_major_tag(root)

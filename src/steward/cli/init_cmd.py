@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from steward.cli.main import echo_json
-from steward.init import InitOptions, detect_branch, plan_files, write_files
+from steward.config.loader import find_config, load_config
+from steward.init import InitOptions, aws_region, detect_branch, plan_files, write_files
 
 _VERB = {
     "create": ("would create", "created"),
@@ -19,8 +20,10 @@ NEXT_STEPS = """\
 next:
   git add .github && git commit -m "chore(ci): steward init"
   steward labels sync --repo OWNER/NAME    # the labels the automation and the forms use
-  secrets for the release workflows: PYPI_API_TOKEN, STEWARD_SIGNING_KEY
-  (openssl genpkey -algorithm ed25519); for E2E tests: AWS_E2E_ROLE_ARN"""
+  secrets for the release workflows: STEWARD_SIGNING_KEY (openssl genpkey -algorithm
+  ed25519){token}; for E2E tests: AWS_E2E_ROLE_ARN
+  PyPI: {pypi}
+  environments `release` and `pre-release`: add required reviewers to approve releases{aws}"""
 
 
 @click.command()
@@ -46,6 +49,11 @@ next:
     metavar="X.Y",
     help="Python version the workflows run steward with.",
 )
+@click.option(
+    "--pypi-token",
+    is_flag=True,
+    help="Publish to PyPI with the PYPI_API_TOKEN secret instead of Trusted Publishing.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that exist with other content.")
 @click.option("--dry-run", is_flag=True, help="List the files; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="List what was written as JSON.")
@@ -53,6 +61,7 @@ def init(  # noqa: PLR0917 (click passes one argument per option)
     workdir: Path,
     branch: str | None,
     python_version: str,
+    pypi_token: bool,
     force: bool,
     dry_run: bool,
     as_json: bool,
@@ -65,6 +74,11 @@ def init(  # noqa: PLR0917 (click passes one argument per option)
     acknowledgement the policies read, and issue forms (bug report, feature request, RFC,
     static typing, documentation) labelled as the playbook does.
 
+    Every action is pinned by commit SHA. PyPI publishing uses Trusted Publishing (OIDC,
+    no token) unless --pypi-token. When the repository's .github/steward.yml configures a
+    Lambda layer or SAR account, the release workflows get AWS credentials through OIDC
+    (the AWS_RELEASE_ROLE_ARN variable).
+
     A file that exists with other content is kept unless --force; one with the same
     content is left alone, so running it again changes nothing.
 
@@ -74,9 +88,14 @@ def init(  # noqa: PLR0917 (click passes one argument per option)
       steward init --branch develop
     """
     options = InitOptions(
-        branch=branch or detect_branch(workdir) or "main", python_version=python_version
+        branch=branch or detect_branch(workdir) or "main",
+        python_version=python_version,
+        pypi_token=pypi_token,
     )
-    written = write_files(workdir, plan_files(options), force=force, dry_run=dry_run)
+    # The repository's own config, when it has one, decides the AWS credentials steps.
+    config = load_config(find_config(workdir)) if workdir.is_dir() else None
+    files = plan_files(options, config=config)
+    written = write_files(workdir, files, force=force, dry_run=dry_run)
     if as_json:
         echo_json(
             {
@@ -99,4 +118,15 @@ def init(  # noqa: PLR0917 (click passes one argument per option)
     if dry_run:
         click.echo("dry run: nothing was written")
     elif any(w.action in {"create", "overwrite"} for w in written):
-        click.echo(NEXT_STEPS)
+        region = aws_region(config) if config is not None else None
+        click.echo(
+            NEXT_STEPS.format(
+                token=", PYPI_API_TOKEN" if pypi_token else "",
+                pypi="the PYPI_API_TOKEN secret"
+                if pypi_token
+                else "register release.yml and pre-release.yml as trusted publishers",
+                aws="\n  AWS (layer, SAR): the AWS_RELEASE_ROLE_ARN variable, an OIDC role"
+                if region
+                else "",
+            )
+        )

@@ -30,6 +30,45 @@ Action = Literal["create", "overwrite", "unchanged", "keep"]
 _BRANCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 _PYTHON = re.compile(r"^3\.[0-9]{1,2}$")
 
+# Every action the written workflows use, pinned by full commit SHA (a tag can be moved to
+# other code, a commit cannot) with the version it is, written as `uses: NAME@SHA # VERSION`.
+# Taken from the seed's own workflows (aws-powertools/powertools-lambda-python at fa1c29f,
+# .github/workflows/), so steward's workflows run the code the playbook's release runs.
+# To update one: the new release's commit (`git ls-remote https://github.com/NAME vX.Y.Z`).
+ACTIONS: dict[str, tuple[str, str]] = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("f677139bbe7f9c59b41e40162b753c062f5d49a3", "v5.2.0"),
+    "actions/upload-artifact": ("b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882", "v4.4.3"),
+    "aws-actions/configure-aws-credentials": (
+        "e3dd6a429d7300a6a4c196c26e071d42e0343502",
+        "v4.0.2",
+    ),
+    # Not used by the seed. From wardellbagby/lyricistant's
+    # .github/workflow-templates/helpers/versions.ts ("pin@v4.2.0"); v4.2.0 is the first
+    # release on the cache service GitHub has run since February 2025.
+    "actions/cache": ("1bd1e32a3bdc45362d1e726936510720a7c30a57", "v4.2.0"),
+}
+
+# GitHub environments the publishing jobs run in, as the seed names them. Required reviewers
+# on one (Settings > Environments) are the approval gate before anything is published; the
+# AWS role variable and PyPI's trusted publisher can be scoped to it. A workflow that names
+# an environment the repository lacks creates it, unprotected.
+ENVIRONMENTS: dict[str, str] = {"release": "release", "pre-release": "pre-release"}
+
+# What zizmor (default persona, offline) still reports on the written workflows, each ignored
+# inline in its template (`# zizmor: ignore[AUDIT]`) for this reason. tests/init checks that
+# nothing else is reported, and that each of these is.
+ZIZMOR_IGNORES: tuple[tuple[str, str, str], ...] = (
+    (
+        "steward-automation.yml",
+        "dangerous-triggers",
+        "pull_request_target is what lets steward label, comment on and set statuses of "
+        "pull requests from forks; the job never checks out or runs the pull request's "
+        "code: it checks out .github/steward.yml alone, from the default branch, without "
+        "credentials, and reads the pull request as data",
+    ),
+)
+
 # (path in the repository, template, what it is)
 LAYOUT: tuple[tuple[str, str, str], ...] = (
     (".github/steward.yml", "steward.yml.j2", "steward's config: commented defaults"),
@@ -108,6 +147,9 @@ class InitOptions:
     branch: str = "main"  # the trunk: E2E on push to it, PRs target it
     python_version: str = "3.12"  # the workflows' Python
     steward_version: str = __version__  # pinned in every workflow
+    # Publish to PyPI with the PYPI_API_TOKEN secret instead of Trusted Publishing (OIDC):
+    # for an index without trusted publishers, or a project not registered as one yet.
+    pypi_token: bool = False
 
     def __post_init__(self) -> None:
         if not _BRANCH.fullmatch(self.branch) or ".." in self.branch:
@@ -201,6 +243,8 @@ def _environment() -> Environment:
         comment_start_string="[#",
         comment_end_string="#]",
         keep_trailing_newline=True,
+        trim_blocks=True,  # a line holding only {% if %} or {% endif %} leaves nothing
+        lstrip_blocks=True,
         undefined=StrictUndefined,
         autoescape=False,  # noqa: S701 (YAML and Markdown from our own templates, no HTML)
     )
@@ -210,10 +254,39 @@ def _template(name: str) -> str:
     return (resources.files("steward.init") / "templates" / name).read_text(encoding="utf-8")
 
 
-def plan_files(options: InitOptions) -> list[File]:
-    """Every file `steward init` writes, rendered (pure: nothing is read but the templates)."""
+def aws_region(config: StewardConfig) -> str | None:
+    """The first region a layer or SAR account publishes to: the AWS credentials' default
+    region in the release workflows. None when no account is configured, so no job assumes
+    an AWS role it does not need."""
+    release = config.release
+    for section in (release.layer, release.sar):
+        if section is None:
+            continue
+        for account in (section.accounts.beta, section.accounts.prod):
+            if account is not None:
+                return account.regions[0]
+    return None
+
+
+def _uses(name: str) -> str:
+    """``NAME@SHA # VERSION`` from `ACTIONS`: a template naming an action not in the table
+    fails to render, so nothing unpinned is written."""
+    if name not in ACTIONS:
+        raise KeyError(f"{name} is not in steward.init.writer.ACTIONS: pin it there first")
+    sha, version = ACTIONS[name]
+    return f"{name}@{sha} # {version}"
+
+
+def plan_files(options: InitOptions, config: StewardConfig | None = None) -> list[File]:
+    """Every file `steward init` writes, rendered (pure: nothing is read but the templates).
+
+    ``config`` is the repository's own `.github/steward.yml` when it has one (else the
+    defaults): the release workflows get AWS credentials only when it configures a layer or
+    SAR account, and the statuses and acknowledgement are the ones its policies check.
+    """
     defaults = _defaults()
-    config = StewardConfig()
+    config = config if config is not None else StewardConfig()
+    region = aws_region(config)
     contexts = [
         semantic_title.POLICY.of(config).status_context,
         merge_gate.POLICY.of(config).status_context,
@@ -229,8 +302,22 @@ def plan_files(options: InitOptions) -> list[File]:
         "status_contexts": contexts,
         "acknowledgement": acknowledgement.POLICY.of(config).required_text,
         "has_docs": True,
+        "aws": region is not None,
+        "aws_region": region or "",
+        "trusted_publishing": not options.pypi_token,
+        "environments": ENVIRONMENTS,
+        "id_token_why": "OIDC: "
+        + " and ".join(
+            why
+            for why, needed in (
+                ("PyPI Trusted Publishing", not options.pypi_token),
+                ("AWS credentials (this job only)", region is not None),
+            )
+            if needed
+        ),
     }
     env = _environment()
+    env.globals["uses"] = _uses
 
     def commented(path: str, *keys: str, open: bool = False, under_open: bool = False) -> str:
         return _commented(defaults, path, *keys, open=open, under_open=under_open)
