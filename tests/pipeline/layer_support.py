@@ -15,15 +15,18 @@ the test index, two AWS "accounts" on a moto server, and botocore Stubbers for S
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -35,7 +38,7 @@ import boto3
 from botocore.stub import Stubber
 
 from steward.e2e.emulator import Emulator
-from steward.pipeline.aws import AccountRef, Sessions
+from steward.pipeline.aws import AccountRef, LambdaRunner, LocalLambda, Sessions
 
 BETA, PROD = "111111111111", "222222222222"
 BETA_REGIONS = ["us-east-1", "eu-west-1"]
@@ -356,6 +359,54 @@ class Accounts:
         }
 
 
+def _machine() -> str:
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
+
+
+def local_lambda(cache_dir: Path, *, skip_regions: tuple[str, ...] = ()) -> LambdaRunner:
+    """The runner the CLI wiring would inject: on an emulator, a Lambda client's Invoke runs
+    the handler here (steward's local runtime), with the layer on its path. moto keeps a
+    ZipFile upload where the runtime cannot read it, so the client's ZipFile uploads
+    (CreateFunction, PublishLayerVersion) go through the account's S3 on the emulator
+    first; real AWS is never touched. ``skip_regions`` are left to moto's echo."""
+    from steward.e2e.local_runtime import LocalRuntime, is_emulator
+
+    def attach(client: Any, clients: Callable[[str], Any]) -> LocalLambda | None:
+        region = client.meta.region_name
+        if region in skip_regions or not is_emulator(client.meta.endpoint_url):
+            return None
+        s3 = clients("s3")
+        account = clients("sts").get_caller_identity()["Account"]
+        bucket = f"steward-e2e-assets-{account}-{region}"
+        made: list[str] = []
+
+        def through_s3(params: dict[str, Any], **_: Any) -> None:
+            for key in ("Code", "Content"):
+                code = params.get(key)
+                if isinstance(code, dict) and isinstance(code.get("ZipFile"), bytes):
+                    if not made:
+                        extra = {}
+                        if region != "us-east-1":
+                            extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
+                        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+                            s3.create_bucket(Bucket=bucket, **extra)
+                        made.append(bucket)
+                    name = hashlib.sha256(code["ZipFile"]).hexdigest() + ".zip"
+                    s3.put_object(Bucket=bucket, Key=name, Body=code["ZipFile"])
+                    params[key] = {"S3Bucket": bucket, "S3Key": name}
+
+        for op in ("CreateFunction", "PublishLayerVersion"):
+            client.meta.events.register(f"before-parameter-build.lambda.{op}", through_s3)
+        LocalRuntime(
+            cache_dir, lambda_client=client, s3_client=s3, logs_client=clients("logs")
+        ).attach(client)
+        python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        return LocalLambda(_machine(), python, str(cache_dir.resolve()))
+
+    return attach
+
+
 @dataclass
 class SarStubs:
     """A client factory: `serverlessrepo` (and, without moto, `sts`) from Stubbers queued per
@@ -363,12 +414,18 @@ class SarStubs:
 
     env: dict[str, str]
     with_moto: bool = True
+    runner: LambdaRunner | None = None  # default: the local runtime in a temporary directory
     stubs: dict[tuple[str, str, str], Stubber] = field(default_factory=dict)
     clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.default: Callable[[AccountRef, str, str], Any] = Sessions(self.env, "tests")
+        if self.runner is None:
+            self.runner = local_lambda(Path(tempfile.mkdtemp(prefix="steward-lambda-")))
+        self.default = Sessions(self.env, "tests", lambda_runner=self.runner)
+
+    def local_lambda(self, account: AccountRef, region: str) -> LocalLambda | None:
+        return self.default.local_lambda(account, region)
 
     def stub(self, service: str, tier: str, region: str) -> Stubber:
         key = (service, tier, region)

@@ -35,6 +35,33 @@ ClientFactory = Callable[[AccountRef, str, str], Any]
 
 
 @dataclass(frozen=True, slots=True)
+class LocalLambda:
+    """An emulator's Invoke answered by running the handler on this machine (an emulator
+    such as moto only echoes the event, so the layer canary would prove nothing there)."""
+
+    machine: str  # x86_64 | arm64: the only architecture whose layers import here
+    python: str  # X.Y of the interpreter the handlers run with
+    layer_root: str  # where the runtime unpacks layers (Lambda's own is /opt)
+
+
+# Given a new Lambda client and the account's other clients in its region (service ->
+# client), makes its Invoke run handlers here when its endpoint is an emulator, and says
+# how; None leaves the client alone (real AWS). Injected by the CLI (steward.pipeline may
+# not import steward.e2e, where the local runtime lives).
+LambdaRunner = Callable[[Any, Callable[[str], Any]], LocalLambda | None]
+
+
+def local_lambda(factory: ClientFactory, account: AccountRef, region: str) -> LocalLambda | None:
+    """How ``factory``'s Lambda client for ``account`` in ``region`` runs handlers here,
+    if it does (a factory without a `local_lambda` method never does)."""
+    found = getattr(factory, "local_lambda", None)
+    if found is None:
+        return None
+    result = found(account, region)
+    return result if isinstance(result, LocalLambda) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     account_id: str
     arn: str
@@ -103,11 +130,24 @@ def _botocore_session(env: Mapping[str, str]) -> Any:
 class Sessions:
     """The default `ClientFactory`: one boto3 session per account, made on first use."""
 
-    def __init__(self, env: Mapping[str, str], session_name: str) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        session_name: str,
+        *,
+        lambda_runner: LambdaRunner | None = None,
+    ) -> None:
         self._env = env
         self._name = re.sub(r"[^\w+=,.@-]", "-", session_name)[:64].ljust(2, "-")
         self._sessions: dict[AccountRef, Any] = {}
         self._lock = threading.Lock()
+        self._runner = lambda_runner
+        self._local: dict[tuple[AccountRef, str], LocalLambda | None] = {}
+
+    def local_lambda(self, account: AccountRef, region: str) -> LocalLambda | None:
+        """How the Lambda clients made for ``account`` in ``region`` run handlers here."""
+        with self._lock:
+            return self._local.get((account, region))
 
     def __call__(self, account: AccountRef, region: str, service: str) -> Any:
         from botocore.config import Config
@@ -121,7 +161,7 @@ class Sessions:
             user_agent_extra="steward-release",
         )
         try:
-            return session.client(
+            client = session.client(
                 service,
                 region_name=region,
                 endpoint_url=endpoint_url(self._env, service),
@@ -131,6 +171,11 @@ class Sessions:
             raise ReleaseError(
                 f"stage {account.stage}: no {service} client in {region}: {describe_error(exc)}"
             ) from None
+        if service == "lambda" and self._runner is not None:
+            local = self._runner(client, lambda other: self(account, region, other))
+            with self._lock:
+                self._local[(account, region)] = local
+        return client
 
     def _session(self, account: AccountRef) -> Any:
         with self._lock:

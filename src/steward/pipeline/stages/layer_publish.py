@@ -5,7 +5,9 @@ architecture, unless the layer already has a version whose CodeSha256 is the sea
 (a retry, or a run that stopped after publishing): that version is reused, so no duplicate is
 ever published. Then, when configured, a public AddLayerVersionPermission (skipped when the
 policy already has it), and a canary function created with the new version and invoked once:
-it imports the layer's modules and must answer the release's version.
+it imports the layer's modules and answers the version and path of the package it
+imported, which must be the release's and under the layer root. On an emulator whose
+Invoke only echoes, an injected runner (`aws.LocalLambda`) runs the handler here.
 
 The zips are read once, after their sha256 is checked against the one layer-build sealed;
 the bytes checked are the bytes uploaded, and AWS's CodeSha256 of the upload must match.
@@ -25,7 +27,7 @@ from typing import Any, Literal
 from steward.config.pipeline import AwsAccount, LayerConfig
 from steward.errors import ReleaseError
 from steward.pipeline import aws, layer_zip
-from steward.pipeline.aws import AccountRef, Identity
+from steward.pipeline.aws import AccountRef, Identity, LocalLambda
 from steward.pipeline.context import Context
 from steward.pipeline.stages.layer_build import zip_name
 from steward.pipeline.state import StageRecord
@@ -33,14 +35,18 @@ from steward.pipeline.state import StageRecord
 Tier = Literal["beta", "prod"]
 CANARY_MODULE = "steward_layer_canary"
 PUBLIC_SID = "steward-public"
-# The canary's handler: imports the layer's modules, reads the package's version and
-# answers {"package", "version", "modules"}; it raises (a FunctionError) on any mismatch.
+# The canary's handler: imports the layer's modules (each must come from under the layer
+# root), then reports what only a run can know, under a key the event does not carry:
+# `imported` = the package module's version (`__version__`, else the distribution's
+# metadata), the file it was imported from and the function's own code root. The stage
+# compares that with the release, so an emulator that echoes the event cannot pass it.
 CANARY_SOURCE = '''\
 """steward's layer canary: the layer's modules import from the layer at the released version."""
 
 import importlib
 import importlib.metadata
 import os
+import sys
 
 
 def handler(event, context):
@@ -52,11 +58,23 @@ def handler(event, context):
         if not where.startswith(root):
             raise ImportError(f"{name} was imported from {where}, not from the layer")
         modules[name] = where
-    version = importlib.metadata.version(event["package"])
-    if version != event["version"]:
-        raise RuntimeError(f"{event['package']} is {version} in the layer, not {event['version']}")
-    return {"package": event["package"], "version": version, "modules": modules}
+    package = importlib.import_module(event["imports"][0])
+    found, via = getattr(package, "__version__", None), "__version__"
+    if not isinstance(found, str):
+        found, via = importlib.metadata.version(event["package"]), "metadata"
+    return {
+        "imported": {
+            "module": package.__name__,
+            "version": found,
+            "via": via,
+            "from": os.path.realpath(getattr(package, "__file__", None) or ""),
+            "task_root": os.path.realpath(os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()),
+            "python": "%d.%d" % sys.version_info[:2],
+        },
+        "modules": modules,
+    }
 '''
+LAMBDA_LAYER_ROOT = "/opt"
 
 
 def code_sha256(hex_sha: str) -> str:
@@ -164,7 +182,14 @@ class LayerPublishStage:
         clients = {region: factory(ref, region, "lambda") for region in account.regions}
         rec.details.update({"account": ident.account_id, "layers": {}})
         with ThreadPoolExecutor(max_workers=min(8, len(clients))) as pool:
-            done = list(pool.map(lambda r: _publish_region(job, r, clients[r]), account.regions))
+            done = list(
+                pool.map(
+                    lambda r: _publish_region(
+                        job, r, clients[r], aws.local_lambda(factory, ref, r)
+                    ),
+                    account.regions,
+                )
+            )
         failed = {r.region: r.error for r in done if r.error}
         for result in done:
             if result.layers:
@@ -216,7 +241,7 @@ def _errors() -> tuple[type[BaseException], ...]:
     return (ReleaseError, *aws.aws_errors())
 
 
-def _publish_region(job: _Job, region: str, client: Any) -> _Region:
+def _publish_region(job: _Job, region: str, client: Any, local: LocalLambda | None) -> _Region:
     out = _Region(region, started=time.time())
     try:
         for arch in job.layer.architectures:
@@ -225,7 +250,7 @@ def _publish_region(job: _Job, region: str, client: Any) -> _Region:
             if job.layer.public:
                 _ensure_public(client, job.layer.layer_name(arch), int(info["version"]))
             if job.layer.canary.enabled:
-                info["canary"] = _canary(job, client, arch, str(info["arn"]))
+                info["canary"] = _canary(job, client, arch, str(info["arn"]), local)
     except _errors() as exc:
         message = exc.args[0] if isinstance(exc, ReleaseError) else aws.describe_error(exc)
         out.error = str(message).removeprefix(f"stage {job.stage}: ")
@@ -331,9 +356,17 @@ def _delete_function(client: Any, name: str) -> None:
             raise
 
 
-def _canary(job: _Job, client: Any, arch: str, arn: str) -> str:
+def _canary(job: _Job, client: Any, arch: str, arn: str, local: LocalLambda | None) -> str:
     canary, ident = job.layer.canary, job.identity
     function = canary.function_name.format(layer=job.layer.layer_name(arch))
+    if local is not None and (local.machine, local.python) != (arch, job.layer.python):
+        # The emulator's handlers run on this machine: another architecture's or Python's
+        # native modules cannot load here (layer-build checked their wheel tags and ELF).
+        return (
+            f"{function} not run: the emulator's handlers run here on {local.machine} with "
+            f"Python {local.python}, the layer is {arch} for Python {job.layer.python}"
+        )
+    root = local.layer_root if local is not None else LAMBDA_LAYER_ROOT
     role = f"arn:{ident.partition}:iam::{ident.account_id}:role/{canary.role_name}"
     _delete_function(client, function)  # a leftover of an earlier, failed run
     try:
@@ -353,7 +386,12 @@ def _canary(job: _Job, client: Any, arch: str, arn: str) -> str:
         client.get_waiter("function_active_v2").wait(
             FunctionName=function, WaiterConfig={"Delay": 2, "MaxAttempts": 150}
         )
-        event = {"package": job.package, "version": job.version, "imports": job.imports}
+        event = {
+            "package": job.package,
+            "version": job.version,
+            "imports": job.imports,
+            "layer_root": root,
+        }
         resp = client.invoke(
             FunctionName=function,
             InvocationType="RequestResponse",
@@ -368,19 +406,45 @@ def _canary(job: _Job, client: Any, arch: str, arn: str) -> str:
         answer = json.loads(raw)
     except ValueError:
         answer = raw.decode(errors="replace")
-    if (
-        resp.get("FunctionError")
-        or not isinstance(answer, dict)
-        or (
-            answer.get("package"),
-            answer.get("version"),
-        )
-        != (job.package, job.version)
-    ):
-        detail = answer.get("errorMessage", answer) if isinstance(answer, dict) else answer
+    problem = canary_problem(answer, job.version, root) if not resp.get("FunctionError") else None
+    if resp.get("FunctionError") or problem is not None:
+        if problem is None or (isinstance(answer, dict) and "errorMessage" in answer):
+            problem = str(
+                answer.get("errorMessage", answer) if isinstance(answer, dict) else answer
+            )
         tail = base64.b64decode(resp.get("LogResult") or b"").decode(errors="replace")
         raise ReleaseError(
-            f"canary {function} with {arn} failed: {str(detail)[:500]}"
+            f"canary {function} with {arn} failed: {problem[:500]}"
             + (f" | log: {tail.strip()[-500:]}" if tail.strip() else "")
         )
-    return f"{function} answered {job.package} {job.version}"
+    imported = answer["imported"]
+    return (
+        f"{function} imported {imported['module']} {imported['version']} "
+        f"({imported['via']}) from {imported['from']}"
+    )
+
+
+def canary_problem(answer: Any, version: str, layer_root: str) -> str | None:
+    """Why the canary's ``answer`` does not prove the layer holds the release, or None.
+
+    Only a run of the handler knows `imported`: an answer without it (e.g. the event echoed
+    back by an emulator) proves nothing, whatever else it says."""
+    imported = answer.get("imported") if isinstance(answer, dict) else None
+    if not isinstance(imported, dict) or not all(
+        isinstance(imported.get(k), str) for k in ("module", "version", "from")
+    ):
+        if isinstance(answer, dict) and "errorMessage" in answer:
+            return str(answer["errorMessage"])
+        return (
+            "the canary's answer does not come from its handler (no 'imported' version and "
+            f"path; an emulator that echoes the event?): {str(answer)[:200]}"
+        )
+    module, found, where = imported["module"], imported["version"], imported["from"]
+    root = layer_root.rstrip("/") + "/"
+    task_root = str(imported.get("task_root") or "").rstrip("/")
+    if not where.startswith(root) or (task_root and where.startswith(task_root + "/")):
+        return f"{module} was imported from {where}, not from the layer under {layer_root}"
+    if found != version:
+        via = imported.get("via", "__version__")
+        return f"the layer's {module} is {found} ({via}), not the released {version}"
+    return None
