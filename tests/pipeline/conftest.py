@@ -83,7 +83,10 @@ def write_config(root: Path, index: Index | None, extra: str = "", stages: str =
         f"  quality_command: [{sys.executable!r}, check.py, '{{version}}']\n"
         "  build_isolation: false\n"
         f"  index_url: {upload}\n"
-        f"  index_simple_url: {simple}\n" + extra
+        f"  index_simple_url: {simple}\n"
+        # the bump PR (on by default) needs GitHub: the tests that have one turn it on
+        + ("" if "bump_pr" in extra else "  bump_pr: false\n")
+        + extra
     )
 
 

@@ -293,6 +293,11 @@ def test_a_missing_mkdocs_config_fails_naming_it(repo: DocsRepo) -> None:
 def test_layer_arns_open_one_pr_and_appear_in_the_deployed_docs(
     repo: DocsRepo, gh: ReleaseGitHub
 ) -> None:
+    (repo.root / "CHANGELOG.md").write_text("Kept intro.\n\n")
+    repo.commit("fix: a fix before the release")
+    git(repo.root, "tag", "v1.2.0")
+    (repo.root / "NEWS").write_text("later\n")
+    repo.commit("feat: after the release")  # the trunk moved on; the PR is based on it
     ctx = context(repo, "1.2.0", gh=gh, layer_arns=ARNS)
     assert DocsStage(WITH_ARNS).preflight(ctx) == []
 
@@ -304,8 +309,20 @@ def test_layer_arns_open_one_pr_and_appear_in_the_deployed_docs(
     assert pr["head"]["ref"] == "steward/layer-arns-1.2.0"
     assert pr["base"]["ref"] == "develop"
     assert ARNS["us-east-1"] in pr["body"]
+    assert "Also updates `CHANGELOG.md` for v1.2.0." in pr["body"]
     branch = git(repo.remote, "rev-parse", "refs/heads/steward/layer-arns-1.2.0")
-    assert git(repo.remote, "rev-parse", f"{branch}^") == git(repo.remote, "rev-parse", "develop")
+    # #19: the layer ARN PR carries the CHANGELOG update too, as the playbook's does
+    assert git(repo.remote, "log", "--format=%s", f"develop..{branch}").splitlines() == [
+        "docs(changelog): update changelog for v1.2.0",
+        "docs(layers): update layer ARNs for v1.2.0",
+    ]
+    assert git(repo.remote, "rev-parse", f"{branch}~2") == git(repo.remote, "rev-parse", "develop")
+    assert rec.details["layer_arn_pr_files"] == ["docs/index.md", "CHANGELOG.md"]
+    changelog = repo.remote_file(branch, "CHANGELOG.md")
+    assert "Kept intro." in changelog
+    released = changelog.split("1.2.0", 1)[1]
+    assert "a fix before the release" in released
+    assert "after the release" in changelog.split("1.2.0", 1)[0]  # still unreleased
     updated = repo.remote_file(branch, "docs/index.md")
     assert f"| `us-east-1` | `{ARNS['us-east-1']}` |" in updated
     assert "layer:SampleLayer:1`" not in updated.split("<!-- steward:layer-arns:end -->")[0]
@@ -329,10 +346,14 @@ def test_an_up_to_date_docs_file_opens_no_pr(repo: DocsRepo, gh: ReleaseGitHub) 
     (repo.root / "docs" / "index.md").write_text(text)
     repo.commit("docs: ARNs by hand")
 
-    rec = run_stage(context(repo, "1.2.0", gh=gh, layer_arns=ARNS), WITH_ARNS)
+    arns_only = DocsConfig(
+        enabled=True,
+        layer_arns=LayerArnsConfig(file="docs/index.md", format="markdown", changelog=False),
+    )
+    rec = run_stage(context(repo, "1.2.0", gh=gh, layer_arns=ARNS), arns_only)
 
     assert gh.pulls == []
-    assert rec.details["layer_arn_pr"] == "docs/index.md on develop is up to date"
+    assert rec.details["layer_arn_pr"] == "docs/index.md on develop up to date"
 
 
 def test_no_recorded_arns_means_no_pr_but_the_docs_deploy(
@@ -652,3 +673,13 @@ def test_docs_rebuild_of_a_prerelease_moves_alpha_not_latest(repo: DocsRepo) -> 
     assert repo.remote_file(sha, "alpha") == "1.3.0b1"
     assert repo.remote_file(sha, "latest") == "1.2.0"
     assert "1.3.0a1" in repo.remote_tree(sha)
+
+
+def test_the_layer_arn_pr_refuses_a_changelog_without_the_release(
+    repo: DocsRepo, gh: ReleaseGitHub
+) -> None:
+    """No tag for the release on the checkout's line: its CHANGELOG section cannot be
+    written, and the stage says so instead of opening a PR without it."""
+    with pytest.raises(ReleaseError, match=r"the changelog has no section for v1\.2\.0"):
+        run_stage(context(repo, "1.2.0", gh=gh, layer_arns=ARNS), WITH_ARNS)
+    assert gh.pulls == []

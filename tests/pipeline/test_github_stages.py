@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from steward.config.loader import load_config
+from steward.config.model import StewardConfig
 from steward.github.client import GitHubClient
 from steward.pipeline.runner import RunOptions, run_release
 from tests.pipeline.conftest import Sample, git, make_sample
@@ -89,3 +90,22 @@ def test_bump_pr_is_opened_once_from_the_pushed_bump_branch(
     assert pr["head"]["ref"] == "steward/bump-0.3.0"
     assert pr["base"]["ref"] == "develop"
     assert pr["title"] == "chore(version): bump version to 0.3.0"
+
+
+def test_the_bump_pr_is_on_by_default_as_in_the_playbook(tmp_path: Path) -> None:
+    """#19: the seed's release opens the version bump PR; steward's default did not."""
+    assert StewardConfig.model_validate({}).release.bump_pr is True
+    sample = make_sample(tmp_path, None)
+    cfg = sample.root / ".github" / "steward.yml"
+    cfg.write_text(cfg.read_text().replace("  bump_pr: false\n", ""))
+    config = load_config(cfg)
+    assert config.release.bump_pr is True
+    lines: list[str] = []
+    run_release(
+        sample.root,
+        config,
+        RunOptions(version="0.3.0", env=sample.env(), echo=lines.append, dry_run=True),
+    )
+    output = "\n".join(lines)
+    assert "push steward/bump-0.3.0 and open the bump PR to develop" in output
+    assert "the bump PR need GITHUB_TOKEN" in output

@@ -56,6 +56,11 @@ class LayerArnsConfig(Section):
     title: str = Field(
         "docs(layers): update layer ARNs for {tag}", description="title of the ARN update PR"
     )
+    changelog: bool = Field(
+        True,
+        description="the PR also updates changelog.output for the release (the playbook's "
+        "layer docs PR carries the CHANGELOG); false: the ARN file only",
+    )
 
     @field_validator("branch", "title")
     @classmethod

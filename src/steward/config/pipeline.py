@@ -380,7 +380,12 @@ class PipelineConfig(Section):
     git_user_name: str = Field("steward-release", description="author of the bump commit")
     git_user_email: str = Field("steward-release@users.noreply.github.com")
     bump_message: str = Field("chore(version): bump version to {version}")
-    bump_pr: bool = Field(False, description="push a bump branch and open its PR on GitHub")
+    bump_pr: bool = Field(
+        True,
+        description="push a bump branch and open its PR on GitHub (the playbook's \"Bump "
+        'package version" + "Create PR"); needs GITHUB_TOKEN; false: the bump commit '
+        "stays on the tag only",
+    )
     bump_branch: str = Field("steward/bump-{version}", description="branch for the bump PR")
     base_branch: str = Field("develop", description="branch the bump PR targets")
     repository: str | None = Field(

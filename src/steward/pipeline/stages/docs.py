@@ -2,8 +2,9 @@
 
 1. When the layer stages recorded layer ARNs and ``release.docs.layer_arns.file`` is set, the
    docs file is rendered with them (a pure function of the file and the ARNs), committed on
-   the base branch with git plumbing, pushed to its own branch, and a pull request opened
-   through the GitHub client (once: an open PR from that branch is reused).
+   the base branch with git plumbing, with the CHANGELOG updated for the release on top
+   (the playbook's layer docs PR carries both), pushed to its own branch, and a pull
+   request opened through the GitHub client (once: an open PR from that branch is reused).
 2. The docs are built from the sealed source (with the same ARNs already in place) and
    deployed with mike: ``mike deploy --push --update-aliases VERSION latest`` to the
    documentation branch, then ``mike set-default --push latest``; the alias never moves
@@ -45,6 +46,10 @@ from steward.pipeline.github import repo_api
 from steward.pipeline.stages.seal import SOURCE
 from steward.pipeline.state import ReleaseState, StageRecord
 from steward.release import docs_site
+from steward.release.changelog.render import BUILTIN, load_template
+from steward.release.changelog.splice import splice_checked
+from steward.release.changelog.text import changelog_text
+from steward.release.repository import Scope
 from steward.workspace import Limit, Workspace, read_text
 
 _ARN = re.compile(
@@ -179,38 +184,52 @@ def _replace_arns(text: str, arns: Sequence[LayerArn], where: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class FileUpdate:
+    """One file of the PR: its path, how to render it from the base's text, the message."""
+
+    rel: str
+    render: Callable[[str | None], str]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class FileCommit:
     base: str  # the base branch's commit on the remote
-    commit: str | None  # the commit updating the file; None when it was already up to date
-    text: str  # the file as the commit has it
+    commit: str | None  # the last commit updating the files; None when all were up to date
+    texts: dict[str, str]  # each file as the commit has it
+    changed: tuple[str, ...] = ()  # the files a commit updates, in order
 
 
-def commit_file_update(
-    ctx: Context, base_branch: str, rel: str, render: Callable[[str | None], str], message: str
+def commit_file_updates(
+    ctx: Context, base_branch: str, updates: Sequence[FileUpdate]
 ) -> FileCommit:
-    """A commit on the remote's ``base_branch`` with ``rel`` rendered anew, made with git
-    plumbing from recorded inputs (so a retry gives the same id); the worktree, the index
-    and the current branch are not touched."""
+    """Commits on the remote's ``base_branch``, one per file whose rendering differs from
+    the base's, made with git plumbing from recorded inputs (so a retry gives the same ids);
+    the worktree, the index and the current branch are not touched."""
     root, remote = ctx.root, ctx.cfg.remote
     base = remote_ref(root, remote, f"refs/heads/{base_branch}")
     if base is None:
         raise ReleaseError(f"stage docs: {remote} has no branch {base_branch} to open a PR to")
     fetch_ref(root, remote, f"refs/heads/{base_branch}")
-    current = _read_blob(root, base, rel)
-    new = render(current)
-    if new == current:
-        return FileCommit(base, None, new)
-    commit = commit_file(
-        root,
-        base,
-        rel,
-        new.encode(),
-        message=message,
-        signature=Signature(ctx.cfg.git_user_name, ctx.cfg.git_user_email, ctx.epoch),
-        index=ctx.work("docs.index"),
-        mode=REGULAR_FILE,
-    )
-    return FileCommit(base, commit, new)
+    parent, texts, changed = base, {}, []
+    for update in updates:
+        current = _read_blob(root, base, update.rel)
+        new = update.render(current)
+        texts[update.rel] = new
+        if new == current:
+            continue
+        parent = commit_file(
+            root,
+            parent,
+            update.rel,
+            new.encode(),
+            message=update.message,
+            signature=Signature(ctx.cfg.git_user_name, ctx.cfg.git_user_email, ctx.epoch),
+            index=ctx.work("docs.index"),
+            mode=REGULAR_FILE,
+        )
+        changed.append(update.rel)
+    return FileCommit(base, parent if changed else None, texts, tuple(changed))
 
 
 def _read_blob(root: Path, rev: str, rel: str) -> str | None:
@@ -221,26 +240,70 @@ def _read_blob(root: Path, rev: str, rel: str) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def push_branch(ctx: Context, branch: str, commit: str, rel: str, text: str) -> bool:
-    """Push ``commit`` to ``branch`` unless the remote's branch already has ``rel`` as
-    ``text`` (a rerun); the branch is steward's own, so an older update is replaced."""
+def push_branch(ctx: Context, branch: str, commit: str, texts: dict[str, str]) -> bool:
+    """Push ``commit`` to ``branch`` unless the remote's branch already has every file as
+    ``texts`` says (a rerun); the branch is steward's own, so an older update is replaced."""
     root, remote, ref = ctx.root, ctx.cfg.remote, f"refs/heads/{branch}"
     there = remote_ref(root, remote, ref)
     if there == commit:
         return False
     if there is not None:
         fetch_ref(root, remote, ref)
-        if _read_blob(root, there, rel) == text:
+        if all(_read_blob(root, there, rel) == text for rel, text in texts.items()):
             return False
     push_with_lease(root, remote, commit, ref, there)
     return True
 
 
-def _pr_body(tag: str, arns: Sequence[LayerArn], rel: str) -> str:
+def changelog_update(ctx: Context) -> FileUpdate:
+    """The CHANGELOG as the release leaves it (the playbook's layer docs PR runs `make
+    changelog` too): rendered from the history with the release's tag, merged into the
+    base branch's file so its released sections and intro are kept as they are."""
+    cfg = ctx.config.changelog
+    scope = Scope(ctx.config.version, cfg)
+    if cfg.template not in BUILTIN:  # a repository's own template: a file inside it
+        ctx.workspace().config_path(cfg.template, "changelog.template")
+    template = load_template(cfg.template, ctx.root)
+    result = changelog_text(
+        ctx.root,
+        scope,
+        template=template,
+        template_id=cfg.template if cfg.template in BUILTIN else None,
+        use_cache=False,
+    )
+    rendered = result.text
+    names: dict[str, str] = {}
+    for release in result.line.shown:
+        names[release.tag.name] = release.tag.name
+        names.setdefault(str(release.version), release.tag.name)
+    if ctx.tag not in names:
+        raise ReleaseError(
+            f"stage docs: the changelog has no section for {ctx.tag}: the tag is not on the "
+            "line of the checkout (set release.docs.layer_arns.changelog: false to leave it)"
+        )
+
+    def render(current: str | None) -> str:
+        if current is None:
+            return rendered
+        merged = splice_checked(current, rendered, names)
+        if merged.lacking:
+            raise ReleaseError(
+                f"stage docs: {cfg.output} on the base branch has released sections the "
+                f"history here lacks ({', '.join(merged.lacking)}): a shallow clone?"
+            )
+        return merged.text
+
+    return FileUpdate(cfg.output, render, f"docs(changelog): update changelog for {ctx.tag}")
+
+
+def _pr_body(tag: str, arns: Sequence[LayerArn], rel: str, changed: Sequence[str]) -> str:
     lines = [f"Layer ARNs published by {tag}, for `{rel}`:", ""]
     lines += [f"- `{a.arn}`" for a in arns[:MAX_PR_LINES]]
     if len(arns) > MAX_PR_LINES:
         lines.append(f"- ... and {len(arns) - MAX_PR_LINES} more")
+    others = [f"`{c}`" for c in changed if c != rel]
+    if others:
+        lines += ["", f"Also updates {', '.join(others)} for {tag}."]
     lines += ["", "Opened by `steward release run` (docs stage)."]
     return "\n".join(lines)
 
@@ -409,17 +472,25 @@ class DocsStage:
         api = repo_api(ctx, "docs", "the layer ARN PR")
         title = cfg.title.format(version=ctx.version, tag=ctx.tag)
         branch = cfg.branch.format(version=ctx.version, tag=ctx.tag)
-        update = commit_file_update(ctx, ctx.cfg.base_branch, rel, render, title)
+        updates = [FileUpdate(rel, render, title)]
+        if cfg.changelog:
+            updates.append(changelog_update(ctx))
+        update = commit_file_updates(ctx, ctx.cfg.base_branch, updates)
         rec.details["layer_arns"] = [a.arn for a in arns]
+        files = " and ".join(u.rel for u in updates)
         if update.commit is None:
-            rec.details["layer_arn_pr"] = f"{rel} on {ctx.cfg.base_branch} is up to date"
-            ctx.echo(f"  layer ARNs: {rel} on {ctx.cfg.base_branch} already up to date; no PR")
+            rec.details["layer_arn_pr"] = f"{files} on {ctx.cfg.base_branch} up to date"
+            ctx.echo(f"  layer ARNs: {files} on {ctx.cfg.base_branch} already up to date; no PR")
             return
-        pushed = push_branch(ctx, branch, update.commit, rel, update.text)
+        rec.details["layer_arn_pr_files"] = list(update.changed)
+        pushed = push_branch(ctx, branch, update.commit, update.texts)
         existing = api.open_pull_from(branch)  # a rerun finds the same PR
         opened = existing is None
         number = existing or api.create_pull(
-            title=title, head=branch, base=ctx.cfg.base_branch, body=_pr_body(ctx.tag, arns, rel)
+            title=title,
+            head=branch,
+            base=ctx.cfg.base_branch,
+            body=_pr_body(ctx.tag, arns, rel, update.changed),
         )
         rec.details["layer_arn_pr"] = number
         rec.details["layer_arn_branch"] = branch
