@@ -19,6 +19,12 @@ writes and waits out rate-limit pauses that another request ran into (both `gith
 installation token that is renewed every hour; ``on_token_rejected`` is told of a 401 (a token
 revoked early, an App reinstalled), and the request goes once more on the next token.
 
+Release assets: `upload` sends bytes to the upload URL GitHub named for a release, the one
+request that may carry the token off the API's origin, and only to an allowed upload base
+(`sansio.upload_bases`: ``uploads.github.com`` for github.com, ``/api/uploads`` on GHES, or
+``uploads_url`` given explicitly); `download` asks the API for an asset's bytes and follows
+its redirect to the storage host with a client that has no token at all.
+
 Bounds (`steward.limits`): every body is streamed and stops past ``max_body`` bytes
 (decoded: a small gzip stream that inflates without end stops too), one line and no retry;
 `paginate` stops on a page it read already (a ``Link`` that loops) and past ``max_pages``
@@ -41,7 +47,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import httpx
 
@@ -140,6 +146,7 @@ class GitHubClient:
         counts_writes: bool = True,
         max_pages: int = limits.MAX_PAGES,
         max_body: int = limits.MAX_API_BODY,
+        uploads_url: str | None = None,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -149,6 +156,9 @@ class GitHubClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
+        self.upload_bases = sansio.upload_bases(self.base_url, [uploads_url or ""])
+        self._transport = transport
+        self._timeout = timeout
         self._token = token
         self._token_source = token_source
         self._on_token_rejected = on_token_rejected
@@ -172,6 +182,18 @@ class GitHubClient:
         self.max_pages = max_pages
         self.max_body = max_body
         self.log = CallLog()
+        self._plain: httpx.Client | None = None  # no token: for storage hosts
+
+    def _tokenless(self) -> httpx.Client:
+        """A client that never sends a token, for hosts the API redirects to."""
+        if self._plain is None:
+            self._plain = httpx.Client(
+                headers={"User-Agent": f"repo-steward/{__version__}"},
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=False,
+            )
+        return self._plain
 
     @property
     def _secrets(self) -> tuple[str, ...]:
@@ -181,6 +203,8 @@ class GitHubClient:
 
     def close(self) -> None:
         self._http.close()
+        if self._plain is not None and self._transport is None:  # an injected one is shared
+            self._plain.close()
 
     def __enter__(self) -> GitHubClient:
         return self
@@ -202,22 +226,26 @@ class GitHubClient:
         json: Any = None,
         ok_statuses: frozenset[int] = frozenset(),
         conditional: bool = True,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        upload: bool = False,
+        follow_redirects: bool = True,
     ) -> httpx.Response:
         """Send one request, retrying where safe; raise a `GitHubError` on failure.
 
         ``url`` is a path under the API URL, or an absolute URL on the API's origin (a
         pagination link); any other origin is refused before a byte is sent, since every
-        request carries the token. ``ok_statuses`` are error statuses the caller handles
-        itself (e.g. 404 on delete). ``conditional=False`` keeps a GET out of the ETag
-        store (a reader that trusts ``rel="last"``, which a stored page may have stale).
+        request carries the token. ``upload=True`` is the one exception: ``url`` must then
+        be under one of `upload_bases` instead (a release's upload URL). ``ok_statuses``
+        are error statuses the caller handles itself (e.g. 404 on delete).
+        ``conditional=False`` keeps a GET out of the ETag store (a reader that trusts
+        ``rel="last"``, which a stored page may have stale). ``follow_redirects=False``
+        hands a redirect back to the caller, who decides how it may be followed (an asset
+        download's storage host, without the token).
         """
         method = method.upper()
         target = self._absolute(url)
-        if not sansio.same_origin(target, self.base_url):
-            raise GitHubError(
-                f"{sansio.where(method, target)}: refusing to send the token to "
-                f"{sansio.origin(target).host}, which is not the API's host"
-            )
+        self._check_target(method, target, upload=upload)
         attempt = 0
         redirects = 0
         waited = 0.0
@@ -226,7 +254,9 @@ class GitHubClient:
             at = sansio.where(method, target)
             self.log.calls.append((method, _path_only(target)))
             try:
-                resp = self._send(method, target, params, json, conditional)
+                resp = self._send(
+                    method, target, params, json, conditional, content=content, headers=headers
+                )
             except httpx.TransportError as exc:
                 if attempt < self.max_retries and (
                     method in IDEMPOTENT or isinstance(exc, httpx.ConnectError)
@@ -238,6 +268,8 @@ class GitHubClient:
                     continue
                 raise GitHubError(f"{at}: cannot reach GitHub: {_exc_text(exc)}") from None
             status = resp.status_code
+            if status in sansio.REDIRECTS and not follow_redirects:
+                return self._accepted(method, resp)
             if status in sansio.REDIRECTS:
                 if redirects >= MAX_REDIRECTS:
                     raise GitHubError(f"{at}: more than {MAX_REDIRECTS} redirects", status=status)
@@ -271,6 +303,21 @@ class GitHubClient:
                 resp.content,
                 reason=resp.reason_phrase,
                 secrets=self._secrets,
+            )
+
+    def _check_target(self, method: str, target: str, *, upload: bool) -> None:
+        """Refuse, before a byte is sent, a target the token must not go to: anything off
+        the API's origin, or for an upload anything outside `upload_bases`."""
+        if upload and not sansio.upload_allowed(target, self.upload_bases):
+            raise GitHubError(
+                f"{sansio.where(method, target)}: refusing to send the token to "
+                f"{sansio.origin(target).host}, which is not an allowed upload host "
+                f"({', '.join(self.upload_bases) or 'none for this API URL'})"
+            )
+        if not upload and not sansio.same_origin(target, self.base_url):
+            raise GitHubError(
+                f"{sansio.where(method, target)}: refusing to send the token to "
+                f"{sansio.origin(target).host}, which is not the API's host"
             )
 
     def _accepted(self, method: str, resp: httpx.Response) -> httpx.Response:
@@ -321,10 +368,15 @@ class GitHubClient:
         params: dict[str, Any] | None,
         json: Any,
         conditional: bool = True,
+        *,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One HTTP exchange, through the hooks when there are any."""
         etags = self._etags if conditional else None
-        request = self._http.build_request(method, target, params=params, json=json)
+        request = self._http.build_request(
+            method, target, params=params, json=json, content=content, headers=headers
+        )
         if etags is None and self._pacer is None and self._token_source is None:
             return self._exchange(request)
         if self._token_source is not None:
@@ -404,6 +456,86 @@ class GitHubClient:
         )
         return resp.status_code != 404
 
+    def upload(self, url: str, data: bytes, content_type: str, params: dict[str, Any]) -> Any:
+        """POST ``data`` to a release's upload URL, which must be under `upload_bases`
+        (refused before a byte is sent otherwise); the JSON answer. A POST: a 5xx is not
+        sent again (the caller lists the assets to see whether it arrived)."""
+        resp = self.request(
+            "POST",
+            url,
+            params=params,
+            content=data,
+            headers={"Content-Type": content_type},
+            upload=True,
+        )
+        return self._json("POST", url, resp)
+
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """The bytes of an API resource asked for as ``application/octet-stream`` (a release
+        asset), at most ``max_bytes``. GitHub answers with a redirect to a storage host,
+        whose URL carries its own short-lived signature: it is followed by a client without
+        the token (`_tokenless`), never downgraded from https, retried like a GET."""
+        at = sansio.where("GET", self._absolute(url))
+        resp = self.request(
+            "GET",
+            url,
+            headers={"Accept": "application/octet-stream"},
+            conditional=False,
+            follow_redirects=False,
+        )
+        if resp.status_code not in sansio.REDIRECTS:
+            return _within(resp.content, max_bytes, at)
+        return self._fetch_tokenless(str(resp.request.url), resp.headers, max_bytes, at)
+
+    def _fetch_tokenless(
+        self, current: str, headers: httpx.Headers, max_bytes: int, at: str
+    ) -> bytes:
+        """Follow a redirect chain from ``current`` without any token, read capped."""
+        hops = 0
+        attempt = 0
+        while True:
+            location = headers.get("location")
+            if not location:
+                raise GitHubError(f"{at}: a redirect without a Location")
+            target = urljoin(current, location)
+            scheme = sansio.origin(target).scheme
+            if scheme not in {"https", "http"} or (
+                scheme == "http" and sansio.origin(current).scheme == "https"
+            ):
+                raise GitHubError(f"{at}: refusing a redirect to a {scheme or 'relative'} URL")
+            hops += 1
+            if hops > MAX_REDIRECTS:
+                raise GitHubError(f"{at}: more than {MAX_REDIRECTS} redirects")
+            host = sansio.origin(target).host
+            while True:
+                try:
+                    with self._tokenless().stream("GET", target) as resp:
+                        status = resp.status_code
+                        if status in sansio.REDIRECTS:
+                            headers = resp.headers
+                            break
+                        if status >= 500 and attempt < self.max_retries:
+                            self._sleep(self.backoff * 2**attempt)
+                            attempt += 1
+                            continue
+                        if status >= 400:
+                            raise GitHubError(
+                                f"{at}: the storage host {host} answered HTTP {status}",
+                                status=status,
+                            )
+                        return limits.read_capped(
+                            resp.iter_bytes(),
+                            max_bytes,
+                            f"{at}: the asset from {host}",
+                            _status_error(status),
+                        )
+                except httpx.TransportError as exc:
+                    if attempt >= self.max_retries:
+                        raise GitHubError(f"{at}: cannot reach {host}: {_exc_text(exc)}") from None
+                    self._sleep(self.backoff * 2**attempt)
+                    attempt += 1
+            current = target
+
     def paginate(
         self, url: str, params: dict[str, Any] | None = None, *, items_key: str | None = None
     ) -> Iterator[Any]:
@@ -425,6 +557,16 @@ class GitHubClient:
                 resp.headers.get("link"), str(resp.request.url), self.base_url, at
             )
             query = None  # the next link carries its own query
+
+
+def _status_error(status: int) -> Callable[[str], Exception]:
+    return lambda message: GitHubError(message, status=status)
+
+
+def _within(body: bytes, cap: int, at: str) -> bytes:
+    if len(body) > cap:
+        raise GitHubError(f"{at}: the asset is over the limit of {limits.size_text(cap)}")
+    return body
 
 
 def _with_params(url: str, params: dict[str, Any] | None) -> str:

@@ -40,6 +40,9 @@ class GitHubRelease:
     html_url: str | None
     published_at: str | None
     created_at: str | None
+    # RFC 6570 template of where its assets are uploaded (``https://uploads.github.com/...
+    # /assets{?name,label}``): the one place the token may go off the API's origin.
+    upload_url: str | None = None
 
     @property
     def date(self) -> str | None:
@@ -61,6 +64,50 @@ def release_from_api(obj: Any) -> GitHubRelease:
         html_url=_opt_str(obj.get("html_url")),
         published_at=_opt_str(obj.get("published_at")),
         created_at=_opt_str(obj.get("created_at")),
+        upload_url=_opt_str(obj.get("upload_url")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAsset:
+    """A file attached to a release (``release-asset``).
+
+    ``digest`` is GitHub's ``sha256:<hex>`` of the content when it reports one (``null`` for
+    assets uploaded before it computed them); ``state`` is ``uploaded`` once the upload
+    finished (``open``, or the undocumented ``starter``, for one that broke off).
+    """
+
+    id: int
+    name: str
+    size: int
+    state: str
+    digest: str | None = None
+    content_type: str = ""
+
+    @property
+    def sha256(self) -> str | None:
+        """The hex sha256 from `digest`, when it is one."""
+        algo, _, value = (self.digest or "").partition(":")
+        value = value.lower()
+        if algo == "sha256" and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+            return value
+        return None
+
+
+def asset_from_api(obj: Any) -> ReleaseAsset:
+    """A ``release-asset`` object; a `PayloadError` without an id, a name or a size."""
+    if not isinstance(obj, dict):
+        raise PayloadError("release asset is not an object")
+    aid, name, size = _opt_int(obj.get("id")), _opt_str(obj.get("name")), _opt_int(obj.get("size"))
+    if aid is None or not name or size is None:
+        raise PayloadError("release asset without an id, a name or a size")
+    return ReleaseAsset(
+        id=aid,
+        name=name,
+        size=size,
+        state=_opt_str(obj.get("state")) or "",
+        digest=_opt_str(obj.get("digest")),
+        content_type=_opt_str(obj.get("content_type")) or "",
     )
 
 

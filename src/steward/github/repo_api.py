@@ -38,8 +38,10 @@ from steward.github.client import GitHubClient, path, segment
 from steward.github.records import (
     GitHubRelease,
     Label,
+    ReleaseAsset,
     RepoContent,
     SearchIssue,
+    asset_from_api,
     content_from_api,
     label_from_api,
     release_from_api,
@@ -319,6 +321,40 @@ class RepoApi:
         answer = sansio.expect_object(self.client.patch(url, dict(fields)), f"PATCH {url}")
         return release_from_api(answer)
 
+    def release_assets(self, release_id: int) -> list[ReleaseAsset]:
+        """The release's assets, one per name (an item without id, name or size skipped
+        with a warning)."""
+        url = self._p("/repos/{owner}/{repo}/releases/{rid}/assets", rid=release_id)
+        return parse_items(
+            self.client.paginate(url),
+            asset_from_api,
+            f"{self.full_name} release {release_id} assets:",
+            key=_asset_name,
+        )
+
+    def upload_release_asset(
+        self, release: GitHubRelease, name: str, data: bytes, content_type: str
+    ) -> ReleaseAsset:
+        """Attach ``data`` as ``name`` to ``release``, at the ``upload_url`` the API gave for
+        it (the client sends the token there only when it is an allowed upload host)."""
+        if release.upload_url is None or release.id is None:
+            raise PayloadError(f"{self.full_name} release {release.tag_name}: no upload_url")
+        url = sansio.expand_upload_url(release.upload_url)
+        expected = self._p("/repos/{owner}/{repo}/releases/{rid}/assets", rid=release.id)
+        if not urlsplit(url).path.endswith(expected):
+            raise PayloadError(
+                f"{self.full_name} release {release.id}: its upload_url is not this release's "
+                "assets endpoint; not sending the token there"
+            )
+        answer = self.client.upload(url, data, content_type, {"name": name})
+        return asset_from_api(sansio.expect_object(answer, f"POST {urlsplit(url).path}"))
+
+    def download_release_asset(self, asset: ReleaseAsset, *, max_bytes: int) -> bytes:
+        """The asset's bytes (``GET .../releases/assets/{id}`` as octet-stream), at most
+        ``max_bytes``; the storage host it redirects to never sees the token."""
+        url = self._p("/repos/{owner}/{repo}/releases/assets/{aid}", aid=asset.id)
+        return self.client.download(url, max_bytes)
+
     def search_issues(self, query: str, *, limit: int) -> list[SearchIssue]:
         """Search results for ``query`` (scoped to this repository by the caller's
         ``repo:`` qualifier), oldest first, at most ``limit``, one per number; a result
@@ -383,6 +419,10 @@ def contents_path(full_name: str, file_path: str) -> str:
 
 def _number(issue: Issue) -> int:
     return issue.number
+
+
+def _asset_name(asset: ReleaseAsset) -> str:
+    return asset.name
 
 
 def issue_with_dates(obj: Any) -> Issue:

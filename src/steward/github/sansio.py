@@ -8,6 +8,10 @@ is unit-tested without a network and the client (`github.client`) only moves byt
 Safety rules that live here:
 - a pagination link or redirect is followed only to the API's own origin (scheme, host and
   port), so the token never leaves for another host;
+- the one exception is a release asset upload, to the ``upload_url`` the API named for the
+  release, and only when that is under an allowed upload base (`upload_bases`:
+  ``uploads.github.com`` for github.com, ``/api/uploads`` on a GHES host, or one the caller
+  configured explicitly); a download's redirect to a storage host goes without the token;
 - any text taken from a response for an error message is redacted: the client's token,
   ``Authorization`` values and GitHub token formats become ``***``.
 """
@@ -65,6 +69,52 @@ def origin(url: str) -> Origin:
 def same_origin(url: str, base: str) -> bool:
     """Whether ``url`` (absolute, or relative to ``base``) is on ``base``'s origin."""
     return origin(urljoin(base, url)) == origin(base)
+
+
+GITHUB_API = "https://api.github.com"
+GITHUB_UPLOADS = "https://uploads.github.com"
+
+
+def upload_bases(api: str, explicit: Iterable[str] = ()) -> tuple[str, ...]:
+    """Where release asset uploads may carry the token for the API at ``api``: GitHub's
+    uploads host for github.com, ``https://HOST/api/uploads`` for a GHES API at
+    ``https://HOST/api/v3``, and the ``explicit`` bases the client was given."""
+    bases = [b.rstrip("/") for b in explicit if b]
+    if origin(api) == origin(GITHUB_API):
+        bases.append(GITHUB_UPLOADS)
+    parts = urlsplit(api)
+    if parts.path.rstrip("/").endswith("/api/v3"):
+        prefix = parts.path.rstrip("/")[: -len("/v3")]
+        bases.append(f"{parts.scheme}://{parts.netloc}{prefix}/uploads")
+    return tuple(dict.fromkeys(bases))
+
+
+def upload_allowed(url: str, bases: Iterable[str]) -> bool:
+    """Whether ``url`` (absolute) is on one of ``bases``' origins and under its path."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return False
+    for base in bases:
+        prefix = urlsplit(base).path.rstrip("/")
+        if origin(url) == origin(base) and (
+            not prefix or parts.path == prefix or parts.path.startswith(prefix + "/")
+        ):
+            return True
+    return False
+
+
+def expand_upload_url(template: str) -> str:
+    """The URL of a release's ``upload_url`` template (RFC 6570) without its query
+    expression, which the caller fills as ordinary query parameters; any other form (a
+    second expression, a query or fragment already there, not absolute) is a `PayloadError`,
+    since only GitHub's own shape is trusted with the token."""
+    base, brace, rest = template.partition("{")
+    if brace and not re.fullmatch(r"\?[a-z_,]+\}", rest):
+        raise PayloadError(f"the release's upload_url is not GitHub's template: {template[:200]!r}")
+    parts = urlsplit(base)
+    if parts.scheme not in {"https", "http"} or not parts.hostname or parts.query or "#" in base:
+        raise PayloadError(f"the release's upload_url is not an absolute URL: {base[:200]!r}")
+    return base
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

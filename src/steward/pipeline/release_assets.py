@@ -1,0 +1,182 @@
+"""Provenance on the GitHub release: the signed attestation, its public key and SHA256SUMS
+attached as release assets, as the playbook's ``upload-release-provenance`` job does, so
+anyone can check a release's artifacts from the release page alone (`release verify
+--release`).
+
+Idempotent without trusting names alone: an asset already on the release under the same name
+is left alone only when its content is the same (GitHub's ``digest`` when it reports one,
+else the bytes downloaded); the same name with other content is an error naming it, never
+replaced, since a release's provenance that changes after the fact is what this exists to
+catch. A second run uploads nothing. The HTTP lives in the adapter (`RepoApi`), which sends
+the token only to the upload host the API named for the release, and only when that host is
+on its allowlist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from steward.errors import ReleaseError, TamperedArtifactError
+from steward.github.records import GitHubRelease, ReleaseAsset
+from steward.github.repo_api import RepoApi
+from steward.pipeline import archive
+from steward.pipeline.context import Context
+from steward.pipeline.stages.build import DIST, artifact_hashes
+from steward.pipeline.stages.provenance import ATTESTATION, PUBLIC_KEY
+from steward.workspace import Limit, read_bytes
+
+SHA256SUMS = "SHA256SUMS"
+ASSETS = (ATTESTATION, PUBLIC_KEY, SHA256SUMS)
+# GitHub's description documents only this media type for uploads; browsers save it as a file.
+CONTENT_TYPE = "application/octet-stream"
+MAX_ASSET = int(Limit.PROVENANCE)  # the largest of the three (a release's is kilobytes)
+STAGE = "post-release"
+
+
+def sha256sums(hashes: Mapping[str, str]) -> str:
+    """``sha256sum``'s format: one ``<sha256>  <name>`` line per artifact, sorted by name
+    (``sha256sum -c SHA256SUMS`` checks a download with no steward installed)."""
+    return "".join(f"{hashes[name]}  {name}\n" for name in sorted(hashes))
+
+
+def parse_sha256sums(text: str, where: str) -> dict[str, str]:
+    """name -> sha256 from ``sha256sum`` output (``*name``, binary mode, accepted); a line
+    that is not one, or a name listed twice, is a `TamperedArtifactError` naming ``where``."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition("  ")
+        if not sep:
+            digest, sep, name = line.partition(" *")
+        digest = digest.lower()
+        if (
+            not sep
+            or not name
+            or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)
+        ):
+            raise TamperedArtifactError(f"{where}:{n}: not a '<sha256>  <name>' line")
+        if name in out:
+            raise TamperedArtifactError(f"{where}:{n}: {name} is listed twice")
+        out[name] = digest
+    if not out:
+        raise TamperedArtifactError(f"{where}: lists no artifact")
+    return out
+
+
+def upload_release_assets(
+    github: RepoApi, release: GitHubRelease, files: list[Path]
+) -> list[ReleaseAsset]:
+    """Attach ``files`` to ``release`` by their names; each asset as it is on the release.
+
+    One listing of the release's assets, then for each file: the same name with the same
+    content is kept, the same name with other content (or an upload that never finished)
+    is a `TamperedArtifactError`, a new name is uploaded. Every file is checked before the
+    first upload, so a refusal leaves the release as it was.
+    """
+    return [asset for asset, _ in _attach(github, release, files)]
+
+
+def _attach(
+    github: RepoApi, release: GitHubRelease, files: list[Path]
+) -> list[tuple[ReleaseAsset, bool]]:
+    """`upload_release_assets`, each asset with whether it was uploaded now."""
+    if release.id is None:
+        raise ReleaseError(f"release {release.tag_name}: GitHub gave it no id")
+    existing = {a.name: a for a in github.release_assets(release.id)}
+    planned: list[tuple[str, bytes, ReleaseAsset | None]] = []
+    for path in files:
+        data = read_bytes(path, MAX_ASSET, "release asset", error=ReleaseError)
+        have = existing.get(path.name)
+        if have is not None:
+            _check_same(github, release, have, data)
+        planned.append((path.name, data, have))
+    out: list[tuple[ReleaseAsset, bool]] = []
+    for name, data, have in planned:
+        if have is None:
+            out.append((github.upload_release_asset(release, name, data, CONTENT_TYPE), True))
+        else:
+            out.append((have, False))
+    return out
+
+
+def _check_same(github: RepoApi, release: GitHubRelease, asset: ReleaseAsset, data: bytes) -> None:
+    """Refuse unless ``asset`` holds ``data``: GitHub's digest when it has one (no
+    download), else the size, then the bytes."""
+    where = f"release {release.tag_name}: asset {asset.name}"
+    if asset.state != "uploaded":
+        raise TamperedArtifactError(
+            f"{where} is an upload that did not finish (state {asset.state or 'unknown'}); "
+            "delete it on GitHub, then run again"
+        )
+    ours = hashlib.sha256(data).hexdigest()
+    if asset.sha256 is not None:
+        same = asset.sha256 == ours
+    elif asset.size != len(data):
+        same = False
+    else:
+        same = github.download_release_asset(asset, max_bytes=MAX_ASSET) == data
+    if not same:
+        raise TamperedArtifactError(
+            f"{where} is already there with other content than this release's (sha256 "
+            f"{ours}); refusing to replace it: check who changed it, delete it on GitHub if "
+            "it is wrong, then run again"
+        )
+
+
+def release_files(ctx: Context, by: str = STAGE) -> list[Path]:
+    """The sealed attestation and key (their recorded hashes checked) and SHA256SUMS of the
+    sealed artifacts, written now into the release directory; in `ASSETS`' order."""
+    paths = []
+    for name in (ATTESTATION, PUBLIC_KEY):
+        path, sha = ctx.sealed("provenance", name, by)
+        archive.verify(path, sha, by)
+        paths.append(path)
+    src, sha = ctx.sealed("build", DIST, by)
+    dist = archive.restore(src, sha, ctx.work("release-assets"), by)
+    sums = ctx.dir / SHA256SUMS
+    sums.write_text(sha256sums(artifact_hashes(dist)), encoding="utf-8")
+    return [*paths, sums]
+
+
+def find_release(github: RepoApi, tag: str) -> GitHubRelease:
+    """The release of ``tag``, drafts included (the tags endpoint does not list drafts)."""
+    for rel in github.releases():
+        if rel.tag_name == tag:
+            return rel
+    raise ReleaseError(f"stage {STAGE}: no GitHub release for {tag} in {github.full_name}")
+
+
+def publish_provenance(
+    ctx: Context, github: RepoApi, release: GitHubRelease | None = None
+) -> dict[str, Any]:
+    """Attach the release's provenance (`ASSETS`) to its GitHub release (``None``: the one
+    of ``ctx.tag``, found by listing); details for the stage record: every asset's name
+    and sha256, which were uploaded now and which were there already."""
+    if release is None or release.upload_url is None:
+        release = find_release(github, ctx.tag)
+    files = release_files(ctx)
+    attached = _attach(github, release, files)
+    details: dict[str, Any] = {
+        "release": release.html_url or release.tag_name,
+        "assets": {p.name: archive.sha256_file(p) for p in files},
+        "uploaded": [a.name for a, now in attached if now],
+        "unchanged": [a.name for a, now in attached if not now],
+    }
+    for name in details["uploaded"]:
+        ctx.echo(f"  attached {name} to {release.tag_name}")
+    if details["unchanged"]:
+        ctx.echo(f"  already on {release.tag_name}: {', '.join(details['unchanged'])}")
+    return details
+
+
+def plan_lines(ctx: Context) -> list[str]:
+    """What `publish_provenance` will do, for a stage's plan."""
+    return [
+        f"attach {', '.join(ASSETS)} to the GitHub release {ctx.tag} (an asset already "
+        "there is kept when its content is the same, refused when it differs)"
+    ]
