@@ -25,6 +25,7 @@ from steward.errors import UsageError
 
 if TYPE_CHECKING:
     from steward.github.client import GitHubClient
+    from steward.pipeline.verify import Verified
 
 _path_option = path_option("--root", dest="root", help="The repository to release.")
 
@@ -134,49 +135,141 @@ def status_cmd(
 
 
 @click.command("verify")
-@click.argument("dist_dir", type=click.Path(path_type=Path))
+@click.argument("dist_dir", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--dist",
+    "dist_opt",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="The artifacts to check (the same as DIST_DIR).",
+)
 @click.option(
     "--provenance",
     "provenance_file",
-    required=True,
     type=click.Path(path_type=Path),
-    help="The multiple.intoto.jsonl file (DSSE envelopes).",
+    help="The multiple.intoto.jsonl file (DSSE envelopes); not with --release.",
 )
 @click.option(
     "--public-key",
     "public_key",
-    required=True,
     type=click.Path(path_type=Path),
-    help="PEM Ed25519 public key the provenance was signed with.",
+    help="PEM Ed25519 public key the provenance was signed with; with --release it pins "
+    "the key (the release's provenance.pub.pem must be this one).",
+)
+@click.option(
+    "--release",
+    "release_ref",
+    metavar="URL_OR_TAG",
+    help="Take the provenance, key and SHA256SUMS from a GitHub release's assets: its URL "
+    "(https://github.com/OWNER/NAME/releases/tag/TAG) or its tag with --repo.",
+)
+@click.option(
+    "--repo",
+    "--repository",
+    "repo",
+    metavar="OWNER/NAME",
+    help="The repository of a --release tag (default: GITHUB_REPOSITORY).",
 )
 @json_option
-def verify_cmd(dist_dir: Path, provenance_file: Path, public_key: Path, as_json: bool) -> None:
+def verify_cmd(  # noqa: PLR0917 (one parameter per click option)
+    dist_dir: Path | None,
+    dist_opt: Path | None,
+    provenance_file: Path | None,
+    public_key: Path | None,
+    release_ref: str | None,
+    repo: str | None,
+    as_json: bool,
+) -> None:
     """Check DIST_DIR against signed provenance: the signature, then every artifact's sha256.
 
-    Fails on any changed, missing or extra artifact and on any change to the provenance.
+    From files: --provenance and --public-key. From a GitHub release: --release URL_OR_TAG
+    downloads the release's multiple.intoto.jsonl, provenance.pub.pem and SHA256SUMS (a
+    token is optional for a public repository: GITHUB_TOKEN when set; GITHUB_API_URL for
+    GitHub Enterprise Server), checks each against GitHub's digest of it, and SHA256SUMS
+    against the signed subjects. The key on the release proves only that the release agrees
+    with itself: add --public-key to pin the key you trust.
+
+    Fails on any changed, missing or extra artifact, any change to the provenance, a
+    missing or tampered release asset (named), and a release that does not exist.
     Reads only; writes nothing.
     """
-    from steward.pipeline.verify import verify_dist
+    if dist_dir is not None and dist_opt is not None:
+        raise UsageError("give the artifacts once: DIST_DIR or --dist DIR")
+    dist = dist_dir or dist_opt
+    if dist is None:
+        raise UsageError("which artifacts? give DIST_DIR (or --dist DIR)")
+    if release_ref is not None:
+        if provenance_file is not None:
+            raise UsageError("--provenance comes from the release with --release: give one")
+        result: Verified = _verify_from_release(release_ref, repo, dist, public_key)
+    else:
+        if provenance_file is None or public_key is None:
+            raise UsageError(
+                "give --provenance FILE and --public-key FILE, or --release URL_OR_TAG"
+            )
+        if repo is not None:
+            raise UsageError("--repo names the repository of a --release tag")
+        from steward.pipeline.verify import verify_dist
 
-    result = verify_dist(dist_dir, provenance_file, public_key)
+        result = verify_dist(dist, provenance_file, public_key)
+    _report_verified(result, as_json)
+
+
+def _verify_from_release(
+    ref_text: str, repo: str | None, dist: Path, public_key: Path | None
+) -> Verified:
+    """`verify_release` through a client made from the environment, the token optional."""
+    from steward.github.client import DEFAULT_API_URL, GitHubClient
+    from steward.github.repo_api import RepoApi
+    from steward.pipeline.verify import release_ref, verify_release
+
+    ref = release_ref(ref_text, repo or os.environ.get("GITHUB_REPOSITORY"))
+    api_url = os.environ.get("GITHUB_API_URL")
+    if ref.host not in {None, "github.com"} and not api_url:
+        raise UsageError(
+            f"--release is on {ref.host}: set GITHUB_API_URL to its API (https://{ref.host}/api/v3)"
+        )
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or None
+    with GitHubClient(token, api_url or DEFAULT_API_URL) as client:
+        return verify_release(RepoApi(client, ref.repository), ref.tag, dist, public_key)
+
+
+def _report_verified(result: Verified, as_json: bool) -> None:
+    from steward.pipeline.verify import ReleaseVerified
+
+    release = result if isinstance(result, ReleaseVerified) else None
     if as_json:
         from steward.cli.main import echo_json
 
-        echo_json(
-            {
-                "verified": True,
-                "envelopes": result.envelopes,
-                "artifacts": [
-                    {"name": name, "sha256": sha} for name, sha in sorted(result.subjects.items())
-                ],
+        out: dict[str, object] = {
+            "verified": True,
+            "envelopes": result.envelopes,
+            "artifacts": [
+                {"name": name, "sha256": sha} for name, sha in sorted(result.subjects.items())
+            ],
+        }
+        if release is not None:
+            out["release"] = {
+                "repository": release.repository,
+                "tag": release.tag,
+                "url": release.url,
+                "key_from": release.key_from,
             }
-        )
+        echo_json(out)
         return
     for name, sha in sorted(result.subjects.items()):
         click.echo(f"ok  {name}  sha256:{sha}")
     click.echo(
         f"verified {len(result.subjects)} artifact(s) against {result.envelopes} envelope(s)"
     )
+    if release is not None:
+        click.echo(f"from release {release.tag} of {release.repository}, SHA256SUMS agreeing")
+        if release.key_from == "release":
+            click.echo(
+                "note: checked with the key on the release itself; pass --public-key to pin "
+                "a key you trust",
+                err=True,
+            )
 
 
 def register(group: click.Group) -> None:

@@ -83,10 +83,13 @@ def check_provenance(raw: bytes, key: Ed25519PublicKey, where: str) -> tuple[dic
         if not line.strip():
             continue
         envelope = limits.loads_json(line, f"{where}:{n}: the envelope", TamperedArtifactError)
-        payload_type, payload = dsse.open_envelope(envelope, key)
-        if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
-            raise TamperedArtifactError(f"{where}:{n}: payloadType {payload_type!r} is not in-toto")
-        subjects.update(provenance.check_statement(payload))
+        try:
+            payload_type, payload = dsse.open_envelope(envelope, key)
+            if payload_type != dsse.INTOTO_PAYLOAD_TYPE:
+                raise TamperedArtifactError(f"payloadType {payload_type!r} is not in-toto")
+            subjects.update(provenance.check_statement(payload))
+        except TamperedArtifactError as exc:
+            raise TamperedArtifactError(f"{where}:{n}: {exc}") from None
         count += 1
     if not count:
         raise TamperedArtifactError(f"{where}: no envelopes")
@@ -172,10 +175,12 @@ def verify_release(
             "released with steward's post-release stage?"
         )
     data = {n: _download(api, assets[n], name) for n in ASSETS}
-    key = dsse.load_public_key(pinned if pinned is not None else data[PUBLIC_KEY])
-    if pinned is not None and dsse.public_pem(dsse.load_public_key(data[PUBLIC_KEY])) != (
-        dsse.public_pem(key)
-    ):
+    try:
+        on_release = dsse.load_public_key(data[PUBLIC_KEY])
+    except ReleaseError as exc:
+        raise TamperedArtifactError(f"{name}: asset {PUBLIC_KEY}: {exc}") from None
+    key = on_release if pinned is None else dsse.load_public_key(pinned)
+    if dsse.public_pem(on_release) != dsse.public_pem(key):
         raise TamperedArtifactError(
             f"{name}: asset {PUBLIC_KEY} is not the key given with --public-key"
         )
