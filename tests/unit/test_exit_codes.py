@@ -244,6 +244,11 @@ def _bad_provenance(w: World, mp: pytest.MonkeyPatch) -> None:
     (w.tmp / "prov.jsonl").write_text("not an envelope\n", encoding="utf-8")
 
 
+def _tag_release(w: World, mp: pytest.MonkeyPatch) -> None:
+    """v1.0.0 in the checkout: `docs rebuild` rebuilds released versions only (#19)."""
+    subprocess.run(["git", "-C", str(w.repo), "tag", "v1.0.0"], check=True)
+
+
 @dataclass(frozen=True)
 class Failure:
     args: Args
@@ -255,7 +260,9 @@ class Failure:
 # provenance file that is not signed envelopes.
 AT_RUN_TIME: dict[str, Failure] = {
     "changelog": Failure(lambda w: ["--path", str(w.notgit)]),
-    "docs rebuild": Failure(lambda w: ["--version", "1.0.0", "--path", str(w.repo)]),  # no remote
+    "docs rebuild": Failure(  # a released version (tagged), but no remote to deploy to
+        lambda w: ["--version", "1.0.0", "--path", str(w.repo)], _tag_release
+    ),
     "e2e janitor": Failure(lambda w: ["--older-than", "1s"], _aws),
     "handle": Failure(
         lambda w: ["--event-name", "pull_request", "--payload", str(w.payload)], _github
