@@ -67,7 +67,7 @@ def test_upload_then_a_second_run_uploads_nothing(gh: AssetGitHub, tmp_path: Pat
     assert [a.name for a in assets] == list(FILES)
     assert gh.asset_bytes(rel) == FILES
     assert all(a.sha256 == hashlib.sha256(FILES[a.name]).hexdigest() for a in assets)
-    (name, headers), *_ = gh.uploaded
+    (_, headers), *_ = gh.uploaded
     assert headers["content-type"] == "application/octet-stream"
     assert headers["authorization"] == f"Bearer {gh.token}"
 

@@ -6,7 +6,7 @@ naming it."""
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from steward.pipeline.stages.provenance import ATTESTATION, PUBLIC_KEY
 from tests.pipeline.conftest import Sample, make_sample
 from tests.pipeline.release_assets_github import AssetGitHub
 from tests.support.cli import run_cli
-from tests.support.pypi_index import Index
 
 VERSION = "1.2.0"
 TAG = f"v{VERSION}"
@@ -63,7 +62,8 @@ def context(sample: Sample, gh: AssetGitHub) -> Context:
     config = load_config(sample.root / ".github" / "steward.yml")
     rdir = sample.release_dir / VERSION
     state = st.load(rdir / "state.json")
-    assert state is not None and state.finished
+    assert state is not None
+    assert state.finished
     return Context(
         sample.root,
         VERSION,
@@ -169,6 +169,17 @@ def test_verify_from_the_release_url(
     )
     assert code == 0, err
     assert "pin" not in err
+
+    code, out, err = verify(gh, capsys, monkeypatch, str(dist), "--release", URL, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["verified"] is True
+    assert report["release"] == {
+        "repository": "octo-org/sample",
+        "tag": TAG,
+        "url": URL,
+        "key_from": "release",
+    }
 
 
 @pytest.mark.parametrize(
@@ -315,4 +326,15 @@ def test_no_token_is_fine_for_a_public_release(
         code, _, err = run_cli(["release", "verify", str(tmp_path), "--release", URL], capsys)
         assert code == 1
         assert "401" in err
-        assert os.environ.get("GITHUB_TOKEN") is None
+
+
+def test_a_release_without_a_provenance_stage_attaches_nothing(
+    sealed: Sample, gh: AssetGitHub
+) -> None:
+    gh.add_release(TAG)
+    ctx = context(sealed, gh)
+    del ctx.state.stages["provenance"]
+    details = publish_provenance(ctx, RepoApi(client(gh), gh.repo))
+    assert details == {"skipped": "no provenance stage in this release"}
+    assert gh.calls == []
+    assert gh.uploaded == []

@@ -156,7 +156,16 @@ def publish_provenance(
 ) -> dict[str, Any]:
     """Attach the release's provenance (`ASSETS`) to its GitHub release (``None``: the one
     of ``ctx.tag``, found by listing); details for the stage record: every asset's name
-    and sha256, which were uploaded now and which were there already."""
+    and sha256, which were uploaded now and which were there already.
+
+    A release whose provenance stage is not in its stages, or was skipped, has nothing to
+    attach: ``{"skipped": why}``, nothing sent. One that should have it and does not is an
+    error (`Context.sealed`).
+    """
+    prov = ctx.state.stages.get("provenance")
+    if prov is None or prov.status == "skipped":
+        ctx.echo("  no provenance in this release: nothing to attach")
+        return {"skipped": "no provenance stage in this release"}
     if release is None or release.upload_url is None:
         release = find_release(github, ctx.tag)
     files = release_files(ctx)
