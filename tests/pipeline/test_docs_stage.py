@@ -683,3 +683,16 @@ def test_the_layer_arn_pr_refuses_a_changelog_without_the_release(
     with pytest.raises(ReleaseError, match=r"the changelog has no section for v1\.2\.0"):
         run_stage(context(repo, "1.2.0", gh=gh, layer_arns=ARNS), WITH_ARNS)
     assert gh.pulls == []
+
+
+def test_a_patch_of_an_older_line_released_later_leaves_latest_alone(repo: DocsRepo) -> None:
+    """The stage moved `latest` to whatever it released, e.g. back to 1.2.1 from 1.3.0."""
+    run_stage(context(repo, "1.3.0"))
+
+    rec = run_stage(context(repo, "1.2.1"))
+
+    assert rec.details["alias"] is None
+    sha = repo.docs_branch()
+    assert sha is not None
+    assert repo.remote_file(sha, "latest") == "1.3.0"
+    assert "1.2.1" in repo.remote_tree(sha)
