@@ -71,7 +71,7 @@ def _stack_creating(run_id: str) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.0, 0.3])
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
 def test_ctrl_c_to_the_process_group_under_xdist_leaves_nothing(
     tmp_path: Path, aws_env: Any, delay: float
 ) -> None:

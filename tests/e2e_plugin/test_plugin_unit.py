@@ -305,3 +305,18 @@ def test_the_cdk_speed_settings_are_set_before_the_first_conftest(tmp_path: Path
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "seen.txt").read_text() == ("<unset>" if how == "off" else "false")
+
+
+def test_a_cleanup_step_interrupted_by_ctrl_c_runs_again_to_the_end() -> None:
+    from steward.e2e.session import _to_the_end
+
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    assert _to_the_end(step) is True
+    assert len(calls) == 2
+    assert _to_the_end(lambda: None) is False

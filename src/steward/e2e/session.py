@@ -14,8 +14,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,19 @@ class FeatureState:
     stack: BaseInfrastructure | None = None
     outputs: dict[str, str] | None = None
     error: BaseException | None = None
+
+
+def _to_the_end(step: Callable[[], None]) -> bool:
+    """Run a cleanup step; when Ctrl-C interrupts it, run it again (deletes and waits are
+    idempotent) and say so. A second Ctrl-C during the rerun abandons it: the controller's
+    sweep, or `steward e2e janitor`, deletes what is left."""
+    try:
+        step()
+    except KeyboardInterrupt:
+        log.warning("steward-e2e: Ctrl-C during cleanup: finishing it (again to abandon)")
+        step()
+        return True
+    return False
 
 
 def _shared_dir(config: pytest.Config, is_worker: bool) -> Path:
@@ -330,7 +345,11 @@ class E2EPlugin:
                 and (nextitem is None or self.feature_of(nextitem.path) != folder)
                 and not self.spreads(folder.relative_to(self.root.resolve()).as_posix())
             ):  # a spread feature's stack goes when the controller says (`_feature_done`)
-                self._teardown(self.features.pop(folder))
+                state = self.features[folder]
+                interrupted = _to_the_end(lambda: self._teardown(state))
+                del self.features[folder]  # only once its delete was asked for
+                if interrupted:
+                    raise KeyboardInterrupt  # the delete is in; now stop as asked
 
     def _teardown(self, state: FeatureState) -> None:
         if state.stack is None or self.keep:
@@ -342,17 +361,13 @@ class E2EPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.keep:
             return
+        # Ctrl-C may land anywhere in here (SIGINT goes to every process of the group, and a
+        # user presses it while waiting): each step then runs again, to the end
         for state in list(self.features.values()):  # Ctrl-C or an aborted session
-            try:
-                self._teardown(state)
-            except Exception as exc:
-                log.warning("delete of %s failed: %s", state.first_nodeid, exc)
+            _to_the_end(partial(self._teardown_logged, state))
         self.features.clear()
         self.deployed_any = self.deployed_any or PROCESS.deployed
-        try:  # this process's own deletes: wait for them, check nothing outlived them
-            self.leftovers = [f"{r.type} {r.physical_id}" for r in PROCESS.settle()]
-        except Exception as exc:
-            self.sweep_error = str(exc)
+        _to_the_end(self._settle)
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[DEPLOYED_KEY] = self.deployed_any
@@ -360,14 +375,31 @@ class E2EPlugin:
             workeroutput[ERROR_KEY] = self.sweep_error
         if self.is_worker or not self.deployed_any:
             return
+        _to_the_end(self._sweep)
+        if self.sweep_error:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _teardown_logged(self, state: FeatureState) -> None:
+        try:
+            self._teardown(state)
+        except Exception as exc:
+            log.warning("delete of %s failed: %s", state.first_nodeid, exc)
+
+    def _settle(self) -> None:
+        """This process's own deletes: wait for them, check nothing outlived them."""
+        try:
+            self.leftovers = [f"{r.type} {r.physical_id}" for r in PROCESS.settle()]
+        except Exception as exc:
+            self.sweep_error = str(exc)
+
+    def _sweep(self) -> None:
+        """Controller: every stack of the run, whoever deployed it."""
         try:
             deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
             self.swept = deployer.sweep(run_predicate(self.run_id))
             self.leftovers += [f"{r.type} {r.physical_id}" for r in deployer.leftovers]
         except Exception as exc:  # DeployError or AWS access: report, do not crash pytest
             self.sweep_error = str(exc)
-        if self.sweep_error:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker:
