@@ -1,7 +1,8 @@
 """The layer rule "only github speaks HTTP to GitHub" (#17), read from the source.
 
 Every module of steward outside `steward.github` is parsed (not imported) and must not
-import httpx (`steward.pipeline.index` talks to PyPI, not GitHub, and may), nor hold a
+import httpx (`steward.pipeline.index` and `steward.pipeline.trusted_publishing` talk to the
+package index, and to the Actions runner's OIDC endpoint, not to GitHub's API, and may), nor hold a
 string or f-string that starts like a GitHub REST path (``/repos/...``, ``/app/...``,
 ``/installation/...``, ``/search/...``, ...): those live in the adapter's typed methods.
 A failure names each offending ``file:line``.
@@ -16,7 +17,10 @@ import steward
 
 ROOT = Path(steward.__file__).resolve().parent
 ADAPTER = ROOT / "github"
-HTTPX_ALLOWED = {ROOT / "pipeline" / "index.py"}  # PyPI's JSON API, not GitHub
+HTTPX_ALLOWED = {  # the package index (and the runner's OIDC token endpoint), not GitHub
+    ROOT / "pipeline" / "index.py",
+    ROOT / "pipeline" / "trusted_publishing.py",
+}
 
 # A string that starts with one of these is a GitHub REST path ...
 PATH_PREFIXES = (
