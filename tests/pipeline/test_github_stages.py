@@ -12,7 +12,7 @@ from steward.config.loader import load_config
 from steward.config.model import StewardConfig
 from steward.github.client import GitHubClient
 from steward.pipeline.runner import RunOptions, run_release
-from tests.pipeline.conftest import Sample, git, make_sample
+from tests.pipeline.conftest import Index, Sample, git, make_sample
 from tests.pipeline.github_releases import ReleaseGitHub
 
 
@@ -109,3 +109,50 @@ def test_the_bump_pr_is_on_by_default_as_in_the_playbook(tmp_path: Path) -> None
     output = "\n".join(lines)
     assert "push steward/bump-0.3.0 and open the bump PR to develop" in output
     assert "the bump PR need GITHUB_TOKEN" in output
+
+
+def test_a_full_release_attaches_its_provenance_to_the_github_release_once(
+    tmp_path: Path, pypi: Index
+) -> None:
+    """The seed's upload-release-provenance, as the post-release stage does it: the signed
+    provenance, the key and SHA256SUMS on the release; a rerun sends nothing."""
+    from tests.pipeline.release_assets_github import AssetGitHub
+
+    extra = "  repository: octo-org/sample\n  bump_pr: false\n"
+    sample = make_sample(
+        tmp_path,
+        pypi,
+        extra=extra,
+        stages="[seal, quality, build, provenance, publish, tag, post-release]",
+    )
+    with AssetGitHub() as gh:
+        draft = gh.add_draft("v2.0.0")
+        config = load_config(sample.root / ".github" / "steward.yml")
+        options = RunOptions(
+            version="2.0.0",
+            env=sample.env(),
+            echo=lambda _msg: None,
+            github=lambda: GitHubClient(
+                gh.token, gh.url, max_retries=0, uploads_url=gh.uploads_url
+            ),
+        )
+        run_release(sample.root, config, options)
+        assert sorted(gh.asset_bytes(draft)) == [
+            "SHA256SUMS",
+            "multiple.intoto.jsonl",
+            "provenance.pub.pem",
+        ]
+        sealed = sample.release_dir / "2.0.0"
+        assert (
+            gh.asset_bytes(draft)["multiple.intoto.jsonl"]
+            == (sealed / "multiple.intoto.jsonl").read_bytes()
+        )
+        sums = gh.asset_bytes(draft)["SHA256SUMS"].decode().splitlines()
+        assert [line.split("  ")[1] for line in sums] == [
+            "sample-2.0.0-py3-none-any.whl",
+            "sample-2.0.0.tar.gz",
+        ]
+        uploads = len(gh.uploaded)
+        run_release(sample.root, config, options)  # finished: nothing is sent again
+        assert len(gh.uploaded) == uploads
+    assert gh.violations == []

@@ -14,9 +14,13 @@ from steward.github.records import GitHubRelease
 from steward.github.repo_api import RepoApi
 from steward.pipeline.context import Context
 from steward.pipeline.github import repo_api
+from steward.pipeline.release_assets import plan_lines as provenance_plan
+from steward.pipeline.release_assets import publish_provenance
 from steward.pipeline.state import StageRecord
 from steward.policies import post_release as announce
 from steward.shell.executor import handle_event
+
+NO_RELEASE = "no drafted release"
 
 
 def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:
@@ -28,7 +32,7 @@ def _publish_notes(ctx: Context, api: RepoApi) -> tuple[str, str]:
             break
     default = f"https://github.com/{api.full_name}/releases/tag/{ctx.tag}"
     if found is None:
-        return default, "no drafted release"
+        return default, NO_RELEASE
     html_url = found.html_url or default
     if not found.draft:
         return html_url, "release already published"
@@ -60,6 +64,7 @@ class PostReleaseStage:
         return [
             f"GitHub {ctx.cfg.repository or '$GITHUB_REPOSITORY'}: publish the drafted "
             f"release for {ctx.tag}",
+            *provenance_plan(ctx),
             f"comment on and unlabel ({label}) every {label} issue, closing the open ones",
         ]
 
@@ -69,6 +74,10 @@ class PostReleaseStage:
         rec.details["release_url"] = html_url
         rec.details["notes"] = notes
         ctx.echo(f"  {notes}: {html_url}")
+        if notes == NO_RELEASE:
+            rec.details["provenance"] = {"skipped": "no GitHub release for the tag"}
+        else:  # the seed's upload-release-provenance: provenance, key and checksums
+            rec.details["provenance"] = publish_provenance(ctx, api)
         cfg = announce.POLICY.of(ctx.config)
         if not cfg.enabled or (ctx.prerelease and not cfg.include_prereleases):
             rec.details["issues"] = "left alone (disabled or pre-release)"
