@@ -15,13 +15,11 @@ the test index, two AWS "accounts" on a moto server, and botocore Stubbers for S
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -29,7 +27,6 @@ import sysconfig
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from steward.cli.release_lambda import local_lambda
 from steward.e2e.emulator import Emulator
 from steward.pipeline.aws import AccountRef, LambdaRunner, LocalLambda, Sessions
 
@@ -357,54 +355,6 @@ class Accounts:
             for region in names
             for arch in ("x86_64", "arm64")
         }
-
-
-def _machine() -> str:
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
-
-
-def local_lambda(cache_dir: Path, *, skip_regions: tuple[str, ...] = ()) -> LambdaRunner:
-    """The runner the CLI wiring would inject: on an emulator, a Lambda client's Invoke runs
-    the handler here (steward's local runtime), with the layer on its path. moto keeps a
-    ZipFile upload where the runtime cannot read it, so the client's ZipFile uploads
-    (CreateFunction, PublishLayerVersion) go through the account's S3 on the emulator
-    first; real AWS is never touched. ``skip_regions`` are left to moto's echo."""
-    from steward.e2e.local_runtime import LocalRuntime, is_emulator
-
-    def attach(client: Any, clients: Callable[[str], Any]) -> LocalLambda | None:
-        region = client.meta.region_name
-        if region in skip_regions or not is_emulator(client.meta.endpoint_url):
-            return None
-        s3 = clients("s3")
-        account = clients("sts").get_caller_identity()["Account"]
-        bucket = f"steward-e2e-assets-{account}-{region}"
-        made: list[str] = []
-
-        def through_s3(params: dict[str, Any], **_: Any) -> None:
-            for key in ("Code", "Content"):
-                code = params.get(key)
-                if isinstance(code, dict) and isinstance(code.get("ZipFile"), bytes):
-                    if not made:
-                        extra = {}
-                        if region != "us-east-1":
-                            extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
-                        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-                            s3.create_bucket(Bucket=bucket, **extra)
-                        made.append(bucket)
-                    name = hashlib.sha256(code["ZipFile"]).hexdigest() + ".zip"
-                    s3.put_object(Bucket=bucket, Key=name, Body=code["ZipFile"])
-                    params[key] = {"S3Bucket": bucket, "S3Key": name}
-
-        for op in ("CreateFunction", "PublishLayerVersion"):
-            client.meta.events.register(f"before-parameter-build.lambda.{op}", through_s3)
-        LocalRuntime(
-            cache_dir, lambda_client=client, s3_client=s3, logs_client=clients("logs")
-        ).attach(client)
-        python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        return LocalLambda(_machine(), python, str(cache_dir.resolve()))
-
-    return attach
 
 
 @dataclass

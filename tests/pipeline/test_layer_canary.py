@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,21 @@ def test_canary_answers_are_judged_by_what_only_a_run_knows() -> None:
     assert "not from the layer" in str(canary_problem(under_task, "1.2.0", "/opt"))
     failed = {"errorMessage": "No module named 'sample'", "errorType": "ModuleNotFoundError"}
     assert canary_problem(failed, "1.2.0", "/opt") == "No module named 'sample'"
+
+
+def test_release_run_gives_the_pipeline_the_local_runner(
+    tmp_path: Path, pypi: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI is where the runner is injected (`steward.pipeline` may not import
+    `steward.e2e`): without it a `release run` against moto fails its canary."""
+    import steward.pipeline.runner as runner_module
+    from steward.cli.release_lambda import local_lambda
+    from tests.pipeline.test_release_run import run_cli
+
+    seen: list[Any] = []
+    monkeypatch.setattr(runner_module, "run_release", lambda root, config, opts: seen.append(opts))
+    sample = make_sample(tmp_path, pypi)
+    run_cli(["run", "--version", VERSION, "--path", str(sample.root)], sample.env())
+    (opts,) = seen
+    assert opts.aws is not None
+    assert opts.aws._runner.__qualname__ == local_lambda(tmp_path).__qualname__

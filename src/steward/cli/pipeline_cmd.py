@@ -71,23 +71,34 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
 
     Progress goes to stderr; with --json, stdout gets the release's recorded state.
     """
+    import os
+    import tempfile
+
     from steward.cli.common import resolve_config
+    from steward.cli.release_lambda import local_lambda
     from steward.history.git import ensure_repo
+    from steward.pipeline.aws import Sessions
     from steward.pipeline.runner import RunOptions, run_release
 
     root = root.resolve()
     ensure_repo(root)
     config = resolve_config(config_file, root)
     factory = _github_factory()
-    opts = RunOptions(
-        version=version,
-        prerelease=prerelease,
-        skip=skip,
-        resume=resume,
-        dry_run=dry_run,
-        github=factory,
-    )
-    state = run_release(root, config, opts)
+    with tempfile.TemporaryDirectory(prefix="steward-lambda-") as cache:
+        # on an emulator, the layer canary's handler runs here (steward's local runtime)
+        aws = Sessions(
+            dict(os.environ), f"steward-release-{version}", lambda_runner=local_lambda(Path(cache))
+        )
+        opts = RunOptions(
+            version=version,
+            prerelease=prerelease,
+            skip=skip,
+            resume=resume,
+            dry_run=dry_run,
+            github=factory,
+            aws=aws,
+        )
+        state = run_release(root, config, opts)
     if as_json:
         from steward.cli.main import echo_json
 
