@@ -55,6 +55,8 @@ _LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLATFORM = re.compile(r"manylinux(2014|_2_\d+)")
+_PYTHON = re.compile(r"3\.\d{1,2}")
+_SAR_NAME = re.compile(r"[A-Za-z0-9-]{1,140}")
 
 
 def _placeholders(value: str, allowed: set[str], what: str) -> str:
@@ -185,7 +187,8 @@ class LayerCanary(Section):
 
 
 class LayerConfig(Section):
-    """A Lambda layer per architecture from the sealed wheel and its dependencies."""
+    """A Lambda layer per Python version and architecture from the sealed wheel and its
+    dependencies (Powertools ships python3.8 ... python3.12 x x86_64/arm64)."""
 
     name: str = Field(
         description="layer name; {arch} (x86_64, arm64) and {pyver} (e.g. 312) are replaced"
@@ -199,7 +202,15 @@ class LayerConfig(Section):
         description="modules the canaries import (default: the package's import name)",
     )
     python: str = Field(
-        "3.12", pattern=r"^3\.\d{1,2}$", description="Python version the layer is built for"
+        "3.12",
+        pattern=r"^3\.\d{1,2}$",
+        description="Python version the layer is built for (shorthand for pythons: [X.Y])",
+    )
+    pythons: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Python versions, one layer each per architecture (name needs {pyver} "
+        "when there are several); else [python]",
     )
     architectures: list[Architecture] = Field(
         default_factory=_default_architectures, min_length=1, description="one zip per entry"
@@ -217,10 +228,17 @@ class LayerConfig(Section):
     interpreter: str | None = Field(
         None,
         description="python of the layer's version for the import canary "
-        "(else this one when it matches, else pythonX.Y on PATH)",
+        "(else this one when it matches, else pythonX.Y on PATH); one Python only",
+    )
+    interpreters: dict[str, str] = Field(
+        default_factory=dict,
+        description="python per version for the import canaries (X.Y: path); a version "
+        "without one that runs here is recorded 'not run' when pythons lists several",
     )
     compatible_runtimes: Once | None = Field(
-        None, description="CompatibleRuntimes of each version (default [python<python>])"
+        None,
+        description="CompatibleRuntimes of each version (default [pythonX.Y] of its own "
+        "Python); one Python only",
     )
     description: str = Field(
         "{package} {version} ({arch})",
@@ -239,6 +257,31 @@ class LayerConfig(Section):
     canary: LayerCanary = Field(
         default_factory=LayerCanary, description="canary function per region"
     )
+    parity: bool = Field(
+        True,
+        description="layer-prod ends by checking that every layer has the same version "
+        "number and CodeSha256 in every region of each account published to",
+    )
+
+    @field_validator("pythons")
+    @classmethod
+    def _check_pythons(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        bad = [v for v in value if not _PYTHON.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not Python versions (X.Y): {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a Python version is listed twice")
+        return value
+
+    @field_validator("interpreters")
+    @classmethod
+    def _check_interpreters(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [v for v in value if not _PYTHON.fullmatch(v)]
+        if bad:
+            raise ValueError(f"interpreters: keys are Python versions (X.Y), not {bad}")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -266,10 +309,20 @@ class LayerConfig(Section):
 
     @model_validator(mode="after")
     def _check_names(self) -> Self:
+        if self.pythons is not None and "python" in self.model_fields_set:
+            raise ValueError("set python or pythons, not both")
         if len(self.architectures) > 1 and "{arch}" not in self.name:
             raise ValueError("name needs {arch}: each architecture is its own layer")
-        for arch in self.architectures:
-            name = self.layer_name(arch)
+        several = len(self.versions) > 1
+        if several and "{pyver}" not in self.name:
+            raise ValueError("name needs {pyver}: each Python version is its own layer")
+        if several and (self.compatible_runtimes or self.interpreter):
+            raise ValueError(
+                "with several pythons each layer's runtime is its own Python: "
+                "compatible_runtimes and interpreter are for one Python (use interpreters)"
+            )
+        for python, arch in self.variants():
+            name = self.layer_name(arch, python)
             if not _LAYER_NAME.fullmatch(name):
                 raise ValueError(f"layer name {name!r}: letters, digits, - and _ only")
             function = self.canary.function_name.format(layer=name)
@@ -282,28 +335,78 @@ class LayerConfig(Section):
         return self
 
     @property
+    def versions(self) -> list[str]:
+        """The Python versions built: `pythons`, else the `python` shorthand."""
+        return list(self.pythons) if self.pythons else [self.python]
+
+    def variants(self) -> list[tuple[str, str]]:
+        """Every (python, architecture) layer, Python versions first."""
+        return [(p, a) for p in self.versions for a in self.architectures]
+
+    def key(self, python: str, arch: str) -> str:
+        """How a layer is named in zips and records: the architecture alone while one Python
+        is built (today's `layer-x86_64.zip`), else `python3.12-x86_64`."""
+        return arch if len(self.versions) == 1 else f"python{python}-{arch}"
+
+    @property
     def runtime(self) -> str:
-        """The Lambda runtime of the configured Python version (used by the canary)."""
-        return f"python{self.python}"
+        """The Lambda runtime of the first Python version (the one of the shorthand)."""
+        return f"python{self.versions[0]}"
 
     @property
     def runtimes(self) -> list[str]:
         return self.compatible_runtimes or [self.runtime]
 
-    def layer_name(self, arch: str) -> str:
-        return self.name.format(arch=arch, pyver=self.python.replace(".", ""))
+    def runtimes_of(self, python: str) -> list[str]:
+        """CompatibleRuntimes of the ``python`` layer."""
+        return self.compatible_runtimes or [f"python{python}"]
+
+    def layer_name(self, arch: str, python: str | None = None) -> str:
+        python = python or self.versions[0]
+        return self.name.format(arch=arch, pyver=python.replace(".", ""))
+
+
+class SarCanary(Section):
+    """sar-beta's canary stack: the application deployed through a CloudFormation change set
+    (`CreateCloudFormationChangeSet`), checked and deleted, as the playbook's beta does."""
+
+    enabled: bool | None = Field(
+        None,
+        description="deploy a canary stack per application in beta; default: on when the "
+        "application packages the layer (bucket set)",
+    )
+    stack_name: str = Field(
+        "{application}-canary",
+        description="stack name given to SAR ({application} replaced); SAR names the stack "
+        "serverlessrepo-<name>",
+    )
+    capabilities: Once = Field(
+        default_factory=lambda: ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+        description="capabilities acknowledged for the change set",
+    )
+    timeout_s: int = Field(900, ge=30, le=3600, description="wait for each stack step")
+    keep_stack: bool = Field(False, description="keep the canary stack (else it is deleted)")
+
+    @field_validator("stack_name")
+    @classmethod
+    def _stack_placeholders(cls, value: str) -> str:
+        return _placeholders(value, {"application"}, "sar.canary.stack_name")
 
 
 class SarConfig(Section):
-    """A Serverless Application Repository application, one version per release."""
+    """A Serverless Application Repository application, one version per release; one
+    application per Python version and architecture when the name says {pyver} or {arch}."""
 
     name: str = Field(
-        pattern=r"^[A-Za-z0-9-]{1,140}$", description="application name (created if missing)"
+        description="application name (created if missing); {pyver} (312) and {arch} "
+        "(x8664, arm64: SAR names take no _) make one application per layer"
     )
     template: RepoPath = Field(
         description="SAM template in the repository, read from the sealed source; "
         "{{steward.version}}, {{steward.semantic_version}}, {{steward.region}} and "
-        "{{steward.layer_arn.<arch>}} are replaced"
+        "{{steward.layer_arn.<arch>}} are replaced; per layer also {{steward.layer_arn}}, "
+        "{{steward.python}}, {{steward.runtime}}, {{steward.arch}}, {{steward.application}} "
+        "and, with bucket, {{steward.layer_content_uri}}"
     )
     author: str = Field(description="author shown in the repository")
     description: str = Field(max_length=256, description="application description")
@@ -324,14 +427,48 @@ class SarConfig(Section):
     public: bool = Field(
         False, description="PutApplicationPolicy: every account may deploy the application"
     )
+    bucket: str | None = Field(
+        None,
+        description="S3 bucket ({account}, {region} replaced) the sealed layer zip is uploaded "
+        "to, as `sam package` does, for {{steward.layer_content_uri}}; it must exist and let "
+        "serverlessrepo.amazonaws.com read it",
+    )
+    canary: SarCanary = Field(
+        default_factory=SarCanary, description="the beta canary stack per application"
+    )
     accounts: Accounts = Field(
         default_factory=Accounts, description="where sar-beta and sar-prod publish"
     )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        _placeholders(value, {"pyver", "arch"}, "sar.name")
+        if not _SAR_NAME.fullmatch(value.format(pyver="312", arch="x8664")):
+            raise ValueError("sar.name: letters, digits and - only, up to 140")
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_placeholders(cls, value: str | None) -> str | None:
+        return None if value is None else _placeholders(value, {"account", "region"}, "sar.bucket")
 
     @field_validator("semantic_version")
     @classmethod
     def _semver_placeholders(cls, value: str | None) -> str | None:
         return None if value is None else _placeholders(value, {"version"}, "sar.semantic_version")
+
+    @property
+    def per_layer(self) -> bool:
+        """One application per (python, arch) layer: the name varies with them."""
+        return "{pyver}" in self.name or "{arch}" in self.name
+
+    @property
+    def canary_enabled(self) -> bool:
+        return self.canary.enabled if self.canary.enabled is not None else bool(self.bucket)
+
+    def application_name(self, python: str, arch: str) -> str:
+        return self.name.format(pyver=python.replace(".", ""), arch=arch.replace("_", ""))
 
 
 class PipelineConfig(Section):
@@ -404,6 +541,23 @@ class PipelineConfig(Section):
     sar: SarConfig | None = Field(
         None, description="the Serverless Application Repository stages (skipped while unset)"
     )
+
+    @model_validator(mode="after")
+    def _sar_layers(self) -> Self:
+        sar, layer = self.sar, self.layer
+        if sar is not None and (sar.per_layer or sar.bucket) and layer is None:
+            raise ValueError("sar: {pyver}, {arch} and bucket need release.layer")
+        several = layer is not None and len(layer.variants()) > 1
+        if sar is not None and sar.bucket and not sar.per_layer and several:
+            raise ValueError(
+                "sar.name needs {pyver} and {arch} to package several layers (one "
+                "application per Python version and architecture)"
+            )
+        if sar is not None and layer is not None and sar.per_layer:
+            names = {sar.application_name(p, a) for p, a in layer.variants()}
+            if len(names) != len(layer.variants()):
+                raise ValueError("sar.name must tell every (python, arch) layer apart")
+        return self
 
     @field_validator("stages")
     @classmethod

@@ -1,8 +1,10 @@
-"""Layer build: a Lambda layer zip per architecture from the sealed wheel and its dependencies.
+"""Layer build: a Lambda layer zip per Python version and architecture from the sealed wheel
+and its dependencies.
 
-For each architecture, pip installs the sealed wheel (restored from `dist.tar` after its
-sha256 is checked) and its dependencies into `python/` for the layer's Python version and
-`manylinux2014_<machine>` (binary wheels only), from the configured index. What pip leaves
+For each (python, architecture), pip installs the sealed wheel (restored from `dist.tar` after
+its sha256 is checked) and its dependencies into `python/` for that Python's ABI (`--python-version
+X.Y --implementation cp --abi cpXY`) and `manylinux2014_<machine>` (binary wheels only), from
+the configured index. What pip leaves
 that depends on the build machine goes: `python/bin/` (scripts with this machine's shebang),
 `direct_url.json` (the local wheel's path), and no `.pyc` is written. The tree is zipped
 deterministically (`layer_zip`) and sealed with its sha256.
@@ -12,7 +14,9 @@ unpacked into a fresh directory. Every distribution's wheel tags must suit the l
 Python and platform and every ELF file must be built for the architecture; for the machine's
 own architecture a clean interpreter of the layer's Python version (`-I -S`: no site-packages,
 no user site, no PYTHON* variables) imports the configured modules from the unpacked tree
-only and reads the package's version, which must be the release's.
+only and reads the package's version, which must be the release's. With several Pythons, one
+that does not run here is recorded as "not run" with the reason (its tags and ELF files are
+still checked); with one, a missing interpreter stops the release in preflight.
 """
 
 from __future__ import annotations
@@ -75,8 +79,14 @@ print(json.dumps({"version": dist.version, "modules": modules, "native": native}
 """
 
 
-def zip_name(arch: str) -> str:
-    return f"layer-{arch}.zip"
+def zip_name(key: str) -> str:
+    """The sealed zip of a layer by its key (`LayerConfig.key`: the architecture while one
+    Python is built, else `python3.12-x86_64`)."""
+    return f"layer-{key}.zip"
+
+
+def _python(layer: LayerConfig, python: str | None) -> str:
+    return python or layer.versions[0]
 
 
 def pip_platform(layer: LayerConfig, arch: str) -> str:
@@ -97,9 +107,9 @@ def _platforms(layer: LayerConfig, arch: str) -> list[str]:
     return out
 
 
-def target_tags(layer: LayerConfig, arch: str) -> list[Tag]:
-    """Every wheel tag the layer accepts for ``arch``, most specific first."""
-    major, minor = (int(x) for x in layer.python.split("."))
+def target_tags(layer: LayerConfig, arch: str, python: str | None = None) -> list[Tag]:
+    """Every wheel tag the ``python`` layer accepts for ``arch``, most specific first."""
+    major, minor = (int(x) for x in _python(layer, python).split("."))
     plats = _platforms(layer, arch)
     tags = list(cpython_tags((major, minor), platforms=plats))
     tags += compatible_tags((major, minor), interpreter=f"cp{major}{minor}", platforms=plats)
@@ -125,9 +135,11 @@ def import_names(layer: LayerConfig, package: str) -> list[str]:
     return layer.imports or [package.replace("-", "_")]
 
 
-def pick_wheel(layer: LayerConfig, arch: str, package: str, wheels: Iterable[str]) -> str:
-    """The sealed wheel of ``package`` that suits ``arch``, the most specific one first."""
-    rank = {tag: i for i, tag in enumerate(target_tags(layer, arch))}
+def pick_wheel(
+    layer: LayerConfig, arch: str, package: str, wheels: Iterable[str], python: str | None = None
+) -> str:
+    """The sealed wheel of ``package`` that suits ``python`` on ``arch``, the most specific."""
+    rank = {tag: i for i, tag in enumerate(target_tags(layer, arch, python))}
     best: tuple[int, str] | None = None
     for name in wheels:
         try:
@@ -141,7 +153,8 @@ def pick_wheel(layer: LayerConfig, arch: str, package: str, wheels: Iterable[str
             best = (score, name)
     if best is None:
         raise ReleaseError(
-            f"stage layer-build: no sealed wheel of {package} suits Python {layer.python} on "
+            f"stage layer-build: no sealed wheel of {package} suits Python "
+            f"{_python(layer, python)} on "
             f"{pip_platform(layer, arch)}"
         )
     return best[1]
@@ -161,16 +174,21 @@ def redact(text: str) -> str:
     return _USERINFO.sub(r"\1:***@", text)
 
 
-def pip_command(ctx: Context, arch: str, requirement: str, target: Path) -> list[str]:
+def pip_command(
+    ctx: Context, arch: str, requirement: str, target: Path, python: str | None = None
+) -> list[str]:
+    """pip for one layer: binary wheels of that Python's CPython ABI on the platform."""
     layer = ctx.cfg.layer
     assert layer is not None
+    version = _python(layer, python)
     return [
         sys.executable, "-m", "pip", "install",
         "--isolated", "--no-input", "--disable-pip-version-check", "--no-cache-dir",
         "--no-compile", "--only-binary=:all:",
         "--platform", pip_platform(layer, arch),
         "--implementation", "cp",
-        "--python-version", layer.python,
+        "--python-version", version,
+        "--abi", "cp" + version.replace(".", ""),
         "--target", str(target),
         *_index_args(ctx),
         requirement,
@@ -186,19 +204,42 @@ def machine_arch() -> str | None:
     )
 
 
-def interpreter(layer: LayerConfig) -> str:
-    """A python of the layer's version for the import canary."""
-    if layer.interpreter:
-        return layer.interpreter
-    if f"{sys.version_info[0]}.{sys.version_info[1]}" == layer.python:
+def interpreter(layer: LayerConfig, python: str | None = None) -> str:
+    """A python of version ``python`` that runs here, for the import canary (a pyenv shim
+    on PATH for a version not selected is found but does not run: it is tried)."""
+    version = _python(layer, python)
+    setting = "interpreters" if len(layer.versions) > 1 else "interpreter"
+    configured = layer.interpreters.get(version) or (
+        layer.interpreter if len(layer.versions) == 1 else None
+    )
+    if configured:
+        candidate: str | None = configured
+    elif f"{sys.version_info[0]}.{sys.version_info[1]}" == version:
         return sys.executable
-    found = shutil.which(f"python{layer.python}")
-    if found is None:
+    else:
+        candidate = shutil.which(f"python{version}")
+    if candidate is None:
         raise ReleaseError(
-            f"stage layer-build: the import canary needs Python {layer.python}: put "
-            f"python{layer.python} on PATH or set release.layer.interpreter"
+            f"stage layer-build: the import canary needs Python {version}: put "
+            f"python{version} on PATH or set release.layer.{setting}"
         )
-    return found
+    try:
+        probe = subprocess.run(
+            [candidate, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        found = probe.stdout.decode(errors="replace").strip()
+    except OSError as exc:
+        found, probe = f"an error ({exc})", None
+    if probe is None or probe.returncode != 0 or found != version:
+        said = found or (probe.stderr.decode(errors="replace").strip()[:200] if probe else "")
+        raise ReleaseError(
+            f"stage layer-build: the import canary needs Python {version}: {candidate} "
+            f"answered {said or 'nothing'}; set release.layer.{setting}"
+        )
+    return candidate
 
 
 def _clean_tree(root: Path) -> None:
@@ -235,14 +276,17 @@ def distributions(root: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def check_tags(layer: LayerConfig, arch: str, dists: dict[str, dict[str, Any]]) -> None:
-    accepted = set(target_tags(layer, arch))
+def check_tags(
+    layer: LayerConfig, arch: str, dists: dict[str, dict[str, Any]], python: str | None = None
+) -> None:
+    accepted = set(target_tags(layer, arch, python))
     for name, dist in dists.items():
         tags = {t for text in dist["tags"] for t in parse_tag(text)}
         if not tags & accepted:
             raise ReleaseError(
                 f"stage layer-build: {name} {dist['version']} in the {arch} layer is built for "
-                f"{', '.join(dist['tags']) or 'unknown tags'}, not Python {layer.python} on "
+                f"{', '.join(dist['tags']) or 'unknown tags'}, not Python "
+                f"{_python(layer, python)} on "
                 f"{pip_platform(layer, arch)}"
             )
 
@@ -266,10 +310,12 @@ def elf_files(root: Path, arch: str) -> list[str]:
     return found
 
 
-def import_check(ctx: Context, root: Path, package: str, version: str) -> dict[str, Any]:
+def import_check(
+    ctx: Context, root: Path, package: str, version: str, python_version: str | None = None
+) -> dict[str, Any]:
     layer = ctx.cfg.layer
     assert layer is not None
-    python = interpreter(layer)
+    python = interpreter(layer, python_version)
     cmd = [python, "-I", "-S", "-c", _IMPORT_CHECK, str(root / "python"), package, version]
     proc = subprocess.run(
         [*cmd, *import_names(layer, package)],
@@ -299,13 +345,19 @@ class LayerBuildStage:
         return None if ctx.cfg.layer else "release.layer is not configured"
 
     def preflight(self, ctx: Context) -> list[str]:
+        """One Python: its import canary must be able to run here. Several: at least one
+        must (the others are recorded as not run, with the reason)."""
         layer = ctx.cfg.layer
         if layer is None or machine_arch() not in layer.architectures:
             return []
-        try:
-            interpreter(layer)
-        except ReleaseError as exc:
-            return [str(exc).removeprefix("stage layer-build: ")]
+        problems = []
+        for python in layer.versions:
+            try:
+                interpreter(layer, python)
+            except ReleaseError as exc:
+                problems.append(str(exc).removeprefix("stage layer-build: "))
+        if len(layer.versions) == 1 or len(problems) == len(layer.versions):
+            return problems
         return []
 
     def plan(self, ctx: Context) -> list[str]:
@@ -315,17 +367,19 @@ class LayerBuildStage:
         own = machine_arch()
         what = f"{layer.package}'s wheel" if layer.package else "the project's wheel"
         lines = [f"restore {DIST} after checking its sha256; take {what}"]
-        for arch in layer.architectures:
-            cmd = pip_command(ctx, arch, "<sealed wheel>", ctx.work(f"layer-{arch}") / "python")
-            lines.append(f"{arch}: {redact(shlex.join(cmd))}")
+        for python, arch in layer.variants():
+            key = layer.key(python, arch)
+            cmd = pip_command(
+                ctx, arch, "<sealed wheel>", ctx.work(f"layer-{key}") / "python", python
+            )
+            lines.append(f"{key}: {redact(shlex.join(cmd))}")
             check = (
-                f"import {', '.join(layer.imports) or 'the package'} in a clean python"
-                f"{layer.python}"
+                f"import {', '.join(layer.imports) or 'the package'} in a clean python{python}"
                 if arch == own
                 else "check every wheel tag and ELF machine"
             )
             lines.append(
-                f"{arch}: zip to {ctx.dir / zip_name(arch)} (sorted, mtime {ctx.epoch}, fixed "
+                f"{key}: zip to {ctx.dir / zip_name(key)} (sorted, mtime {ctx.epoch}, fixed "
                 f"modes) + sha256; unpack it fresh and {check}"
             )
         return lines
@@ -341,38 +395,44 @@ class LayerBuildStage:
         rec.details.update(
             {"package": package, "imports": import_names(layer, package), "layers": {}}
         )
-        with ThreadPoolExecutor(max_workers=len(layer.architectures)) as pool:
+        with ThreadPoolExecutor(max_workers=min(4, len(layer.variants()))) as pool:
             futures = {
-                arch: pool.submit(
-                    self._one, ctx, arch, dist / pick_wheel(layer, arch, package, wheels), package
+                layer.key(python, arch): pool.submit(
+                    self._one,
+                    ctx,
+                    python,
+                    arch,
+                    dist / pick_wheel(layer, arch, package, wheels, python),
+                    package,
                 )
-                for arch in layer.architectures
+                for python, arch in layer.variants()
             }
-            results = {arch: f.result() for arch, f in futures.items()}
+            results = {key: f.result() for key, f in futures.items()}
         tasks = []
-        for arch, (sha256, info) in results.items():
-            rec.outputs[zip_name(arch)] = sha256
-            rec.details["layers"][arch] = info
+        for key, (sha256, info) in results.items():
+            rec.outputs[zip_name(key)] = sha256
+            rec.details["layers"][key] = info
             start, end = info.pop("started"), info.pop("finished")
-            tasks.append({"title": arch, "started": start, "finished": end})
+            tasks.append({"title": key, "started": start, "finished": end})
             ctx.echo(
-                f"  {zip_name(arch)} sha256 {sha256} ({info['size']} bytes, "
+                f"  {zip_name(key)} sha256 {sha256} ({info['size']} bytes, "
                 f"{len(info['distributions'])} distributions): {info['canary']}"
             )
         rec.details["tasks"] = tasks
 
     def _one(
-        self, ctx: Context, arch: str, wheel: Path, package: str
+        self, ctx: Context, python: str, arch: str, wheel: Path, package: str
     ) -> tuple[str, dict[str, Any]]:
         layer = ctx.cfg.layer
         assert layer is not None
         started = time.time()
-        tree = ctx.work(f"layer-{arch}")
+        key = layer.key(python, arch)
+        tree = ctx.work(f"layer-{key}")
         if tree.exists():
             shutil.rmtree(tree)
         requirement = str(wheel) + (f"[{','.join(layer.extras)}]" if layer.extras else "")
         proc = subprocess.run(
-            pip_command(ctx, arch, requirement, tree / "python"),
+            pip_command(ctx, arch, requirement, tree / "python", python),
             env=ctx.base_env(),
             capture_output=True,
             check=False,
@@ -380,16 +440,16 @@ class LayerBuildStage:
         if proc.returncode != 0:
             out = (proc.stdout + proc.stderr).decode(errors="replace").strip()
             raise ReleaseError(
-                f"stage layer-build: pip install for {arch} failed: {redact(out[-1500:])}"
+                f"stage layer-build: pip install for {key} failed: {redact(out[-1500:])}"
             )
         _clean_tree(tree / "python")
         unzipped = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file())
         if unzipped > MAX_UNZIPPED:
             raise ReleaseError(
-                f"stage layer-build: the {arch} layer is {unzipped} bytes unzipped; Lambda "
+                f"stage layer-build: the {key} layer is {unzipped} bytes unzipped; Lambda "
                 f"takes at most {MAX_UNZIPPED}"
             )
-        sealed = ctx.dir / zip_name(arch)
+        sealed = ctx.dir / zip_name(key)
         sha256 = layer_zip.create(tree, sealed, ctx.epoch)
         size = sealed.stat().st_size
         if size > MAX_ZIP:
@@ -398,45 +458,66 @@ class LayerBuildStage:
                 f"most {MAX_ZIP} directly (uploads through S3 are not supported)"
             )
         shutil.rmtree(tree)
-        info = self._canary(ctx, arch, sealed, sha256, package)
-        info.update({"zip": sealed.name, "size": size, "wheel": wheel.name})
+        info = self._canary(ctx, sealed, sha256, package, python=python, arch=arch)
+        info.update(
+            {
+                "python": python,
+                "arch": arch,
+                "name": layer.layer_name(arch, python),
+                "runtimes": layer.runtimes_of(python),
+                "zip": sealed.name,
+                "size": size,
+                "wheel": wheel.name,
+            }
+        )
         info.update({"started": started, "finished": time.time()})
         return sha256, info
 
     def _canary(
-        self, ctx: Context, arch: str, path: Path, sha256: str, package: str
+        self, ctx: Context, path: Path, sha256: str, package: str, *, python: str, arch: str
     ) -> dict[str, Any]:
         """Unpack the sealed zip fresh and check it: tags, ELF machines, and the import."""
         layer = ctx.cfg.layer
         assert layer is not None
-        root = ctx.work(f"layer-canary-{arch}")
+        key = layer.key(python, arch)
+        root = ctx.work(f"layer-canary-{key}")
         if root.exists():
             shutil.rmtree(root)
         layer_zip.unpack(path, sha256, root, self.name)
         site = root / "python"
         dists = distributions(site)
-        check_tags(layer, arch, dists)
+        check_tags(layer, arch, dists, python)
         native = elf_files(site, arch)
         installed = dists.get(package, {}).get("version")
         if installed != ctx.version:
             raise ReleaseError(
-                f"stage layer-build: the {arch} layer holds {package} {installed}, "
-                f"not {ctx.version}"
+                f"stage layer-build: the {key} layer holds {package} {installed}, not {ctx.version}"
             )
         info: dict[str, Any] = {
             "distributions": {n: d["version"] for n, d in dists.items()},
             "native": native,
         }
+        checked = f"wheel tags and {len(native)} ELF files checked for {arch}"
+        runs_here: str | None = None
         if arch == machine_arch():
-            result = import_check(ctx, root, package, ctx.version)
+            try:
+                interpreter(layer, python)
+            except ReleaseError as exc:
+                if len(layer.versions) == 1:
+                    raise
+                runs_here = str(exc).removeprefix("stage layer-build: ")
+        if arch == machine_arch() and runs_here is None:
+            result = import_check(ctx, root, package, ctx.version, python)
             info["imported"] = result["modules"]
             info["interpreter"] = result["python"]
             info["canary"] = (
                 f"imported {', '.join(result['modules'])} ({package} {result['version']}, "
-                f"{len(result['native'])} native modules) with Python {layer.python}"
+                f"{len(result['native'])} native modules) with Python {python}"
             )
+        elif runs_here is not None:
+            info["canary"] = f"{checked}; import not run ({runs_here})"
         else:
-            info["canary"] = f"wheel tags and {len(native)} ELF files checked for {arch}"
+            info["canary"] = checked
         shutil.rmtree(root)
         return info
 

@@ -1,7 +1,8 @@
 """Layer beta and prod: publish the sealed layer zips in every region of an account.
 
-Per region and architecture: PublishLayerVersion with the compatible runtimes and the
-architecture, unless the layer already has a version whose CodeSha256 is the sealed zip's
+Per region and layer (one per Python version and architecture): PublishLayerVersion with
+that Python's runtime and the architecture, unless the layer already has a version whose
+CodeSha256 is the sealed zip's
 (a retry, or a run that stopped after publishing): that version is reused, so no duplicate is
 ever published. Then, when configured, a public AddLayerVersionPermission (skipped when the
 policy already has it), and a canary function created with the new version and invoked once:
@@ -13,6 +14,14 @@ The zips are read once, after their sha256 is checked against the one layer-buil
 the bytes checked are the bytes uploaded, and AWS's CodeSha256 of the upload must match.
 Regions run concurrently; one region's failure does not stop the others, whose versions are
 recorded (and reused by `--resume`).
+
+layer-prod ends with the parity check (the playbook's `layer_govcloud_verify`): every layer
+must have the same version number and CodeSha256 in every region of each account this
+release published to (read back from AWS, not from the record), so one ARN pattern and one
+version number describe the release everywhere. A region out of step fails the stage with
+the table of which region has which version and hash. It is a step of layer-prod rather than
+a stage of its own so that every resume of layer-prod checks it again and existing stage
+lists get it without a change.
 """
 
 from __future__ import annotations
@@ -106,7 +115,7 @@ class _Job:
     package: str
     version: str
     imports: list[str]
-    zips: dict[str, tuple[bytes, str]]  # arch -> (bytes, hex sha256)
+    zips: dict[str, tuple[bytes, str]]  # layer key -> (bytes, hex sha256)
     canary: bytes
 
     def description(self, arch: str) -> str:
@@ -140,12 +149,15 @@ class LayerPublishStage:
         layer, account = ctx.cfg.layer, self._account(ctx)
         if layer is None or account is None:
             return []
-        names = ", ".join(layer.layer_name(a) for a in layer.architectures)
+        variants = layer.variants()
+        names = ", ".join(layer.layer_name(a, p) for p, a in variants)
+        runtimes = sorted({r for p in layer.versions for r in layer.runtimes_of(p)})
         lines = [
             f"{self.tier} account: {account.describe()}",
-            f"check {', '.join(zip_name(a) for a in layer.architectures)} against their sha256",
+            f"check {', '.join(zip_name(layer.key(p, a)) for p, a in variants)} against their "
+            "sha256",
             f"regions {', '.join(account.regions)}: PublishLayerVersion {names} "
-            f"(runtimes {', '.join(layer.runtimes)}), unless a version has the same CodeSha256",
+            f"(runtimes {', '.join(runtimes)}), unless a version has the same CodeSha256",
         ]
         if layer.public:
             lines.append("AddLayerVersionPermission lambda:GetLayerVersion for every account")
@@ -155,6 +167,11 @@ class LayerPublishStage:
                 f"canary function per region and architecture (e.g. {fn}, role "
                 f"{layer.canary.role_name}) with the new version, invoked once"
             )
+        if self.tier == "prod" and layer.parity:
+            lines.append(
+                "parity: every layer has the same version and CodeSha256 in every region of "
+                "each account published to"
+            )
         return lines
 
     def run(self, ctx: Context, rec: StageRecord) -> None:
@@ -162,9 +179,10 @@ class LayerPublishStage:
         if layer is None or account is None:
             raise ReleaseError(f"stage {self.name}: {self.unconfigured(ctx)}")
         zips: dict[str, tuple[bytes, str]] = {}
-        for arch in layer.architectures:
-            path, sha = ctx.sealed("layer-build", zip_name(arch), self.name)
-            zips[arch] = (layer_zip.read_sealed(path, sha, self.name), sha)
+        for python, arch in layer.variants():
+            key = layer.key(python, arch)
+            path, sha = ctx.sealed("layer-build", zip_name(key), self.name)
+            zips[key] = (layer_zip.read_sealed(path, sha, self.name), sha)
         built = ctx.state.stage("layer-build").details
         ref = AccountRef(self.name, self.tier, account)
         factory = ctx.aws_clients()
@@ -207,21 +225,44 @@ class LayerPublishStage:
                 f"stage {self.name}: failed in {len(failed)} of {len(done)} regions: {listed} "
                 "(the versions published elsewhere are recorded; a resume reuses them)"
             )
+        if self.tier == "prod" and layer.parity:
+            started = time.time()
+            accounts = [(ref, rec.details)]
+            beta = ctx.state.stages.get("layer-beta")
+            if layer.accounts.beta is not None and beta is not None and beta.status == "completed":
+                accounts.insert(
+                    0, (AccountRef("layer-beta", "beta", layer.accounts.beta), beta.details)
+                )
+            try:
+                parity = check_parity(self.name, factory, layer, accounts)
+            finally:
+                rec.details["tasks"].append(
+                    {"title": "parity", "started": started, "finished": time.time()}
+                )
+            rec.details["parity"] = parity
+            if parity.get("skewed"):
+                raise ReleaseError(
+                    f"stage {self.name}: layer versions out of step across regions (each layer "
+                    "must have the same version and CodeSha256 everywhere): "
+                    + "; ".join(parity["skewed"])
+                )
+            ctx.echo(f"  parity: {parity['summary']}")
 
     def verify(self, ctx: Context, rec: StageRecord) -> None:
         layer, account = ctx.cfg.layer, self._account(ctx)
         if layer is None or account is None:
             raise ReleaseError(f"stage {self.name}: {self.unconfigured(ctx)}")
         expected = {}
-        for arch in layer.architectures:
-            path, sha = ctx.sealed("layer-build", zip_name(arch), self.name)
+        for python, arch in layer.variants():
+            key = layer.key(python, arch)
+            path, sha = ctx.sealed("layer-build", zip_name(key), self.name)
             layer_zip.read_sealed(path, sha, self.name)
-            expected[arch] = code_sha256(sha)
+            expected[key] = code_sha256(sha)
         ref = AccountRef(self.name, self.tier, account)
         factory = ctx.aws_clients()
         for region, layers in sorted(rec.details.get("layers", {}).items()):
             client = factory(ref, region, "lambda")
-            for arch, info in sorted(layers.items()):
+            for key, info in sorted(layers.items()):
                 try:
                     layer_arn, number = str(info["arn"]).rsplit(":", 1)
                     got = client.get_layer_version(LayerName=layer_arn, VersionNumber=int(number))
@@ -230,10 +271,10 @@ class LayerPublishStage:
                         f"stage {self.name}: recorded {info['arn']} cannot be read: "
                         f"{aws.describe_error(exc)}"
                     ) from None
-                if got["Content"]["CodeSha256"] != expected.get(arch):
+                if got["Content"]["CodeSha256"] != expected.get(key):
                     raise ReleaseError(
                         f"stage {self.name}: {info['arn']} has CodeSha256 "
-                        f"{got['Content']['CodeSha256']}, the sealed zip's is {expected.get(arch)}"
+                        f"{got['Content']['CodeSha256']}, the sealed zip's is {expected.get(key)}"
                     )
 
 
@@ -244,13 +285,15 @@ def _errors() -> tuple[type[BaseException], ...]:
 def _publish_region(job: _Job, region: str, client: Any, local: LocalLambda | None) -> _Region:
     out = _Region(region, started=time.time())
     try:
-        for arch in job.layer.architectures:
-            info = _publish_arch(job, client, arch)
-            out.layers[arch] = info
+        for python, arch in job.layer.variants():
+            info = _publish_arch(job, client, python, arch)
+            out.layers[job.layer.key(python, arch)] = info
             if job.layer.public:
-                _ensure_public(client, job.layer.layer_name(arch), int(info["version"]))
+                _ensure_public(client, job.layer.layer_name(arch, python), int(info["version"]))
             if job.layer.canary.enabled:
-                info["canary"] = _canary(job, client, arch, str(info["arn"]), local)
+                info["canary"] = _canary(
+                    job, client, str(info["arn"]), local, python=python, arch=arch
+                )
     except _errors() as exc:
         message = exc.args[0] if isinstance(exc, ReleaseError) else aws.describe_error(exc)
         out.error = str(message).removeprefix(f"stage {job.stage}: ")
@@ -258,9 +301,9 @@ def _publish_region(job: _Job, region: str, client: Any, local: LocalLambda | No
     return out
 
 
-def _publish_arch(job: _Job, client: Any, arch: str) -> dict[str, Any]:
-    name = job.layer.layer_name(arch)
-    data, sha = job.zips[arch]
+def _publish_arch(job: _Job, client: Any, python: str, arch: str) -> dict[str, Any]:
+    name = job.layer.layer_name(arch, python)
+    data, sha = job.zips[job.layer.key(python, arch)]
     want = code_sha256(sha)
     found = _existing(client, name, want, job.description(arch))
     if found is not None:
@@ -269,7 +312,7 @@ def _publish_arch(job: _Job, client: Any, arch: str) -> dict[str, Any]:
         "LayerName": name,
         "Description": job.description(arch),
         "Content": {"ZipFile": data},
-        "CompatibleRuntimes": job.layer.runtimes,
+        "CompatibleRuntimes": job.layer.runtimes_of(python),
         "CompatibleArchitectures": [arch],
     }
     if job.layer.license_info:
@@ -356,15 +399,17 @@ def _delete_function(client: Any, name: str) -> None:
             raise
 
 
-def _canary(job: _Job, client: Any, arch: str, arn: str, local: LocalLambda | None) -> str:
+def _canary(
+    job: _Job, client: Any, arn: str, local: LocalLambda | None, *, python: str, arch: str
+) -> str:
     canary, ident = job.layer.canary, job.identity
-    function = canary.function_name.format(layer=job.layer.layer_name(arch))
-    if local is not None and (local.machine, local.python) != (arch, job.layer.python):
+    function = canary.function_name.format(layer=job.layer.layer_name(arch, python))
+    if local is not None and (local.machine, local.python) != (arch, python):
         # The emulator's handlers run on this machine: another architecture's or Python's
         # native modules cannot load here (layer-build checked their wheel tags and ELF).
         return (
             f"{function} not run: the emulator's handlers run here on {local.machine} with "
-            f"Python {local.python}, the layer is {arch} for Python {job.layer.python}"
+            f"Python {local.python}, the layer is {arch} for Python {python}"
         )
     root = local.layer_root if local is not None else LAMBDA_LAYER_ROOT
     role = f"arn:{ident.partition}:iam::{ident.account_id}:role/{canary.role_name}"
@@ -373,7 +418,7 @@ def _canary(job: _Job, client: Any, arch: str, arn: str, local: LocalLambda | No
         _retrying(
             client.create_function,
             FunctionName=function,
-            Runtime=job.layer.runtime,
+            Runtime=f"python{python}",
             Role=role,
             Handler=f"{CANARY_MODULE}.handler",
             Code={"ZipFile": job.canary},
@@ -448,3 +493,55 @@ def canary_problem(answer: Any, version: str, layer_root: str) -> str | None:
         via = imported.get("via", "__version__")
         return f"the layer's {module} is {found} ({via}), not the released {version}"
     return None
+
+
+def check_parity(
+    stage: str,
+    factory: aws.ClientFactory,
+    layer: LayerConfig,
+    accounts: list[tuple[AccountRef, dict[str, Any]]],
+) -> dict[str, Any]:
+    """Every layer's recorded version, read back in every region of each account: the same
+    version number and CodeSha256 everywhere; `skewed` lists the layers that are not."""
+    table: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    skewed: list[str] = []
+    for ref, details in accounts:
+        regions = ref.config.regions
+        by_tier: dict[str, dict[str, dict[str, Any]]] = {}
+        for python, arch in layer.variants():
+            key, name = layer.key(python, arch), layer.layer_name(arch, python)
+            seen: dict[str, dict[str, Any]] = {}
+            for region in regions:
+                info = details.get("layers", {}).get(region, {}).get(key)
+                if info is None:
+                    seen[region] = {"version": None, "code_sha256": None}
+                    continue
+                client = factory(ref, region, "lambda")
+                try:
+                    got = client.get_layer_version(
+                        LayerName=name, VersionNumber=int(info["version"])
+                    )
+                except aws.aws_errors() as exc:
+                    raise ReleaseError(
+                        f"stage {stage}: parity: {name} {info['version']} in {region} "
+                        f"({ref.tier}) cannot be read: {aws.describe_error(exc)}"
+                    ) from None
+                seen[region] = {
+                    "version": int(got["Version"]),
+                    "code_sha256": str(got["Content"]["CodeSha256"]),
+                }
+            by_tier[name] = seen
+            pairs = {(v["version"], v["code_sha256"]) for v in seen.values()}
+            if len(pairs) > 1:
+                listed = ", ".join(
+                    f"{region} v{v['version']} {v['code_sha256']}" for region, v in seen.items()
+                )
+                skewed.append(f"{name} ({ref.tier}): {listed}")
+        table[ref.tier] = by_tier
+    if skewed:
+        return {"accounts": table, "skewed": skewed, "summary": "out of step"}
+    summary = ", ".join(
+        f"{tier}: {len(names)} layers at one version each in {len(ref.config.regions)} regions"
+        for (ref, _), (tier, names) in zip(accounts, table.items(), strict=True)
+    )
+    return {"accounts": table, "summary": summary}
