@@ -2,8 +2,9 @@
 
 - `Deliveries.record` stores a batch of verified deliveries and their jobs (group commit:
   the intake's writer hands over every delivery waiting for the disk at once). A
-  redelivery (the same ``X-GitHub-Delivery`` for the same hook) is answered ``duplicate``
-  and makes no job.
+  delivery id seen before is answered ``duplicate`` and makes no job, whatever its
+  (unsigned) ``X-GitHub-Hook-ID``; a new delivery repeating a job still queued (same event,
+  subject and payload) is coalesced into it.
 - `Deliveries.delivery` reads one back, its payload decoded; `Deliveries.known` says
   whether a delivery GUID is held (`steward serve reconcile`).
 """
@@ -17,14 +18,15 @@ from typing import Any, Literal
 
 import lz4.block  # type: ignore[import-untyped]
 from sqlalchemy import literal, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from steward.errors import PayloadError
 from steward.server.db import aware, deliveries, is_sqlite, utcnow
 
 Recorded = Literal["queued", "recorded", "duplicate"]
 """``queued``: stored with a job; ``recorded``: stored, nothing to do (an event no policy
-handles); ``duplicate``: a redelivery, already stored."""
+handles); ``duplicate``: a delivery id already stored (not stored again), or a new one
+coalesced into an identical job still queued (stored, no run of its own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,15 @@ _JOB_COLUMNS = (
     "max_attempts",
     "run_after",
     "created_at",
+    "finished_at",
+    "last_error",
+)
+_IDS_PER_SELECT = 500
+# Transaction-scoped advisory locks on the batch's delivery ids, in one order (no deadlock):
+# two intakes given the same delivery id at once store it once.
+_LOCK_GUIDS = (
+    "SELECT pg_advisory_xact_lock(1465078866, hashtext(g)) "
+    "FROM (SELECT unnest(CAST(%s AS text[])) AS g ORDER BY 1) AS ids"
 )
 
 
@@ -140,10 +151,14 @@ class Deliveries:
         *,
         max_attempts: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        coalesce: bool = False,
     ) -> None:
         self.engine = engine
         self.max_attempts = max_attempts
         """The attempts of the jobs `record` makes."""
+        self.coalesce = coalesce
+        """Whether `record` coalesces a new delivery into an identical job still queued
+        (the intake's writer process does: `steward.server.writer`)."""
         self.clock = clock
         self.sqlite = is_sqlite(engine)
 
@@ -172,22 +187,42 @@ class Deliveries:
         return f"INSERT INTO jobs ({columns}) VALUES ({values})"  # noqa: S608
 
     def record(self, items: Sequence[Incoming]) -> list[Recorded]:
-        """Store ``items`` in one transaction; what became of each, in order."""
+        """Store ``items`` in one transaction; what became of each, in order.
+
+        A delivery id seen before (in the inbox, or earlier in ``items``) is a duplicate
+        whatever ``X-GitHub-Hook-ID`` says: that header is not signed, so it cannot make a
+        delivery new. With `coalesce`, a new delivery whose event, subject and payload are
+        those of a job still queued is stored and coalesced into that job (`_coalesce`): it
+        is answered ``duplicate`` too, and its own job is recorded as done without running.
+        """
         if not items:
             return []
         now = self.clock()
-        first: dict[tuple[str, str], int] = {}
+        first: dict[str, int] = {}
         for i, item in enumerate(items):
-            first.setdefault((item.hook_id, item.delivery_id), i)
-        unique = [items[i] for i in sorted(first.values())]
+            first.setdefault(item.delivery_id, i)
         stamp = self._stamp
         at = stamp(now)  # one formatting for the batch: most deliveries are received now
         with self.engine.begin() as conn:
-            new: dict[tuple[str, str], int] = {}
-            for start in range(0, len(unique), _ROWS_PER_INSERT):
-                chunk = unique[start : start + _ROWS_PER_INSERT]
+            guids = sorted(first)
+            if not self.sqlite:  # concurrent intakes: one of them takes a delivery id
+                conn.exec_driver_sql(_LOCK_GUIDS, (guids,))
+            seen = self._seen(conn, guids)
+            unique = [items[i] for i in sorted(first.values()) if items[i].delivery_id not in seen]
+            stored = [
+                (
+                    it,
+                    encode_body(it.body)
+                    if it.body_encoding is None
+                    else (it.body_encoding, it.body),
+                )
+                for it in unique
+            ]
+            new: dict[str, int] = {}
+            for start in range(0, len(stored), _ROWS_PER_INSERT):
+                chunk = stored[start : start + _ROWS_PER_INSERT]
                 params: list[Any] = []
-                for it in chunk:
+                for it, (encoding, body) in chunk:
                     params += (
                         it.hook_id,
                         it.delivery_id,
@@ -197,40 +232,90 @@ class Deliveries:
                         it.repository,
                         it.sender,
                         at if it.received_at is None else stamp(it.received_at),
-                        *(
-                            encode_body(it.body)
-                            if it.body_encoding is None
-                            else (it.body_encoding, it.body)
-                        ),
+                        encoding,
+                        body,
                     )
                 sql = self._insert_deliveries(len(chunk))
-                for pk, hook, guid in conn.exec_driver_sql(sql, tuple(params)):
-                    new[(hook, guid)] = pk
+                for pk, _hook, guid in conn.exec_driver_sql(sql, tuple(params)):
+                    new[guid] = pk
+            todo = [(it, enc) for it, enc in stored if it.enqueue and it.delivery_id in new]
+            merged = self._coalesce(conn, todo) if self.coalesce else {}
             job_rows = [
                 (
                     "event",
-                    new[key],
+                    new[it.delivery_id],
                     it.installation_id,
                     it.subject,
-                    "queued",
+                    "done" if it.delivery_id in merged else "queued",
                     0,
                     self.max_attempts,
                     at,
                     at,
+                    at if it.delivery_id in merged else None,
+                    merged.get(it.delivery_id),
                 )
-                for it in unique
-                if it.enqueue and (key := (it.hook_id, it.delivery_id)) in new
+                for it, _ in todo
             ]
             if job_rows:
                 conn.exec_driver_sql(self._insert_jobs(), job_rows)
         out: list[Recorded] = []
         for i, item in enumerate(items):
-            key = (item.hook_id, item.delivery_id)
-            if first[key] != i or key not in new:
+            guid = item.delivery_id
+            if first[guid] != i or guid not in new or guid in merged:
                 out.append("duplicate")
             else:
                 out.append("queued" if item.enqueue else "recorded")
         return out
+
+    def _seen(self, conn: Connection, guids: list[str]) -> set[str]:
+        """Which of ``guids`` the inbox holds already (from any hook)."""
+        mark = "?" if self.sqlite else "%s"
+        seen: set[str] = set()
+        for start in range(0, len(guids), _IDS_PER_SELECT):
+            chunk = guids[start : start + _IDS_PER_SELECT]
+            marks = ", ".join([mark] * len(chunk))
+            sql = f"SELECT delivery_id FROM deliveries WHERE delivery_id IN ({marks})"  # noqa: S608
+            seen.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
+        return seen
+
+    def _coalesce(
+        self, conn: Connection, todo: list[tuple[Incoming, tuple[str, bytes]]]
+    ) -> dict[str, str]:
+        """The deliveries of ``todo`` that repeat a job still queued (the same event, subject
+        and stored payload, byte for byte), each with a note naming that job; earlier in
+        ``todo`` counts too. A replayed body under a new delivery id then costs no run of its
+        own, whatever the rate: at most one queued job per distinct event of a subject."""
+        merged: dict[str, str] = {}
+        if not todo:
+            return merged
+        mark = "?" if self.sqlite else "%s"
+        queued: dict[tuple[str, str, str, bytes], str] = {}
+        for start in range(0, len(todo), _ROWS_PER_INSERT):
+            chunk = todo[start : start + _ROWS_PER_INSERT]
+            rows = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(chunk))
+            params: list[Any] = []
+            for i, (it, (encoding, body)) in enumerate(chunk):
+                params += (start + i, it.subject, it.event, encoding, body)
+            sql = (
+                f"WITH batch (i, subject, event, encoding, body) AS (VALUES {rows}) "  # noqa: S608
+                "SELECT b.i, MIN(j.id) FROM batch b "
+                "JOIN jobs j ON j.subject = b.subject AND j.kind = 'event' "
+                "AND j.state IN ('queued', 'running') AND j.state = 'queued' "
+                "JOIN deliveries d ON d.id = j.delivery_pk AND d.event = b.event "
+                "AND d.body_encoding = b.encoding AND d.body = b.body "
+                "GROUP BY b.i"
+            )
+            for i, job_id in conn.exec_driver_sql(sql, tuple(params)):
+                merged[todo[int(i)][0].delivery_id] = f"coalesced into job {job_id}, still queued"
+        for it, (encoding, body) in todo:
+            if it.delivery_id in merged:
+                continue
+            key = (it.subject, it.event, encoding, body)
+            if key in queued:
+                merged[it.delivery_id] = f"coalesced with delivery {queued[key]}, still queued"
+            else:
+                queued[key] = it.delivery_id
+        return merged
 
     def delivery(self, pk: int) -> StoredDelivery | None:
         with self.engine.begin() as conn:

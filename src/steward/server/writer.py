@@ -173,7 +173,7 @@ def writer_main(sock: socket.socket, database_url: str, max_attempts: int) -> No
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's shutdown closes the socket
     engine = make_engine(database_url, pool_size=1)
-    store = Deliveries(engine, max_attempts=max_attempts)
+    store = Deliveries(engine, max_attempts=max_attempts, coalesce=True)
     checkpoint = _Checkpoints(engine) if store.sqlite else None
     sock.setblocking(True)
     sock.sendall(b"R")
