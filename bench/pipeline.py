@@ -191,6 +191,10 @@ def main() -> None:
         steps, ref = PLAYBOOK[name]
         secs = rec.seconds or 0.0
         print(f"{name:<12} {secs:>10.2f} {ref:>11d} {ref / max(secs, 1e-3):>6.0f}x  {steps}")
+        for task in rec.details.get("tasks", []):
+            if task.get("title") == "parity":  # layer-prod's last step (layer_govcloud_verify)
+                took = float(task["finished"]) - float(task["started"])
+                print(f"{'  parity':<12} {took:>10.2f} {'':>11} {'':>7}  (inside {name})")
     ref_total = sum(PLAYBOOK[n][1] for n in state.stages)
     print(
         f"{'total':<12} {total:>10.2f} {ref_total:>11d} {ref_total / total:>6.0f}x  "

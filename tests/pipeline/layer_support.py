@@ -27,6 +27,7 @@ import sysconfig
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,6 +369,8 @@ class SarStubs:
     stubs: dict[tuple[str, str, str], Stubber] = field(default_factory=dict)
     clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    memory: SarMemory | None = None  # set: change sets are created on moto (SarMemory)
+    hooked: set[tuple[str, str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.runner is None:
@@ -394,8 +397,17 @@ class SarStubs:
     def __call__(self, account: AccountRef, region: str, service: str) -> Any:
         self.calls.append((account.stage, region, service))
         if service == "serverlessrepo" or (service == "sts" and not self.with_moto):
+            key = (service, account.tier, region)
             self.stub(service, account.tier, region)
-            return self.clients[(service, account.tier, region)]
+            if service == "serverlessrepo" and self.memory is not None and key not in self.hooked:
+                self.hooked.add(key)
+                self.memory.attach(
+                    self.clients[key],
+                    self.stubs[key],
+                    account.tier,
+                    lambda: self.default(account, region, "cloudformation"),
+                )
+            return self.clients[key]
         return self.default(account, region, service)
 
     def assert_done(self) -> None:
@@ -441,3 +453,196 @@ def run_canary_handler(
         env={"PATH": os.environ.get("PATH", "")},
     )
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+# --- layers per Python version, and SAR as the playbook ships it -------------------------
+
+MATRIX_REGIONS = ["us-east-1", "eu-west-1"]
+SAR_MATRIX_NAME = "sample-layer-python{pyver}-{arch}"
+SAR_BUCKET = "sar-{account}-{region}"
+# The seed's layer_v3/sar/template.txt with steward's placeholders: the layer's own content
+# (`sam package`'s ContentUri), runtime and architecture.
+SAR_TEMPLATE = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: sample layer [{{steward.arch}}] with python {{steward.python}}
+Resources:
+  LambdaLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      Description: sample [{{steward.arch}}] - python {{steward.python}} - {{steward.version}}
+      LayerName: {{steward.application}}
+      ContentUri: {{steward.layer_content_uri}}
+      CompatibleArchitectures: [{{steward.arch}}]
+      CompatibleRuntimes: [{{steward.runtime}}]
+      LicenseInfo: MIT-0
+      RetentionPolicy: Retain
+"""
+
+
+def runnable_python(version: str) -> str | None:
+    """A python of ``version`` that runs here (PATH, else pyenv's versions), or None."""
+    candidates = [shutil.which(f"python{version}") or ""]
+    candidates += sorted(
+        str(p) for p in Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}")
+    )
+    for exe in filter(None, candidates):
+        probe = subprocess.run(
+            [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.decode().strip() == version:
+            return exe
+    return None
+
+
+def matrix_project(root: Path) -> None:
+    """The layer project with the seed-shaped SAR template."""
+    layer_project(root)
+    (root / "sar").mkdir()
+    (root / "sar" / "template.yaml").write_text(SAR_TEMPLATE)
+
+
+def matrix_config(index_url: str, pythons: list[str], interpreters: dict[str, str]) -> str:
+    """Layers for ``pythons`` x both architectures in two regions of each account; SAR one
+    application per layer, packaged into each account's bucket, with the beta canary."""
+    interp = "".join(f"      '{v}': {p}\n" for v, p in interpreters.items())
+    regions = ", ".join(MATRIX_REGIONS)
+    beta = f"""\
+      beta:
+        access_key_id_env: BETA_AWS_ACCESS_KEY_ID
+        secret_access_key_env: BETA_AWS_SECRET_ACCESS_KEY
+        session_token_env: BETA_AWS_SESSION_TOKEN
+        account_id: '{BETA}'
+        regions: [{regions}]
+      prod:
+        profile: release-prod
+        role_arn: arn:aws:iam::{PROD}:role/release
+        account_id: '{PROD}'
+        regions: [{regions}]
+"""
+    return (
+        f"""\
+  layer:
+    name: {LAYER_NAME}
+    pythons: [{", ".join(repr(p) for p in pythons)}]
+    index_url: {index_url}
+    license_info: MIT-0
+"""
+        + (f"    interpreters:\n{interp}" if interp else "")
+        + "    accounts:\n"
+        + beta
+        + f"""\
+  sar:
+    name: {SAR_MATRIX_NAME}
+    template: sar/template.yaml
+    author: steward
+    description: The sample layer
+    bucket: {SAR_BUCKET}
+    accounts:
+"""
+        + beta
+    )
+
+
+def sam_to_cloudformation(template: str) -> str:
+    """What SAR's change set deploys: the SAM transform of a LayerVersion (moto has no
+    transforms), ContentUri becoming Content's S3 location."""
+    import yaml
+
+    doc = yaml.safe_load(template)
+    doc.pop("Transform", None)
+    for res in doc.get("Resources", {}).values():
+        if res.get("Type") == "AWS::Serverless::LayerVersion":
+            res["Type"] = "AWS::Lambda::LayerVersion"
+            props = res["Properties"]
+            bucket, key = props.pop("ContentUri").removeprefix("s3://").split("/", 1)
+            props["Content"] = {"S3Bucket": bucket, "S3Key": key}
+            props.pop("RetentionPolicy", None)
+    return json.dumps(doc)
+
+
+@dataclass
+class SarMemory:
+    """What SAR keeps between calls, for the Stubbers: each version's template (seen in
+    CreateApplication / CreateApplicationVersion), so `CreateCloudFormationChangeSet` is
+    answered with a change set really created on moto from it."""
+
+    # (tier, region, application, semantic version) -> template
+    templates: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+    change_sets: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def attach(self, client: Any, stubber: Stubber, account: str, cfn: Callable[[], Any]) -> None:
+        """Hook ``client`` (the Stubber's, of the ``account`` tier) to remember and answer."""
+        region = client.meta.region_name
+
+        def remember(params: dict[str, Any], **_: Any) -> None:
+            name = params.get("Name") or str(params["ApplicationId"]).rsplit("/", 1)[1]
+            key = (account, region, name, params["SemanticVersion"])
+            self.templates[key] = params["TemplateBody"]
+
+        def change_set(params: dict[str, Any], **_: Any) -> None:
+            name = str(params["ApplicationId"]).rsplit("/", 1)[1]
+            body = self.templates[(account, region, name, params["SemanticVersion"])]
+            made = cfn().create_change_set(
+                StackName="serverlessrepo-" + params["StackName"],
+                ChangeSetName=f"sar-{name}-{params['SemanticVersion'].replace('.', '-')}",
+                ChangeSetType="CREATE",
+                TemplateBody=sam_to_cloudformation(body),
+                Capabilities=params.get("Capabilities", []),
+            )
+            # the queued answer (validated against the model when queued) names it
+            queued = stubber._queue[0]["response"][1]
+            queued.update({"ChangeSetId": made["Id"], "StackId": made["StackId"]})
+            self.change_sets.append((account, region, made["Id"]))
+
+        events = client.meta.events
+        for op in ("CreateApplication", "CreateApplicationVersion"):
+            events.register(f"before-parameter-build.serverlessrepo.{op}", remember)
+        events.register(
+            "before-parameter-build.serverlessrepo.CreateCloudFormationChangeSet", change_set
+        )
+
+
+def queue_sar_matrix(
+    stubs: SarStubs, apps: list[str], semver: str, regions: list[str] = MATRIX_REGIONS
+) -> None:
+    """Every SAR region of both tiers: no application yet, CreateApplication (template
+    pinned by the memory, not here: it names the uploaded content's sha256), and in beta
+    the canary's change set."""
+    from botocore.stub import ANY
+
+    for tier, account in (("beta", BETA), ("prod", PROD)):
+        for region in regions:
+            stub = stubs.stub("serverlessrepo", tier, region)
+            for app in apps:
+                app_id = f"arn:aws:serverlessrepo:{region}:{account}:applications/{app}"
+                stub.add_response("list_applications", {"Applications": []}, {})
+                stub.add_response(
+                    "create_application",
+                    {"ApplicationId": app_id, "Name": app},
+                    {
+                        "Name": app,
+                        "Author": "steward",
+                        "Description": "The sample layer",
+                        "SemanticVersion": semver,
+                        "TemplateBody": ANY,
+                    },
+                )
+                if tier == "beta":
+                    stub.add_response(
+                        "create_cloud_formation_change_set",
+                        {
+                            "ApplicationId": app_id,
+                            "ChangeSetId": "answered-by-SarMemory",
+                            "SemanticVersion": semver,
+                            "StackId": "answered-by-SarMemory",
+                        },
+                        {
+                            "ApplicationId": app_id,
+                            "SemanticVersion": semver,
+                            "StackName": f"{app}-canary",
+                            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
+                        },
+                    )
