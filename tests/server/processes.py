@@ -79,12 +79,19 @@ class Process:
 
 
 class Server(Process):
-    """``steward serve`` on 127.0.0.1; `url` once /healthz answers."""
+    """``steward serve`` on 127.0.0.1; `url` once /healthz answers; its /metrics listener
+    at `metrics_url`."""
 
     def __init__(self, env: dict[str, str], log: Path, *args: str, port: int = 0) -> None:
         self.port = port or free_port()
-        super().__init__(["serve", "--port", str(self.port), *args], env, log)
+        self.metrics_port = free_port()
+        super().__init__(
+            ["serve", "--port", str(self.port), "--metrics-port", str(self.metrics_port), *args],
+            env,
+            log,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
+        self.metrics_url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         deadline = time.monotonic() + 60
         while True:
             try:

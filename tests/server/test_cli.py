@@ -180,7 +180,7 @@ def test_the_server_process_with_real_app_credentials(
         assert r.status_code == 202
         deadline = time.monotonic() + 60
         done = 'steward_jobs_processed_total{kind="event"} 1.0'
-        while done not in (metrics := httpx.get(f"{url}/metrics").text):
+        while done not in (metrics := httpx.get(server.metrics_url).text):
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.1)
         assert sorted(gh.labels_of(2)) == ["documentation", "feature"]

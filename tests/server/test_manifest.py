@@ -484,7 +484,7 @@ def test_steward_serve_runs_on_the_written_files(
         assert httpx.post(url, content=body, headers=headers).status_code == 202
         deadline = time.monotonic() + 60
         done = 'steward_jobs_processed_total{kind="event"} 1.0'
-        while done not in httpx.get(f"{server.url}/metrics").text:
+        while done not in httpx.get(server.metrics_url).text:
             assert time.monotonic() < deadline, server.tail()
             time.sleep(0.1)
     finally:

@@ -72,12 +72,15 @@ def _settings(server_config: Path | None, **overrides: Any) -> Settings:
 
 @contextmanager
 def _database(settings: Settings, *, migrate: bool = True) -> Iterator[Engine]:
-    """The engine, the schema at its head (migrated unless ``migrate`` is off); a database
-    that cannot be reached is one line and exit 1."""
+    """The engine, the schema at its head (migrated unless ``migrate`` is off: then a
+    SQLite file that does not exist is refused, exit 2, rather than made); a database that
+    cannot be reached is one line and exit 1."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from steward.server import db
 
+    if not migrate:
+        db.require_existing(settings.database_url)
     engine = db.make_engine(settings.database_url)
     try:
         try:
@@ -114,6 +117,14 @@ def _logging(settings: Settings) -> None:
 @click.option("--host", metavar="ADDR", help="Address to listen on. Default: 127.0.0.1.")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port. Default: 8000.")
 @click.option(
+    "--metrics-host", metavar="ADDR", help="Address of the /metrics listener. Default: 127.0.0.1."
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Port of the /metrics listener (0: none). Default: 9464.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(0, 64),
     help="Worker threads beside the intake (0: intake only). Default: 2.",
@@ -125,6 +136,8 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
     database_url: str | None,
     host: str | None,
     port: int | None,
+    metrics_host: str | None,
+    metrics_port: int | None,
     workers: int | None,
 ) -> None:
     """Run the GitHub App server: verify webhooks, keep them in a durable inbox, and process
@@ -134,7 +147,8 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
     Deliveries are committed to the inbox (SQLite by default; PostgreSQL by URL for
     workers on several machines) before GitHub gets its 2xx; workers claim them, retry
     failures with backoff and keep those that keep failing as dead letters (`serve status`,
-    `serve retry`). GET /healthz and /metrics (Prometheus) are served beside the webhook.
+    `serve retry`). GET /healthz and /readyz are served beside the webhook; /metrics
+    (Prometheus) on its own listener (--metrics-host, --metrics-port).
 
     \b
     Example:
@@ -145,7 +159,13 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
         _offer_reconcile(ctx, server_config, database_url)
         return
     settings = _settings(
-        server_config, database_url=database_url, host=host, port=port, workers=workers
+        server_config,
+        database_url=database_url,
+        host=host,
+        port=port,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+        workers=workers,
     )
     settings.require_app()
     _logging(settings)
@@ -170,6 +190,7 @@ def _offer_reconcile(
                 "steward serve reconcile needs the App id (STEWARD_APP_ID) and private key "
                 "(STEWARD_PRIVATE_KEY_FILE)"
             )
+        db.require_existing(settings.database_url)
         app = GitHubApp(
             settings.app_id, settings.private_key.get_secret_value(), base_url=settings.api_url
         )
@@ -192,25 +213,68 @@ def _offer_reconcile(
 
 def run_server(settings: Settings) -> None:
     """The server under uvicorn, until SIGINT or SIGTERM (then the workers finish their
-    jobs and the intake its commits)."""
+    jobs and the intake its commits). Everything it needs is checked before it serves: the
+    database and its schema, the App's key, both listeners' addresses (one line, exit 2;
+    a database that cannot be reached, exit 1)."""
     import uvicorn
 
-    from steward.server.app import create_app
+    from steward.server.app import create_app, guarded_protocol
+    from steward.server.metrics import METRICS
 
     with _database(settings) as engine:
-        app = create_app(settings, engine)
+        settings.check_private_key()
+        sock = _listen(settings.host, settings.port, "the webhook listener")
+        if settings.metrics_port:
+            _serve_metrics(settings.metrics_host, settings.metrics_port)
+        app = create_app(settings, engine, metrics_route=False)
         config = uvicorn.Config(
             app,
-            host=settings.host,
-            port=settings.port,
             log_config=None,
             access_log=False,
             lifespan="on",
             proxy_headers=False,
             server_header=False,
             timeout_graceful_shutdown=30,
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,
+            http=guarded_protocol(settings, METRICS),
         )
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int, what: str) -> Any:
+    """A listening socket on ``host:port``, or one line (exit 2) saying why not."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, addr = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+            sock.listen(2048)
+        except OSError:
+            sock.close()
+            raise
+    except OSError as exc:
+        raise UsageError(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """`/metrics` (Prometheus) on its own listener, in a thread of this process."""
+    from prometheus_client import start_http_server
+
+    from steward.server.metrics import METRICS
+
+    try:
+        start_http_server(port, addr=host, registry=METRICS.registry)
+    except OSError as exc:
+        raise UsageError(
+            f"the metrics listener cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
 
 
 @click.command()
@@ -313,24 +377,22 @@ def run_worker_process(
     """Worker threads until SIGTERM or SIGINT; then each finishes its job (a job cut short
     by a harder stop is taken again once its lease expires). What they did: jobs
     processed, failed attempts (retried) and dead."""
+    from steward.server.app import deps_when_github_answers
     from steward.server.inbox import Inbox
     from steward.server.jobs import Backoff
     from steward.server.metrics import METRICS
-    from steward.server.processing import load_factory
     from steward.server.worker import start_workers
 
     with _database(settings) as engine:
+        settings.check_private_key()
         inbox = Inbox(
             engine,
             max_attempts=settings.max_attempts,
             backoff=Backoff(settings.backoff_seconds, settings.backoff_max_seconds),
         )
-        deps = load_factory(settings.deps_factory)(settings, engine)
         if metrics_port is not None:
-            from prometheus_client import start_http_server
-
             METRICS.watch_inbox(inbox.maintenance.counts)
-            start_http_server(metrics_port, addr=metrics_host, registry=METRICS.registry)
+            _serve_metrics(metrics_host, metrics_port)
         stop = threading.Event()
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -338,7 +400,10 @@ def run_worker_process(
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            threads = start_workers(inbox, deps, settings, concurrency, stop=stop)
+            deps = deps_when_github_answers(settings, engine, stop)
+            threads = (
+                [] if deps is None else start_workers(inbox, deps, settings, concurrency, stop=stop)
+            )
             while not stop.wait(0.5):
                 pass
             for thread in threads:
@@ -387,17 +452,30 @@ def retry(
     as_json: bool,
 ) -> None:
     """Queue dead jobs again with fresh attempts (after fixing what killed them)."""
+    from steward.server.db import job_states
     from steward.server.jobs import Jobs
 
     if bool(job_ids) == every:
         raise UsageError("name dead jobs (JOB_ID...) or pass --all")
     settings = _settings(server_config, database_url=database_url)
     with _database(settings, migrate=False) as engine:
+        if job_ids:
+            _only_dead(job_states(engine, list(job_ids)), job_ids)
         n = Jobs(engine, max_attempts=settings.max_attempts).retry(None if every else job_ids)
     if as_json:
         echo_json({"queued": n})
     else:
         click.echo(f"{n} job(s) queued again")
+
+
+def _only_dead(states: dict[int, str], job_ids: tuple[int, ...]) -> None:
+    """Refuse (exit 2) job ids that name no job, or a job that is not dead."""
+    missing = [i for i in job_ids if i not in states]
+    if missing:
+        raise UsageError("no such job: " + ", ".join(str(i) for i in missing))
+    alive = [f"{i} ({states[i]})" for i in job_ids if states[i] != "dead"]
+    if alive:
+        raise UsageError("not dead, nothing to retry: job " + ", ".join(alive))
 
 
 # -- the GitHub App, created from its manifest -------------------------------------------------

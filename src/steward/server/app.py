@@ -1,4 +1,5 @@
-"""The ASGI application (Starlette): webhook intake, ``/healthz``, ``/metrics``.
+"""The ASGI application (Starlette): webhook intake, ``/healthz``, ``/readyz``; `/metrics` is
+served on a listener of its own (`serve_metrics`), never on the webhook's.
 
 A delivery is acknowledged only once it is committed to the inbox. The commit is a group
 commit (`server.writer`): a writer process stores every delivery waiting at that moment in one
@@ -7,10 +8,20 @@ stays fast under load without giving up durability. Requests are checked in this
 method (405), the three GitHub headers (400), size (413, over GitHub's 25 MB cap), signature
 (401), payload (400); a database that cannot take the delivery is a 503, which GitHub shows
 as failed and lets the App redeliver.
+
+The intake never waits for GitHub: the workers' dependencies (the App's bot login, read from
+``GET /app`` when no slug is set) are made by `deps_when_github_answers`, which retries with
+backoff and one log line per failure while the intake stores and acknowledges.
+
+Slow clients are cut off by `guarded_protocol` (uvicorn's h11 protocol with a deadline for a
+request's headers and one for its body, and a cap on open connections): uvicorn's own
+settings bound idle keep-alive connections and header size, not the time a client takes to
+send them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -18,7 +29,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -28,20 +39,88 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from steward.errors import AuthError, ConfigError, UsageError
+from steward.github.sansio import one_line
 from steward.server import intake
-from steward.server.db import describe
+from steward.server.db import describe, probe_write
 from steward.server.inbox import Inbox
 from steward.server.jobs import Backoff
+from steward.server.logs import scrub
 from steward.server.metrics import METRICS, Metrics
 from steward.server.processing import WorkerDeps, load_factory
 from steward.server.settings import Settings
 from steward.server.worker import Wakeup, start_workers
 from steward.server.writer import Writer
 
+if TYPE_CHECKING:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
 log = logging.getLogger(__name__)
 
 # Bodies above this are verified and parsed off the event loop.
 OFFLOAD_BYTES = 1_000_000
+# A write that succeeded this recently is proof enough that the database takes writes.
+FRESH_WRITE_SECONDS = 5.0
+PROBE_TTL_SECONDS = 1.0  # /readyz writes at most this often
+PROBE_BYTES = 65_536  # what a probe writes (more after a larger delivery failed)
+GITHUB_RETRY_MAX_SECONDS = 60.0
+
+
+def deps_when_github_answers(
+    settings: Settings, engine: Engine, stop: threading.Event
+) -> WorkerDeps | None:
+    """The workers' dependencies from ``settings.deps_factory``, tried again with backoff
+    (one log line per failure, no traceback) until GitHub answers; ``None`` once ``stop``
+    is set. What a retry cannot mend is raised: a setting (`ConfigError`, `UsageError`), or
+    GitHub refusing the App's key (`AuthError`: a wrong App id or key)."""
+    factory = load_factory(settings.deps_factory)
+    failures = 0
+    while not stop.is_set():
+        try:
+            return factory(settings, engine)
+        except (ConfigError, UsageError, AuthError):
+            raise
+        except Exception as exc:  # GitHub unreachable, 5xx, rate limited: it will answer
+            failures += 1
+            wait = min(
+                GITHUB_RETRY_MAX_SECONDS,
+                settings.backoff_max_seconds,
+                settings.backoff_seconds * 2 ** (failures - 1),
+            )
+            reason = scrub(one_line(f"{type(exc).__name__}: {exc}", 200), settings.secrets())
+            log.warning(
+                "workers wait for GitHub (attempt %d: %s); again in %.1fs",
+                failures,
+                reason,
+                wait,
+            )
+            stop.wait(wait)
+    return None
+
+
+@dataclass
+class WriteRecord:
+    """What the last commits of deliveries (and the last write probe) said."""
+
+    last_ok: float | None = None
+    """When a write last succeeded (monotonic)."""
+    failed_at: float | None = None
+    """When a write last failed, if none succeeded since."""
+    error: str | None = None
+    size: int = PROBE_BYTES
+    """The size of the write that failed: a probe writes as much before it says the
+    database takes writes again (a full disk may still take a small one)."""
+    probed_at: float = float("-inf")
+
+    def ok(self) -> None:
+        self.last_ok = time.monotonic()
+        self.failed_at = self.error = None
+        self.size = PROBE_BYTES
+
+    def failed(self, error: str, size: int = 0) -> None:
+        self.failed_at = time.monotonic()
+        self.error = error
+        self.size = min(max(self.size, size), intake.MAX_BODY)
 
 
 @dataclass
@@ -58,19 +137,45 @@ class Server:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     writer: Writer | None = None
+    writes: WriteRecord = field(default_factory=WriteRecord)
+    waiting: str | None = None
+    """Why the workers have not started yet (GitHub has not answered)."""
+    cannot_start: str | None = None
+    """Why the workers will not start (GitHub refused the App's key)."""
 
     def start_workers(self) -> None:
-        if self.settings.workers > 0:
-            deps = self.deps or load_factory(self.settings.deps_factory)(self.settings, self.engine)
-            self.threads = start_workers(
-                self.inbox,
-                deps,
-                self.settings,
-                self.settings.workers,
-                stop=self.stop,
-                metrics=self.metrics,
-                wakeup=self.wakeup,
-            )
+        """The workers, now when their dependencies are given, else in a thread once GitHub
+        answers (`deps_when_github_answers`): the intake never waits for GitHub."""
+        if self.settings.workers <= 0:
+            log.info("steward serve: inbox at %s, intake only", describe(self.engine))
+        elif self.deps is not None:
+            self._start(self.deps)
+        else:
+            self.waiting = "waiting for GitHub"
+            threading.Thread(target=self._connect, name="steward-connect", daemon=True).start()
+
+    def _connect(self) -> None:
+        try:
+            deps = deps_when_github_answers(self.settings, self.engine, self.stop)
+        except (ConfigError, UsageError, AuthError) as exc:
+            self.waiting = None
+            self.cannot_start = scrub(one_line(str(exc), 200), self.settings.secrets())
+            log.error("workers cannot start: %s", self.cannot_start)
+            return
+        if deps is not None:
+            self._start(deps)
+
+    def _start(self, deps: WorkerDeps) -> None:
+        self.threads = start_workers(
+            self.inbox,
+            deps,
+            self.settings,
+            self.settings.workers,
+            stop=self.stop,
+            metrics=self.metrics,
+            wakeup=self.wakeup,
+        )
+        self.waiting = None
         log.info(
             "steward serve: inbox at %s, %d worker(s)",
             describe(self.engine),
@@ -110,9 +215,11 @@ def create_app(
     metrics: Metrics = METRICS,
     deps: WorkerDeps | None = None,
     inbox: Inbox | None = None,
+    metrics_route: bool = True,
 ) -> App:
     """The ASGI app; its lifespan starts the writer and ``settings.workers`` workers (with
-    ``deps``, else those of ``settings.deps_factory``)."""
+    ``deps``, else those of ``settings.deps_factory``). ``metrics_route`` off: no
+    ``/metrics`` here (`steward serve` serves it on its own listener, `serve_metrics`)."""
     inbox = inbox or Inbox(
         engine,
         max_attempts=settings.max_attempts,
@@ -137,13 +244,13 @@ def create_app(
             await server.writer.stop()
             await run_in_threadpool(server.stop_workers)
 
-    starlette = Starlette(
-        routes=[
-            Route("/healthz", endpoints.healthz, methods=["GET"]),
-            Route("/metrics", endpoints.metrics, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", endpoints.healthz, methods=["GET"]),
+        Route("/readyz", endpoints.readyz, methods=["GET"]),
+    ]
+    if metrics_route:
+        routes.append(Route("/metrics", endpoints.metrics, methods=["GET"]))
+    starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.state.server = server
     return App(settings.webhook_path, Webhook(server), starlette)
 
@@ -220,9 +327,11 @@ class Webhook:
         assert writer is not None  # started by the lifespan
         try:
             outcome = await writer.submit(intake.incoming(head, data, raw))
-        except Exception:  # the writer logged it
+        except Exception as exc:  # the writer logged it
+            self.server.writes.failed(type(exc).__name__, len(raw))
             m.rejected.labels("unavailable").inc()
             return 503, {"error": "the inbox is unavailable"}
+        self.server.writes.ok()
         if outcome == "duplicate":
             m.deduplicated.inc()
         elif outcome == "recorded":
@@ -245,6 +354,18 @@ class Endpoints:
         self.m = server.metrics
 
     async def healthz(self, request: Request) -> Response:
+        """200 while the process can do its work: the database answers, the writer runs,
+        the last write (a delivery's commit, or the probe that follows a failed one) took,
+        no worker stopped; else 503 naming what does not."""
+        return await self._report(probe=False)
+
+    async def readyz(self, request: Request) -> Response:
+        """For load balancers: 200 only while a delivery sent now would be stored (the
+        database takes a write, at most one probe a second, none while deliveries are
+        being committed), else 503."""
+        return await self._report(probe=True)
+
+    async def _report(self, *, probe: bool) -> Response:
         server = self.server
         problems = []
         try:
@@ -253,12 +374,41 @@ class Endpoints:
             problems.append(f"database: {type(exc).__name__}")
         if server.writer is None or not server.writer.alive:
             problems.append("intake writer stopped")
+        if not problems:
+            problem = await self._writes(probe=probe)
+            if problem:
+                problems.append(problem)
         dead = [t.name for t in server.threads if not t.is_alive()]
         if dead and not server.stop.is_set():
             problems.append(f"workers stopped: {', '.join(dead)}")
+        if server.cannot_start:
+            problems.append(f"workers cannot start: {server.cannot_start}")
         if problems:
             return JSONResponse({"status": "unhealthy", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ok", "workers": len(server.threads)})
+        body: dict[str, Any] = {"status": "ok", "workers": len(server.threads)}
+        if server.waiting:
+            body["waiting"] = server.waiting
+        return JSONResponse(body)
+
+    async def _writes(self, *, probe: bool) -> str | None:
+        """The last write's failure, unless a probe now shows the database takes writes
+        again (probed after a failure, and by /readyz when no write is recent)."""
+        writes = self.server.writes
+        now = time.monotonic()
+        recent = writes.last_ok is not None and now - writes.last_ok < FRESH_WRITE_SECONDS
+        if writes.failed_at is None and (recent or not probe):
+            return None
+        if now - writes.probed_at >= PROBE_TTL_SECONDS:
+            writes.probed_at = now
+            try:
+                await run_in_threadpool(probe_write, self.server.engine, writes.size)
+            except Exception as exc:  # reported, not raised
+                writes.failed(type(exc).__name__)
+            else:
+                writes.ok()
+        if writes.failed_at is None:
+            return None
+        return f"database takes no writes: {writes.error}"
 
     async def metrics(self, request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST
@@ -302,3 +452,77 @@ async def _read_body(length: str | None, receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def guarded_protocol(settings: Settings, metrics: Metrics = METRICS) -> type[H11Protocol]:
+    """uvicorn's h11 protocol, with what uvicorn does not bound: the time a client takes to
+    send a request's headers (``header_timeout_seconds``, from the connection or the
+    previous response: a byte a second never completes them) and its body
+    (``body_timeout_seconds``, from the headers), and the open connections
+    (``max_connections``: one more is closed at once). A connection past a deadline is
+    closed; its request, if the app had it, sees ``http.disconnect``."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    header_timeout = settings.header_timeout_seconds
+    body_timeout = settings.body_timeout_seconds
+    limit = settings.max_connections
+    timeouts = metrics.rejected.labels("timeout")
+    refused = metrics.rejected.labels("connections")
+
+    class Guarded(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._inner = self.app
+            self.app = self._guarded_app
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limit:
+                refused.inc()
+                transport.abort()
+                return
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request's headers; the app disarms it
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(header_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                timeouts.inc()
+                self.transport.abort()
+
+        async def _guarded_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+            self._disarm()  # the headers are in
+            deadline = self.loop.time() + body_timeout
+            transport = self.transport
+
+            async def timed() -> Any:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        return await receive()
+                except TimeoutError:
+                    timeouts.inc()
+                    transport.abort()
+                    return {"type": "http.disconnect"}
+
+            await self._inner(scope, timed, send)
+
+    return Guarded

@@ -285,14 +285,70 @@ def is_current(engine: Engine) -> bool:
 
 
 def ensure_schema(engine: Engine, *, migrate_if_needed: bool = True) -> None:
-    """Migrate to the head, or (``migrate_if_needed=False``) refuse a schema that is not."""
-    if is_current(engine):
+    """Migrate to the head, or (``migrate_if_needed=False``) refuse a schema that is not. A
+    schema this version does not know (a newer steward's) is a `ConfigError`."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    current = current_revision(engine)
+    if current == head_revision(engine):
         return
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(alembic_config(engine)).get_revision(current)
+        except CommandError:
+            raise ConfigError(
+                f"the server database's schema {current!r} is unknown to this version of "
+                "steward (a newer one migrated it): upgrade steward"
+            ) from None
     if not migrate_if_needed:
         raise ConfigError(
             "the server database is not at the current schema: run `steward serve migrate`"
         )
     migrate(engine)
+
+
+def require_existing(url: str) -> None:
+    """Refuse a SQLite database file that does not exist (a typo would otherwise create an
+    empty one): only `steward serve migrate` and the server itself make it."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return
+    from pathlib import Path
+
+    if parsed.database.startswith("file:") or Path(parsed.database).exists():
+        return
+    raise ConfigError(
+        f"no server database at {parsed.database}: check --database, or create it with "
+        "`steward serve migrate`"
+    )
+
+
+def job_states(engine: Engine, ids: list[int]) -> dict[int, str]:
+    """The state of each of ``ids`` that names a job."""
+    from sqlalchemy import select
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(ids))).all()
+        conn.rollback()
+    return {int(r.id): str(r.state) for r in rows}
+
+
+def probe_write(engine: Engine, size: int = 65_536) -> None:
+    """One write transaction of about ``size`` bytes that leaves nothing behind (a row
+    inserted and deleted, then committed): it fails as a delivery's commit of that size
+    would, on a full disk, a read-only file or a database that is gone. The row's key is
+    no cache key (those start with ``installation:``)."""
+    import os
+
+    from sqlalchemy import delete, insert
+
+    key = f"steward:probe:{os.urandom(8).hex()}"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(etags).values(key=key, etag="probe", body=os.urandom(size), updated_at=utcnow())
+        )
+        conn.execute(delete(etags).where(etags.c.key == key))
 
 
 def describe(engine: Engine) -> str:

@@ -31,6 +31,7 @@ ENV_PREFIX = "STEWARD_"
 CONFIG_ENV = "STEWARD_SERVER_CONFIG"
 DEFAULT_DATABASE = "sqlite:///steward-server.db"
 MAX_FILE_BYTES = int(Limit.CONFIG)
+APP_DEPS = "steward.server.processing:app_deps"
 
 
 class Settings(BaseModel):
@@ -53,6 +54,17 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     webhook_path: str = "/webhook"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    """`/metrics` (Prometheus) is served on its own listener, never on the webhook's (0:
+    not served)."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    """A client has this long, from its connection (or its previous response), to send a
+    request's headers; then the connection is closed."""
+    body_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """...and this long, from its headers, to send the whole body."""
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Open connections on the webhook listener; one more is closed at once."""
     database_url: str = DEFAULT_DATABASE
     log_level: str = "INFO"
     log_json: bool = True
@@ -72,7 +84,7 @@ class Settings(BaseModel):
     """How often each worker queues the due sweeps."""
     retention_days: int = Field(default=14, ge=1)
     """Finished deliveries older than this are deleted by the workers."""
-    deps_factory: str = "steward.server.processing:app_deps"
+    deps_factory: str = APP_DEPS
     """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
     the benchmark point it at a local GitHub)."""
 
@@ -107,6 +119,15 @@ class Settings(BaseModel):
             missing.append("the App's private key (STEWARD_PRIVATE_KEY_FILE)")
         if missing:
             raise UsageError("steward serve needs " + ", ".join(missing))
+
+    def check_private_key(self) -> None:
+        """The private key is one GitHub's JWTs can be signed with (a `ConfigError`, exit 2,
+        before anything is served: not a traceback when the first job starts). Only the
+        App's own workers sign with it (another ``deps_factory`` brings its own client)."""
+        if self.private_key is not None and self.deps_factory == APP_DEPS:
+            from steward.server.github_app import load_private_key
+
+            load_private_key(self.private_key.get_secret_value())
 
     def require_secret(self) -> bytes:
         if self.webhook_secret is None or not self.webhook_secret.get_secret_value():
