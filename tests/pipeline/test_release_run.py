@@ -164,3 +164,35 @@ def test_full_release_installs_tags_and_reruns_as_a_no_op(tmp_path: Path, pypi: 
     assert as_json["finished"] is True
     assert as_json["inputs"]["commit"] == sample.commit
     assert as_json["inputs"]["epoch"] == COMMIT_EPOCH
+
+
+def test_stop_before_leaves_the_rest_to_a_gated_job_that_resumes(
+    tmp_path: Path, pypi: Index
+) -> None:
+    """The playbook's release waits for approval between stages (GitHub environments): the
+    first job stops before publish without needing the index's credentials; the second,
+    with them, resumes from the kept state."""
+    sample = make_sample(tmp_path, pypi)
+    first_env = {k: v for k, v in sample.env().items() if k != "TWINE_PASSWORD"}
+    result = run_cli(
+        ["run", "--version", VERSION, "--stop-before", "publish", "--path", str(sample.root)],
+        first_env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "stopped before publish (--stop-before)" in result.output
+    assert statuses(sample) == {
+        "seal": "completed",
+        "quality": "completed",
+        "build": "completed",
+        "provenance": "completed",
+        "publish": "pending",
+        "tag": "pending",
+    }
+    assert list(pypi.packages.iterdir()) == []
+    again = invoke(sample, "run", "--version", VERSION, "--resume")
+    assert again.exit_code == 0, again.output
+    assert set(statuses(sample).values()) == {"completed"}
+    assert "done before, outputs verified" in again.output
+    wrong = invoke(sample, "run", "--version", "1.3.0", "--stop-before", "docs")
+    assert wrong.exit_code == 2, wrong.output
+    assert "--stop-before docs: not one of this release's stages" in wrong.output

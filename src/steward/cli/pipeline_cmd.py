@@ -49,6 +49,13 @@ def _github_factory() -> Callable[[], GitHubClient] | None:
     help="Skip a stage (repeatable).",
 )
 @click.option("--resume", is_flag=True, help="Verify completed stages, continue from the rest.")
+@click.option(
+    "--stop-before",
+    type=click.Choice(STAGES),
+    default=None,
+    help="Stop before this stage, its state kept: a later job (e.g. behind a GitHub "
+    "environment's approval) continues with --resume.",
+)
 @dry_run_option("Print the plan (stages, commands, files, index, remote) and touch nothing.")
 @_path_option
 @config_option()
@@ -58,6 +65,7 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
     prerelease: bool,
     skip: tuple[str, ...],
     resume: bool,
+    stop_before: str | None,
     dry_run: bool,
     root: Path,
     config_file: Path | None,
@@ -97,6 +105,7 @@ def run_cmd(  # noqa: PLR0917 (one parameter per click option)
             dry_run=dry_run,
             github=factory,
             aws=aws,
+            stop_before=stop_before,
         )
         state = run_release(root, config, opts)
     if as_json:

@@ -45,6 +45,8 @@ class RunOptions:
     github: Callable[[], GitHubClient] | None = None
     clock: Callable[[], float] = time.time
     aws: ClientFactory | None = None  # boto3 clients per account/region (default: sessions)
+    # stop before this stage: a gated job (a GitHub environment's approval) resumes from it
+    stop_before: str | None = None
 
 
 def resume_hint(version: str, root: Path) -> str:
@@ -81,6 +83,11 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
     unknown = sorted(set(opts.skip) - set(STAGES))
     if unknown:
         raise UsageError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(STAGES)}")
+    if opts.stop_before is not None and opts.stop_before not in cfg.stages:
+        raise UsageError(
+            f"--stop-before {opts.stop_before}: not one of this release's stages "
+            f"({', '.join(cfg.stages)})"
+        )
     stages = all_stages()
     rdir = release_dir(root, config, version)
     state_file = rdir / "state.json"
@@ -114,7 +121,10 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
         root, version, prerelease, config, state, rdir, opts.env, echo, opts.github, opts.aws
     )
     _skip_unconfigured(ctx, stages)
-    problems = preflight(ctx, [n for n, r in state.stages.items() if r.status == "pending"], opts)
+    now = [n for n, r in state.stages.items() if r.status == "pending"]
+    if opts.stop_before is not None:  # later stages are checked by the job that runs them
+        now = [n for n in now if list(state.stages).index(n) < _position(state, opts)]
+    problems = preflight(ctx, now, opts)
     if problems:
         raise UsageError("cannot start the release: " + "; ".join(problems))
     _run_stages(ctx, stages, state_file, opts)
@@ -176,12 +186,23 @@ def _default_echo(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+def _position(state: st.ReleaseState, opts: RunOptions) -> int:
+    names = list(state.stages)
+    return names.index(opts.stop_before) if opts.stop_before in names else len(names)
+
+
 def _run_stages(ctx: Context, stages: dict[str, Stage], state_file: Path, opts: RunOptions) -> None:
     state = ctx.state
     names = list(state.stages)
     changed = False
     for i, name in enumerate(names, 1):
         rec = state.stages[name]
+        if name == opts.stop_before and rec.status == "pending":
+            ctx.echo(
+                f"stopped before {name} (--stop-before); continue with: steward release run "
+                f"--version {ctx.version} --resume"
+            )
+            return
         stage = stages.get(name)
         if stage is None:
             raise ReleaseError(
