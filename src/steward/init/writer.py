@@ -39,6 +39,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
     "actions/setup-python": ("f677139bbe7f9c59b41e40162b753c062f5d49a3", "v5.2.0"),
     "actions/upload-artifact": ("b4b15b8c7c6ac21ea08fcf65892d2ee8f75cf882", "v4.4.3"),
+    "actions/download-artifact": ("fa0a91b85d4f404e444e00e005971372dc801d16", "v4.1.8"),
     "aws-actions/configure-aws-credentials": (
         "e3dd6a429d7300a6a4c196c26e071d42e0343502",
         "v4.0.2",
@@ -53,7 +54,20 @@ ACTIONS: dict[str, tuple[str, str]] = {
 # on one (Settings > Environments) are the approval gate before anything is published; the
 # AWS role variable and PyPI's trusted publisher can be scoped to it. A workflow that names
 # an environment the repository lacks creates it, unprotected.
-ENVIRONMENTS: dict[str, str] = {"release": "release", "pre-release": "pre-release"}
+ENVIRONMENTS: dict[str, str] = {
+    "release": "release",
+    "pre-release": "pre-release",
+    "beta": "layer-beta",
+    "prod": "layer-prod",
+}
+# The release's approval gates, as the seed's layer workflows run them: the beta stages in
+# the `layer-beta` environment, the prod ones in `layer-prod`, each a job of its own that
+# continues the release (`steward release run --resume`) from the state the job before it
+# kept (`--stop-before`, uploaded as an artifact).
+GATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("beta", ("layer-beta", "sar-beta")),
+    ("prod", ("layer-prod", "sar-prod")),
+)
 
 # What zizmor (default persona, offline) still reports on the written workflows, each ignored
 # inline in its template (`# zizmor: ignore[AUDIT]`) for this reason. tests/init checks that
@@ -268,6 +282,21 @@ def aws_region(config: StewardConfig) -> str | None:
     return None
 
 
+def release_gates(config: StewardConfig) -> list[dict[str, str]]:
+    """The gated jobs after the release job, in stage order: each with its environment and
+    the first stage it runs (the job before it stops there). None without an AWS account."""
+    if aws_region(config) is None:
+        return []
+    stages: list[str] = list(config.release.stages)
+    gates = []
+    for job, names in GATES:
+        present = [s for s in stages if s in names]
+        if present:
+            first = min(present, key=stages.index)
+            gates.append({"job": job, "environment": ENVIRONMENTS[job], "first": first})
+    return sorted(gates, key=lambda g: stages.index(g["first"]))
+
+
 def _uses(name: str) -> str:
     """``NAME@SHA # VERSION`` from `ACTIONS`: a template naming an action not in the table
     fails to render, so nothing unpinned is written."""
@@ -306,6 +335,7 @@ def plan_files(options: InitOptions, config: StewardConfig | None = None) -> lis
         "aws_region": region or "",
         "trusted_publishing": not options.pypi_token,
         "environments": ENVIRONMENTS,
+        "gates": release_gates(config),
         "id_token_why": "OIDC: "
         + " and ".join(
             why
