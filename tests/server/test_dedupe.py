@@ -3,9 +3,9 @@
 On a real `steward serve` process (SQLite and PostgreSQL), signed deliveries: a delivery id
 seen before is a duplicate whatever ``X-GitHub-Hook-ID`` says (another one, none at all),
 and never processed again; the same signed body replayed under a new delivery id while an
-identical job is still queued is coalesced into it. Then a `steward serve worker` process
-drains the inbox, and the local GitHub has seen exactly the calls of one run of each
-distinct event.
+identical job is still the newest of its pull request is coalesced into it. Then a `steward
+serve worker` process drains the inbox, and the local GitHub has seen exactly the calls of
+one run of each event that was not coalesced.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def reference_calls() -> int:
     with GitHubServer(token=TOKEN, login=BOT) as ref:
         seed(ref)
         deps = token_deps(ref.url, TOKEN, repos=(ref.repo,))
-        for guid, body in (("d-1", opened()), ("d-3", edited())):
+        for guid, body in (("d-1", opened()), ("d-3", edited()), ("d-4", opened())):
             delivery = Delivery(guid, "42", "pull_request", json.loads(body), 7, datetime.now(UTC))
             process_delivery(delivery, deps)
         return len(ref.all_calls)
@@ -108,8 +108,10 @@ def test_a_delivery_id_seen_before_is_a_duplicate_whatever_the_hook_id(
                 # a different event of the same pull request is work of its own
                 assert post(client, url, "d-3", edited(), "42") == "queued"
                 assert post(client, url, "d-3", edited(), "7") == "duplicate"
+                # the first body again, after another event: work again (A, B, A)
+                assert post(client, url, "d-4", opened(), "42") == "queued"
             inbox = Inbox(engine)
-            assert inbox.maintenance.counts()["queued"] == 2
+            assert inbox.maintenance.counts()["queued"] == 3
             worker = Process(["serve", "worker", "--concurrency", "2"], env, log)
             deadline = time.monotonic() + 60
             while True:
@@ -132,8 +134,8 @@ def test_a_delivery_id_seen_before_is_a_duplicate_whatever_the_hook_id(
             ).scalar_one()
         counts = Inbox(engine).maintenance.counts()
         engine.dispose()
-        assert guids == ["d-1", "d-2", "d-2b", "d-3"]  # each delivery id stored once
-        assert counts == {"queued": 0, "running": 0, "done": 4, "dead": 0}
-        assert ran == 2  # the coalesced deliveries' jobs never ran
+        assert guids == ["d-1", "d-2", "d-2b", "d-3", "d-4"]  # each delivery id stored once
+        assert counts == {"queued": 0, "running": 0, "done": 5, "dead": 0}
+        assert ran == 3  # the coalesced deliveries' jobs never ran
         assert len(gh.all_calls) == expected_calls  # one run of each distinct event
         gh.assert_clean()

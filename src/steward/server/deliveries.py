@@ -281,15 +281,17 @@ class Deliveries:
     def _coalesce(
         self, conn: Connection, todo: list[tuple[Incoming, tuple[str, bytes]]]
     ) -> dict[str, str]:
-        """The deliveries of ``todo`` that repeat a job still queued (the same event, subject
-        and stored payload, byte for byte), each with a note naming that job; earlier in
-        ``todo`` counts too. A replayed body under a new delivery id then costs no run of its
-        own, whatever the rate: at most one queued job per distinct event of a subject."""
+        """The deliveries of ``todo`` that repeat the newest job of their subject while it is
+        still queued (the same event and stored payload, byte for byte; earlier in ``todo``
+        counts too), each with a note naming what it joined. Only the newest: the events of
+        a subject are processed in order, and a payload repeated after another event is
+        work again (A, B, A must end as A did). A replayed body under a new delivery id then
+        costs no run of its own, however fast it comes."""
         merged: dict[str, str] = {}
         if not todo:
             return merged
         mark = "?" if self.sqlite else "%s"
-        queued: dict[tuple[str, str, str, bytes], str] = {}
+        newest: dict[int, int] = {}  # position in todo -> the identical newest queued job
         for start in range(0, len(todo), _ROWS_PER_INSERT):
             chunk = todo[start : start + _ROWS_PER_INSERT]
             rows = ", ".join([f"({mark}, {mark}, {mark}, {mark}, {mark})"] * len(chunk))
@@ -298,23 +300,29 @@ class Deliveries:
                 params += (start + i, it.subject, it.event, encoding, body)
             sql = (
                 f"WITH batch (i, subject, event, encoding, body) AS (VALUES {rows}) "  # noqa: S608
-                "SELECT b.i, MIN(j.id) FROM batch b "
+                "SELECT b.i, j.id FROM batch b "
                 "JOIN jobs j ON j.subject = b.subject AND j.kind = 'event' "
                 "AND j.state IN ('queued', 'running') AND j.state = 'queued' "
                 "JOIN deliveries d ON d.id = j.delivery_pk AND d.event = b.event "
                 "AND d.body_encoding = b.encoding AND d.body = b.body "
-                "GROUP BY b.i"
+                "WHERE NOT EXISTS (SELECT 1 FROM jobs later WHERE later.subject = j.subject "
+                "AND later.id > j.id AND later.state IN ('queued', 'running'))"
             )
             for i, job_id in conn.exec_driver_sql(sql, tuple(params)):
-                merged[todo[int(i)][0].delivery_id] = f"coalesced into job {job_id}, still queued"
-        for it, (encoding, body) in todo:
-            if it.delivery_id in merged:
+                newest[int(i)] = int(job_id)
+        last: dict[str, tuple[tuple[str, str, bytes], str]] = {}  # subject -> key, delivery
+        for i, (it, (encoding, body)) in enumerate(todo):
+            key = (it.event, encoding, body)
+            if it.subject in last:
+                same, guid = last[it.subject]
+                if same == key:
+                    merged[it.delivery_id] = f"coalesced with delivery {guid}, still queued"
+                    continue
+            elif i in newest:
+                merged[it.delivery_id] = f"coalesced into job {newest[i]}, still queued"
+                last[it.subject] = (key, it.delivery_id)
                 continue
-            key = (it.subject, it.event, encoding, body)
-            if key in queued:
-                merged[it.delivery_id] = f"coalesced with delivery {queued[key]}, still queued"
-            else:
-                queued[key] = it.delivery_id
+            last[it.subject] = (key, it.delivery_id)
         return merged
 
     def delivery(self, pk: int) -> StoredDelivery | None:
