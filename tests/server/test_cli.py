@@ -51,7 +51,7 @@ def test_migrate_status_and_retry(capsys: pytest.CaptureFixture[str], tmp_path: 
     url = f"sqlite:///{tmp_path}/inbox.db"
     code, out, err = run_cli(["serve", "migrate", "--database", url], capsys)
     assert (code, err) == (0, "")
-    assert out.strip().endswith("schema empty -> 0002")
+    assert out.strip().endswith("schema empty -> 0003")
     code, out, _ = run_cli(["serve", "migrate", "--database", url], capsys)
     assert out.strip().endswith("schema at 0002, nothing to do")
     code, out, _ = run_cli(["serve", "status", "--database", url, "--json"], capsys)

@@ -93,3 +93,43 @@ def test_the_wheel_carries_the_migrations(tmp_path: Path) -> None:
     assert "steward/server/migrations/env.py" in names
     assert "steward/server/migrations/script.py.mako" in names
     assert "steward/server/migrations/versions/v0001_inbox.py" in names
+
+
+def test_0003_adds_worker_instances_beside_the_jobs_it_finds(database_url: str) -> None:
+    from sqlalchemy import insert, select
+
+    from steward.server.jobs import instances
+
+    engine = db.make_engine(database_url)
+    try:
+        db.migrate(engine, "0002")
+        assert "instances" not in inspect(engine).get_table_names()
+        now = db.utcnow()
+        with engine.begin() as conn:
+            conn.execute(
+                insert(db.jobs).values(
+                    kind="sweep",
+                    installation_id=7,
+                    subject="installation:7",
+                    state="running",
+                    max_attempts=8,
+                    run_after=now,
+                    lease_until=now,
+                    worker="host:1:0",
+                    created_at=now,
+                )
+            )
+        db.migrate(engine)
+        assert db.current_revision(engine) == "0003"
+        with engine.begin() as conn:
+            conn.execute(
+                insert(instances).values(
+                    id="host:1:abc", host="host", pid=1, started_at=now, heartbeat_at=now
+                )
+            )
+            assert conn.execute(select(db.jobs.c.worker)).scalars().all() == ["host:1:0"]
+        db.downgrade(engine, "0002")
+        assert "instances" not in inspect(engine).get_table_names()
+        assert "jobs" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

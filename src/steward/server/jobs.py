@@ -12,24 +12,60 @@
   permanent. `complete`, `fail` and `extend` act only while the caller still holds the lease.
 - `Jobs.dead` and `Jobs.retry` are the dead letters, for ``steward serve status`` and
   ``retry``.
+- `Instances`: each process that runs workers registers an instance and beats; its workers'
+  names start with the instance id, so the jobs of an instance that is gone (its heartbeat
+  stale, its pid dead on this host, or a new start in its host/pid slot) are released at
+  once (`Instances.reap`) instead of waiting out their lease.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, literal, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Column,
+    Integer,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
 
-from steward.server.db import aware, deliveries, is_sqlite, jobs, utcnow
+from steward.server.db import Time, aware, deliveries, is_sqlite, jobs, metadata, utcnow
 
 JobState = Literal["queued", "running", "done", "dead"]
 STATES: tuple[JobState, ...] = ("queued", "running", "done", "dead")
 ACTIVE: tuple[JobState, ...] = ("queued", "running")
+
+instances = Table(
+    "instances",
+    metadata,
+    # HOST:PID:RANDOM; a worker of the instance is named ``ID/N`` (``jobs.worker``).
+    Column("id", String(160), primary_key=True),
+    Column("host", String(100), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("heartbeat_at", Time, nullable=False),
+)
+"""One row per live process that runs workers (migration 0003). Declared here, on the
+schema's `metadata`, beside the leases it governs."""
+
+RELEASED = datetime(2000, 1, 1, tzinfo=UTC)
+"""The lease a released job is left with: long past on every clock, so the next claim
+takes it."""
 
 PROGRESS_ALLOWANCE = 4
 """A job's attempts can grow to this many times the configured ones, one per run that got
@@ -289,3 +325,131 @@ def _lease_expired_last(job: Job, earlier: str | None) -> str:
     text = f"attempt {spent} of {job.max_attempts}, the last: its worker stopped mid-job"
     text += " (lease expired)"
     return f"{text}; the error before: {earlier}" if earlier else text
+
+
+# -- worker instances ---------------------------------------------------------------------
+
+
+def _alive_here(pid: int) -> bool:
+    """Whether process ``pid`` of this host is running (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return True  # unknown: leave it to the heartbeat
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def new(cls) -> Instance:
+        host, pid = socket.gethostname()[:100], os.getpid()
+        return cls(f"{host}:{pid}:{secrets.token_hex(6)}", host, pid)
+
+    def worker(self, index: int) -> str:
+        """The name of the instance's worker ``index`` (``jobs.worker``)."""
+        return f"{self.id}/{index}"
+
+
+class Instances:
+    """Worker processes and their heartbeats; the leases of those that are gone, released.
+
+    An instance is gone when its heartbeat is older than ``dead_after`` seconds, when it
+    ran on this host under a pid that no longer runs, or when a new instance starts in its
+    host/pid slot (a container's pid 1 restarted). Its jobs still ``running`` get a lease
+    long past (`RELEASED`): the next claim takes them, as it takes an expired lease, and
+    counts the attempt the dead process spent.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        alive_here: Callable[[int], bool] = _alive_here,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.alive_here = alive_here
+        self.host = socket.gethostname()[:100]
+
+    def register(self, me: Instance) -> int:
+        """Record ``me`` and release the jobs of the instances that are certainly gone (its
+        host/pid slot, dead pids on this host); how many jobs were released."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            gone = self._certainly_gone(conn, me)
+            released = self._release(conn, gone)
+            conn.execute(
+                insert(instances).values(
+                    id=me.id, host=me.host, pid=me.pid, started_at=now, heartbeat_at=now
+                )
+            )
+        return released
+
+    def beat(self, me: Instance) -> None:
+        """``me`` is alive (recorded again if an instance took it for gone)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(instances).where(instances.c.id == me.id).values(heartbeat_at=now)
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(instances).values(
+                        id=me.id, host=me.host, pid=me.pid, started_at=now, heartbeat_at=now
+                    )
+                )
+
+    def reap(self, me: Instance, dead_after: float | None) -> int:
+        """Release the jobs of every instance that is gone: dead pids on this host, and
+        (``dead_after`` given) heartbeats older than that; how many jobs were released."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            gone = self._certainly_gone(conn, me)
+            if dead_after is not None:
+                stale = now - timedelta(seconds=dead_after)
+                gone |= set(
+                    conn.execute(
+                        select(instances.c.id).where(
+                            instances.c.heartbeat_at < stale, instances.c.id != me.id
+                        )
+                    ).scalars()
+                )
+            return self._release(conn, gone)
+
+    def forget(self, me: Instance) -> None:
+        """``me`` stopped cleanly (its workers finished their jobs)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(instances).where(instances.c.id == me.id))
+
+    def _certainly_gone(self, conn: Connection, me: Instance) -> set[str]:
+        rows = conn.execute(
+            select(instances.c.id, instances.c.pid).where(
+                instances.c.host == self.host, instances.c.id != me.id
+            )
+        ).all()
+        return {r.id for r in rows if r.pid == me.pid or not self.alive_here(r.pid)}
+
+    def _release(self, conn: Connection, gone: set[str]) -> int:
+        released = 0
+        for instance in sorted(gone):
+            done = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.state == _state("running"),
+                    jobs.c.worker.startswith(f"{instance}/", autoescape=True),
+                )
+                .values(lease_until=RELEASED)
+            )
+            released += int(done.rowcount)
+            conn.execute(delete(instances).where(instances.c.id == instance))
+        return released

@@ -4,7 +4,12 @@ A worker is a thread with a loop; `steward serve` runs ``--workers N`` of them b
 intake, and ``steward serve worker`` runs them in a process of their own, on any machine that
 reaches the database (PostgreSQL for more than one machine). While a job runs, a keeper
 thread renews its lease, so only a worker that stopped (killed, machine lost) loses its job
-to another. Every ``housekeeping_seconds`` a worker also queues the due sweeps and, hourly,
+to another. Each process that runs workers is an instance (`jobs.Instances`) with a heartbeat
+thread, which also releases at once the jobs of instances that are gone (a server killed and
+started again does not leave its jobs to their lease), and a worker that cannot record how
+its job ended (the database restarting) tries again, with backoff, for
+`FINISH_RETRY_SECONDS`, holding the job meanwhile. Every ``housekeeping_seconds`` a worker
+also queues the due sweeps and, hourly,
 deletes finished deliveries past their retention; every few seconds it has PostgreSQL's
 statistics of the jobs table refreshed when a burst made them stale
 (`Maintenance.analyze_if_stale`).
@@ -12,6 +17,7 @@ statistics of the jobs table refreshed when a burst made them stale
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,7 +35,7 @@ from steward.github.client import counting_writes
 from steward.github.sansio import one_line
 from steward.server.db import utcnow
 from steward.server.inbox import Inbox
-from steward.server.jobs import Job, JobState
+from steward.server.jobs import Instance, Instances, Job, JobState
 from steward.server.logs import scrub
 from steward.server.metrics import METRICS, Metrics
 from steward.server.processing import (
@@ -47,6 +53,14 @@ log = logging.getLogger(__name__)
 
 PURGE_SECONDS = 3600.0
 ANALYZE_CHECK_SECONDS = 5.0  # how often a worker looks at the jobs table's statistics
+HEARTBEAT_SECONDS = 5.0
+"""How often a worker process records that it is alive, and looks for instances gone."""
+DEAD_AFTER_BEATS = 3
+"""An instance whose heartbeat is this many intervals old is gone: its jobs are released."""
+FINISH_RETRY_SECONDS = 120.0
+"""How long a worker keeps trying to record how its job ended while the database is away."""
+
+T = TypeVar("T")
 
 
 class Wakeup:
@@ -65,7 +79,9 @@ class Wakeup:
             self._cond.wait(timeout)
 
 
-def worker_name(index: int) -> str:
+def worker_name(index: int, instance: Instance | None = None) -> str:
+    if instance is not None:
+        return instance.worker(index)
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
 
 
@@ -186,7 +202,12 @@ class Worker:
                 permanent = is_permanent(exc)
                 error = scrub(one_line(f"{type(exc).__name__}: {exc}", 2000), self.secrets)
                 progressed = writes.accepted > 0  # the next attempt resumes past them
-                state = self.inbox.jobs.fail(job, error, permanent=permanent, progressed=progressed)
+                state = self._finish(
+                    job,
+                    lambda: self.inbox.jobs.fail(
+                        job, error, permanent=permanent, progressed=progressed
+                    ),
+                )
                 if state == "dead":
                     self.metrics.dead.labels(job.kind).inc()
                     log.error(
@@ -197,11 +218,35 @@ class Worker:
                     log.warning("job %d failed, will retry: %s", job.id, error, extra=where)
                 return state
         self.metrics.run_seconds.labels(job.kind).observe(time.perf_counter() - started)
-        if not self.inbox.jobs.complete(job):
+        if not self._finish(job, lambda: self.inbox.jobs.complete(job)):
             log.warning("job %d finished after its lease was lost", job.id, extra=where)
             return None
         self.metrics.processed.labels(job.kind).inc()
         return "done"
+
+    def _finish(self, job: Job, write: Callable[[], T]) -> T:
+        """``write`` (how ``job`` ended), tried again with backoff while the database is
+        away, for up to `FINISH_RETRY_SECONDS`: a worker that gave up would leave the job
+        ``running`` (and every later job of its subject waiting) until its lease expired.
+        The lease keeper renews the lease meanwhile; a late write is refused if another
+        worker took the job."""
+        deadline = time.monotonic() + FINISH_RETRY_SECONDS
+        wait = 0.25
+        while True:
+            try:
+                return write()
+            except SQLAlchemyError as exc:
+                if time.monotonic() + wait > deadline:
+                    raise
+                log.warning(
+                    "job %d: cannot record its end (%s); again in %.2fs",
+                    job.id,
+                    one_line(str(exc), 200),
+                    wait,
+                    extra={"job": job.id},
+                )
+                time.sleep(wait)
+                wait = min(5.0, wait * 2)
 
     def _process(self, job: Job) -> None:
         if job.kind == "sweep":
@@ -266,15 +311,25 @@ def start_workers(
     metrics: Metrics = METRICS,
     wakeup: Wakeup | None = None,
 ) -> list[threading.Thread]:
-    """``count`` worker threads, started; they end once ``stop`` is set and their job is
-    done."""
+    """``count`` worker threads, started, as one instance with its heartbeat (which first
+    releases the jobs of instances that are gone); they end once ``stop`` is set and their
+    job is done."""
+    instance = Instance.new()
+    registry = Instances(inbox.jobs.engine, clock=inbox.jobs.clock)
+    try:
+        released = registry.register(instance)
+    except SQLAlchemyError as exc:  # the heartbeat registers it once the database answers
+        log.warning("cannot register the worker instance yet: %s", one_line(str(exc), 200))
+    else:
+        if released:
+            log.warning("released %d job(s) of worker processes that are gone", released)
     threads = []
     for i in range(count):
         worker = Worker(
             inbox,
             deps,
             settings,
-            name=worker_name(i),
+            name=worker_name(i, instance),
             stop=stop,
             metrics=metrics,
             wakeup=wakeup,
@@ -282,4 +337,54 @@ def start_workers(
         thread = threading.Thread(target=worker.run, name=f"steward-worker-{i}", daemon=True)
         thread.start()
         threads.append(thread)
+    beat = Heartbeat(registry, instance, stop, threads, wakeup)
+    threading.Thread(target=beat.run, name="steward-heartbeat", daemon=True).start()
     return threads
+
+
+class Heartbeat:
+    """A worker process's heartbeat: every `HEARTBEAT_SECONDS` it records that the instance
+    is alive and releases the jobs of instances that are gone. A stale heartbeat counts only
+    once this one has beaten for `DEAD_AFTER_BEATS` intervals in a row: after the database
+    was away, every instance's heartbeat is stale, and none is taken for gone until each had
+    the time to beat again."""
+
+    def __init__(
+        self,
+        registry: Instances,
+        instance: Instance,
+        stop: threading.Event,
+        threads: list[threading.Thread],
+        wakeup: Wakeup | None,
+        *,
+        interval: float = HEARTBEAT_SECONDS,
+    ) -> None:
+        self.registry = registry
+        self.instance = instance
+        self.stop = stop
+        self.threads = threads
+        self.wakeup = wakeup
+        self.interval = interval
+        self.dead_after = interval * DEAD_AFTER_BEATS
+
+    def run(self) -> None:
+        healthy_since: float | None = None
+        while not self.stop.wait(self.interval):
+            try:
+                self.registry.beat(self.instance)
+                now = time.monotonic()
+                healthy_since = now if healthy_since is None else healthy_since
+                trusted = now - healthy_since >= self.dead_after
+                released = self.registry.reap(self.instance, self.dead_after if trusted else None)
+            except SQLAlchemyError as exc:
+                healthy_since = None
+                log.warning("worker heartbeat: database error: %s", one_line(str(exc), 200))
+                continue
+            if released:
+                log.warning("released %d job(s) of worker processes that are gone", released)
+                if self.wakeup is not None:
+                    self.wakeup.notify()
+        for thread in self.threads:  # stopping: once the workers finished their jobs
+            thread.join()
+        with contextlib.suppress(SQLAlchemyError):  # else its row goes stale: gone
+            self.registry.forget(self.instance)
