@@ -59,8 +59,9 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    # GitHub's X-GitHub-Hook-ID ('' when absent) and X-GitHub-Delivery: a redelivery repeats
-    # both, so the pair is the key that makes it a no-op.
+    # GitHub's X-GitHub-Hook-ID ('' when absent) and X-GitHub-Delivery. A delivery id seen
+    # before is a duplicate whatever the (unsigned) hook id says; the hook id is kept for
+    # the record (`deliveries.Deliveries.record`).
     Column("hook_id", String(32), nullable=False),
     Column("delivery_id", String(100), nullable=False),
     Column("event", String(100), nullable=False),
@@ -114,6 +115,19 @@ Index(
     sqlite_where=_ACTIVE,
 )
 Index("ix_jobs_delivery_pk", jobs.c.delivery_pk)
+
+instances = Table(
+    "instances",
+    metadata,
+    # HOST:PID:RANDOM; a worker of the instance is named ``ID/N`` (``jobs.worker``).
+    Column("id", String(160), primary_key=True),
+    Column("host", String(100), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Time, nullable=False),
+    Column("heartbeat_at", Time, nullable=False),
+)
+"""One row per live process that runs workers (migration 0003): a restart releases the
+leases of the instances that are gone (`jobs`)."""
 
 schedules = Table(
     "schedules",

@@ -30,10 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
-    Column,
-    Integer,
-    String,
-    Table,
     and_,
     delete,
     insert,
@@ -44,24 +40,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from steward.server.db import Time, aware, deliveries, is_sqlite, jobs, metadata, utcnow
+from steward.server.db import aware, deliveries, instances, is_sqlite, jobs, utcnow
 
 JobState = Literal["queued", "running", "done", "dead"]
 STATES: tuple[JobState, ...] = ("queued", "running", "done", "dead")
 ACTIVE: tuple[JobState, ...] = ("queued", "running")
-
-instances = Table(
-    "instances",
-    metadata,
-    # HOST:PID:RANDOM; a worker of the instance is named ``ID/N`` (``jobs.worker``).
-    Column("id", String(160), primary_key=True),
-    Column("host", String(100), nullable=False),
-    Column("pid", Integer, nullable=False),
-    Column("started_at", Time, nullable=False),
-    Column("heartbeat_at", Time, nullable=False),
-)
-"""One row per live process that runs workers (migration 0003). Declared here, on the
-schema's `metadata`, beside the leases it governs."""
 
 RELEASED = datetime(2000, 1, 1, tzinfo=UTC)
 """The lease a released job is left with: long past on every clock, so the next claim

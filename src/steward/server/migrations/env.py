@@ -12,7 +12,6 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from steward.server import jobs as _jobs  # noqa: F401 (its `instances` table, on `metadata`)
 from steward.server.db import metadata
 
 # Any 64-bit number unique to steward: pg_advisory_xact_lock's key for migrations.
