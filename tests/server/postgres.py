@@ -92,6 +92,11 @@ class Cluster:
             "--no-sync",
         )
         self.port = free_port()
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its port and data (again, after `pause`)."""
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.base} -c max_connections={self.max_connections}"
         )
@@ -110,7 +115,11 @@ class Cluster:
             options,
             "start",
         )
-        return self
+
+    def pause(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data and port (`immediate`: as a crash would; only a
+        durable cluster, ``fsync=True``, keeps its last commits then)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def stop(self) -> None:
         if self.port:

@@ -351,30 +351,9 @@ def test_health_and_readiness_on_a_full_disk(tmp_path: Path, small_disk: Path) -
         assert server.stop() in {0, -signal.SIGTERM}
 
 
-class StoppableCluster(Cluster):
-    """A cluster that can be stopped and started again on the same port and data."""
-
-    def pause(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def resume(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.base} -F"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.base / "server.log"),
-            "-w",
-            "-o",
-            options,
-            "start",
-        )
-
-
 @pytest.mark.slow
 def test_health_and_readiness_with_postgresql_stopped(tmp_path: Path) -> None:
-    with StoppableCluster(fsync=False) as pg:
+    with Cluster(fsync=False) as pg:
         env = app_env(tmp_path, pg.create())
         server = Server(env, tmp_path / "server.log", "--workers", "0")
         try:

@@ -156,35 +156,11 @@ def test_a_server_killed_mid_job_and_restarted_moves_the_queue_at_once(
     gh.assert_clean()
 
 
-class RestartableCluster(Cluster):
-    """A cluster that can stop and start again on its port, with its data: durable
-    (``fsync``, synchronous commits), or its immediate stop would lose the last commits."""
-
-    def halt(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def resume(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.base} -c max_connections=50"
-        self._run(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.base / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
-            "start",
-        )
-
-
 @pytest.mark.slow
 def test_a_worker_that_lost_postgresql_mid_job_finishes_it_once_it_is_back(
     gh: GatedGitHub, tmp_path: Path
 ) -> None:
-    with RestartableCluster(max_connections=50) as pg:
+    with Cluster(max_connections=50) as pg:  # durable: an immediate stop keeps commits
         url = pg.create()
         env = env_for(url, gh)
         log = tmp_path / "processes.log"
@@ -194,7 +170,7 @@ def test_a_worker_that_lost_postgresql_mid_job_finishes_it_once_it_is_back(
             inbox = Inbox(engine)
             queue_and_hold(server, gh, inbox)
             engine.dispose()
-            pg.halt()  # under the live worker: its "done" write will fail
+            pg.pause("immediate")  # under the live worker: its "done" write will fail
             gh.drop = False
             gh.gate.set()  # the job runs to its end, and cannot record it
             time.sleep(3)  # its GitHub calls are done by now, its "done" write failed
