@@ -16,20 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from steward.pipeline.aws import LambdaRunner, LocalLambda
-
-
-def _machine() -> str:
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "aarch64": "arm64"}.get(machine, machine)
+from steward.pipeline.stages.layer_build import machine_arch
 
 
 def local_lambda(cache_dir: Path, *, skip_regions: tuple[str, ...] = ()) -> LambdaRunner:
-    """The runner the CLI wiring would inject: on an emulator, a Lambda client's Invoke runs
+    """The runner `release run` injects: on an emulator, a Lambda client's Invoke runs
     the handler here (steward's local runtime), with the layer on its path. moto keeps a
     ZipFile upload where the runtime cannot read it, so the client's ZipFile uploads
     (CreateFunction, PublishLayerVersion) go through the account's S3 on the emulator
     first; real AWS is never touched. ``skip_regions`` are left to moto's echo."""
     from steward.e2e.local_runtime import LocalRuntime, is_emulator
+    from steward.e2e.naming import asset_bucket
 
     def attach(client: Any, clients: Callable[[str], Any]) -> LocalLambda | None:
         region = client.meta.region_name
@@ -37,7 +34,7 @@ def local_lambda(cache_dir: Path, *, skip_regions: tuple[str, ...] = ()) -> Lamb
             return None
         s3 = clients("s3")
         account = clients("sts").get_caller_identity()["Account"]
-        bucket = f"steward-e2e-assets-{account}-{region}"
+        bucket = asset_bucket(account, region)
         made: list[str] = []
 
         def through_s3(params: dict[str, Any], **_: Any) -> None:
@@ -61,6 +58,7 @@ def local_lambda(cache_dir: Path, *, skip_regions: tuple[str, ...] = ()) -> Lamb
             cache_dir, lambda_client=client, s3_client=s3, logs_client=clients("logs")
         ).attach(client)
         python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        return LocalLambda(_machine(), python, str(cache_dir.resolve()))
+        machine = machine_arch() or platform.machine().lower()
+        return LocalLambda(machine, python, str(cache_dir.resolve()))
 
     return attach

@@ -30,14 +30,14 @@ from steward.e2e.infrastructure import (
     DeployContext,
     architecture_name,
 )
-from steward.e2e.naming import pascal_case
+from steward.e2e.naming import asset_bucket, pascal_case
 from steward.e2e.plugin import CDK_SPEED_ENV
 from steward.e2e.template import FileAsset, zip_dir
 from steward.errors import StewardError
 from steward.limits import loads_json
 from steward.workspace import Limit, read_bytes
 
-ASSET_BUCKET = "steward-e2e-assets-${AWS::AccountId}-${AWS::Region}"
+ASSET_BUCKET = asset_bucket("${AWS::AccountId}", "${AWS::Region}")
 _QUIET = CDK_SPEED_ENV  # also for the cdk CLI's subprocesses
 
 

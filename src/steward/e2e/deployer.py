@@ -22,7 +22,7 @@ from http import HTTPStatus
 from typing import Any
 
 from steward.e2e import aws
-from steward.e2e.naming import RUN_TAG
+from steward.e2e.naming import RUN_TAG, asset_bucket
 from steward.e2e.resources import Resource, Verifier, stack_resources
 from steward.e2e.template import ASSET_BUCKET_PARAM, FileAsset
 from steward.errors import StewardError
@@ -148,7 +148,7 @@ class CloudFormationDeployer:
         """`steward-e2e-assets-<account>-<region>`, created on first use (idempotent)."""
         if self._bucket is None:
             region = self.cfn.meta.region_name
-            self._bucket = f"steward-e2e-assets-{aws.account_id()}-{region}"
+            self._bucket = asset_bucket(aws.account_id(), region)
         from botocore.exceptions import ClientError
 
         try:
@@ -182,6 +182,10 @@ class CloudFormationDeployer:
     # -- queries ------------------------------------------------------------------------
     def describe(self, name: str) -> StackInfo | None:
         """The live stack called `name`, or None (deleted stacks count as absent)."""
+        raw = self._described(name)
+        return None if raw is None else _info(raw)
+
+    def _described(self, name: str) -> Mapping[str, Any] | None:
         from botocore.exceptions import ClientError
 
         try:
@@ -190,22 +194,23 @@ class CloudFormationDeployer:
             if "does not exist" in str(exc):
                 return None
             raise
-        live = [_info(s) for s in stacks if s["StackStatus"] != GONE]
+        live = [s for s in stacks if s["StackStatus"] != GONE]
         return live[0] if live else None
 
     def stacks(self) -> Iterator[StackInfo]:
-        """Every live stack in the account and region. A create begun in the last minutes
-        and still running gets up to `settle_before_delete` seconds in all to finish before
-        anything is described (see `status`)."""
-        recent = datetime.now(UTC) - timedelta(minutes=5)
-        deadline = time.monotonic() + self.settle_before_delete
-        for page in self.cfn.get_paginator("list_stacks").paginate():
-            for summary in page["StackSummaries"]:
-                created = summary.get("CreationTime")
-                if summary["StackStatus"] in BUSY and (created is None or created > recent):
-                    left = deadline - time.monotonic()
-                    if left > 0:
-                        self.wait_stable(summary["StackName"], timeout=left)
+        """Every live stack in the account and region. On an emulator, a create begun in the
+        last minutes and still running gets up to `settle_before_delete` seconds in all to
+        finish before anything is described (see `status`)."""
+        if self.emulated:
+            recent = datetime.now(UTC) - timedelta(minutes=5)
+            deadline = time.monotonic() + self.settle_before_delete
+            for page in self.cfn.get_paginator("list_stacks").paginate():
+                for summary in page["StackSummaries"]:
+                    created = summary.get("CreationTime")
+                    if summary["StackStatus"] in BUSY and (created is None or created > recent):
+                        left = deadline - time.monotonic()
+                        if left > 0:
+                            self.wait_stable(summary["StackName"], timeout=left)
         for page in self.cfn.get_paginator("describe_stacks").paginate():
             for raw in page["Stacks"]:
                 if raw["StackStatus"] != GONE:
@@ -224,16 +229,18 @@ class CloudFormationDeployer:
         return "; ".join(reversed(reasons[:3]))
 
     def status(self, name: str) -> str | None:
-        """The live stack's status from `list_stacks`, or None when there is none.
-
-        Why not describe_stacks: moto evaluates a stack's outputs when describing it, and
-        doing so while the stack is still being created makes it create resources a second
-        time, outside the stack (they outlive its delete). A summary evaluates nothing.
-        """
+        """The live stack's status, or None when there is none."""
         summary = self._summary(name)
         return None if summary is None else str(summary["StackStatus"])
 
     def _summary(self, name: str) -> Mapping[str, Any] | None:
+        """The live stack's status and reason. On an emulator from `list_stacks`: moto
+        evaluates a stack's outputs when describing it, and doing so while the stack is still
+        being created makes it create resources a second time, outside the stack (they
+        outlive its delete); a summary evaluates nothing. On AWS describing is safe, and one
+        call instead of paging through every stack of the last 90 days on each poll."""
+        if not self.emulated:
+            return self._described(name)
         for page in self.cfn.get_paginator("list_stacks").paginate():
             for summary in page["StackSummaries"]:
                 if summary["StackName"] == name and summary["StackStatus"] != GONE:
@@ -458,18 +465,15 @@ class CloudFormationDeployer:
         """Let a create or update in flight finish first (deleting mid-create races it: what it
         creates afterwards outlives the stack), note the resources, ask for the delete."""
         status = self.status(name)
-        if status in BUSY and settle > 0:
+        if status in BUSY and settle > 0 and self.emulated:
             # moto runs a create inside the request: one in flight ends within seconds, and
-            # one whose request failed stays CREATE_IN_PROGRESS forever, hence the bound
+            # one whose request failed stays CREATE_IN_PROGRESS forever, hence the bound.
+            # CloudFormation itself cancels a create that a delete interrupts.
             self.wait_stable(name, timeout=settle)
             status = self.status(name)
         if status is None:
             return None
-        try:
-            resources = stack_resources(self.cfn, name)
-        except Exception as exc:  # verification is extra safety; the delete must still happen
-            log.warning("could not list the resources of %s: %s", name, exc)
-            resources = []
+        resources = self._resources(name)
         self._answers.pop("DeleteStack", None)
         try:
             self.cfn.delete_stack(StackName=name)
@@ -498,30 +502,26 @@ class CloudFormationDeployer:
         except Exception as exc:  # extra safety only; the deploy error is what matters
             log.warning("could not check what %s left: %s", spec.name, exc)
             return
-        if left:
-            log.warning(
-                "%s: the emulator crashed creating it and left %s; deleting them",
-                spec.name,
-                ", ".join(f"{r.type} {r.physical_id}" for r in left),
-            )
-            self.leftovers.extend(left)
-            for error in self.verifier.remove(left):
-                log.warning("%s: %s", spec.name, error)
+        for error in self._delete_leftovers(
+            left, f"{spec.name}: the emulator crashed creating it and left"
+        ):
+            log.warning("%s: %s", spec.name, error)
 
     def _verify(self, name: str, resources: list[Resource]) -> None:
         left = self.verifier.leftovers(resources)
-        if not left:
-            return
-        log.warning(
-            "stack %s is gone but %d resource(s) remain; deleting them: %s",
-            name,
-            len(left),
-            ", ".join(f"{r.type} {r.physical_id}" for r in left),
-        )
-        self.leftovers.extend(left)
-        errors = self.verifier.remove(left)
+        errors = self._delete_leftovers(left, f"stack {name} is gone but these remain:")
         if errors:
             raise DeployError(f"stack {name}: resources left behind: {'; '.join(errors)}")
+
+    def _delete_leftovers(self, left: list[Resource], why: str) -> list[str]:
+        """Delete resources found left behind, say so, remember them for the run's summary;
+        the errors of those that could not be deleted."""
+        if not left:
+            return []
+        names = ", ".join(f"{r.type} {r.physical_id}" for r in left)
+        log.warning("%s %s; deleting them", why, names)
+        self.leftovers.extend(left)
+        return self.verifier.remove(left)
 
     def settle(self) -> None:
         """Wait for the deletes `delete(wait=False)` started, and check their resources."""
@@ -553,14 +553,17 @@ class CloudFormationDeployer:
                 self.pending[name] = resources
         for stack in matching:
             if stack.status == "DELETE_IN_PROGRESS" and stack.name not in self.pending:
-                self.pending[stack.name] = self._resources_or_none(stack.name)
+                self.pending[stack.name] = self._resources(stack.name)
         self.settle()
         return doomed
 
-    def _resources_or_none(self, name: str) -> list[Resource]:
+    def _resources(self, name: str) -> list[Resource]:
+        """The stack's resources to check after its delete; none when they cannot be listed
+        (gone meanwhile, or a failing endpoint): the check is extra safety, the delete is not."""
         try:
             return stack_resources(self.cfn, name)
-        except Exception:  # already gone between the listing and now
+        except Exception as exc:
+            log.warning("could not list the resources of %s: %s", name, exc)
             return []
 
 

@@ -20,6 +20,12 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
+def asset_bucket(account: str, region: str) -> str:
+    """steward's E2E asset bucket of an account and region: the deployer uploads Lambda code
+    there, and the local runtime looks it up there first."""
+    return f"steward-e2e-assets-{account}-{region}"
+
+
 def python_tag(version: tuple[int, int] | None = None) -> str:
     major, minor = version or sys.version_info[:2]
     return f"py{major}{minor}"

@@ -148,6 +148,7 @@ class E2EPlugin:
             and (self.is_worker or config.getoption("dist", "no") != "no")  # xdist only
         )
         self.deploy_units: set[str] = set()  # spread: nodeids whose worker deploys the stack
+        self._spreads: dict[str, bool] = {}  # feature scope -> may it spread
         self._shared: SharedOutputs | None = None
         self.local_runtime = self._local_runtime(
             config.getoption("e2e_local") or str(config.getini("steward_e2e_local"))
@@ -181,7 +182,12 @@ class E2EPlugin:
 
     def scope_of_nodeid(self, nodeid: str) -> str | None:
         found = self.feature_of(self.root / nodeid.split("::", 1)[0])
-        return None if found is None else found.relative_to(self.root.resolve()).as_posix()
+        return None if found is None else self.scope(found)
+
+    def scope(self, folder: Path) -> str:
+        """A feature folder as the scheduler and the shared outputs name it: its path from
+        the rootdir."""
+        return folder.relative_to(self.root.resolve()).as_posix()
 
     # -- xdist (controller side) --------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
@@ -236,12 +242,23 @@ class E2EPlugin:
         worker and deletes at its package end: spreading it would delete it under a test."""
         if not self.spread:
             return False
-        conftest = self.root / scope / "conftest.py"
-        try:
-            own_fixture = "def infrastructure" in conftest.read_text(encoding="utf-8")
-        except OSError:
-            own_fixture = False
-        return not own_fixture
+        if scope not in self._spreads:  # asked for every test: read each conftest once
+            conftest = self.root / scope / "conftest.py"
+            try:
+                own_fixture = "def infrastructure" in conftest.read_text(encoding="utf-8")
+            except OSError:
+                own_fixture = False
+            self._spreads[scope] = not own_fixture
+        return self._spreads[scope]
+
+    def _controller_deployer(self) -> CloudFormationDeployer:
+        """The controller's one deployer: made while the workers ran (`_sweeper`), else now;
+        the spread features' deletes and the sweep share it, and its pending deletes."""
+        if self._sweeper is None:
+            done: Future[CloudFormationDeployer] = Future()
+            done.set_result(CloudFormationDeployer())
+            self._sweeper = done
+        return self._sweeper.result()
 
     def _feature_done(self, scope: str) -> None:
         """Controller, spread features: every test has run, so the stack can go now."""
@@ -251,7 +268,7 @@ class E2EPlugin:
         if entry is None or "stack" not in entry:
             return  # never deployed, or the deploy failed (and cleaned up after itself)
         try:
-            deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
+            deployer = self._controller_deployer()
             deployer.delete(str(entry["stack"]), wait=False)  # the end-of-session sweep waits
         except Exception as exc:  # the sweep at the end retries it
             log.warning("delete of %s failed: %s", entry["stack"], exc)
@@ -282,7 +299,7 @@ class E2EPlugin:
                 "(one holding infrastructure.py)",
                 pytrace=False,
             )
-        scope = folder.relative_to(self.root.resolve()).as_posix()
+        scope = self.scope(folder)
         spread = self.spreads(scope)
         state = self.features.get(folder)
         if state is None and spread and item.nodeid not in self.deploy_units:
@@ -343,7 +360,7 @@ class E2EPlugin:
             if (
                 folder in self.features
                 and (nextitem is None or self.feature_of(nextitem.path) != folder)
-                and not self.spreads(folder.relative_to(self.root.resolve()).as_posix())
+                and not self.spreads(self.scope(folder))
             ):  # a spread feature's stack goes when the controller says (`_feature_done`)
                 state = self.features[folder]
                 interrupted = _to_the_end(lambda: self._teardown(state))
@@ -395,7 +412,7 @@ class E2EPlugin:
     def _sweep(self) -> None:
         """Controller: every stack of the run, whoever deployed it."""
         try:
-            deployer = self._sweeper.result() if self._sweeper else CloudFormationDeployer()
+            deployer = self._controller_deployer()
             self.swept = deployer.sweep(run_predicate(self.run_id))
             self.leftovers += [f"{r.type} {r.physical_id}" for r in deployer.leftovers]
         except Exception as exc:  # DeployError or AWS access: report, do not crash pytest

@@ -121,9 +121,9 @@ def run_release(root: Path, config: StewardConfig, opts: RunOptions) -> st.Relea
         root, version, prerelease, config, state, rdir, opts.env, echo, opts.github, opts.aws
     )
     _skip_unconfigured(ctx, stages)
-    now = [n for n, r in state.stages.items() if r.status == "pending"]
-    if opts.stop_before is not None:  # later stages are checked by the job that runs them
-        now = [n for n in now if list(state.stages).index(n) < _position(state, opts)]
+    # stages from --stop-before on are checked by the job that runs them
+    before = list(state.stages)[: _position(state, opts)]
+    now = [n for n in before if state.stages[n].status == "pending"]
     problems = preflight(ctx, now, opts)
     if problems:
         raise UsageError("cannot start the release: " + "; ".join(problems))
@@ -187,6 +187,7 @@ def _default_echo(msg: str) -> None:
 
 
 def _position(state: st.ReleaseState, opts: RunOptions) -> int:
+    """Where the run stops: --stop-before's stage, else past the last one."""
     names = list(state.stages)
     return names.index(opts.stop_before) if opts.stop_before in names else len(names)
 

@@ -8,6 +8,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from steward.e2e.aws import AWS_HOSTS
+
 PROBE_SECONDS = 2.0
 
 
@@ -18,9 +20,7 @@ def is_emulator(endpoint_url: str | None) -> bool:
         return False
     parts = urllib.parse.urlsplit(endpoint_url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or host.endswith(
-        (".amazonaws.com", ".amazonaws.com.cn")
-    ):
+    if parts.scheme not in ("http", "https") or host.endswith(AWS_HOSTS):
         return False
     return _probe(f"{parts.scheme}://{parts.netloc}")
 

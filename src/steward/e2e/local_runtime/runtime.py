@@ -32,6 +32,7 @@ from steward.e2e.local_runtime.cwlogs import LogWriter
 from steward.e2e.local_runtime.detect import is_emulator
 from steward.e2e.local_runtime.moto_layers import stack_layers
 from steward.e2e.local_runtime.process import Outcome, parent_env, run_child
+from steward.e2e.naming import asset_bucket
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class LocalRuntime:
         timeout = float(config.get("Timeout") or 3)
         memory = int(config.get("MemorySize") or 128)
         store = CodeStore(self.cache_dir, self._client("s3"))
-        bucket = f"steward-e2e-assets-{account}-{region}"
+        bucket = asset_bucket(account, region)
         task_root = self._code(store, config, bucket)
         path = [str(task_root)]
         for layer in self._layer_arns(config):
