@@ -53,6 +53,25 @@ def token_deps(
     )
 
 
+def local_github_env(
+    database_url: str, github_url: str, token: str, secret: str, **extra: str
+) -> dict[str, str]:
+    """The environment of a `steward serve` process whose workers use `local_github_deps`
+    against the test GitHub server at ``github_url``; ``extra`` adds or overrides settings."""
+    return {
+        "STEWARD_APP_ID": "1",
+        "STEWARD_PRIVATE_KEY": "unused: the test's deps factory uses a plain token",
+        "STEWARD_WEBHOOK_SECRET": secret,
+        "STEWARD_BOT_LOGIN": BOT,
+        "STEWARD_DATABASE_URL": database_url,
+        "STEWARD_DEPS_FACTORY": "tests.server.fakes:local_github_deps",
+        "STEWARD_TEST_GITHUB_URL": github_url,
+        "STEWARD_TEST_GITHUB_TOKEN": token,
+        "STEWARD_POLL_INTERVAL": "0.05",
+        **extra,
+    }
+
+
 def local_github_deps(settings: Any, engine: Any) -> WorkerDeps:
     return token_deps(
         os.environ["STEWARD_TEST_GITHUB_URL"], os.environ["STEWARD_TEST_GITHUB_TOKEN"]

@@ -23,7 +23,7 @@ from steward.server import db
 from steward.server.inbox import Inbox
 from steward.server.processing import Delivery, process_delivery
 from tests.server.conftest import SECRET, TOKEN, signed_headers, with_installation
-from tests.server.fakes import BOT, token_deps
+from tests.server.fakes import BOT, local_github_env, token_deps
 from tests.server.processes import Process, Server
 from tests.support.github_material import pull_request_event
 from tests.support.github_server import GitHubServer
@@ -79,17 +79,7 @@ def test_a_delivery_id_seen_before_is_a_duplicate_whatever_the_hook_id(
     expected_calls = reference_calls()
     with GitHubServer(token=TOKEN, login=BOT) as gh:
         seed(gh)
-        env = {
-            "STEWARD_APP_ID": "1",
-            "STEWARD_PRIVATE_KEY": "unused: the test's deps factory uses a plain token",
-            "STEWARD_WEBHOOK_SECRET": SECRET,
-            "STEWARD_BOT_LOGIN": BOT,
-            "STEWARD_DATABASE_URL": database_url,
-            "STEWARD_DEPS_FACTORY": "tests.server.fakes:local_github_deps",
-            "STEWARD_TEST_GITHUB_URL": gh.url,
-            "STEWARD_TEST_GITHUB_TOKEN": TOKEN,
-            "STEWARD_POLL_INTERVAL": "0.05",
-        }
+        env = local_github_env(database_url, gh.url, TOKEN, SECRET)
         log = tmp_path / "processes.log"
         server = Server(env, log, "--workers", "0")  # the intake alone: jobs stay queued
         worker: Process | None = None

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from steward.server import db
 from steward.server.inbox import Inbox
 from tests.server.conftest import SECRET, TOKEN, signed_headers, with_installation
-from tests.server.fakes import BOT
+from tests.server.fakes import BOT, local_github_env
 from tests.server.postgres import Cluster
 from tests.server.processes import Server
 from tests.support.github_material import pull_request_event
@@ -89,18 +89,8 @@ def events() -> list[tuple[str, bytes]]:
 
 
 def env_for(database_url: str, gh: GitHubServer) -> dict[str, str]:
-    return {  # no STEWARD_LEASE_SECONDS: the default 300 s lease
-        "STEWARD_APP_ID": "1",
-        "STEWARD_PRIVATE_KEY": "unused: the test's deps factory uses a plain token",
-        "STEWARD_WEBHOOK_SECRET": SECRET,
-        "STEWARD_BOT_LOGIN": BOT,
-        "STEWARD_DATABASE_URL": database_url,
-        "STEWARD_DEPS_FACTORY": "tests.server.fakes:local_github_deps",
-        "STEWARD_TEST_GITHUB_URL": gh.url,
-        "STEWARD_TEST_GITHUB_TOKEN": TOKEN,
-        "STEWARD_POLL_INTERVAL": "0.05",
-        "STEWARD_BACKOFF_SECONDS": "0.1",
-    }
+    # no STEWARD_LEASE_SECONDS: the default 300 s lease
+    return local_github_env(database_url, gh.url, TOKEN, SECRET, STEWARD_BACKOFF_SECONDS="0.1")
 
 
 def queue_and_hold(server: Server, gh: GatedGitHub, inbox: Inbox) -> None:

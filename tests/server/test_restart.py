@@ -28,7 +28,7 @@ from steward.server import db
 from steward.server.inbox import Inbox
 from steward.server.processing import Delivery, process_delivery
 from tests.server.conftest import SECRET, TOKEN, signed_headers, with_installation
-from tests.server.fakes import BOT, token_deps
+from tests.server.fakes import BOT, local_github_env, token_deps
 from tests.server.processes import Process, Server
 from tests.support.github_material import pull_request_event
 from tests.support.github_server import GitHubServer
@@ -124,19 +124,14 @@ def send(client: httpx.Client, url: str, guid: str, event: str, body: bytes) -> 
 def test_killed_mid_load_and_restarted_the_inbox_drains_to_the_same_state(
     database_url: str, gh: GitHubServer, tmp_path: Path
 ) -> None:
-    env = {
-        "STEWARD_APP_ID": "1",
-        "STEWARD_PRIVATE_KEY": "unused: the test's deps factory uses a plain token",
-        "STEWARD_WEBHOOK_SECRET": SECRET,
-        "STEWARD_BOT_LOGIN": BOT,
-        "STEWARD_DATABASE_URL": database_url,
-        "STEWARD_DEPS_FACTORY": "tests.server.fakes:local_github_deps",
-        "STEWARD_TEST_GITHUB_URL": gh.url,
-        "STEWARD_TEST_GITHUB_TOKEN": TOKEN,
-        "STEWARD_LEASE_SECONDS": "2",
-        "STEWARD_POLL_INTERVAL": "0.05",
-        "STEWARD_BACKOFF_SECONDS": "0.1",
-    }
+    env = local_github_env(
+        database_url,
+        gh.url,
+        TOKEN,
+        SECRET,
+        STEWARD_LEASE_SECONDS="2",
+        STEWARD_BACKOFF_SECONDS="0.1",
+    )
     log = tmp_path / "processes.log"
     todo = deliveries()
     acked: set[str] = set()
