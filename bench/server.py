@@ -47,6 +47,7 @@ from sqlalchemy import func, select
 from tests.server.fakes import BOT
 from tests.server.postgres import Cluster, free_port
 from tests.server.processes import ROOT, Process, Server
+from tests.support.github_app_server import app_private_key_pem
 from tests.support.github_material import pull_request_event
 from tests.support.github_server import GitHubServer
 
@@ -225,18 +226,6 @@ def load(port: int, body: bytes, prefix: str, **kw: Any) -> Result:
 # -- the servers ------------------------------------------------------------------------------
 
 
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 def steward_env(database_url: str, github_url: str = "http://127.0.0.1:9") -> dict[str, str]:
     return {
         "STEWARD_APP_ID": "1",
@@ -259,7 +248,7 @@ def probot(tmp: Path) -> Iterator[int]:
     port = free_port()
     env = {
         **os.environ,
-        "BENCH_PRIVATE_KEY": private_key_pem(),
+        "BENCH_PRIVATE_KEY": app_private_key_pem(),
         "BENCH_SECRET": SECRET,
         "BENCH_PORT": str(port),
         "NODE_ENV": "production",

@@ -19,7 +19,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,7 @@ from tests.server.conftest import SECRET, signed_headers, with_installation
 from tests.server.postgres import Cluster, free_port
 from tests.server.processes import Process, Server
 from tests.support.cli import run_cli
-from tests.support.github_app_server import INSTALLATION_ID, GitHubAppServer
+from tests.support.github_app_server import INSTALLATION_ID, GitHubAppServer, app_private_key_pem
 from tests.support.github_material import pull_request_event
 
 pytestmark = pytest.mark.usefixtures("no_steward_env")
@@ -37,23 +36,10 @@ pytestmark = pytest.mark.usefixtures("no_steward_env")
 SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 
 
-@cache
-def private_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-
-
 def app_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     key = tmp_path / "app.pem"
     if not key.exists():
-        key.write_text(private_key_pem())
+        key.write_text(app_private_key_pem())
     return {
         "STEWARD_APP_ID": "1",
         "STEWARD_APP_SLUG": "steward-test",
