@@ -8,7 +8,7 @@ UV_VERSION := 0.13.9
 SYNC := $(UV) sync --locked --extra e2e --extra release --extra cdk --extra server
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-.PHONY: help install setup postgres test lint typecheck unit demo e2e-example bench clean
+.PHONY: help install setup postgres chromium test lint typecheck unit demo e2e-example bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(UV) ## Install steward and its tools into .venv (locked versions).
 	$(SYNC)
 
-setup: install node_modules/.installed postgres ## install, plus GitHub's published material and the CDK CLI for tests.
+setup: install node_modules/.installed postgres chromium ## install, plus GitHub's published material, the CDK CLI, PostgreSQL and Chromium for tests.
 
 # The server tests start their own PostgreSQL cluster from these binaries (no system service).
 postgres: ## PostgreSQL's server binaries (Debian's package), installed only when absent.
@@ -32,6 +32,14 @@ postgres: ## PostgreSQL's server binaries (Debian's package), installed only whe
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
+
+# The maintainers' page is tested in a real headless browser: Debian's, never a download.
+chromium: ## Debian's Chromium (package chromium), installed only when absent.
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
 	fi
 
 lint: setup ## ruff (lint and format check) and the import contracts (lint-imports).

@@ -84,7 +84,29 @@ class Settings(BaseModel):
     """How often each worker queues the due sweeps."""
     retention_days: int = Field(default=14, ge=1)
     """Finished deliveries older than this are deleted by the workers."""
+    survey_interval_seconds: int = Field(default=900, ge=60)
+    """How often each installation's repositories are surveyed for the maintainers' page
+    (pending releases, blocked PRs, what the next sweep will do, the last releases)."""
     deps_factory: str = APP_DEPS
+
+    # -- the maintainers' page (served beside /metrics, on the operator listener) ----------
+    page_token: SecretStr | None = None
+    """A static sign-in token for the page (local use); or `page_token_file`."""
+    oauth_client_id: str | None = Field(default=None, max_length=100)
+    """The App's OAuth client id: maintainers sign in with GitHub."""
+    oauth_client_secret: SecretStr | None = None
+    """The App's OAuth client secret; or `oauth_client_secret_file`."""
+    maintainers_team: str | None = Field(default=None, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")
+    """``ORG/TEAM-SLUG``: the GitHub team whose members may sign in with GitHub."""
+    github_url: str = "https://github.com"
+    """GitHub's web origin (the OAuth pages); GitHub Enterprise Server: its host."""
+    page_url: str | None = Field(default=None, max_length=500)
+    """The page's own address as a browser reaches it (the OAuth callback is built on it);
+    default: the address the request came to."""
+    session_secret: SecretStr | None = None
+    """Signs the page's session cookies; default: derived from the webhook secret, so every
+    instance agrees without one more secret."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
     the benchmark point it at a local GitHub)."""
 
@@ -105,7 +127,15 @@ class Settings(BaseModel):
     def secrets(self) -> tuple[str, ...]:
         """The secret values, for redaction in logs."""
         return tuple(
-            s.get_secret_value() for s in (self.private_key, self.webhook_secret) if s is not None
+            s.get_secret_value()
+            for s in (
+                self.private_key,
+                self.webhook_secret,
+                self.page_token,
+                self.oauth_client_secret,
+                self.session_secret,
+            )
+            if s is not None
         )
 
     def require_app(self) -> None:
@@ -137,7 +167,7 @@ class Settings(BaseModel):
 
 FIELDS = tuple(Settings.model_fields)
 # Keys that may name a file holding the value instead (``private_key_file``).
-FILE_KEYS = ("private_key", "webhook_secret")
+FILE_KEYS = ("private_key", "webhook_secret", "page_token", "oauth_client_secret", "session_secret")
 
 
 def load_settings(
