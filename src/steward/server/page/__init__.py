@@ -1,0 +1,1 @@
+"""The maintainers' page: Queue, Repositories and Releases, on the operator listener."""
