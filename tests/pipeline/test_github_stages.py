@@ -141,6 +141,7 @@ def test_a_full_release_attaches_its_provenance_to_the_github_release_once(
             "SHA256SUMS",
             "multiple.intoto.jsonl",
             "provenance.pub.pem",
+            "steward-run.json",  # the run record (tests/pipeline/test_run_record.py)
         ]
         sealed = sample.release_dir / "2.0.0"
         assert (

@@ -19,6 +19,7 @@ from steward.e2e.emulator import Emulator
 from steward.errors import ReleaseError
 from steward.github.client import GitHubClient
 from steward.pipeline.release_assets import ASSETS
+from steward.pipeline.report import RUN_RECORD
 from tests.pipeline.conftest import Index, make_sample
 from tests.pipeline.layer_support import (
     BETA,
@@ -105,7 +106,7 @@ def test_two_pythons_two_architectures_two_regions_parity_and_sar_with_its_canar
         )
         stubs.assert_done()
         # the seed's upload-release-provenance, then a user's check of the release
-        assert sorted(gh.asset_bytes(draft)) == sorted(ASSETS)
+        assert sorted(gh.asset_bytes(draft)) == sorted([*ASSETS, RUN_RECORD])
         code, out, err = verify(
             gh,
             capsys,

@@ -10,12 +10,22 @@ replaced, since a release's provenance that changes after the fact is what this 
 catch. A second run uploads nothing. The HTTP lives in the adapter (`RepoApi`), which sends
 the token only to the upload host the API named for the release, and only when that host is
 on its allowlist.
+
+Beside them goes the run record, ``steward-run.json`` (`report.RunRecord`: each stage's
+name, title, status and times, what the Gantt needs), so a page can draw the run from the
+release alone. It is no provenance: `release verify --release` never reads it (`ASSETS` does
+not name it), and a record already on the release is kept whatever it holds (the record of
+the run that attached it first; a resumed run's would differ only in the post-release
+stage's start). `report.read_run_record` downloads one through the adapter, capped and
+checked against GitHub's digest, and parses it as the untrusted data it is.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import json
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +34,7 @@ from steward.github.records import GitHubRelease, ReleaseAsset
 from steward.github.repo_api import RepoApi
 from steward.pipeline import archive
 from steward.pipeline.context import Context
+from steward.pipeline.report import RUN_RECORD, RunRecord
 from steward.pipeline.stages.build import DIST, artifact_hashes
 from steward.pipeline.stages.provenance import ATTESTATION, PUBLIC_KEY
 from steward.workspace import Limit, read_bytes
@@ -180,12 +191,55 @@ def publish_provenance(
         ctx.echo(f"  attached {name} to {release.tag_name}")
     if details["unchanged"]:
         ctx.echo(f"  already on {release.tag_name}: {', '.join(details['unchanged'])}")
+    details["run_record"] = attach_run_record(ctx, github, release)
     return details
+
+
+def run_record(ctx: Context, clock: Callable[[], float] = time.time) -> RunRecord:
+    """The record of ``ctx``'s run as it stands (the attaching stage still running)."""
+    from steward.pipeline.stages import all_stages
+
+    titles = {name: stage.title for name, stage in all_stages().items()}
+    return RunRecord.from_state(ctx.state, titles, recorded_at=clock())
+
+
+def attach_run_record(
+    ctx: Context,
+    github: RepoApi,
+    release: GitHubRelease,
+    clock: Callable[[], float] = time.time,
+) -> str:
+    """Attach ``steward-run.json`` to ``release`` unless it has one (an upload that did not
+    finish is refused, as for the other assets): ``"uploaded"`` or ``"unchanged"``. The
+    file is also written into the release directory."""
+    if release.id is None:
+        raise ReleaseError(f"release {release.tag_name}: GitHub gave it no id")
+    have = next((a for a in github.release_assets(release.id) if a.name == RUN_RECORD), None)
+    if have is not None:
+        if have.state != "uploaded":
+            raise TamperedArtifactError(
+                f"release {release.tag_name}: asset {RUN_RECORD} is an upload that did not "
+                f"finish (state {have.state or 'unknown'}); delete it on GitHub, then run again"
+            )
+        ctx.echo(f"  already on {release.tag_name}: {RUN_RECORD}")
+        return "unchanged"
+    data = run_record_bytes(run_record(ctx, clock))
+    (ctx.dir / RUN_RECORD).write_bytes(data)
+    github.upload_release_asset(release, RUN_RECORD, data, CONTENT_TYPE)
+    ctx.echo(f"  attached {RUN_RECORD} to {release.tag_name}")
+    return "uploaded"
+
+
+def run_record_bytes(record: RunRecord) -> bytes:
+    """The record as the asset holds it: JSON, keys sorted, one line."""
+    text = json.dumps(record.to_json(), sort_keys=True, separators=(",", ":"))
+    return text.encode("utf-8") + b"\n"
 
 
 def plan_lines(ctx: Context) -> list[str]:
     """What `publish_provenance` will do, for a stage's plan."""
     return [
         f"attach {', '.join(ASSETS)} to the GitHub release {ctx.tag} (an asset already "
-        "there is kept when its content is the same, refused when it differs)"
+        "there is kept when its content is the same, refused when it differs), and the run "
+        f"record {RUN_RECORD} unless it has one"
     ]
