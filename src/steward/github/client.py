@@ -35,7 +35,9 @@ thread (or task), by every client made with ``counts_writes`` (the default; not 
 client, whose token requests are not a job's work): a server worker runs each job in one, to
 tell a failed run that got some of its writes through (the next run resumes past them) from
 one that got nowhere. Clients are shared between workers, so the tally is the block's, not
-the client's.
+the client's. `counting_reads` is the same for what a block cost: the answers GitHub sent,
+the GETs among them, those the ETag store answered (a 304), and the rate limit the last
+answer reported (the server's survey records them for the maintainers' page).
 """
 
 from __future__ import annotations
@@ -84,6 +86,36 @@ def counting_writes() -> Iterator[WriteTally]:
         yield tally
     finally:
         _tally.reset(token)
+
+
+@dataclass(slots=True)
+class ReadTally:
+    """What GitHub answered inside one `counting_reads` block (every method)."""
+
+    requests: int = 0
+    """Answers GitHub sent (each attempt of a retried request counts)."""
+    reads: int = 0
+    """...of which to GETs."""
+    not_modified: int = 0
+    """...of which ``304 Not Modified``, answered from the ETag store (no rate limit)."""
+    rate: budget.RateBudget | None = None
+    """The primary rate limit the last answer carried."""
+
+
+_reads: ContextVar[ReadTally | None] = ContextVar("steward_read_tally", default=None)
+
+
+@contextmanager
+def counting_reads() -> Iterator[ReadTally]:
+    """A tally of the answers GitHub sends inside the block, on this thread or task, to
+    any client that ``counts_writes`` (the App's own client does not: its token requests
+    are not a job's work)."""
+    tally = ReadTally()
+    token = _reads.set(tally)
+    try:
+        yield tally
+    finally:
+        _reads.reset(token)
 
 
 IDEMPOTENT = sansio.IDEMPOTENT
@@ -267,6 +299,7 @@ class GitHubClient:
                     attempt += 1
                     continue
                 raise GitHubError(f"{at}: cannot reach GitHub: {_exc_text(exc)}") from None
+            self._tally_answer(method, resp)
             status = resp.status_code
             if status in sansio.REDIRECTS and not follow_redirects:
                 return self._accepted(method, resp)
@@ -332,6 +365,17 @@ class GitHubClient:
         ):
             tally.accepted += 1
         return resp
+
+    def _tally_answer(self, method: str, resp: httpx.Response) -> None:
+        """Count an answer in the enclosing `counting_reads` block (a 304 the store answered
+        is counted where it is turned into the stored answer, in `_send`)."""
+        tally = _reads.get()
+        if tally is None or not self._counts_writes:
+            return
+        tally.requests += 1
+        if method in {"GET", "HEAD"}:
+            tally.reads += 1
+        tally.rate = budget.rate_budget(resp.headers) or tally.rate
 
     def _renew_token(self, at: str, resp: httpx.Response) -> bool:
         """Tell ``on_token_rejected`` which token a 401 refused (the one this request
@@ -399,6 +443,9 @@ class GitHubClient:
             return resp
         if resp.status_code == 304 and stored is not None:
             self.log.not_modified.append((method, _path_only(target)))
+            tally = _reads.get()
+            if tally is not None and self._counts_writes:
+                tally.not_modified += 1
             kept, body = budget.unpack(stored[1])
             fresh = {  # the 304's own headers (rate limit, date), but not its framing
                 k: v for k, v in resp.headers.items() if k.lower() not in _FRAMING
