@@ -1052,6 +1052,8 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
         # The installation's first sweep an hour away: a sweep would change the repository
         # (a worker schedules it at a random time within the hour on the first delivery).
         Inbox(engine, rng=lambda: 1.0).schedules.ensure(INSTALLATION, 86_400)
+        # Its survey too: the chaos server has no releases to read.
+        Inbox(engine, rng=lambda: 1.0).schedules.ensure(INSTALLATION, 3600, kind="survey")
         gh = ChaosGitHub(login=BOT, lost_rate=scenario.lost_rate, seed=scenario.seed)
         with gh:
             gh.validate = scenario.validate

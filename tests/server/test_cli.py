@@ -51,9 +51,9 @@ def test_migrate_status_and_retry(capsys: pytest.CaptureFixture[str], tmp_path: 
     url = f"sqlite:///{tmp_path}/inbox.db"
     code, out, err = run_cli(["serve", "migrate", "--database", url], capsys)
     assert (code, err) == (0, "")
-    assert out.strip().endswith("schema empty -> 0003")
+    assert out.strip().endswith("schema empty -> 0004")
     code, out, _ = run_cli(["serve", "migrate", "--database", url], capsys)
-    assert out.strip().endswith("schema at 0003, nothing to do")
+    assert out.strip().endswith("schema at 0004, nothing to do")
     code, out, _ = run_cli(["serve", "status", "--database", url, "--json"], capsys)
     assert code == 0
     assert json.loads(out) == {

@@ -119,7 +119,7 @@ def test_0003_adds_worker_instances_beside_the_jobs_it_finds(database_url: str) 
                     created_at=now,
                 )
             )
-        db.migrate(engine)
+        db.migrate(engine, "0003")
         assert db.current_revision(engine) == "0003"
         with engine.begin() as conn:
             conn.execute(

@@ -89,8 +89,9 @@ def test_workers_drain_the_inbox(
     for n in range(2, 8):
         assert sorted(gh.labels_of(n)) == ["documentation", "feature", "size/XS"]
     assert metrics.value("steward_jobs_processed_total", kind="event") == 6
-    with engine.connect() as conn:  # the installation's sweep is now scheduled
-        assert conn.execute(select(schedules.c.installation_id)).scalars().all() == [7]
+    with engine.connect() as conn:  # the installation's sweep and survey are now scheduled
+        rows = conn.execute(select(schedules.c.installation_id, schedules.c.kind)).all()
+        assert sorted(rows) == [(7, "survey"), (7, "sweep")]
 
 
 def test_a_github_failure_is_retried_and_writes_once(
@@ -276,6 +277,7 @@ def test_a_long_job_keeps_its_lease(inbox: Inbox, engine: Engine) -> None:
 def test_the_sweep_is_scheduled_and_run_by_the_workers(
     inbox: Inbox, gh: GitHubServer, metrics: Metrics, workers: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    inbox.schedules.ensure(7, 3600, kind="survey")  # an hour away (rng near 1): no releases here
     monkeypatch.setattr(inbox.schedules, "rng", lambda: 0.0)  # the first sweep due at once
     old = (datetime.now(UTC) - timedelta(days=70)).strftime("%Y-%m-%dT%H:%M:%SZ")
     gh.add_issue(5, "idle for long")

@@ -11,11 +11,12 @@ One schema for both back ends:
   good_job), so no job is handed out twice and no claim waits on another.
 
 Tables: ``deliveries`` (the inbox: every accepted webhook, raw), ``jobs`` (work for the
-workers: one per delivery to process, and the scheduled sweeps), ``schedules`` (the sweep
-of each installation), and two caches the GitHub side stores through protocols (`stores`):
-``etags`` and ``repo_configs``. The schema is made and changed only by the migrations in
-``steward/server/migrations`` (`migrate`); `metadata` mirrors them, and a test holds the
-two equal on both back ends.
+workers: one per delivery to process, and the scheduled sweeps and surveys), ``schedules``
+(the sweep and the survey of each installation), ``surveys`` and ``survey_budgets`` (what
+the maintainers' page shows, `surveys`), and two caches the GitHub side stores through
+protocols (`stores`): ``etags`` and ``repo_configs``. The schema is made and changed only by
+the migrations in ``steward/server/migrations`` (`migrate`); `metadata` mirrors them, and a
+test holds the two equal on both back ends.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ jobs = Table(
     "jobs",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # "event" | "sweep"
+    Column("kind", String(16), nullable=False),  # "event" | "sweep" | "survey"
     Column(
         "delivery_pk",
         Id,
@@ -134,7 +135,7 @@ schedules = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("installation_id", BigInteger, nullable=False),
-    Column("kind", String(16), nullable=False),  # "sweep"
+    Column("kind", String(16), nullable=False),  # "sweep" | "survey"
     Column("interval_seconds", Integer, nullable=False),
     Column("next_run_at", Time, nullable=False),
     Column("last_run_at", Time, nullable=True),
@@ -160,6 +161,31 @@ repo_configs = Table(
     Column("text", Text, nullable=False),
     Column("fetched_at", Time, nullable=False),
 )
+
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("installation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("repository", String(200), primary_key=True),
+    Column("taken_at", Time, nullable=False),
+    Column("body", Text, nullable=False),  # JSON (`surveys.RepositorySurvey.to_json`)
+)
+"""The last survey of each repository (migration 0004), for the maintainers' page."""
+
+survey_budgets = Table(
+    "survey_budgets",
+    metadata,
+    Column("installation_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("taken_at", Time, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("reads", Integer, nullable=False),
+    Column("not_modified", Integer, nullable=False),
+    Column("rate_resource", String(40), nullable=True),
+    Column("rate_limit", Integer, nullable=True),
+    Column("rate_remaining", Integer, nullable=True),
+    Column("rate_reset_at", Time, nullable=True),
+)
+"""What each installation's last survey cost, and the rate limit it saw (migration 0004)."""
 
 
 def utcnow() -> datetime:

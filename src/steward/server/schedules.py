@@ -1,8 +1,10 @@
-"""Schedules: each installation's sweep, turned into jobs when due.
+"""Schedules: each installation's sweep and survey, turned into jobs when due.
 
-`Schedules.ensure` keeps an installation's sweep scheduled (its first run at a random time
-within the first interval), `Schedules.drop` forgets an uninstalled App's, and
-`Schedules.enqueue_due` turns the due schedules into jobs for the same workers.
+`Schedules.ensure` keeps an installation's job of a kind (`KINDS`: the ``sweep``, and the
+``survey`` that feeds the maintainers' page) scheduled, one per (installation, kind), its
+first run at a random time within the first interval; `Schedules.drop` forgets an
+uninstalled App's, and `Schedules.enqueue_due` turns the due schedules into jobs (subject
+``KIND:INSTALLATION``) for the same workers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from sqlalchemy.engine import Engine
 from steward.server.db import is_sqlite, jobs, schedules, utcnow
 from steward.server.jobs import ACTIVE, job_row
 
+KINDS = ("sweep", "survey")
+
 
 class Schedules:
     def __init__(
@@ -31,21 +35,24 @@ class Schedules:
     ) -> None:
         self.engine = engine
         self.max_attempts = max_attempts
-        """The attempts of the sweep jobs `enqueue_due` makes."""
+        """The attempts of the jobs `enqueue_due` makes."""
         self.clock = clock
         self.rng = rng
         self.sqlite = is_sqlite(engine)
 
-    def ensure(self, installation_id: int, interval_seconds: int) -> bool:
-        """Sweep ``installation_id`` every ``interval_seconds``; the first run falls at a
-        random time within the first interval (at most an hour), so installations seen
-        together are not all swept together. ``True`` if the schedule is new."""
+    def ensure(self, installation_id: int, interval_seconds: int, kind: str = "sweep") -> bool:
+        """Run ``kind`` (`KINDS`) for ``installation_id`` every ``interval_seconds``; the
+        first run falls at a random time within the first interval (at most an hour), so
+        installations seen together are not all swept together. ``True`` if the schedule is
+        new."""
+        if kind not in KINDS:
+            raise ValueError(f"no scheduled job of kind {kind!r}")
         now = self.clock()
         first = now + timedelta(seconds=self.rng() * min(interval_seconds, 3600))
         ins = (sqlite_insert if self.sqlite else pg_insert)(schedules)
         stmt = ins.values(
             installation_id=installation_id,
-            kind="sweep",
+            kind=kind,
             interval_seconds=interval_seconds,
             next_run_at=first,
         ).on_conflict_do_nothing(index_elements=[schedules.c.installation_id, schedules.c.kind])
@@ -58,12 +65,18 @@ class Schedules:
             conn.execute(delete(schedules).where(schedules.c.installation_id == installation_id))
 
     def enqueue_due(self, limit: int = 100) -> int:
-        """A sweep job for each due schedule (unless one is still waiting); the schedules move
-        on by their interval. Any worker may call it: on PostgreSQL a schedule row is taken
-        by one caller (SKIP LOCKED), so a sweep is queued once."""
+        """A job for each due schedule (unless one of its kind is still waiting for the
+        installation); the schedules move on by their interval. Any worker may call it: on
+        PostgreSQL a schedule row is taken by one caller (SKIP LOCKED), so a job is queued
+        once."""
         now = self.clock()
         due = (
-            select(schedules.c.id, schedules.c.installation_id, schedules.c.interval_seconds)
+            select(
+                schedules.c.id,
+                schedules.c.installation_id,
+                schedules.c.kind,
+                schedules.c.interval_seconds,
+            )
             .where(schedules.c.next_run_at <= now)
             .order_by(schedules.c.next_run_at)
             .limit(limit)
@@ -72,13 +85,13 @@ class Schedules:
             due = due.with_for_update(skip_locked=True)
         made = 0
         with self.engine.begin() as conn:
-            for sid, inst, interval in conn.execute(due).all():
-                subject = f"sweep:{inst}"
+            for sid, inst, kind, interval in conn.execute(due).all():
+                subject = f"{kind}:{inst}"
                 waiting = conn.execute(
                     select(literal(1)).where(jobs.c.subject == subject, jobs.c.state.in_(ACTIVE))
                 ).first()
                 if waiting is None:
-                    row = job_row("sweep", subject, inst, now, max_attempts=self.max_attempts)
+                    row = job_row(kind, subject, inst, now, max_attempts=self.max_attempts)
                     conn.execute(insert(jobs), [row])
                     made += 1
                 conn.execute(

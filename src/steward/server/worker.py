@@ -9,7 +9,8 @@ thread, which also releases at once the jobs of instances that are gone (a serve
 started again does not leave its jobs to their lease), and a worker that cannot record how
 its job ended (the database restarting) tries again, with backoff, for
 `FINISH_RETRY_SECONDS`, holding the job meanwhile. Every ``housekeeping_seconds`` a worker
-also queues the due sweeps and, hourly,
+also queues the due sweeps and surveys (`survey`: what the maintainers' page shows) and,
+hourly,
 deletes finished deliveries past their retention; every few seconds it has PostgreSQL's
 statistics of the jobs table refreshed when a burst made them stale
 (`Maintenance.analyze_if_stale`).
@@ -180,7 +181,7 @@ class Worker:
         self._next_housekeeping = now + self.settings.housekeeping_seconds
         queued = self.inbox.schedules.enqueue_due()
         if queued:
-            log.info("queued %d scheduled sweep(s)", queued)
+            log.info("queued %d scheduled job(s)", queued)
         if now >= self._next_purge:
             self._next_purge = now + PURGE_SECONDS
             before = utcnow() - timedelta(days=self.settings.retention_days)
@@ -255,6 +256,15 @@ class Worker:
             process_sweep(job.installation_id, self.deps)
             self._observe_latency(job, None)
             return
+        if job.kind == "survey":
+            from steward.server.survey import process_survey
+            from steward.server.surveys import Surveys
+
+            if job.installation_id is None:
+                raise PayloadError("a survey job without an installation")
+            process_survey(job.installation_id, self.deps, Surveys(self.inbox.jobs.engine))
+            self._observe_latency(job, None)
+            return
         if job.kind != "event" or job.delivery_pk is None:
             raise PayloadError(f"unknown job kind {job.kind!r}")
         stored = self.inbox.deliveries.delivery(job.delivery_pk)
@@ -288,16 +298,22 @@ class Worker:
         self.metrics.processing_seconds.labels(job.kind).observe(max(0.0, seconds))
 
     def _bookkeeping(self, event: str, action: str | None, installation: int | None) -> None:
-        """Keep each installation's sweep scheduled while the App is installed."""
+        """Keep each installation's sweep and survey scheduled while the App is installed."""
         if installation is None:
             return
         if event == "installation" and action == "deleted":
+            from steward.server.surveys import Surveys
+
             self.inbox.schedules.drop(installation)
+            Surveys(self.inbox.jobs.engine).drop(installation)
             self._known_installations.discard(installation)
             return
         if installation not in self._known_installations:
             if self.inbox.schedules.ensure(installation, self.settings.sweep_interval_seconds):
                 log.info("installation %d: sweep scheduled", installation)
+            interval = self.settings.survey_interval_seconds
+            if self.inbox.schedules.ensure(installation, interval, kind="survey"):
+                log.info("installation %d: survey scheduled", installation)
             self._known_installations.add(installation)
 
 
