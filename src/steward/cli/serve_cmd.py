@@ -148,7 +148,8 @@ def serve(  # noqa: PLR0917 (click passes one argument per option)
     workers on several machines) before GitHub gets its 2xx; workers claim them, retry
     failures with backoff and keep those that keep failing as dead letters (`serve status`,
     `serve retry`). GET /healthz and /readyz are served beside the webhook; /metrics
-    (Prometheus) on its own listener (--metrics-host, --metrics-port).
+    (Prometheus) and the maintainers' page (when STEWARD_PAGE_TOKEN or GitHub sign-in is
+    set) on their own listener (--metrics-host, --metrics-port).
 
     \b
     Example:
@@ -225,7 +226,7 @@ def run_server(settings: Settings) -> None:
         settings.check_private_key()
         sock = _listen(settings.host, settings.port, "the webhook listener")
         if settings.metrics_port:
-            _serve_metrics(settings.metrics_host, settings.metrics_port)
+            _serve_operator(settings, engine)
         app = create_app(settings, engine, metrics_route=False)
         config = uvicorn.Config(
             app,
@@ -261,6 +262,33 @@ def _listen(host: str, port: int, what: str) -> Any:
         raise UsageError(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
+
+
+def _serve_operator(settings: Settings, engine: Any) -> None:
+    """The operator listener (`/metrics` and the maintainers' page) in a thread of this
+    process, on ``metrics_host:metrics_port`` (127.0.0.1 by default)."""
+    import uvicorn
+
+    from steward.server.page.app import create_operator_app
+
+    host, port = settings.metrics_host, settings.metrics_port
+    sock = _listen(host, port, "the metrics and page listener")
+    app = create_operator_app(settings, engine)
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        limit_concurrency=100,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="operator-listener", daemon=True
+    ).start()
 
 
 def _serve_metrics(host: str, port: int) -> None:

@@ -88,6 +88,8 @@ class Settings(BaseModel):
     """How often each installation's repositories are surveyed for the maintainers' page
     (pending releases, blocked PRs, what the next sweep will do, the last releases)."""
     deps_factory: str = APP_DEPS
+    """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
+    the benchmark point it at a local GitHub)."""
 
     # -- the maintainers' page (served beside /metrics, on the operator listener) ----------
     page_token: SecretStr | None = None
@@ -107,8 +109,7 @@ class Settings(BaseModel):
     """Signs the page's session cookies; default: derived from the webhook secret, so every
     instance agrees without one more secret."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
-    """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
-    the benchmark point it at a local GitHub)."""
+    """How long a sign-in lasts."""
 
     @field_validator("webhook_path")
     @classmethod

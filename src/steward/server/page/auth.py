@@ -83,7 +83,10 @@ HEADERS = {
     ),
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the callback's URL carries the code and state
+    # The callback's URL (code, state) goes to no other origin; "no-referrer" would also
+    # make Chromium send "Origin: null" with the page's own forms, which then fail the
+    # same-origin check (seen in tests/server/test_page_browser.py).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 FORM_EXPIRED = "This form has expired or did not come from this page: reload it and try again."
