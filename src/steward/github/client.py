@@ -179,6 +179,7 @@ class GitHubClient:
         max_pages: int = limits.MAX_PAGES,
         max_body: int = limits.MAX_API_BODY,
         uploads_url: str | None = None,
+        body_seconds: float = limits.HTTP_BODY_SECONDS,
     ) -> None:
         headers = {
             "Accept": "application/vnd.github+json",
@@ -213,6 +214,9 @@ class GitHubClient:
         self._pacer = pacer
         self.max_pages = max_pages
         self.max_body = max_body
+        self.body_seconds = body_seconds
+        """How long an answer's whole body may take to arrive (each read has ``timeout``;
+        a server that trickles bytes is stopped by this)."""
         self.log = CallLog()
         self._plain: httpx.Client | None = None  # no token: for storage hosts
 
@@ -467,6 +471,7 @@ class GitHubClient:
                 self.max_body,
                 what,
                 lambda message: GitHubError(message, status=resp.status_code),
+                seconds=self.body_seconds,
             )
         finally:
             resp.close()
@@ -575,6 +580,7 @@ class GitHubClient:
                             max_bytes,
                             f"{at}: the asset from {host}",
                             _status_error(status),
+                            seconds=self.body_seconds,
                         )
                 except httpx.TransportError as exc:
                     if attempt >= self.max_retries:

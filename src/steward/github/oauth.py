@@ -176,6 +176,7 @@ class GitHubOAuth:
             timeout=self._timeout,
             counts_writes=False,
             max_body=self._max_body,
+            body_seconds=self._timeout,
         )
 
     def _api_client(self, token: str) -> GitHubClient:
@@ -191,6 +192,7 @@ class GitHubOAuth:
             timeout=self._timeout,
             counts_writes=False,
             max_body=self._max_body,
+            body_seconds=self._timeout,
             max_pages=1,
         )
 
