@@ -151,3 +151,37 @@ def test_steward_serve_serves_the_page_on_the_operator_listener(tmp_path: Path) 
     finally:
         server.stop()
     assert TOKEN not in server.tail(100_000)
+
+
+@pytest.mark.slow
+def test_slow_clients_on_the_operator_listener_are_cut_off(tmp_path: Path) -> None:
+    """The page's listener has the webhook's bounds on slow clients: 150 connections sending
+    a byte a second are all closed (the surplus over its 100 connections at once, the rest
+    at the 2 s header deadline), and /metrics answers meanwhile."""
+    import threading
+
+    from tests.server.test_operations import _slowloris
+
+    env = local_github_env(
+        f"sqlite:///{tmp_path}/inbox.db",
+        "http://127.0.0.1:9",
+        "unused",
+        SECRET,
+        STEWARD_WORKERS="0",
+        STEWARD_PAGE_TOKEN=TOKEN,
+        STEWARD_HEADER_TIMEOUT_SECONDS="2",
+    )
+    server = Server(env, tmp_path / "server.log")
+    stop = threading.Event()
+    closed: list[float] = []
+    port = int(server.metrics_url.split(":")[-1].split("/")[0])
+    try:
+        loris = threading.Thread(target=_slowloris, args=(port, 150, stop, closed))
+        loris.start()
+        loris.join(15)
+        assert not loris.is_alive(), f"{len(closed)} of 150 closed"
+        assert len(closed) == 150
+        assert httpx.get(server.metrics_url).status_code == 200
+    finally:
+        stop.set()
+        server.stop()

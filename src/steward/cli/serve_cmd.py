@@ -264,16 +264,24 @@ def _listen(host: str, port: int, what: str) -> Any:
     return sock
 
 
+OPERATOR_CONNECTIONS = 100
+
+
 def _serve_operator(settings: Settings, engine: Any) -> None:
     """The operator listener (`/metrics` and the maintainers' page) in a thread of this
     process, on ``metrics_host:metrics_port`` (127.0.0.1 by default)."""
     import uvicorn
 
+    from steward.server.app import guarded_protocol
+    from steward.server.metrics import METRICS
     from steward.server.page.app import create_operator_app
 
     host, port = settings.metrics_host, settings.metrics_port
     sock = _listen(host, port, "the metrics and page listener")
     app = create_operator_app(settings, engine)
+    # The webhook's bounds on slow clients, with fewer connections: a scraper and a few
+    # maintainers, not GitHub's deliveries.
+    bounds = settings.model_copy(update={"max_connections": OPERATOR_CONNECTIONS})
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -282,8 +290,8 @@ def _serve_operator(settings: Settings, engine: Any) -> None:
         proxy_headers=False,
         server_header=False,
         timeout_keep_alive=5,
-        limit_concurrency=100,
         h11_max_incomplete_event_size=16 * 1024,
+        http=guarded_protocol(bounds, METRICS),
     )
     server = uvicorn.Server(config)
     threading.Thread(
