@@ -111,7 +111,9 @@ def _logging(settings: Settings) -> None:
     entries=SUBCOMMANDS,
     invoke_without_command=True,
     epilog="Settings: STEWARD_APP_ID, STEWARD_PRIVATE_KEY_FILE, STEWARD_WEBHOOK_SECRET, "
-    "STEWARD_DATABASE_URL, STEWARD_APP_SLUG (or the same keys in --config FILE).",
+    "STEWARD_DATABASE_URL, STEWARD_APP_SLUG; the maintainers' page: STEWARD_PAGE_TOKEN, or "
+    "STEWARD_OAUTH_CLIENT_ID, STEWARD_OAUTH_CLIENT_SECRET and STEWARD_MAINTAINERS_TEAM "
+    "(or the same keys in --config FILE; docs/server.md lists them all).",
 )
 @settings_options
 @click.option("--host", metavar="ADDR", help="Address to listen on. Default: 127.0.0.1.")
