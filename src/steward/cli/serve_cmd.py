@@ -469,6 +469,11 @@ def status(server_config: Path | None, database_url: str | None, limit: int, as_
         counts = Maintenance(engine).counts()
         dead = Jobs(engine).dead(limit)
     if as_json:
+        from steward.server.db import aware
+
+        for row in dead:
+            died = aware(row["finished_at"])
+            row["finished_at"] = died.isoformat() if died else None
         echo_json({"jobs": counts, "dead": dead})
         return
     click.echo("  ".join(f"{state}: {n}" for state, n in counts.items()))

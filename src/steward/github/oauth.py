@@ -166,25 +166,21 @@ class GitHubOAuth:
 
     def _web_client(self) -> GitHubClient:
         """GitHub's web origin, with no token: the secret goes here and nowhere else."""
-        return GitHubClient(
-            None,
-            self.web_url,
-            transport=self._transport,
-            max_retries=1,
-            backoff=0.2,
-            max_wait=self._max_wait,
-            timeout=self._timeout,
-            counts_writes=False,
-            max_body=self._max_body,
-            body_seconds=self._timeout,
-        )
+        return self._client(None, self.web_url)
 
     def _api_client(self, token: str) -> GitHubClient:
         """The API with the user's token, which goes nowhere else (`GitHubClient` refuses
         any other origin before a byte is sent)."""
+        return self._client(token, self.api_url, max_pages=1)
+
+    def _client(
+        self, token: str | None, base_url: str, max_pages: int = limits.MAX_PAGES
+    ) -> GitHubClient:
+        """A client bounded for a sign-in: one retry, and each answer whole within the
+        timeout."""
         return GitHubClient(
             token,
-            self.api_url,
+            base_url,
             transport=self._transport,
             max_retries=1,
             backoff=0.2,
@@ -193,7 +189,7 @@ class GitHubOAuth:
             counts_writes=False,
             max_body=self._max_body,
             body_seconds=self._timeout,
-            max_pages=1,
+            max_pages=max_pages,
         )
 
     def _login(self, api: GitHubClient) -> str:

@@ -253,7 +253,7 @@ class Jobs:
         return state if done.rowcount == 1 else None
 
     def dead(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The dead jobs, newest first, with their last error."""
+        """The dead jobs, newest first, with their last error and when they died."""
         stmt = (
             select(
                 jobs.c.id,
@@ -261,6 +261,7 @@ class Jobs:
                 jobs.c.subject,
                 jobs.c.attempts,
                 jobs.c.last_error,
+                jobs.c.finished_at,
                 deliveries.c.delivery_id,
                 deliveries.c.event,
             )

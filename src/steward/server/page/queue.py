@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.engine import Engine
 
 from steward.server.db import aware, deliveries, is_sqlite, jobs, utcnow
+from steward.server.jobs import Jobs
 from steward.server.maintenance import Maintenance
 
 HOURS = 24
@@ -102,22 +103,6 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
             .order_by(jobs.c.created_at, jobs.c.id)
             .limit(1)
         ).first()
-        dead_rows = conn.execute(
-            select(
-                jobs.c.id,
-                jobs.c.kind,
-                jobs.c.subject,
-                jobs.c.attempts,
-                jobs.c.finished_at,
-                jobs.c.last_error,
-                deliveries.c.delivery_id,
-                deliveries.c.event,
-            )
-            .select_from(jobs.outerjoin(deliveries, jobs.c.delivery_pk == deliveries.c.id))
-            .where(jobs.c.state == "dead")
-            .order_by(jobs.c.id.desc())
-            .limit(DEAD_SHOWN)
-        ).all()
         conn.rollback()
     oldest = None
     if oldest_row is not None:
@@ -131,16 +116,16 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
         )
     dead = [
         DeadLetter(
-            id=r.id,
-            kind=r.kind,
-            subject=r.subject,
-            event=r.event,
-            delivery_id=r.delivery_id,
-            attempts=r.attempts,
-            finished_at=aware(r.finished_at),
-            last_error=_cut(r.last_error) or "(no error recorded)",
+            id=r["id"],
+            kind=r["kind"],
+            subject=r["subject"],
+            event=r["event"],
+            delivery_id=r["delivery_id"],
+            attempts=r["attempts"],
+            finished_at=aware(r["finished_at"]),
+            last_error=_cut(r["last_error"]) or "(no error recorded)",
         )
-        for r in dead_rows
+        for r in Jobs(engine).dead(DEAD_SHOWN)
     ]
     return QueueView(
         now=now,
