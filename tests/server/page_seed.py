@@ -1,4 +1,4 @@
-"""Surveys for the page's browser tests, stored through the survey store itself.
+"""The page's tests' server settings, and surveys stored through the survey store itself.
 
 Simplified on purpose, and said here: the survey job is not run (it is tested against the
 local GitHub in test_survey.py); the items are a few made-up issues and pull requests; the
@@ -25,6 +25,17 @@ from steward.server.surveys import (
     Surveys,
     SweepItem,
 )
+from tests.server.conftest import SECRET
+from tests.server.fakes import local_github_env
+
+
+def page_server_env(database_url: str, **extra: str) -> dict[str, str]:
+    """A `steward serve` process for the page's tests: no workers (the test decides what
+    the inbox holds) and no GitHub (the page never calls it); ``extra`` adds settings."""
+    return local_github_env(
+        database_url, "http://127.0.0.1:9", "unused", SECRET, STEWARD_WORKERS="0", **extra
+    )
+
 
 REPO = "octo-org/widgets"
 WEB = f"https://github.com/{REPO}"

@@ -26,9 +26,8 @@ from sqlalchemy.engine import Engine
 
 from steward.server import db
 from steward.server.jobs import Jobs
-from tests.server.conftest import SECRET, signed_headers, with_installation
-from tests.server.fakes import local_github_env
-from tests.server.page_seed import seed_surveys
+from tests.server.conftest import signed_headers, with_installation
+from tests.server.page_seed import page_server_env, seed_surveys
 from tests.server.processes import Server
 from tests.support.browser import artifacts, browser_fixture  # noqa: F401 (a fixture)
 from tests.support.github_material import issue_event
@@ -52,12 +51,8 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("page")
     url = f"sqlite:///{tmp}/inbox.db"
-    env = local_github_env(
+    env = page_server_env(
         url,
-        "http://127.0.0.1:9",  # no GitHub: the page never calls it
-        "unused",
-        SECRET,
-        STEWARD_WORKERS="0",
         STEWARD_PAGE_TOKEN=PAGE_TOKEN,
         STEWARD_LOG_JSON="false",
     )

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.conftest import SECRET
-from tests.server.fakes import local_github_env
+from tests.server.page_seed import page_server_env
 from tests.server.processes import Server
 from tests.support.browser import artifacts, browser_fixture  # noqa: F401 (a fixture)
 from tests.support.github_oauth import OAuthApi, OAuthWeb, oauth_github
@@ -46,12 +45,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with oauth_github(CLIENT_ID, CLIENT_SECRET) as (web, api):
         api.add_member(ORG, TEAM, "octocat")
         api.add_member(ORG, TEAM, "newcomer", state="pending")
-        env = local_github_env(
+        env = page_server_env(
             f"sqlite:///{tmp}/inbox.db",
-            "http://127.0.0.1:9",
-            "unused",
-            SECRET,
-            STEWARD_WORKERS="0",
             STEWARD_OAUTH_CLIENT_ID=CLIENT_ID,
             STEWARD_OAUTH_CLIENT_SECRET=CLIENT_SECRET,
             STEWARD_MAINTAINERS_TEAM=f"{ORG}/{TEAM}",

@@ -21,8 +21,7 @@ from steward.server.page.views import releases_view, repositories_view
 from steward.server.settings import Settings
 from steward.server.surveys import Surveys
 from tests.server.conftest import SECRET
-from tests.server.fakes import local_github_env
-from tests.server.page_seed import REPO, run_record, seed_surveys
+from tests.server.page_seed import REPO, page_server_env, run_record, seed_surveys
 from tests.server.processes import Server
 
 pytestmark = pytest.mark.usefixtures("no_steward_env")
@@ -130,12 +129,8 @@ def test_ago_reads_at_a_glance() -> None:
 
 @pytest.mark.slow
 def test_steward_serve_serves_the_page_on_the_operator_listener(tmp_path: Path) -> None:
-    env = local_github_env(
+    env = page_server_env(
         f"sqlite:///{tmp_path}/inbox.db",
-        "http://127.0.0.1:9",
-        "unused",
-        SECRET,
-        STEWARD_WORKERS="0",
         STEWARD_PAGE_TOKEN=TOKEN,
     )
     server = Server(env, tmp_path / "server.log")
@@ -162,12 +157,8 @@ def test_slow_clients_on_the_operator_listener_are_cut_off(tmp_path: Path) -> No
 
     from tests.server.test_operations import _slowloris
 
-    env = local_github_env(
+    env = page_server_env(
         f"sqlite:///{tmp_path}/inbox.db",
-        "http://127.0.0.1:9",
-        "unused",
-        SECRET,
-        STEWARD_WORKERS="0",
         STEWARD_PAGE_TOKEN=TOKEN,
         STEWARD_HEADER_TIMEOUT_SECONDS="2",
     )
