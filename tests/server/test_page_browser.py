@@ -225,6 +225,7 @@ def test_the_retry_button_queues_the_job_again(browser: Any, served: Served) -> 
     assert page.get_by_role("status").inner_text() == f"Job {job} is queued again."
     assert page.get_by_role("button", name=f"Retry job {job}").count() == 0
     assert job_state(served.engine, job) == "queued"
+    assert f"job {job} queued again by token (token)" in served.server.tail(100_000)
     shot(page, "queue-retried")
     # The same form sent again (a double click, a reload) changes nothing.
     page.go_back()
