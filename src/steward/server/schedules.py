@@ -2,7 +2,8 @@
 
 `Schedules.ensure` keeps an installation's job of a kind (`KINDS`: the ``sweep``, and the
 ``survey`` that feeds the maintainers' page) scheduled, one per (installation, kind), its
-first run at a random time within the first interval; `Schedules.drop` forgets an
+first run at a random time within the first interval, or at once when asked (a new
+installation's survey: its page is empty until then); `Schedules.drop` forgets an
 uninstalled App's, and `Schedules.enqueue_due` turns the due schedules into jobs (subject
 ``KIND:INSTALLATION``) for the same workers.
 """
@@ -40,15 +41,23 @@ class Schedules:
         self.rng = rng
         self.sqlite = is_sqlite(engine)
 
-    def ensure(self, installation_id: int, interval_seconds: int, kind: str = "sweep") -> bool:
+    def ensure(
+        self,
+        installation_id: int,
+        interval_seconds: int,
+        kind: str = "sweep",
+        *,
+        first_now: bool = False,
+    ) -> bool:
         """Run ``kind`` (`KINDS`) for ``installation_id`` every ``interval_seconds``; the
         first run falls at a random time within the first interval (at most an hour), so
-        installations seen together are not all swept together. ``True`` if the schedule is
-        new."""
+        installations seen together are not all swept together, or with ``first_now`` at
+        once. ``True`` if the schedule is new (an existing one is left as it is)."""
         if kind not in KINDS:
             raise ValueError(f"no scheduled job of kind {kind!r}")
         now = self.clock()
-        first = now + timedelta(seconds=self.rng() * min(interval_seconds, 3600))
+        spread = 0.0 if first_now else self.rng() * min(interval_seconds, 3600)
+        first = now + timedelta(seconds=spread)
         ins = (sqlite_insert if self.sqlite else pg_insert)(schedules)
         stmt = ins.values(
             installation_id=installation_id,

@@ -10,10 +10,15 @@ started again does not leave its jobs to their lease), and a worker that cannot 
 its job ended (the database restarting) tries again, with backoff, for
 `FINISH_RETRY_SECONDS`, holding the job meanwhile. Every ``housekeeping_seconds`` a worker
 also queues the due sweeps and surveys (`survey`: what the maintainers' page shows) and,
-hourly,
-deletes finished deliveries past their retention; every few seconds it has PostgreSQL's
-statistics of the jobs table refreshed when a burst made them stale
+hourly, deletes finished deliveries past their retention; every few seconds it has
+PostgreSQL's statistics of the jobs table refreshed when a burst made them stale
 (`Maintenance.analyze_if_stale`).
+
+An installation's first delivery schedules its sweep and its survey, each first run at a
+random time within its first interval (`Schedules.ensure`), except a new installation's
+(``installation: created``, the App just installed) survey: that one is queued at the
+worker's next turn, so the maintainers' page shows the installation within seconds rather
+than up to ``survey_interval_seconds`` (15 minutes) later.
 """
 
 from __future__ import annotations
@@ -312,8 +317,13 @@ class Worker:
             if self.inbox.schedules.ensure(installation, self.settings.sweep_interval_seconds):
                 log.info("installation %d: sweep scheduled", installation)
             interval = self.settings.survey_interval_seconds
-            if self.inbox.schedules.ensure(installation, interval, kind="survey"):
+            installed = event == "installation" and action == "created"
+            if self.inbox.schedules.ensure(
+                installation, interval, kind="survey", first_now=installed
+            ):
                 log.info("installation %d: survey scheduled", installation)
+                if installed:  # due now: queued at this worker's next turn
+                    self._next_housekeeping = 0.0
             self._known_installations.add(installation)
 
 
