@@ -20,6 +20,10 @@ Per repository of the installation (each with its own `.github/steward.yml`):
   GitHub's digest, parsed as untrusted data); a record already read for the same asset is
   reused, not downloaded again.
 
+A survey covers at most `MAX_REPOSITORIES` of an installation's repositories, the first by
+name (case-blind, so the same ones each time); how many it left out is saved with it and the
+page says so, and their rows from an earlier survey are dropped.
+
 And per installation, what the survey cost (`github.client.counting_reads`: answers,
 reads, reads the ETag store answered with a 304) and the rate limit GitHub reported last.
 Everything is saved in one transaction (`surveys.Surveys.save`); a survey that fails (GitHub
@@ -74,6 +78,11 @@ log = logging.getLogger(__name__)
 
 RELEASES = 5
 """How many of the newest published releases a survey shows."""
+MAX_REPOSITORIES = 200
+"""How many of an installation's repositories one survey covers: each costs a few requests
+(its config, open items, pending-release issues, releases and their assets), so an
+installation of thousands would spend a large share of its hourly API budget every
+``survey_interval_seconds``, and hold a worker that long."""
 _OWN_FAULT = frozenset({403, 404, 410, 451})
 """GitHub's answers that say a repository cannot be read (gone, not allowed), not that
 GitHub is unwell: the repository is saved with the error, the survey goes on."""
@@ -82,33 +91,43 @@ GitHub is unwell: the repository is saved with the error, the survey goes on."""
 def process_survey(
     installation_id: int, deps: WorkerDeps, store: Surveys, now: datetime | None = None
 ) -> InstallationSurvey:
-    """Survey every repository of the installation and save it; what was saved."""
+    """Survey the installation's repositories (at most `MAX_REPOSITORIES`) and save it;
+    what was saved."""
     now = now or deps.clock()
     with counting_reads() as tally:
-        names = (
+        listed = (
             deps.repositories_for(installation_id)
             if deps.repositories_for is not None
             else installation_repositories(deps.github_for(installation_id))
         )
+        names, left_out = bounded(listed)
         repos = [
             survey_repository(
                 installation_id, name, deps, now, store.repository(installation_id, name)
             )
-            for name in dict.fromkeys(names)
+            for name in names
         ]
     budget = api_budget(tally)
-    store.save(installation_id, now, repos, budget)
+    store.save(installation_id, now, repos, budget, left_out)
     log.info(
-        "surveyed installation %d: %d repositories, %d requests, %d of %d reads from the "
-        "ETag store",
+        "surveyed installation %d: %d repositories (%d left out), %d requests, %d of %d "
+        "reads from the ETag store",
         installation_id,
         len(repos),
+        left_out,
         budget.requests,
         budget.not_modified,
         budget.reads,
         extra={"installation": installation_id},
     )
-    return InstallationSurvey(installation_id, now, budget, tuple(repos))
+    return InstallationSurvey(installation_id, now, budget, tuple(repos), left_out)
+
+
+def bounded(names: Iterable[str]) -> tuple[list[str], int]:
+    """The repositories a survey covers (each once, the first `MAX_REPOSITORIES` by name,
+    case-blind) and how many it leaves out."""
+    every = sorted(dict.fromkeys(names), key=lambda n: (n.casefold(), n))
+    return every[:MAX_REPOSITORIES], max(0, len(every) - MAX_REPOSITORIES)
 
 
 def api_budget(tally: ReadTally) -> ApiBudget:

@@ -6,6 +6,7 @@ page reads it back. The read side is one call::
 
     for inst in Surveys(engine).latest():      # InstallationSurvey, by installation id
         inst.installation_id, inst.taken_at      # when its last survey finished (UTC)
+        inst.left_out                            # int: repositories it did not survey
         inst.budget                              # ApiBudget | None
         inst.budget.saved_percent                # int | None: "N% of reads saved by the ETag cache"
         inst.budget.remaining, .limit, .reset_at # GitHub's rate limit, as last reported
@@ -31,7 +32,11 @@ with a comment), ``remind`` (the revisit reminder), ``label:NAME``, ``unlabel:NA
 Writing (`Surveys.save`) replaces an installation's rows in one transaction: its
 repositories' bodies (JSON, keys sorted, so a survey that found nothing new writes the same
 text), the rows of repositories it no longer has removed, and its budget row. The tables
-are ``surveys`` and ``survey_budgets`` (migration 0004).
+are ``surveys`` and ``survey_budgets`` (migration 0004). A survey covers a bounded number of
+an installation's repositories (`server.survey.MAX_REPOSITORIES`); how many it left out is
+kept in each of its bodies as ``left_out`` (written only when some were: a body without it,
+as every body stored before the bound, reads as none left out) and read back as
+`InstallationSurvey.left_out`.
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ MAX_TITLE = 200
 MAX_LABEL = 100
 MAX_URL = 500
 MAX_ERROR = 500
+LEFT_OUT = "left_out"
+"""The body's key for how many of the installation's repositories its survey left out."""
 T = TypeVar("T")
 
 
@@ -269,6 +276,8 @@ class InstallationSurvey:
     taken_at: datetime | None
     budget: ApiBudget | None
     repositories: tuple[RepositorySurvey, ...]
+    left_out: int = 0
+    """The installation's repositories the survey did not cover (past its bound)."""
 
 
 class Surveys:
@@ -282,9 +291,10 @@ class Surveys:
         taken_at: datetime,
         repositories: Sequence[RepositorySurvey],
         budget: ApiBudget,
+        left_out: int = 0,
     ) -> None:
         """Replace the installation's survey with ``repositories`` and ``budget``, in one
-        transaction."""
+        transaction; ``left_out``: how many of its repositories the survey did not cover."""
         names = [r.repository for r in repositories]
         insert = sqlite_insert if self.sqlite else pg_insert
         with self.engine.begin() as conn:
@@ -293,9 +303,10 @@ class Surveys:
                 gone = gone.where(surveys.c.repository.not_in(names))
             conn.execute(gone)
             for repo in repositories:
-                body = json.dumps(
-                    repo.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-                )
+                data = repo.to_json()
+                if left_out > 0:
+                    data[LEFT_OUT] = left_out
+                body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                 ins = insert(surveys).values(
                     installation_id=installation_id,
                     repository=repo.repository,
@@ -337,15 +348,23 @@ class Surveys:
             }
             conn.rollback()
         repos: dict[int, list[RepositorySurvey]] = {}
+        left_out: dict[int, int] = {}
         for row in rows:
-            repos.setdefault(int(row.installation_id), []).append(_row(row))
+            iid = int(row.installation_id)
+            repo, left = _row_and_left_out(row)
+            repos.setdefault(iid, []).append(repo)
+            left_out[iid] = max(left_out.get(iid, 0), left)  # one survey's rows: all alike
         out = []
         for iid in sorted(repos.keys() | budgets.keys()):
             b = budgets.get(iid)
             taken = aware(b.taken_at) if b is not None else None
             out.append(
                 InstallationSurvey(
-                    iid, taken, _budget(b) if b is not None else None, tuple(repos.get(iid, ()))
+                    iid,
+                    taken,
+                    _budget(b) if b is not None else None,
+                    tuple(repos.get(iid, ())),
+                    left_out.get(iid, 0),
                 )
             )
         return out
@@ -375,12 +394,20 @@ class Surveys:
 
 
 def _row(row: Any) -> RepositorySurvey:
+    return _row_and_left_out(row)[0]
+
+
+def _row_and_left_out(row: Any) -> tuple[RepositorySurvey, int]:
+    """A stored row's survey, and the ``left_out`` its body records (0 when it has none)."""
     taken = aware(row.taken_at)
     try:
         data = json.loads(row.body)
     except (ValueError, RecursionError):
         data = None
-    return RepositorySurvey.from_json(str(row.repository), taken, data)
+    left = data.get(LEFT_OUT, 0) if isinstance(data, dict) else 0
+    if isinstance(left, bool) or not isinstance(left, int) or left < 0:
+        left = 0
+    return RepositorySurvey.from_json(str(row.repository), taken, data), left
 
 
 def _budget(row: Any) -> ApiBudget:

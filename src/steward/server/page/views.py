@@ -72,6 +72,7 @@ def repositories_view(
                 "conditional": budget.reads if budget else 0,
                 "requests": budget.requests if budget else 0,
                 "repos": [_repository(r) for r in inst.repositories],
+                "left_out": inst.left_out,
             }
         )
     return {"installations": installations, "interval": _every(interval_seconds)}
