@@ -238,6 +238,7 @@ def steward_env(database_url: str, github_url: str = "http://127.0.0.1:9") -> di
         "STEWARD_TEST_GITHUB_TOKEN": TOKEN,
         "STEWARD_LOG_LEVEL": "WARNING",
         "STEWARD_POLL_INTERVAL": "0.05",
+        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
     }
 
 

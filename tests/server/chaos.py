@@ -1052,8 +1052,6 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
         # The installation's first sweep an hour away: a sweep would change the repository
         # (a worker schedules it at a random time within the hour on the first delivery).
         Inbox(engine, rng=lambda: 1.0).schedules.ensure(INSTALLATION, 86_400)
-        # Its survey too: the chaos server has no releases to read.
-        Inbox(engine, rng=lambda: 1.0).schedules.ensure(INSTALLATION, 3600, kind="survey")
         gh = ChaosGitHub(login=BOT, lost_rate=scenario.lost_rate, seed=scenario.seed)
         with gh:
             gh.validate = scenario.validate
@@ -1074,6 +1072,7 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
                 "STEWARD_DEPS_FACTORY": "tests.server.chaos_deps:unpaced_app_deps",
                 "STEWARD_LEASE_SECONDS": str(scenario.lease_seconds),
                 "STEWARD_POLL_INTERVAL": "0.1",
+                "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
                 "STEWARD_BACKOFF_SECONDS": "0.1",
                 "STEWARD_BACKOFF_MAX_SECONDS": "1",
                 "STEWARD_HOUSEKEEPING_SECONDS": "3600",

@@ -167,6 +167,7 @@ def test_the_server_process_with_real_app_credentials(
         "STEWARD_API_URL": gh.url,
         "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path}/inbox.db",
         "STEWARD_POLL_INTERVAL": "0.05",
+        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
     }
     log = tmp_path / "server.log"
     server = Server(env, log, "--workers", "2")

@@ -472,6 +472,7 @@ def test_steward_serve_runs_on_the_written_files(
         "STEWARD_API_URL": gh.url,
         "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path}/inbox.db",
         "STEWARD_POLL_INTERVAL": "0.05",
+        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
     }
     server = Server(env, tmp_path / "server.log", "--workers", "1")
     try:

@@ -47,6 +47,7 @@ def app_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
         "STEWARD_WEBHOOK_SECRET": SECRET,
         "STEWARD_DATABASE_URL": database_url,
         "STEWARD_POLL_INTERVAL": "0.05",
+        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
         **extra,
     }
 

@@ -69,6 +69,35 @@ class Schedules:
             made = conn.execute(stmt.returning(schedules.c.id)).first()
         return made is not None
 
+    def backfill(self, kind: str, interval_seconds: int, like: str = "sweep") -> int:
+        """Schedule ``kind`` for each installation that has a ``like`` schedule and none of
+        ``kind`` (first runs spread as in `ensure`): installations a server knew before
+        ``kind`` existed get one without waiting for their next delivery. How many were
+        made; at most 1,000 a call."""
+        theirs = schedules.alias("theirs")
+        missing = (
+            select(schedules.c.installation_id)
+            .where(
+                schedules.c.kind == like,
+                ~select(literal(1))
+                .where(
+                    theirs.c.installation_id == schedules.c.installation_id,
+                    theirs.c.kind == kind,
+                )
+                .exists(),
+            )
+            .limit(1000)
+        )
+        with self.engine.connect() as conn:
+            installations = [row[0] for row in conn.execute(missing)]
+        return sum(self.ensure(i, interval_seconds, kind) for i in installations)
+
+    def drop_kind(self, kind: str) -> int:
+        """Forget every schedule of ``kind`` (the survey, turned off); how many went."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(schedules).where(schedules.c.kind == kind))
+        return int(gone.rowcount)
+
     def drop(self, installation_id: int) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(schedules).where(schedules.c.installation_id == installation_id))

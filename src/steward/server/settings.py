@@ -84,9 +84,10 @@ class Settings(BaseModel):
     """How often each worker queues the due sweeps."""
     retention_days: int = Field(default=14, ge=1)
     """Finished deliveries older than this are deleted by the workers."""
-    survey_interval_seconds: int = Field(default=900, ge=60)
+    survey_interval_seconds: int = Field(default=900, ge=0)
     """How often each installation's repositories are surveyed for the maintainers' page
-    (pending releases, blocked PRs, what the next sweep will do, the last releases)."""
+    (pending releases, blocked PRs, what the next sweep will do, the last releases); 0: no
+    survey (the page's Repositories and Releases views stay empty), at least 60 otherwise."""
     deps_factory: str = APP_DEPS
     """``module:callable`` building the workers' `WorkerDeps` from the settings (tests and
     the benchmark point it at a local GitHub)."""
@@ -110,6 +111,13 @@ class Settings(BaseModel):
     instance agrees without one more secret."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """How long a sign-in lasts."""
+
+    @field_validator("survey_interval_seconds")
+    @classmethod
+    def _survey_interval(cls, value: int) -> int:
+        if 0 < value < 60:
+            raise ValueError("must be 0 (no survey) or at least 60")
+        return value
 
     @field_validator("webhook_path")
     @classmethod

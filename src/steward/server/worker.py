@@ -117,6 +117,7 @@ class Worker:
         self._lock = threading.Lock()
         self._known_installations: set[int] = set()
         self._next_housekeeping = 0.0
+        self._surveys_checked = False
         self._next_analyze_check = 0.0
         self._next_purge = time.monotonic() + PURGE_SECONDS
 
@@ -184,6 +185,9 @@ class Worker:
         if now < self._next_housekeeping:
             return
         self._next_housekeeping = now + self.settings.housekeeping_seconds
+        if not self._surveys_checked:
+            self._surveys_checked = True
+            self._check_surveys()
         queued = self.inbox.schedules.enqueue_due()
         if queued:
             log.info("queued %d scheduled job(s)", queued)
@@ -193,6 +197,17 @@ class Worker:
             gone = self.inbox.maintenance.purge(before)
             if gone:
                 log.info("deleted %d finished deliveries older than %s", gone, before.date())
+
+    def _check_surveys(self) -> None:
+        """Once per worker: survey schedules for the installations this server knew before
+        surveys existed, or none at all when they are off (``survey_interval_seconds`` 0)."""
+        interval = self.settings.survey_interval_seconds
+        if interval:
+            made = self.inbox.schedules.backfill("survey", interval)
+            if made:
+                log.info("survey scheduled for %d installation(s) known before", made)
+        elif self.inbox.schedules.drop_kind("survey"):
+            log.info("surveys are off (survey_interval_seconds 0): their schedules dropped")
 
     # -- one job --------------------------------------------------------------------------
 
@@ -267,6 +282,9 @@ class Worker:
 
             if job.installation_id is None:
                 raise PayloadError("a survey job without an installation")
+            if not self.settings.survey_interval_seconds:
+                log.info("job %d: surveys are off; not surveyed", job.id)
+                return
             process_survey(job.installation_id, self.deps, Surveys(self.inbox.jobs.engine))
             self._observe_latency(job, None)
             return
@@ -318,7 +336,7 @@ class Worker:
                 log.info("installation %d: sweep scheduled", installation)
             interval = self.settings.survey_interval_seconds
             installed = event == "installation" and action == "created"
-            if self.inbox.schedules.ensure(
+            if interval and self.inbox.schedules.ensure(
                 installation, interval, kind="survey", first_now=installed
             ):
                 log.info("installation %d: survey scheduled", installation)
