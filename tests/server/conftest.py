@@ -60,6 +60,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite inbox, for tests that need one back end only."""
+    eng = db.make_engine(f"sqlite:///{tmp_path}/inbox.db")
+    db.migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
 def gh() -> Iterator[GitHubServer]:
     with GitHubServer(token=TOKEN, login=BOT) as server:
         yield server

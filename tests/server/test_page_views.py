@@ -5,7 +5,6 @@ carries, the retry form's refusals), and `steward serve`'s operator listener."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-from steward.server import db
 from steward.server.metrics import Metrics
 from steward.server.page.app import ago, create_operator_app
 from steward.server.page.views import releases_view, repositories_view
@@ -28,14 +26,6 @@ pytestmark = pytest.mark.usefixtures("no_steward_env")
 
 TOKEN = "a page token of some length"
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.make_engine(f"sqlite:///{tmp_path}/inbox.db")
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_the_views_show_what_the_survey_stored(sqlite: Engine) -> None:

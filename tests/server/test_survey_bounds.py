@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
@@ -35,14 +32,6 @@ from tests.server.conftest import SECRET
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 TOKEN = "a page token of some length"
-
-
-@pytest.fixture
-def sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = db.make_engine(f"sqlite:///{tmp_path}/inbox.db")
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 class Installation:

@@ -221,8 +221,7 @@ def run_server(settings: Settings) -> None:
     a database that cannot be reached, exit 1)."""
     import uvicorn
 
-    from steward.server.app import create_app, guarded_protocol
-    from steward.server.metrics import METRICS
+    from steward.server.app import create_app
 
     with _database(settings) as engine:
         settings.check_private_key()
@@ -230,18 +229,7 @@ def run_server(settings: Settings) -> None:
         if settings.metrics_port:
             _serve_operator(settings, engine)
         app = create_app(settings, engine, metrics_route=False)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=30,
-            timeout_keep_alive=5,
-            h11_max_incomplete_event_size=16 * 1024,
-            http=guarded_protocol(settings, METRICS),
-        )
+        config = _uvicorn_config(app, settings, lifespan="on", timeout_graceful_shutdown=30)
         uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -269,13 +257,33 @@ def _listen(host: str, port: int, what: str) -> Any:
 OPERATOR_CONNECTIONS = 100
 
 
+def _uvicorn_config(app: Any, settings: Settings, **extra: Any) -> Any:
+    """uvicorn for one of steward's listeners: steward's own logs, no proxy headers or
+    server header, short keep-alive, small header buffer, slow clients cut off
+    (`guarded_protocol`, bounded by ``settings``)."""
+    import uvicorn
+
+    from steward.server.app import guarded_protocol
+    from steward.server.metrics import METRICS
+
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=16 * 1024,
+        http=guarded_protocol(settings, METRICS),
+        **extra,
+    )
+
+
 def _serve_operator(settings: Settings, engine: Any) -> None:
     """The operator listener (`/metrics` and the maintainers' page) in a thread of this
     process, on ``metrics_host:metrics_port`` (127.0.0.1 by default)."""
     import uvicorn
 
-    from steward.server.app import guarded_protocol
-    from steward.server.metrics import METRICS
     from steward.server.page.app import create_operator_app
 
     host, port = settings.metrics_host, settings.metrics_port
@@ -284,18 +292,7 @@ def _serve_operator(settings: Settings, engine: Any) -> None:
     # The webhook's bounds on slow clients, with fewer connections: a scraper and a few
     # maintainers, not GitHub's deliveries.
     bounds = settings.model_copy(update={"max_connections": OPERATOR_CONNECTIONS})
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        proxy_headers=False,
-        server_header=False,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=16 * 1024,
-        http=guarded_protocol(bounds, METRICS),
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(_uvicorn_config(app, bounds, lifespan="off"))
     threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="operator-listener", daemon=True
     ).start()
