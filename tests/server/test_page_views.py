@@ -36,6 +36,7 @@ def test_the_views_show_what_the_survey_stored(sqlite: Engine) -> None:
     (inst,) = repos["installations"]
     assert repos["interval"] == "15 min"
     assert (inst["id"], inst["remaining"], inst["limit"], inst["saved"]) == (7, 4912, 5000, 75)
+    assert inst["account"] == "octo-org"
     (repo,) = inst["repos"]
     assert repo["url"] == f"https://github.com/{REPO}"
     assert [(i.number, i.note) for i in repo["pending_release"]] == [(101, ("closed",)), (97, ())]
