@@ -54,6 +54,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     env = page_server_env(
         url,
         STEWARD_PAGE_TOKEN=PAGE_TOKEN,
+        STEWARD_SURVEY_INTERVAL_SECONDS="900",  # as deployed (no worker runs one here)
         STEWARD_LOG_JSON="false",
     )
     server = Server(env, tmp / "server.log")
@@ -178,6 +179,7 @@ def test_each_view_signed_in(browser: Any, served: Served, scheme: str) -> None:
     assert "Release the frobnicator" in text  # a pending-release issue
     assert "do-not-merge" in text  # a blocked PR
     assert "stale" in text.lower()  # what the next sweep does
+    assert "every 15 min" in text
     shot(page, f"repositories-{scheme}")
 
     follow(page, "Releases")

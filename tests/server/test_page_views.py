@@ -35,6 +35,7 @@ def test_the_views_show_what_the_survey_stored(sqlite: Engine) -> None:
     repos = repositories_view(surveyed, 900)
     (inst,) = repos["installations"]
     assert repos["interval"] == "15 min"
+    assert repositories_view(surveyed, 0)["interval"] == ""  # surveys off
     assert (inst["id"], inst["remaining"], inst["limit"], inst["saved"]) == (7, 4912, 5000, 75)
     assert inst["account"] == "octo-org"
     (repo,) = inst["repos"]

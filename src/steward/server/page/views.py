@@ -86,6 +86,8 @@ def _owner(repositories: Sequence[RepositorySurvey]) -> str | None:
 
 
 def _every(seconds: int) -> str:
+    if seconds == 0:
+        return ""
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     if seconds % 60 == 0:
