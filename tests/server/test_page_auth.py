@@ -389,7 +389,8 @@ def test_an_active_team_member_signs_in_with_github(github: tuple[OAuthWeb, OAut
     # the session holds who, never the token
     cookie = client.cookies["steward-page"]
     _, payload = URLSafeTimedSerializer("any").loads_unsafe(cookie)
-    assert set(payload) == {"v", "l", "m", "s", "b"}
+    assert set(payload) == {"v", "l", "m", "s", "b", "o"}
+    assert payload["o"] == ["octo-org"]  # the organisations whose team let them in
     assert token not in str(payload)
     assert payload["l"] == "octocat"
     assert payload["m"] == "github"

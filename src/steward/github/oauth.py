@@ -38,6 +38,7 @@ but did not accept the sign-in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -67,10 +68,15 @@ class SignInRefused(GitHubError):
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """Who signed in, and their membership of the team asked about (``None``: not in it)."""
+    """Who signed in, and their membership of each team asked about (``None``: not in it)."""
 
     login: str
-    membership: Membership | None
+    memberships: dict[tuple[str, str], Membership | None]
+
+    @property
+    def active(self) -> tuple[tuple[str, str], ...]:
+        """The teams (org, slug) this person is an active member of."""
+        return tuple(team for team, state in self.memberships.items() if state == "active")
 
 
 class GitHubOAuth:
@@ -120,14 +126,19 @@ class GitHubOAuth:
 
     # -- steps 3 and 4 --------------------------------------------------------------------
 
-    def identify(self, code: str, *, redirect_uri: str, org: str, team_slug: str) -> Identity:
+    def identify(
+        self, code: str, *, redirect_uri: str, teams: Sequence[tuple[str, str]]
+    ) -> Identity:
         """Exchange ``code`` for a user token, read who it belongs to and their membership of
-        ``org``/``team_slug``, and forget the token."""
+        each of ``teams`` (org, team slug; a code works once, so all in one go), and forget
+        the token."""
         token = self.exchange_code(code, redirect_uri=redirect_uri)
         with self._api_client(token) as api:
             login = self._login(api)
-            membership = self._membership(api, org, team_slug, login)
-        return Identity(login, membership)
+            memberships = {
+                (org, slug): self._membership(api, org, slug, login) for org, slug in teams
+            }
+        return Identity(login, memberships)
 
     def exchange_code(self, code: str, *, redirect_uri: str) -> str:
         """The user access token for ``code`` (``POST {web}/login/oauth/access_token``)."""

@@ -259,6 +259,7 @@ class Jobs:
                 jobs.c.id,
                 jobs.c.kind,
                 jobs.c.subject,
+                jobs.c.installation_id,
                 jobs.c.attempts,
                 jobs.c.last_error,
                 jobs.c.finished_at,

@@ -99,8 +99,14 @@ class Settings(BaseModel):
     """The App's OAuth client id: maintainers sign in with GitHub."""
     oauth_client_secret: SecretStr | None = None
     """The App's OAuth client secret; or `oauth_client_secret_file`."""
-    maintainers_team: str | None = Field(default=None, max_length=200, pattern=r"^[^/\s]+/[^/\s]+$")
-    """``ORG/TEAM-SLUG``: the GitHub team whose members may sign in with GitHub."""
+    maintainers_team: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^[^/\s,]+/[^/\s,]+(\s*,\s*[^/\s,]+/[^/\s,]+){0,19}$",
+    )
+    """``ORG/TEAM-SLUG``: the GitHub team whose active members may sign in with GitHub;
+    several (at most 20), comma-separated, for a server that serves several organisations:
+    a maintainer then sees the installations of the organisations whose team they are in."""
     github_url: str = "https://github.com"
     """GitHub's web origin (the OAuth pages); GitHub Enterprise Server: its host."""
     page_url: str | None = Field(default=None, max_length=500)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -36,10 +37,10 @@ from steward.server.jobs import Jobs
 from steward.server.metrics import METRICS, Metrics
 from steward.server.page import charts
 from steward.server.page.auth import HEADERS, Maintainer, PageAuth
-from steward.server.page.queue import SERIES, read_queue
-from steward.server.page.views import releases_view, repositories_view
+from steward.server.page.queue import SERIES, job_of, owner, read_queue
+from steward.server.page.views import account_of, accounts, releases_view, repositories_view
 from steward.server.settings import Settings
-from steward.server.surveys import Surveys
+from steward.server.surveys import InstallationSurvey, Surveys
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,15 @@ class Page:
 
     async def queue(self, request: Request, who: Maintainer) -> Response:
         view = await run_in_threadpool(read_queue, self.engine)
+        oldest_shown = True
+        if who.orgs is not None:  # the counts are the server's; names only of their own
+            known = await run_in_threadpool(self._accounts)
+            dead = [d for d in view.dead if who.sees(owner(d.subject, d.installation_id, known))]
+            if view.oldest is not None:
+                oldest_shown = who.sees(
+                    owner(view.oldest.subject, view.oldest.installation_id, known)
+                )
+            view = replace(view, dead=dead)
         retried = request.query_params.get("retried")
         missing = request.query_params.get("missing")
         return self.render(
@@ -152,6 +162,7 @@ class Page:
             who,
             "queue.html",
             q=view,
+            oldest_shown=oldest_shown,
             series=SERIES,
             chart=charts.hourly(view.hours),
             retried=retried if retried and retried.isdigit() else None,
@@ -176,19 +187,41 @@ class Page:
         if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
             return self.render(request, who, "error.html", status=400, message="No job named.")
         job = int(raw)
+        if who.orgs is not None:
+            found = await run_in_threadpool(job_of, self.engine, job)
+            known = await run_in_threadpool(self._accounts)
+            if found is not None and not who.sees(owner(*found, known)):
+                log.warning(
+                    "job %d: a retry by %s refused (not their organisation's)", job, who.login
+                )
+                return self.render(
+                    request,
+                    who,
+                    "error.html",
+                    status=403,
+                    message=f"Job {job} is not a job of your organisations.",
+                )
         n = await run_in_threadpool(self.jobs.retry, [job])
         if n:
             log.info("job %d queued again by %s (%s)", job, who.login, who.via)
             return RedirectResponse(f"/queue?retried={job}", status_code=303, headers=HEADERS)
         return RedirectResponse(f"/queue?missing={job}", status_code=303, headers=HEADERS)
 
-    async def repositories(self, request: Request, who: Maintainer) -> Response:
+    def _accounts(self) -> dict[int, str | None]:
+        return accounts(self.surveys.latest())
+
+    async def _surveyed(self, who: Maintainer) -> list[InstallationSurvey]:
+        """The surveys of the installations ``who`` may see."""
         surveyed = await run_in_threadpool(self.surveys.latest)
+        return [i for i in surveyed if who.sees(account_of(i.repositories))]
+
+    async def repositories(self, request: Request, who: Maintainer) -> Response:
+        surveyed = await self._surveyed(who)
         context = repositories_view(surveyed, self.settings.survey_interval_seconds)
         return self.render(request, who, "repositories.html", **context)
 
     async def releases(self, request: Request, who: Maintainer) -> Response:
-        surveyed = await run_in_threadpool(self.surveys.latest)
+        surveyed = await self._surveyed(who)
         return self.render(request, who, "releases.html", **releases_view(surveyed))
 
     async def stylesheet(self, request: Request) -> Response:

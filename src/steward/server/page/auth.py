@@ -10,9 +10,11 @@ Two ways in, each on only when configured (`PageAuth.methods`):
   `steward.github.oauth`): ``GET /login/github`` sends the browser to GitHub with a random
   ``state`` kept in a short-lived signed cookie; ``GET /oauth/callback`` checks the state in
   constant time, and `GitHubOAuth.identify` exchanges the code, reads the login and its
-  membership of ``maintainers_team``: only ``active`` members get in (not in the team, or
-  an invitation not accepted yet: refused). Without ``maintainers_team`` no GitHub account
-  gets in, whoever it is. The user token stays inside `steward.github.oauth`: it is never
+  membership of each team in ``maintainers_team`` (one per organisation the server serves):
+  only ``active`` members get in (in no team, or an invitation not accepted yet: refused),
+  and they see the installations of the organisations whose team they are in
+  (`Maintainer.orgs`; the static token sees all). Without ``maintainers_team`` no GitHub
+  account gets in, whoever it is. The user token stays inside `steward.github.oauth`: it is never
   in a cookie, a log line or the database.
 
 **Session.** One cookie (``__Host-steward-page`` over https, ``steward-page`` over http),
@@ -98,6 +100,16 @@ class Maintainer:
 
     login: str
     via: Via
+    orgs: tuple[str, ...] | None = None
+    """The organisations (casefolded) whose maintainers team this person is an active
+    member of: they see those installations only. ``None`` (the static token): all."""
+
+    def sees(self, account: str | None) -> bool:
+        """Whether this maintainer may see an installation on ``account`` (``None``: an
+        account not known yet, seen with the static token only)."""
+        if self.orgs is None:
+            return True
+        return account is not None and account.casefold() in self.orgs
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +174,7 @@ class PageAuth:
                 api_url=settings.api_url,
             )
         self._oauth = oauth
-        self._team = _team(settings.maintainers_team)
+        self._teams = _teams(settings.maintainers_team)
         self._page_url = _page_url(settings.page_url)
         self._session_seconds = max(60, int(settings.session_hours * 3600))
         methods: list[str] = []
@@ -269,7 +281,12 @@ class PageAuth:
             return None
         if not hmac.compare_digest(bound, self._binding(via)):
             return None  # issued under another token or team, or that sign-in is off now
-        return _Session(Maintainer(login, "token" if via == "token" else "github"), sid)
+        if via == "token":
+            return _Session(Maintainer(login, "token"), sid)
+        orgs = data.get("o")
+        if not isinstance(orgs, list) or not orgs or not all(isinstance(o, str) for o in orgs):
+            return None
+        return _Session(Maintainer(login, "github", tuple(orgs)), sid)
 
     def _binding(self, via: str) -> str:
         """What a session is tied to: the static token, or the OAuth client and team."""
@@ -289,6 +306,7 @@ class PageAuth:
                 "m": who.via,
                 "s": secrets.token_urlsafe(24),
                 "b": self._binding(who.via),
+                "o": list(who.orgs) if who.orgs is not None else None,
             }
         )
         response = RedirectResponse(target, status_code=303, headers=HEADERS)
@@ -473,20 +491,20 @@ class PageAuth:
         self._set_cookie(request, response, OAUTH_COOKIE, value, OAUTH_SECONDS)
         return response
 
-    def _github_ready(self) -> tuple[GitHubOAuth, tuple[str, str]]:
+    def _github_ready(self) -> tuple[GitHubOAuth, tuple[tuple[str, str], ...]]:
         if self._oauth is None:
             raise _Refusal(
                 404,
                 "GitHub sign-in is not configured (oauth_client_id and oauth_client_secret).",
             )
-        if self._team is None:
+        if not self._teams:
             raise _Refusal(
                 403,
                 "GitHub sign-in is refused: no maintainers team is configured "
                 "(maintainers_team = ORG/TEAM-SLUG), and without one no GitHub account "
                 "may sign in.",
             )
-        return self._oauth, self._team
+        return self._oauth, self._teams
 
     async def _github_callback(self, request: Request) -> Response:
         prefix = _prefix(request)
@@ -514,7 +532,7 @@ class PageAuth:
         return data if isinstance(data, dict) else None
 
     async def _github_member(self, request: Request, flow: dict[str, Any] | None) -> Maintainer:
-        oauth, (org, team) = self._github_ready()
+        oauth, teams = self._github_ready()
         query = request.query_params
         state = flow.get("state") if flow is not None else None
         if not isinstance(state, str) or not state:
@@ -538,8 +556,7 @@ class PageAuth:
                 oauth.identify,
                 code,
                 redirect_uri=self._callback_url(request),
-                org=org,
-                team_slug=team,
+                teams=teams,
             )
         except SignInRefused as exc:
             log.warning("page: GitHub refused a sign-in: %s", exc)
@@ -547,21 +564,25 @@ class PageAuth:
         except GitHubError as exc:
             log.warning("page: GitHub did not answer a sign-in: %s", exc)
             raise _Refusal(502, f"GitHub did not answer: {exc}") from None
-        named = f"{org}/{team}"
-        if identity.membership is None:
+        active = identity.active
+        if not active:
+            pending = [t for t, state in identity.memberships.items() if state == "pending"]
+            if pending:
+                named = "/".join(pending[0])
+                raise _Refusal(
+                    403,
+                    f"{identity.login}'s membership of the team {named} is pending: accept "
+                    "the invitation on GitHub, then sign in again.",
+                )
+            named = " or ".join("/".join(t) for t in teams)
             log.warning("page: %s is not in %s; sign-in refused", identity.login, named)
             raise _Refusal(
                 403,
                 f"{identity.login} is not a member of the team {named}: only its members "
                 "may sign in.",
             )
-        if identity.membership != "active":
-            raise _Refusal(
-                403,
-                f"{identity.login}'s membership of the team {named} is pending: accept the "
-                "invitation on GitHub, then sign in again.",
-            )
-        return Maintainer(identity.login, "github")
+        orgs = tuple(sorted({org.casefold() for org, _ in active}))
+        return Maintainer(identity.login, "github", orgs)
 
     async def _logout(self, request: Request) -> Response:
         form = await _small_form(request)
@@ -597,11 +618,15 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "replace")).digest()
 
 
-def _team(value: str | None) -> tuple[str, str] | None:
-    if not value:
-        return None
-    org, _, slug = value.partition("/")
-    return (org, slug) if org and slug else None
+def _teams(value: str | None) -> tuple[tuple[str, str], ...]:
+    """``maintainers_team``: ``ORG/TEAM``, or several separated by commas (one per
+    organisation whose installations the server serves)."""
+    teams = []
+    for item in (value or "").split(","):
+        org, _, slug = item.strip().partition("/")
+        if org and slug:
+            teams.append((org, slug))
+    return tuple(teams)
 
 
 def _page_url(value: str | None) -> tuple[str, str, str] | None:

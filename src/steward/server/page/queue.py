@@ -11,6 +11,7 @@ day is 24 rows per series, not a row per delivery. Deliveries purged after their
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ class Waiting:
     id: int
     kind: str
     subject: str
+    installation_id: int | None
     created_at: datetime
     attempts: int
     last_error: str | None
@@ -49,6 +51,7 @@ class DeadLetter:
     id: int
     kind: str
     subject: str
+    installation_id: int | None
     event: str | None
     delivery_id: str | None
     attempts: int
@@ -95,6 +98,7 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
                 jobs.c.id,
                 jobs.c.kind,
                 jobs.c.subject,
+                jobs.c.installation_id,
                 jobs.c.created_at,
                 jobs.c.attempts,
                 jobs.c.last_error,
@@ -110,6 +114,7 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
             id=oldest_row.id,
             kind=oldest_row.kind,
             subject=oldest_row.subject,
+            installation_id=oldest_row.installation_id,
             created_at=aware(oldest_row.created_at) or now,
             attempts=oldest_row.attempts,
             last_error=_cut(oldest_row.last_error),
@@ -119,6 +124,7 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
             id=r["id"],
             kind=r["kind"],
             subject=r["subject"],
+            installation_id=r["installation_id"],
             event=r["event"],
             delivery_id=r["delivery_id"],
             attempts=r["attempts"],
@@ -134,6 +140,25 @@ def read_queue(engine: Engine, now: datetime | None = None) -> QueueView:
         oldest=oldest,
         dead=dead,
     )
+
+
+def owner(
+    subject: str, installation_id: int | None, accounts: Mapping[int, str | None]
+) -> str | None:
+    """The account a job belongs to: the owner in its subject (``OWNER/NAME#N``,
+    ``OWNER/NAME!release``), else its installation's account as the surveys know it."""
+    if ":" not in subject and "/" in subject:
+        return subject.split("/", 1)[0]
+    return accounts.get(installation_id) if installation_id is not None else None
+
+
+def job_of(engine: Engine, job: int) -> tuple[str, int | None] | None:
+    """A job's subject and installation (``None``: no such job)."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(jobs.c.subject, jobs.c.installation_id).where(jobs.c.id == job)
+        ).first()
+    return (row.subject, row.installation_id) if row is not None else None
 
 
 def _hour(column: Any, sqlite: bool) -> Any:
