@@ -7,7 +7,10 @@ cannot make a policy hang.
 
 from __future__ import annotations
 
+import unicodedata
+
 MAX_TITLE = 1_024
+_BREAKS = frozenset({"Cc", "Cf", "Zl", "Zp"})  # controls, format (bidi), line/para separators
 MAX_BODY = 65_536
 
 
@@ -16,3 +19,12 @@ def cap(text: str | None, limit: int) -> str:
     if not text:
         return ""
     return text if len(text) <= limit else text[:limit]
+
+
+def single_line(text: object, limit: int) -> str:
+    """Untrusted text (anything not a str: empty) as one line of at most ``limit``
+    characters, without control or format characters (a newline, a bidi override): for a
+    title shown on a page or in a chart. Only the first ``5 * limit`` characters are read."""
+    raw = text if isinstance(text, str) else ""
+    flat = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in raw[: limit * 5])
+    return " ".join(flat.split())[:limit]

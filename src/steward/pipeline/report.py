@@ -23,13 +23,13 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from steward import limits
 from steward.errors import PayloadError, TamperedArtifactError
 from steward.pipeline.state import ReleaseState, Status
+from steward.text import single_line
 
 if TYPE_CHECKING:
     from steward.github.records import ReleaseAsset
@@ -303,10 +303,7 @@ def run_gantt(record: RunRecord) -> str:
 
 def _title(text: str) -> str:
     """One line of at most `MAX_TITLE` characters, without control or format characters."""
-    flat = "".join(
-        " " if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c for c in text[:1000]
-    )
-    return " ".join(flat.split())[:MAX_TITLE]
+    return single_line(text, MAX_TITLE)
 
 
 def _time(value: Any, what: str) -> float | None:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +57,7 @@ from sqlalchemy.engine import Engine
 from steward.errors import PayloadError
 from steward.pipeline.report import RunRecord
 from steward.server.db import aware, is_sqlite, survey_budgets, surveys
+from steward.text import single_line
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,8 @@ T = TypeVar("T")
 
 
 def title_text(text: object, limit: int = MAX_TITLE) -> str:
-    """Untrusted text as one line of at most ``limit`` characters, without control or
-    format characters (a newline, a bidi override)."""
-    raw = text if isinstance(text, str) else ""
-    flat = "".join(
-        " " if unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} else c for c in raw[: limit * 4]
-    )
-    return " ".join(flat.split())[:limit]
+    """Untrusted text as one line of at most ``limit`` characters (`text.single_line`)."""
+    return single_line(text, limit)
 
 
 def safe_url(url: object) -> str:
