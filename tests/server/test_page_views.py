@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from steward.server.metrics import Metrics
-from steward.server.page.app import ago, create_operator_app
+from steward.server.page.app import create_operator_app
+from steward.server.page.render import ago
 from steward.server.page.views import releases_view, repositories_view
 from steward.server.settings import Settings
 from steward.server.surveys import Surveys

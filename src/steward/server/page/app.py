@@ -20,12 +20,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
-from functools import cache
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +35,7 @@ from steward.server.metrics import METRICS, Metrics
 from steward.server.page import charts
 from steward.server.page.auth import HEADERS, Maintainer, PageAuth
 from steward.server.page.queue import SERIES, job_of, owner, read_queue
+from steward.server.page.render import templates
 from steward.server.page.views import account_of, accounts, releases_view, repositories_view
 from steward.server.settings import Settings
 from steward.server.surveys import InstallationSurvey, Surveys
@@ -49,34 +47,6 @@ OFF = (
     "The maintainers' page is off: set page_token (STEWARD_PAGE_TOKEN) for a static sign-in, "
     "or oauth_client_id, oauth_client_secret and maintainers_team for GitHub sign-in.\n"
 )
-
-
-@cache
-def templates() -> Environment:
-    folder = resources.files("steward.server.page") / "templates"
-    env = Environment(
-        loader=FileSystemLoader(str(folder)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["ago"] = ago
-    env.filters["utc"] = lambda when: when.strftime("%Y-%m-%d %H:%M UTC") if when else "-"
-    return env
-
-
-def ago(when: datetime | None, now: datetime | None = None) -> str:
-    """A duration a person reads at a glance: 45 s, 12 min, 3 h, 2 d."""
-    if when is None:
-        return "-"
-    from steward.server.db import utcnow
-
-    seconds = max(0.0, ((now or utcnow()) - when).total_seconds())
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{int(seconds)} s"
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -246,7 +216,7 @@ def create_operator_app(
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4")
 
     routes: list[BaseRoute] = [Route("/metrics", exposition, methods=["GET"])]
-    auth = auth or PageAuth(settings, templates=templates())
+    auth = auth or PageAuth(settings)
     if engine is not None and auth.methods:
         routes.extend(Page(settings, engine, auth, Surveys(engine)).routes())
     else:

@@ -46,13 +46,10 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -61,6 +58,7 @@ from starlette.routing import BaseRoute, Route
 from steward.errors import GitHubError, UsageError
 from steward.github.oauth import GitHubOAuth, SignInRefused
 from steward.github.sansio import one_line
+from steward.server.page.render import templates
 from steward.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -151,7 +149,7 @@ def session_key(settings: Settings) -> bytes | None:
 
 class PageAuth:
     """Sign-in, sessions and CSRF for the page. ``oauth`` replaces the GitHub client the
-    settings describe; ``templates`` the Jinja2 environment ``login.html`` is found in."""
+    settings describe."""
 
     def __init__(
         self,
@@ -159,11 +157,9 @@ class PageAuth:
         *,
         oauth: GitHubOAuth | None = None,
         clock: Callable[[], float] = time.time,
-        templates: Environment | None = None,
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self._templates = templates
         token = settings.page_token.get_secret_value() if settings.page_token else ""
         self._token_digest = _digest(token) if token else None
         if oauth is None and settings.oauth_client_id and settings.oauth_client_secret:
@@ -389,9 +385,6 @@ class PageAuth:
 
     # -- pages ----------------------------------------------------------------------------
 
-    def _env(self) -> Environment:
-        return self._templates if self._templates is not None else _templates()
-
     def _page(
         self,
         request: Request,
@@ -407,7 +400,7 @@ class PageAuth:
         target = self._safe_next(next_path, prefix)
         nonce = login_token or secrets.token_urlsafe(24)
         html = (
-            self._env()
+            templates()
             .get_template("login.html")
             .render(
                 who=None,
@@ -600,18 +593,6 @@ class PageAuth:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-@cache
-def _templates() -> Environment:
-    folder = resources.files("steward.server.page") / "templates"
-    return Environment(
-        loader=FileSystemLoader(str(folder)),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _digest(text: str) -> bytes:
