@@ -123,6 +123,7 @@ def issue_from_api(obj: Any) -> Issue:
         author_association=_str(obj, "author_association") or "NONE",
         updated_at=_time(obj, "updated_at", where),
         comments=count if count is None or count >= 0 else None,
+        pull_request=is_pull_request(obj),
     )
 
 

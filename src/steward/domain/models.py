@@ -67,6 +67,8 @@ class Issue:
     # Comment count from a fresh API read (never from a payload, which is stale on a rerun);
     # 0 lets the executor skip listing comments when it looks for its markers.
     comments: int | None = None
+    # The issues API lists pull requests too: this item is one (it carries `pull_request`).
+    pull_request: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ Per repository of the installation (each with its own `.github/steward.yml`):
   section's label (one listing, every state, as the post-release announcement reads them);
 - **blocked**: the open pull requests carrying a blocking label: the merge gate's
   ``block_labels`` and the related-issue check's block and reason labels (``do-not-merge``,
-  ``need-issue``), read from the open items the sweep lists anyway (a pull request is told
-  from an issue by its ``html_url``, ``.../pull/N``, as the issues listing gives it);
+  ``need-issue``), read from the open items the sweep lists anyway (the issues listing
+  marks a pull request with its ``pull_request`` key: `Issue.pull_request`);
 - **sweep**: what the sweep would do now, planned and not applied
   (`shell.sweeper.plan_repository_sweep` on ``open_items``). Offline: no timelines are read
   (a survey every 15 minutes must cost little), so every item is judged by its last activity
@@ -40,7 +40,6 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from steward.errors import ConfigError, GitHubError, PayloadError, RateLimitError, ReleaseError
 from steward.github.app_api import installation_repositories
@@ -207,16 +206,10 @@ def blocking_labels(config: StewardConfig) -> list[str]:
     return list(out.values())
 
 
-def is_pull(item: Issue) -> bool:
-    """Whether an item of the issues listing is a pull request (``.../pull/N``)."""
-    parts = urlsplit(item.html_url).path.rstrip("/").split("/")
-    return len(parts) >= 2 and parts[-2] == "pull"
-
-
 def blocked_pulls(items: Iterable[Issue], blocking: list[str]) -> Iterable[BlockedPull]:
     wanted = {b.casefold() for b in blocking}
     for item in items:
-        if item.state != "open" or not is_pull(item):
+        if item.state != "open" or not item.pull_request:
             continue
         found = [x for x in item.labels if x.casefold() in wanted]
         if found:
