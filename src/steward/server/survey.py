@@ -100,11 +100,9 @@ def process_survey(
             else installation_repositories(deps.github_for(installation_id))
         )
         names, left_out = bounded(listed)
+        before = store.repositories(installation_id)
         repos = [
-            survey_repository(
-                installation_id, name, deps, now, store.repository(installation_id, name)
-            )
-            for name in names
+            survey_repository(installation_id, name, deps, now, before.get(name)) for name in names
         ]
     budget = api_budget(tally)
     store.save(installation_id, now, repos, budget, left_out)

@@ -274,6 +274,17 @@ class InstallationSurvey:
     left_out: int = 0
     """The installation's repositories the survey did not cover (past its bound)."""
 
+    @property
+    def account(self) -> str | None:
+        """The account the installation is on, as its repositories' names tell it."""
+        return account_of(r.repository for r in self.repositories)
+
+
+def account_of(names: Iterable[str]) -> str | None:
+    """The one owner of ``names`` (``OWNER/NAME``); ``None`` for none or several."""
+    owners = {name.split("/", 1)[0] for name in names}
+    return owners.pop() if len(owners) == 1 else None
+
 
 class Surveys:
     def __init__(self, engine: Engine) -> None:
@@ -366,15 +377,26 @@ class Surveys:
 
     def repository(self, installation_id: int, repository: str) -> RepositorySurvey | None:
         """The last survey of one repository, ``None`` when there is none."""
+        return self.repositories(installation_id).get(repository)
+
+    def repositories(self, installation_id: int) -> dict[str, RepositorySurvey]:
+        """The last survey of each of the installation's repositories, by name (one read)."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(surveys).where(
-                    surveys.c.installation_id == installation_id,
-                    surveys.c.repository == repository,
-                )
-            ).first()
+            rows = conn.execute(
+                select(surveys).where(surveys.c.installation_id == installation_id)
+            ).all()
             conn.rollback()
-        return None if row is None else _row(row)
+        return {row.repository: _row(row) for row in rows}
+
+    def accounts(self) -> dict[int, str | None]:
+        """Each surveyed installation's account (`account_of`), from the repositories' names
+        alone: no body is read."""
+        names: dict[int, list[str]] = {}
+        with self.engine.connect() as conn:
+            for iid, name in conn.execute(select(surveys.c.installation_id, surveys.c.repository)):
+                names.setdefault(int(iid), []).append(name)
+            conn.rollback()
+        return {iid: account_of(found) for iid, found in names.items()}
 
     def drop(self, installation_id: int) -> None:
         """Forget an installation's surveys (the App was uninstalled)."""

@@ -36,7 +36,7 @@ from steward.server.page import charts
 from steward.server.page.auth import HEADERS, Maintainer, PageAuth
 from steward.server.page.queue import SERIES, job_of, owner, read_queue
 from steward.server.page.render import templates
-from steward.server.page.views import account_of, accounts, releases_view, repositories_view
+from steward.server.page.views import releases_view, repositories_view
 from steward.server.settings import Settings
 from steward.server.surveys import InstallationSurvey, Surveys
 
@@ -118,7 +118,7 @@ class Page:
         view = await run_in_threadpool(read_queue, self.engine)
         oldest_shown = True
         if who.orgs is not None:  # the counts are the server's; names only of their own
-            known = await run_in_threadpool(self._accounts)
+            known = await run_in_threadpool(self.surveys.accounts)
             dead = [d for d in view.dead if who.sees(owner(d.subject, d.installation_id, known))]
             if view.oldest is not None:
                 oldest_shown = who.sees(
@@ -159,7 +159,7 @@ class Page:
         job = int(raw)
         if who.orgs is not None:
             found = await run_in_threadpool(job_of, self.engine, job)
-            known = await run_in_threadpool(self._accounts)
+            known = await run_in_threadpool(self.surveys.accounts)
             if found is not None and not who.sees(owner(*found, known)):
                 log.warning(
                     "job %d: a retry by %s refused (not their organisation's)", job, who.login
@@ -177,13 +177,10 @@ class Page:
             return RedirectResponse(f"/queue?retried={job}", status_code=303, headers=HEADERS)
         return RedirectResponse(f"/queue?missing={job}", status_code=303, headers=HEADERS)
 
-    def _accounts(self) -> dict[int, str | None]:
-        return accounts(self.surveys.latest())
-
     async def _surveyed(self, who: Maintainer) -> list[InstallationSurvey]:
         """The surveys of the installations ``who`` may see."""
         surveyed = await run_in_threadpool(self.surveys.latest)
-        return [i for i in surveyed if who.sees(account_of(i.repositories))]
+        return [i for i in surveyed if who.sees(i.account)]
 
     async def repositories(self, request: Request, who: Maintainer) -> Response:
         surveyed = await self._surveyed(who)

@@ -63,7 +63,7 @@ def repositories_view(
         installations.append(
             {
                 "id": inst.installation_id,
-                "account": account_of(inst.repositories),
+                "account": inst.account,
                 "taken_at": inst.taken_at,
                 "remaining": budget.remaining if budget else None,
                 "limit": budget.limit if budget else None,
@@ -76,18 +76,6 @@ def repositories_view(
             }
         )
     return {"installations": installations, "interval": _every(interval_seconds)}
-
-
-def account_of(repositories: Sequence[RepositorySurvey]) -> str | None:
-    """The account an installation is on, as its repositories' names tell it (one owner
-    for every repository of an installation)."""
-    owners = {r.repository.split("/", 1)[0] for r in repositories}
-    return owners.pop() if len(owners) == 1 else None
-
-
-def accounts(surveyed: Sequence[InstallationSurvey]) -> dict[int, str | None]:
-    """Each surveyed installation's account."""
-    return {inst.installation_id: account_of(inst.repositories) for inst in surveyed}
 
 
 def _every(seconds: int) -> str:
