@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 from steward.server.jobs import Jobs
 from steward.server.metrics import METRICS, Metrics
 from steward.server.page import charts
-from steward.server.page.auth import HEADERS, Maintainer, PageAuth
+from steward.server.page.auth import HEADERS, Maintainer, PageAuth, small_form
 from steward.server.page.queue import SERIES, job_of, owner, read_queue
 from steward.server.page.render import templates
 from steward.server.page.views import releases_view, repositories_view
@@ -42,7 +42,6 @@ from steward.server.surveys import InstallationSurvey, Surveys
 
 log = logging.getLogger(__name__)
 
-MAX_FORM_BYTES = 4096
 OFF = (
     "The maintainers' page is off: set page_token (STEWARD_PAGE_TOKEN) for a static sign-in, "
     "or oauth_client_id, oauth_client_secret and maintainers_team for GitHub sign-in.\n"
@@ -140,12 +139,11 @@ class Page:
         )
 
     async def retry(self, request: Request, who: Maintainer) -> Response:
-        length = request.headers.get("content-length")
-        if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
-            return self.render(request, who, "error.html", status=413, message="Form too large.")
-        form = await request.form(max_files=0, max_fields=4)
-        token = form.get("csrf")
-        if not self.auth.check_csrf(request, token if isinstance(token, str) else None):
+        form = await small_form(request, max_fields=4)
+        if form is None:
+            message = "Form too large, or not a form (at most 4 KB, urlencoded)."
+            return self.render(request, who, "error.html", status=413, message=message)
+        if not self.auth.check_csrf(request, form.get("csrf")):
             return self.render(
                 request,
                 who,
@@ -154,7 +152,7 @@ class Page:
                 message="This form has expired or did not come from this page: reload and retry.",
             )
         raw = form.get("job")
-        if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
+        if raw is None or not raw.isdigit() or len(raw) > 18:
             return self.render(request, who, "error.html", status=400, message="No job named.")
         job = int(raw)
         if who.orgs is not None:

@@ -434,7 +434,7 @@ class PageAuth:
         return self._page(request, next_path=next_path)
 
     async def _login_with_token(self, request: Request) -> Response:
-        form = await _small_form(request)
+        form = await small_form(request)
         next_path = form.get("next") if form is not None else None
         if "token" not in self._methods or self._token_digest is None:
             return self._page(
@@ -578,7 +578,7 @@ class PageAuth:
         return Maintainer(identity.login, "github", orgs)
 
     async def _logout(self, request: Request) -> Response:
-        form = await _small_form(request)
+        form = await small_form(request)
         prefix = _prefix(request)
         if self._session(request) is None:
             return RedirectResponse(f"{prefix}/login", status_code=303, headers=HEADERS)
@@ -644,14 +644,14 @@ def _client(request: Request) -> str:
     return request.client.host if request.client is not None else "an unknown address"
 
 
-async def _small_form(request: Request) -> dict[str, str] | None:
-    """The urlencoded fields of a small form (``None``: too large, no length, or not a
-    form); text fields only."""
+async def small_form(request: Request, max_fields: int = 8) -> dict[str, str] | None:
+    """The urlencoded fields of a small form (``None``: over `MAX_FORM_BYTES`, no length,
+    or not a form); text fields only."""
     length = request.headers.get("content-length")
     if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
         return None
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         return None
-    form = await request.form(max_files=0, max_fields=8)
+    form = await request.form(max_files=0, max_fields=max_fields)
     return {k: v for k, v in form.items() if isinstance(v, str)}
