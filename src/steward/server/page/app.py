@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from importlib import resources
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -35,7 +34,7 @@ from steward.server.metrics import METRICS, Metrics
 from steward.server.page import charts
 from steward.server.page.auth import HEADERS, Maintainer, PageAuth, small_form
 from steward.server.page.queue import SERIES, job_of, owner, read_queue
-from steward.server.page.render import templates
+from steward.server.page.render import stylesheet, templates
 from steward.server.page.views import releases_view, repositories_view
 from steward.server.settings import Settings
 from steward.server.surveys import InstallationSurvey, Surveys
@@ -190,9 +189,8 @@ class Page:
         return self.render(request, who, "releases.html", **releases_view(surveyed))
 
     async def stylesheet(self, request: Request) -> Response:
-        css = (resources.files("steward.server.page") / "templates" / "page.css").read_text()
         return Response(
-            css,
+            stylesheet(),
             media_type="text/css",
             headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
         )

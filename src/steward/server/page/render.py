@@ -36,3 +36,9 @@ def ago(when: datetime | None, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{int(seconds // size)} {unit}"
     return f"{int(seconds)} s"
+
+
+@cache
+def stylesheet() -> str:
+    """The page's stylesheet, read once."""
+    return (resources.files("steward.server.page") / "templates" / "page.css").read_text()
