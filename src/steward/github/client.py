@@ -45,10 +45,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urljoin
 
 import httpx
@@ -58,6 +58,7 @@ from steward.errors import GitHubError, RateLimitError
 from steward.github import budget, sansio
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -76,16 +77,20 @@ class WriteTally:
 _tally: ContextVar[WriteTally | None] = ContextVar("steward_write_tally", default=None)
 
 
-@contextmanager
-def counting_writes() -> Iterator[WriteTally]:
+def counting_writes() -> AbstractContextManager[WriteTally]:
     """A tally of the writes GitHub accepts inside the block, on this thread or task, by
     any client that ``counts_writes`` (another thread's writes are not the block's)."""
-    tally = WriteTally()
-    token = _tally.set(tally)
+    return _counting(_tally, WriteTally())
+
+
+@contextmanager
+def _counting(var: ContextVar[_T | None], tally: _T) -> Iterator[_T]:
+    """``tally`` as ``var``'s value inside the block (this thread or task only)."""
+    token = var.set(tally)
     try:
         yield tally
     finally:
-        _tally.reset(token)
+        var.reset(token)
 
 
 @dataclass(slots=True)
@@ -105,17 +110,11 @@ class ReadTally:
 _reads: ContextVar[ReadTally | None] = ContextVar("steward_read_tally", default=None)
 
 
-@contextmanager
-def counting_reads() -> Iterator[ReadTally]:
+def counting_reads() -> AbstractContextManager[ReadTally]:
     """A tally of the answers GitHub sends inside the block, on this thread or task, to
     any client that ``counts_writes`` (the App's own client does not: its token requests
     are not a job's work)."""
-    tally = ReadTally()
-    token = _reads.set(tally)
-    try:
-        yield tally
-    finally:
-        _reads.reset(token)
+    return _counting(_reads, ReadTally())
 
 
 IDEMPOTENT = sansio.IDEMPOTENT
@@ -370,11 +369,15 @@ class GitHubClient:
             tally.accepted += 1
         return resp
 
+    def _read_tally(self) -> ReadTally | None:
+        """The enclosing `counting_reads` block's tally, when this client counts."""
+        return _reads.get() if self._counts_writes else None
+
     def _tally_answer(self, method: str, resp: httpx.Response) -> None:
         """Count an answer in the enclosing `counting_reads` block (a 304 the store answered
         is counted where it is turned into the stored answer, in `_send`)."""
-        tally = _reads.get()
-        if tally is None or not self._counts_writes:
+        tally = self._read_tally()
+        if tally is None:
             return
         tally.requests += 1
         if method in {"GET", "HEAD"}:
@@ -447,8 +450,8 @@ class GitHubClient:
             return resp
         if resp.status_code == 304 and stored is not None:
             self.log.not_modified.append((method, _path_only(target)))
-            tally = _reads.get()
-            if tally is not None and self._counts_writes:
+            tally = self._read_tally()
+            if tally is not None:
                 tally.not_modified += 1
             kept, body = budget.unpack(stored[1])
             fresh = {  # the 304's own headers (rate limit, date), but not its framing
