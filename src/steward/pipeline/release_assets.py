@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from steward.errors import ReleaseError, TamperedArtifactError
+from steward.fsutil import atomic_write_text
 from steward.github.records import GitHubRelease, ReleaseAsset
 from steward.github.repo_api import RepoApi
 from steward.pipeline import archive
@@ -92,13 +93,23 @@ def upload_release_assets(
     return [asset for asset, _ in _attach(github, release, files)]
 
 
-def _attach(
-    github: RepoApi, release: GitHubRelease, files: list[Path]
-) -> list[tuple[ReleaseAsset, bool]]:
-    """`upload_release_assets`, each asset with whether it was uploaded now."""
+def _listed(github: RepoApi, release: GitHubRelease) -> dict[str, ReleaseAsset]:
+    """The release's assets by name (one listing)."""
     if release.id is None:
         raise ReleaseError(f"release {release.tag_name}: GitHub gave it no id")
-    existing = {a.name: a for a in github.release_assets(release.id)}
+    return {a.name: a for a in github.release_assets(release.id)}
+
+
+def _attach(
+    github: RepoApi,
+    release: GitHubRelease,
+    files: list[Path],
+    existing: Mapping[str, ReleaseAsset] | None = None,
+) -> list[tuple[ReleaseAsset, bool]]:
+    """`upload_release_assets`, each asset with whether it was uploaded now (``existing``:
+    the release's assets, when the caller listed them already)."""
+    if existing is None:
+        existing = _listed(github, release)
     planned: list[tuple[str, bytes, ReleaseAsset | None]] = []
     for path in files:
         data = read_bytes(path, MAX_ASSET, "release asset", error=ReleaseError)
@@ -119,11 +130,7 @@ def _check_same(github: RepoApi, release: GitHubRelease, asset: ReleaseAsset, da
     """Refuse unless ``asset`` holds ``data``: GitHub's digest when it has one (no
     download), else the size, then the bytes."""
     where = f"release {release.tag_name}: asset {asset.name}"
-    if asset.state != "uploaded":
-        raise TamperedArtifactError(
-            f"{where} is an upload that did not finish (state {asset.state or 'unknown'}); "
-            "delete it on GitHub, then run again"
-        )
+    _finished(release, asset)
     ours = hashlib.sha256(data).hexdigest()
     if asset.sha256 is not None:
         same = asset.sha256 == ours
@@ -139,6 +146,15 @@ def _check_same(github: RepoApi, release: GitHubRelease, asset: ReleaseAsset, da
         )
 
 
+def _finished(release: GitHubRelease, asset: ReleaseAsset) -> None:
+    """Refuse an asset whose upload never finished: it holds no content to compare."""
+    if asset.state != "uploaded":
+        raise TamperedArtifactError(
+            f"release {release.tag_name}: asset {asset.name} is an upload that did not "
+            f"finish (state {asset.state or 'unknown'}); delete it on GitHub, then run again"
+        )
+
+
 def release_files(ctx: Context, by: str = STAGE) -> list[Path]:
     """The sealed attestation and key (their recorded hashes checked) and SHA256SUMS of the
     sealed artifacts, written now into the release directory; in `ASSETS`' order."""
@@ -150,7 +166,7 @@ def release_files(ctx: Context, by: str = STAGE) -> list[Path]:
     src, sha = ctx.sealed("build", DIST, by)
     dist = archive.restore(src, sha, ctx.work("release-assets"), by)
     sums = ctx.dir / SHA256SUMS
-    sums.write_text(sha256sums(artifact_hashes(dist)), encoding="utf-8")
+    atomic_write_text(sums, sha256sums(artifact_hashes(dist)), newline="")
     return [*paths, sums]
 
 
@@ -180,7 +196,8 @@ def publish_provenance(
     if release is None or release.upload_url is None:
         release = find_release(github, ctx.tag)
     files = release_files(ctx)
-    attached = _attach(github, release, files)
+    existing = _listed(github, release)
+    attached = _attach(github, release, files, existing)
     details: dict[str, Any] = {
         "release": release.html_url or release.tag_name,
         "assets": {p.name: archive.sha256_file(p) for p in files},
@@ -191,7 +208,7 @@ def publish_provenance(
         ctx.echo(f"  attached {name} to {release.tag_name}")
     if details["unchanged"]:
         ctx.echo(f"  already on {release.tag_name}: {', '.join(details['unchanged'])}")
-    details["run_record"] = attach_run_record(ctx, github, release)
+    details["run_record"] = attach_run_record(ctx, github, release, existing=existing)
     return details
 
 
@@ -208,23 +225,20 @@ def attach_run_record(
     github: RepoApi,
     release: GitHubRelease,
     clock: Callable[[], float] = time.time,
+    *,
+    existing: Mapping[str, ReleaseAsset] | None = None,
 ) -> str:
     """Attach ``steward-run.json`` to ``release`` unless it has one (an upload that did not
     finish is refused, as for the other assets): ``"uploaded"`` or ``"unchanged"``. The
-    file is also written into the release directory."""
-    if release.id is None:
-        raise ReleaseError(f"release {release.tag_name}: GitHub gave it no id")
-    have = next((a for a in github.release_assets(release.id) if a.name == RUN_RECORD), None)
+    file is also written into the release directory. ``existing``: the release's assets,
+    when the caller listed them already."""
+    have = (existing if existing is not None else _listed(github, release)).get(RUN_RECORD)
     if have is not None:
-        if have.state != "uploaded":
-            raise TamperedArtifactError(
-                f"release {release.tag_name}: asset {RUN_RECORD} is an upload that did not "
-                f"finish (state {have.state or 'unknown'}); delete it on GitHub, then run again"
-            )
+        _finished(release, have)
         ctx.echo(f"  already on {release.tag_name}: {RUN_RECORD}")
         return "unchanged"
     data = run_record_bytes(run_record(ctx, clock))
-    (ctx.dir / RUN_RECORD).write_bytes(data)
+    atomic_write_text(ctx.dir / RUN_RECORD, data.decode("utf-8"), newline="")
     github.upload_release_asset(release, RUN_RECORD, data, CONTENT_TYPE)
     ctx.echo(f"  attached {RUN_RECORD} to {release.tag_name}")
     return "uploaded"
