@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -32,7 +32,7 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from tests.pipeline.github_releases import ReleaseGitHub
 from tests.support import openapi
-from tests.support.github_server import DOCS, HttpReply, now, route
+from tests.support.github_server import DOCS, HttpReply, handler_for, now, route
 from tests.support.raw_server import Answer, RawServer
 
 UPLOADS_HOST = "https://uploads.github.com"
@@ -59,7 +59,7 @@ class AssetGitHub(ReleaseGitHub):
     def start(self) -> None:
         super().start()
         self.storage.__enter__()
-        self._uploads = ThreadingHTTPServer(("127.0.0.1", 0), _upload_handler(self))
+        self._uploads = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(self._upload_answer))
         self._uploads.daemon_threads = True
         threading.Thread(
             target=self._uploads.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -196,6 +196,12 @@ class AssetGitHub(ReleaseGitHub):
 
     # -- the uploads host -----------------------------------------------------------------
 
+    def _upload_answer(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, payload = self.handle_upload(method, target, headers, raw)
+        return status, {"content-type": "application/json; charset=utf-8"}, payload.encode()
+
     def handle_upload(
         self, method: str, target: str, headers: dict[str, str], raw: bytes
     ) -> tuple[int, str]:
@@ -252,27 +258,3 @@ class AssetGitHub(ReleaseGitHub):
         asset = self.add_asset(release, q["name"], raw)
         asset["content_type"] = headers.get("content-type", "application/octet-stream")
         return 201, self._asset_obj(asset)
-
-
-def _upload_handler(gh: AssetGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, payload = gh.handle_upload(self.command, self.path, headers, raw)
-            body = payload.encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler

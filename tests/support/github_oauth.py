@@ -47,12 +47,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tests.support import openapi
-from tests.support.github_server import DOCS, GitHubServer, HttpReply, route
+from tests.support.github_server import DOCS, GitHubServer, HttpReply, handler_for, route
 
 CODE_SECONDS = 600  # "Authorization codes expire after 10 minutes."
 TOKEN_SECONDS = 28_800
@@ -186,7 +186,9 @@ class OAuthWeb:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __enter__(self) -> OAuthWeb:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._httpd = ThreadingHTTPServer(
+            ("127.0.0.1", 0), handler_for(self.answer, ("GET", "POST"))
+        )
         self._httpd.daemon_threads = True
         threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -321,31 +323,6 @@ def _oauth_answer(as_json: bool, data: dict[str, Any]) -> tuple[int, dict[str, s
         return 200, {"content-type": "application/json; charset=utf-8"}, json.dumps(data).encode()
     form = urlencode({k: str(v) for k, v in data.items()}).encode()
     return 200, {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}, form
-
-
-def _handler(web: OAuthWeb) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, out, payload = web.answer(self.command, self.path, headers, raw)
-            self.send_response(status)
-            for k, v in out.items():
-                self.send_header(k, v)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            if payload:
-                self.wfile.write(payload)
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
 
 
 @contextmanager

@@ -178,7 +178,7 @@ class GitHubServer:
         self.stop()
 
     def start(self) -> None:
-        handler = _make_handler(self)
+        handler = handler_for(self.handle)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         default = self._httpd.handle_error
@@ -945,7 +945,17 @@ def _as_user(obj: dict[str, Any], login: str) -> dict[str, Any]:
     return obj
 
 
-def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
+Answerer = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+"""(method, target, lower-cased headers, body) -> (status, headers, body)."""
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+
+
+def handler_for(
+    answer: Answerer, methods: tuple[str, ...] = METHODS
+) -> type[BaseHTTPRequestHandler]:
+    """An HTTP/1.1 handler that reads each request whole and sends what ``answer`` says,
+    with its length, for ``methods`` (others: the standard library's 501)."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -957,7 +967,7 @@ def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            status, out, payload = gh.handle(self.command, self.path, headers, raw)
+            status, out, payload = answer(self.command, self.path, headers, raw)
             self.send_response(status)
             for k, v in out.items():
                 self.send_header(k, v)
@@ -966,11 +976,11 @@ def _make_handler(gh: GitHubServer) -> type[BaseHTTPRequestHandler]:
             if payload:
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+    for method in methods:
+        setattr(Handler, f"do_{method}", Handler._serve)
     return Handler
 
 
