@@ -7,6 +7,7 @@ reads the server's URL and token from ``STEWARD_TEST_GITHUB_URL`` and ``..._TOKE
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from steward.config.model import config_model
@@ -70,6 +71,33 @@ def local_github_env(
         "STEWARD_POLL_INTERVAL": "0.05",
         # No survey unless a test asks for one: these local GitHubs serve no releases, and
         # a survey due at a random time would meet that once in a while.
+        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",
+        **extra,
+    }
+
+
+def app_server_env(
+    key_pem: str,
+    api_url: str,
+    app_id: int,
+    secret: str,
+    database_url: str,
+    key_dir: Path,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a `steward serve` process with the App's own dependencies
+    (installation tokens signed with ``key_pem``, written to ``key_dir/app.pem``) against
+    the local GitHub App at ``api_url``; ``extra`` adds or overrides settings (surveys are
+    off unless it turns them on: most local GitHubs serve no releases)."""
+    key = key_dir / "app.pem"
+    key.write_text(key_pem)
+    return {
+        "STEWARD_APP_ID": str(app_id),
+        "STEWARD_PRIVATE_KEY_FILE": str(key),
+        "STEWARD_WEBHOOK_SECRET": secret,
+        "STEWARD_API_URL": api_url,
+        "STEWARD_DATABASE_URL": database_url,
+        "STEWARD_POLL_INTERVAL": "0.05",
         "STEWARD_SURVEY_INTERVAL_SECONDS": "0",
         **extra,
     }

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.server.conftest import SECRET, signed_headers, with_installation
+from tests.server.fakes import app_server_env
 from tests.server.postgres import free_port
 from tests.server.processes import Server
 from tests.support.cli import run_cli
@@ -158,17 +159,8 @@ def test_the_server_process_with_real_app_credentials(
     gh = app_github
     gh.add_pr(2, "feat(logger): add a sampling rate", files=[("README.md", 3, 1)])
     gh.set_file(".github/steward.yml", "size:\n  enabled: false\n")
-    key = tmp_path / "app.pem"
-    key.write_text(gh.private_key_pem)
-    env = {
-        "STEWARD_APP_ID": str(gh.app_id),
-        "STEWARD_PRIVATE_KEY_FILE": str(key),
-        "STEWARD_WEBHOOK_SECRET": SECRET,
-        "STEWARD_API_URL": gh.url,
-        "STEWARD_DATABASE_URL": f"sqlite:///{tmp_path}/inbox.db",
-        "STEWARD_POLL_INTERVAL": "0.05",
-        "STEWARD_SURVEY_INTERVAL_SECONDS": "0",  # no releases served here
-    }
+    database = f"sqlite:///{tmp_path}/inbox.db"
+    env = app_server_env(gh.private_key_pem, gh.url, gh.app_id, SECRET, database, tmp_path)
     log = tmp_path / "server.log"
     server = Server(env, log, "--workers", "2")
     url = server.url

@@ -35,6 +35,7 @@ from steward.pipeline.context import Context
 from steward.pipeline.release_assets import attach_run_record
 from steward.pipeline.report import RUN_RECORD, RunRecord, gantt_rows
 from tests.server.conftest import SECRET, signed_headers
+from tests.server.fakes import app_server_env
 from tests.server.processes import Server
 from tests.server.test_survey import REPO, SurveyGitHub, run_state
 from tests.support.github_app_server import INSTALLATION_ID
@@ -181,19 +182,18 @@ def record_on(gh: SurveyGitHub, tag: str) -> RunRecord:
 def test_what_github_holds_reaches_the_page_through_the_survey(
     gh: SurveyGitHub, database_url: str, tmp_path: Path
 ) -> None:
-    key = tmp_path / "app.pem"
-    key.write_text(gh.private_key_pem)
-    env = {
-        "STEWARD_APP_ID": str(gh.app_id),
-        "STEWARD_PRIVATE_KEY_FILE": str(key),
-        "STEWARD_WEBHOOK_SECRET": SECRET,
-        "STEWARD_API_URL": gh.url,
-        "STEWARD_DATABASE_URL": database_url,
-        "STEWARD_WORKERS": "1",
-        "STEWARD_POLL_INTERVAL": "0.05",
-        "STEWARD_PAGE_TOKEN": PAGE_TOKEN,
-        "STEWARD_LOG_JSON": "false",
-    }  # the survey's interval and the housekeeping's: their defaults (15 min, 30 s)
+    env = app_server_env(
+        gh.private_key_pem,
+        gh.url,
+        gh.app_id,
+        SECRET,
+        database_url,
+        tmp_path,
+        STEWARD_WORKERS="1",
+        STEWARD_PAGE_TOKEN=PAGE_TOKEN,
+        STEWARD_LOG_JSON="false",
+        STEWARD_SURVEY_INTERVAL_SECONDS="900",  # the default, as the housekeeping's (30 s)
+    )
     server = Server(env, tmp_path / "server.log")
     try:
         page_url = server.metrics_url.removesuffix("/metrics")
