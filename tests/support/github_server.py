@@ -405,7 +405,14 @@ class GitHubServer:
             try:
                 if status in openapi.documented_statuses(method, template):
                     openapi.validate_response(
-                        method, target, status, payload, hdrs, raw, paths=self._paths
+                        method,
+                        target,
+                        status,
+                        payload,
+                        hdrs,
+                        raw,
+                        paths=self._paths,
+                        template=template,
                     )
                 elif status >= 400:
                     openapi.validate_error_body(data)
