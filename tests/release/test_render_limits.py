@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -103,19 +102,31 @@ AMPLIFIERS = {
 }
 
 
-@pytest.mark.parametrize("template", list(AMPLIFIERS.values()), ids=list(AMPLIFIERS))
-def test_what_a_template_builds_is_bounded(tmp_path: Path, template: str) -> None:
+# Templates that reach their bound one item at a time (a loop that appends): the sandbox's
+# checks make each iteration cost tens of microseconds, so against the real 1,000,000-item
+# limit they take 30-45 s, and on a loaded machine they could reach the time limit first.
+# The same check stops them at a lower limit.
+ONE_AT_A_TIME = {"list-append": 10_000, "dict-update": 10_000}
+
+
+@pytest.mark.parametrize("name", list(AMPLIFIERS))
+def test_what_a_template_builds_is_bounded(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if name in ONE_AT_A_TIME:
+        monkeypatch.setattr(limits, "MAX_TEMPLATE_ITEMS", ONE_AT_A_TIME[name])
     (tmp_path / "t.j2").write_text(
-        "{% set ns = namespace(s='" + "y" * 100 + "') %}" + template, encoding="utf-8"
+        "{% set ns = namespace(s='" + "y" * 100 + "') %}" + AMPLIFIERS[name], encoding="utf-8"
     )
-    started = time.monotonic()
     with pytest.raises(ConfigError) as exc:
         render(data(), load_template("t.j2", tmp_path))
     message = str(exc.value)
     assert message.startswith(f"{tmp_path / 't.j2'}: ")
     assert "\n" not in message
+    # The bound that stopped it is a size, not the time limit: refused before the work.
     assert "over the limit" in message, message
-    assert time.monotonic() - started < 60  # generous: refused before the work, not after
+    if name in ONE_AT_A_TIME:
+        assert f"{ONE_AT_A_TIME[name]:,} items" in message, message
 
 
 def _counted(template: Any) -> int:
@@ -210,7 +221,6 @@ def test_a_template_that_runs_past_its_deadline_stops(tmp_path: Path, template: 
         "from steward.cli.main import main\n"
         "main(sys.argv[1:])\n"
     )
-    started = time.monotonic()
     try:
         proc = subprocess.run(
             [sys.executable, "-c", code, "changelog", "--path", str(r.path)],
@@ -225,7 +235,6 @@ def test_a_template_that_runs_past_its_deadline_stops(tmp_path: Path, template: 
     line = proc.stderr.strip().splitlines()[-1]
     assert "evil.md.j2" in line
     assert "changelog template stopped: still rendering after 2 s (the limit)" in line
-    assert time.monotonic() - started < 60
 
 
 def test_ordinary_templates_are_not_affected(tmp_path: Path) -> None:
