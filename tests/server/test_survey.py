@@ -104,7 +104,13 @@ def seed(gh: SurveyGitHub) -> None:
 
 
 def app_deps(gh: SurveyGitHub, engine: Engine) -> tuple[WorkerDeps, GitHubApp]:
-    app = GitHubApp(APP_ID, gh.private_key_pem, base_url=gh.url, etags=SqlEtagStore(engine))
+    app = GitHubApp(
+        APP_ID,
+        gh.private_key_pem,
+        base_url=gh.url,
+        etags=SqlEtagStore(engine),
+        client_options={"backoff": 0.01},  # a 5xx is retried as in production, sooner
+    )
     configs = RepoConfigs(app.github_for, SqlConfigStore(engine))
     deps = WorkerDeps(
         github_for=app.github_for,
