@@ -51,7 +51,7 @@ typecheck: setup ## mypy --strict on src/.
 	$(UV) run --no-sync mypy
 
 unit: setup ## The pytest suite.
-	$(UV) run --no-sync pytest -n 2 -q -p no:cacheprovider
+	$(UV) run --no-sync pytest -n 2 --dist worksteal -q -p no:cacheprovider
 
 test: lint typecheck unit ## Everything CI runs: lint, types, the whole test suite.
 
