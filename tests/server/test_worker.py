@@ -86,6 +86,8 @@ def test_workers_drain_the_inbox(
         )
     workers(token_deps(gh.url, TOKEN, metrics=metrics))
     wait_for(lambda: inbox.maintenance.counts()["done"] == 6)
+    # A worker counts a job after recording it done: wait for the count, not just the row.
+    wait_for(lambda: metrics.value("steward_jobs_processed_total", kind="event") == 6)
     for n in range(2, 8):
         assert sorted(gh.labels_of(n)) == ["documentation", "feature", "size/XS"]
     assert metrics.value("steward_jobs_processed_total", kind="event") == 6
@@ -103,6 +105,7 @@ def test_a_github_failure_is_retried_and_writes_once(
     enqueue(inbox, "pull_request", pull_request_event("opened", head_sha=SHA), "d1")
     workers(token_deps(gh.url, TOKEN, metrics=metrics))
     wait_for(lambda: inbox.maintenance.counts()["done"] == 1)
+    wait_for(lambda: metrics.value("steward_jobs_processed_total", kind="event") == 1)
     assert sorted(gh.labels_of(2)) == ["documentation", "feature", "size/XS"]
     label_posts = [c for c in gh.all_calls if c.method == "POST" and c.path.endswith("/labels")]
     assert [c.status for c in label_posts] == [502, 200]
