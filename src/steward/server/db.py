@@ -324,9 +324,31 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
 
 
+HEAD_REVISION = "0004"
+"""The newest migration's revision (a test holds it to Alembic's head): a process that finds
+the schema there starts without importing Alembic, about 0.25 s of CPU each time, which a
+fleet whose workers restart often pays again and again."""
+
+
+def recorded_revision(engine: Engine) -> str | None:
+    """The revision in Alembic's version table, read with one query (``None``: no table, or
+    more than one row, which only Alembic itself can interpret)."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            conn.rollback()
+            return None
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        conn.rollback()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def ensure_schema(engine: Engine, *, migrate_if_needed: bool = True) -> None:
     """Migrate to the head, or (``migrate_if_needed=False``) refuse a schema that is not. A
     schema this version does not know (a newer steward's) is a `ConfigError`."""
+    if recorded_revision(engine) == HEAD_REVISION:
+        return
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
