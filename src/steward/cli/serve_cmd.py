@@ -412,11 +412,10 @@ def run_worker_process(
     """Worker threads until SIGTERM or SIGINT; then each finishes its job (a job cut short
     by a harder stop is taken again once its lease expires). What they did: jobs
     processed, failed attempts (retried) and dead."""
-    from steward.server.app import deps_when_github_answers
     from steward.server.inbox import Inbox
     from steward.server.jobs import Backoff
     from steward.server.metrics import METRICS
-    from steward.server.worker import start_workers
+    from steward.server.worker import deps_when_github_answers, start_workers
 
     with _database(settings) as engine:
         settings.check_private_key()

@@ -10,7 +10,7 @@ method (405), the three GitHub headers (400), size (413, over GitHub's 25 MB cap
 as failed and lets the App redeliver.
 
 The intake never waits for GitHub: the workers' dependencies (the App's bot login, read from
-``GET /app`` when no slug is set) are made by `deps_when_github_answers`, which retries with
+``GET /app`` when no slug is set) are made by `worker.deps_when_github_answers`, which retries with
 backoff and one log line per failure while the intake stores and acknowledges.
 
 Slow clients are cut off by `guarded_protocol` (uvicorn's h11 protocol with a deadline for a
@@ -47,9 +47,9 @@ from steward.server.inbox import Inbox
 from steward.server.jobs import Backoff
 from steward.server.logs import scrub
 from steward.server.metrics import METRICS, Metrics
-from steward.server.processing import WorkerDeps, load_factory
+from steward.server.processing import WorkerDeps
 from steward.server.settings import Settings
-from steward.server.worker import Wakeup, start_workers
+from steward.server.worker import Wakeup, deps_when_github_answers, start_workers
 from steward.server.writer import Writer
 
 if TYPE_CHECKING:
@@ -63,39 +63,6 @@ OFFLOAD_BYTES = 1_000_000
 FRESH_WRITE_SECONDS = 5.0
 PROBE_TTL_SECONDS = 1.0  # /readyz writes at most this often
 PROBE_BYTES = 65_536  # what a probe writes (more after a larger delivery failed)
-GITHUB_RETRY_MAX_SECONDS = 60.0
-
-
-def deps_when_github_answers(
-    settings: Settings, engine: Engine, stop: threading.Event
-) -> WorkerDeps | None:
-    """The workers' dependencies from ``settings.deps_factory``, tried again with backoff
-    (one log line per failure, no traceback) until GitHub answers; ``None`` once ``stop``
-    is set. What a retry cannot mend is raised: a setting (`ConfigError`, `UsageError`), or
-    GitHub refusing the App's key (`AuthError`: a wrong App id or key)."""
-    factory = load_factory(settings.deps_factory)
-    failures = 0
-    while not stop.is_set():
-        try:
-            return factory(settings, engine)
-        except (ConfigError, UsageError, AuthError):
-            raise
-        except Exception as exc:  # GitHub unreachable, 5xx, rate limited: it will answer
-            failures += 1
-            wait = min(
-                GITHUB_RETRY_MAX_SECONDS,
-                settings.backoff_max_seconds,
-                settings.backoff_seconds * 2 ** (failures - 1),
-            )
-            reason = scrub(one_line(f"{type(exc).__name__}: {exc}", 200), settings.secrets())
-            log.warning(
-                "workers wait for GitHub (attempt %d: %s); again in %.1fs",
-                failures,
-                reason,
-                wait,
-            )
-            stop.wait(wait)
-    return None
 
 
 @dataclass

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from steward.errors import PayloadError
+from steward.errors import AuthError, ConfigError, PayloadError, UsageError
 from steward.github.client import counting_writes
 from steward.github.sansio import one_line
 from steward.server.db import utcnow
@@ -48,11 +48,14 @@ from steward.server.processing import (
     Delivery,
     WorkerDeps,
     is_permanent,
+    load_factory,
     process_delivery,
     process_sweep,
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from steward.server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,40 @@ FINISH_RETRY_SECONDS = 120.0
 """How long a worker keeps trying to record how its job ended while the database is away."""
 
 T = TypeVar("T")
+
+GITHUB_RETRY_MAX_SECONDS = 60.0
+
+
+def deps_when_github_answers(
+    settings: Settings, engine: Engine, stop: threading.Event
+) -> WorkerDeps | None:
+    """The workers' dependencies from ``settings.deps_factory``, tried again with backoff
+    (one log line per failure, no traceback) until GitHub answers; ``None`` once ``stop``
+    is set. What a retry cannot mend is raised: a setting (`ConfigError`, `UsageError`), or
+    GitHub refusing the App's key (`AuthError`: a wrong App id or key)."""
+    factory = load_factory(settings.deps_factory)
+    failures = 0
+    while not stop.is_set():
+        try:
+            return factory(settings, engine)
+        except (ConfigError, UsageError, AuthError):
+            raise
+        except Exception as exc:  # GitHub unreachable, 5xx, rate limited: it will answer
+            failures += 1
+            wait = min(
+                GITHUB_RETRY_MAX_SECONDS,
+                settings.backoff_max_seconds,
+                settings.backoff_seconds * 2 ** (failures - 1),
+            )
+            reason = scrub(one_line(f"{type(exc).__name__}: {exc}", 200), settings.secrets())
+            log.warning(
+                "workers wait for GitHub (attempt %d: %s); again in %.1fs",
+                failures,
+                reason,
+                wait,
+            )
+            stop.wait(wait)
+    return None
 
 
 class Wakeup:
