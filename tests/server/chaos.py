@@ -44,6 +44,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -945,24 +946,35 @@ class Killer:
             self.stats.errors.append(exc)
 
 
-def wait_drained(inbox: Inbox, timeout: float, fleet: Fleet, stall: float = 60.0) -> dict[str, int]:
+def wait_drained(
+    inbox: Inbox,
+    timeout: float,
+    fleet: Fleet,
+    stall: float = 60.0,
+    activity: Callable[[], int] = lambda: 0,
+) -> dict[str, int]:
     """Poll until no job is queued or running; the counts then.
 
-    It fails when no job has finished (done or dead) for ``stall`` seconds: stuck, whatever
-    the machine's load. ``timeout`` only bounds a run that keeps crawling on.
+    It fails when for ``stall`` seconds no job has finished (done or dead) and ``activity``
+    (GitHub's count of requests served) has not moved: stuck, whatever the machine's load. A
+    long job (a release's hundred writes, retried under faults and kills) is progress too.
+    ``timeout`` only bounds a run that keeps crawling on.
     """
     started = time.monotonic()
-    finished, moved = -1, started
+    seen: tuple[int, int] | None = None
+    moved = started
     while True:
         counts: dict[str, int] = inbox.maintenance.counts()
         if counts["queued"] == counts["running"] == 0:
             return counts
         now = time.monotonic()
-        if counts["done"] + counts["dead"] != finished:
-            finished, moved = counts["done"] + counts["dead"], now
+        mark = (counts["done"] + counts["dead"], activity())
+        if mark != seen:
+            seen, moved = mark, now
         if now - moved > stall:
             raise AssertionError(
-                f"stuck: no job finished for {stall:.0f}s: {counts}\n{fleet.tail()}"
+                f"stuck: no job finished and no request reached GitHub for {stall:.0f}s: "
+                f"{counts}\n{fleet.tail()}"
             )
         if now - started > timeout:
             raise AssertionError(f"not drained within {timeout:.0f}s: {counts}\n{fleet.tail()}")
@@ -994,10 +1006,10 @@ class Scenario:
     """Whether the chaos run's GitHub checks every request and response against GitHub's
     OpenAPI description (the reference run never does: it adds nothing there)."""
     stall: float = 60.0
-    """The run fails when no job finishes for this long while some are queued or running
-    (12 times the lease): the issue's "none stuck", which holds however loaded the machine
-    is. A fixed bound on the whole run failed in CI on a busy 2-core machine while the queue
-    was still moving."""
+    """The run fails when no job finishes and no request reaches GitHub for this long while
+    some jobs are queued or running (12 times the lease): the issue's "none stuck", which
+    holds however loaded the machine is. A fixed bound on the whole run failed in CI on a
+    busy 2-core machine while the queue was still moving."""
     timeout: float | None = None
     """Backstop on the whole chaos run (every send and drain in it), for a run that keeps
     crawling; default 120 s plus 100 ms a delivery."""
@@ -1120,6 +1132,9 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
                     raise AssertionError(f"the chaos run took over {limit:.0f}s")
                 return remaining
 
+            def served() -> int:
+                return len(gh.all_calls)
+
             killer = Killer(fleet, engine, low=low, high=high, seed=scenario.seed)
             phases = []
             try:
@@ -1129,11 +1144,13 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
                     t0 = time.monotonic()
                     sender.send_phase(phase, left())
                     t1 = time.monotonic()
-                    wait_drained(inbox, left(), fleet, scenario.stall)
+                    wait_drained(inbox, left(), fleet, scenario.stall, served)
                     phases.append((len(phase), round(t1 - t0, 1), round(time.monotonic() - t1, 1)))
                 sender.flush()
                 killer.stop()
-                final = wait_drained(inbox, left(), fleet, scenario.stall)
+                final = wait_drained(
+                    inbox, left(), fleet, scenario.stall, lambda: len(gh.all_calls)
+                )
                 codes = fleet.stop()
             finally:
                 killer.stop()
