@@ -10,8 +10,8 @@ sets another size for a quick local run (``STEWARD_CHAOS_DELIVERIES=2500 pytest
 tests/server/test_chaos.py -s``, about 115 s); ``python -m bench chaos`` runs it at 10,000
 and prints its figures.
 
-It fails when no job finishes for 60 s while some are queued or running (stuck), not at a
-wall-clock bound: a fixed bound of 560 s failed in CI on 2026-12-07 with the queue still
+It fails when for 60 s no job finishes and no request reaches GitHub while some are queued
+or running (stuck), not at a wall-clock bound: a fixed bound of 560 s failed in CI on 2026-12-07 with the queue still
 moving (3,169 queued, 4,662 done) on a machine slower than this one. A backstop of 120 s plus
 0.1 s a delivery still ends a run that crawls.
 
