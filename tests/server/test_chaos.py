@@ -11,9 +11,9 @@ tests/server/test_chaos.py -s``, about 115 s); ``python -m bench chaos`` runs it
 and prints its figures.
 
 It fails when for 60 s no job finishes and no request reaches GitHub while some are queued
-or running (stuck), not at a wall-clock bound: a fixed bound of 560 s failed in CI on 2026-12-07 with the queue still
-moving (3,169 queued, 4,662 done) on a machine slower than this one. A backstop of 120 s plus
-0.1 s a delivery still ends a run that crawls.
+or running (stuck), not at a wall-clock bound: a fixed bound of 560 s failed in CI on
+2026-12-07 with the queue still moving (3,169 queued, 4,662 done) on a machine slower than
+this one. A backstop of 120 s plus 0.1 s a delivery still ends a run that crawls.
 
 Two bugs it found are fixed, each with its own regression test: a release job failing after
 taking `pending-release` off an issue already closed left it unannounced for good
