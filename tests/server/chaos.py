@@ -1148,9 +1148,7 @@ def run(scenario: Scenario, database_url: str, log: Path, *, reference: bool = T
                     phases.append((len(phase), round(t1 - t0, 1), round(time.monotonic() - t1, 1)))
                 sender.flush()
                 killer.stop()
-                final = wait_drained(
-                    inbox, left(), fleet, scenario.stall, lambda: len(gh.all_calls)
-                )
+                final = wait_drained(inbox, left(), fleet, scenario.stall, served)
                 codes = fleet.stop()
             finally:
                 killer.stop()
