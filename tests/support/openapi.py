@@ -24,7 +24,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -44,20 +44,27 @@ class SpecViolation(AssertionError):
     """A request or response that GitHub's OpenAPI description does not allow."""
 
 
-def patch_nullable_enums(node: Any) -> int:
-    """Add ``None`` to every ``enum`` of a ``nullable: true`` schema that lacks it."""
-    patched = 0
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``node``, depth first (a caller may change one it is given
+    before its values are walked)."""
     stack = [node]
     while stack:
         cur = stack.pop()
         if isinstance(cur, dict):
-            enum = cur.get("enum")
-            if cur.get("nullable") is True and isinstance(enum, list) and None not in enum:
-                enum.append(None)
-                patched += 1
+            yield cur
             stack.extend(cur.values())
         elif isinstance(cur, list):
             stack.extend(cur)
+
+
+def patch_nullable_enums(node: Any) -> int:
+    """Add ``None`` to every ``enum`` of a ``nullable: true`` schema that lacks it."""
+    patched = 0
+    for obj in _objects(node):
+        enum = obj.get("enum")
+        if obj.get("nullable") is True and isinstance(enum, list) and None not in enum:
+            enum.append(None)
+            patched += 1
     return patched
 
 
@@ -129,15 +136,9 @@ def _request_headers() -> frozenset[str]:
     """Every header name the description declares as a parameter (all the request headers
     openapi-core reads, beside content-type)."""
     names = {"content-type"}
-    stack: list[Any] = [load_spec()]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, dict):
-            if cur.get("in") == "header" and isinstance(cur.get("name"), str):
-                names.add(cur["name"].lower())
-            stack.extend(cur.values())
-        elif isinstance(cur, list):
-            stack.extend(cur)
+    for obj in _objects(load_spec()):
+        if obj.get("in") == "header" and isinstance(obj.get("name"), str):
+            names.add(obj["name"].lower())
     return frozenset(names)
 
 
@@ -150,6 +151,11 @@ def _response_headers(method: str, template: str, status: int) -> frozenset[str]
     if isinstance(ref, str):
         response = spec["components"]["responses"][ref.rsplit("/", 1)[-1]]
     return frozenset({"content-type", *(h.lower() for h in response.get("headers", {}))})
+
+
+def _declared(headers: dict[str, str], names: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """The headers among ``names``, in a stable order: the part of a memo key they make."""
+    return tuple(sorted((k, v) for k, v in headers.items() if k in names))
 
 
 def _request(method: str, target: str, body: bytes | None, headers: dict[str, str]) -> MockRequest:
@@ -182,7 +188,7 @@ def validate_request(
         method,
         target,
         _digest(body),
-        tuple(sorted((k, v) for k, v in hdrs.items() if k in declared)),
+        _declared(hdrs, declared),
     )
     if key in _PASSED:
         return
@@ -222,7 +228,7 @@ def validate_response(
             status,
             _digest(body),
             _digest(request_body),
-            tuple(sorted((k, v) for k, v in hdrs.items() if k in declared)),
+            _declared(hdrs, declared),
         )
         if key in _PASSED:
             return
