@@ -350,7 +350,7 @@ def test_the_store_round_trips_and_replaces_an_installation(engine: Engine) -> N
     assert budget.saved_percent == 75
     assert second.budget is not None
     assert second.budget.saved_percent is None
-    assert store.repository(7, "o/r") == RepositorySurvey(
+    assert store.repositories(7)["o/r"] == RepositorySurvey(
         "o/r", taken_at=NOW, pending_release=got.pending_release
     )
 

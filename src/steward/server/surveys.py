@@ -375,10 +375,6 @@ class Surveys:
             )
         return out
 
-    def repository(self, installation_id: int, repository: str) -> RepositorySurvey | None:
-        """The last survey of one repository, ``None`` when there is none."""
-        return self.repositories(installation_id).get(repository)
-
     def repositories(self, installation_id: int) -> dict[str, RepositorySurvey]:
         """The last survey of each of the installation's repositories, by name (one read)."""
         with self.engine.connect() as conn:
